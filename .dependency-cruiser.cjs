@@ -1,0 +1,30 @@
+/** Architecture rules, checked by `npm run depcheck` (part of `npm test`). DESIGN.md §3. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-never-imports-adapters',
+      comment: 'src/ is the core: adapters import it, never the reverse (DESIGN.md §3).',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^adapters/' },
+    },
+    {
+      name: 'core-never-imports-tests',
+      severity: 'error',
+      from: { path: '^(src|adapters|migrations)/' },
+      to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^node_modules' },
+  },
+}

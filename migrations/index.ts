@@ -1,0 +1,29 @@
+import type { Knex } from 'knex'
+import * as m20261126120000 from './20261126120000_accounts_groups_users.ts'
+import * as m20261126120100 from './20261126120100_invitations.ts'
+import * as m20261126120200 from './20261126120200_audit_log.ts'
+import * as m20261126120300 from './20261126120300_email_outbox.ts'
+import * as m20261126120400 from './20261126120400_chat_connections.ts'
+import * as m20261126120500 from './20261126120500_account_events.ts'
+import * as m20261126121000 from './20261126121000_invitation_requests.ts'
+import * as m20261126130000 from './20261126130000_email_delivery.ts'
+
+export interface Migration {
+  up(knex: Knex): Promise<void>
+  down(knex: Knex): Promise<void>
+}
+
+/**
+ * Every migration, in order. Listed by hand (rather than read from the folder) so the same list
+ * works under tsx, vitest and any bundler. Append new ones at the end.
+ */
+export const migrations: ReadonlyArray<readonly [name: string, migration: Migration]> = [
+  ['20261126120000_accounts_groups_users', m20261126120000],
+  ['20261126120100_invitations', m20261126120100],
+  ['20261126120200_audit_log', m20261126120200],
+  ['20261126120300_email_outbox', m20261126120300],
+  ['20261126120400_chat_connections', m20261126120400],
+  ['20261126120500_account_events', m20261126120500],
+  ['20261126121000_invitation_requests', m20261126121000],
+  ['20261126130000_email_delivery', m20261126130000],
+]

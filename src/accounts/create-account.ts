@@ -1,0 +1,63 @@
+import type { Knex } from 'knex'
+import type { Clock } from '../ports/clock.ts'
+import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+
+export const ADMIN_GROUP = 'Administrators'
+
+export interface CreateAccount {
+  name: string
+  adminEmail: string
+  adminFirstName: string
+  adminLastName: string
+  /** The group new users get by default (DEFAULT_GROUP), created beside Administrators. */
+  defaultGroup: string
+}
+
+export type CreateAccountFailure =
+  | { code: 'account.name_taken'; name: string }
+  | { code: 'account.name_invalid' }
+  | { code: 'email.invalid'; input: string; reason: EmailProblem }
+
+/**
+ * An operator creates an account with its first administrator (Active at once: they act from
+ * chat, not through an emailed link) and the groups "Administrators" and the default group.
+ */
+export async function createAccount(
+  db: Knex,
+  clock: Clock,
+  cmd: CreateAccount,
+): Promise<Result<{ accountId: string; name: string; adminUserId: string }, CreateAccountFailure>> {
+  const name = cmd.name.trim()
+  if (name === '' || name.length > 200) return fail({ code: 'account.name_invalid' })
+  const email = normaliseEmail(cmd.adminEmail)
+  if (!email.ok) return fail({ code: 'email.invalid', input: cmd.adminEmail, reason: email.reason })
+  const now = clock.now()
+  return db.transaction(async (trx) => {
+    const [account] = await trx('accounts')
+      .insert({ name, created_at: now })
+      .onConflict(trx.raw('(lower(name))'))
+      .ignore()
+      .returning<{ id: string }[]>('id')
+    if (!account) return fail({ code: 'account.name_taken', name })
+    const groups = [{ name: ADMIN_GROUP, is_admin: true }]
+    if (cmd.defaultGroup.toLowerCase() !== ADMIN_GROUP.toLowerCase()) groups.push({ name: cmd.defaultGroup, is_admin: false })
+    const inserted = await trx('groups')
+      .insert(groups.map((g) => ({ ...g, account_id: account.id, created_at: now })))
+      .returning<{ id: string; is_admin: boolean }[]>(['id', 'is_admin'])
+    const [admin] = await trx('users')
+      .insert({
+        account_id: account.id,
+        email: email.email,
+        first_name: cmd.adminFirstName.trim(),
+        last_name: cmd.adminLastName.trim(),
+        status: 'active',
+        joined_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .returning<{ id: string }[]>('id')
+    await trx('user_groups').insert({ user_id: admin!.id, group_id: inserted.find((g) => g.is_admin)!.id })
+    return ok({ accountId: account.id, name, adminUserId: admin!.id })
+  })
+}

@@ -1,0 +1,63 @@
+import type { Knex } from 'knex'
+import type { Actor, AuditEntry } from '../invitations/model.ts'
+
+export interface AuditRecord {
+  accountId: string | null
+  at: Date
+  actor: Actor
+  action: string
+  targetEmail: string | null
+  resultCode: string
+  ok: boolean
+  detail?: Record<string, unknown>
+}
+
+/** Append one entry to the audit log (DESIGN.md §6: every attempt, allowed or refused). */
+export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<void> {
+  await db('audit_log').insert({
+    account_id: entry.accountId,
+    at: entry.at,
+    actor_platform: entry.actor.platform,
+    actor_platform_id: entry.actor.platformUserId.slice(0, 200),
+    actor_email: entry.actor.email?.slice(0, 254) ?? null,
+    action: entry.action,
+    target_email: entry.targetEmail?.slice(0, 254) ?? null,
+    result_code: entry.resultCode,
+    ok: entry.ok,
+    detail: JSON.stringify(entry.detail ?? {}),
+  })
+}
+
+interface AuditRow {
+  id: string | number
+  at: Date
+  actor_platform: Actor['platform']
+  actor_platform_id: string
+  actor_email: string | null
+  action: string
+  target_email: string | null
+  result_code: string
+  ok: boolean
+  detail: Record<string, unknown>
+}
+
+/** Newest first, optionally about one email. */
+export async function readAudit(
+  db: Knex | Knex.Transaction,
+  accountId: string,
+  opts: { email?: string | null; limit: number },
+): Promise<AuditEntry[]> {
+  const q = db('audit_log').where('account_id', accountId).orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(opts.limit)
+  if (opts.email) q.andWhere('target_email', opts.email)
+  const rows: AuditRow[] = await q
+  return rows.map((r) => ({
+    id: String(r.id),
+    at: r.at,
+    actor: { platform: r.actor_platform, platformUserId: r.actor_platform_id, email: r.actor_email },
+    action: r.action,
+    targetEmail: r.target_email,
+    resultCode: r.result_code,
+    ok: r.ok,
+    detail: r.detail,
+  }))
+}

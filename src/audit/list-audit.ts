@@ -1,0 +1,16 @@
+import type { Deps } from '../deps.ts'
+import { adminAction } from '../invitations/admin-action.ts'
+import type { LifecycleFailure } from '../invitations/failures.ts'
+import type { Actor, AuditEntry } from '../invitations/model.ts'
+import { ok, type Result } from '../shared/result.ts'
+import { readAudit } from './audit-log.ts'
+
+/** `/invite audit [<email>]`: the latest entries, newest first. */
+export function listAudit(
+  deps: Deps,
+  cmd: { accountId: string; actor: Actor; email: string | null; limit?: number },
+): Promise<Result<{ email: string | null; entries: AuditEntry[] }, LifecycleFailure>> {
+  return adminAction(deps, { ...cmd, action: 'audit.list', targetEmail: cmd.email, successCode: 'audit.listed' }, async ({ trx, admin }, email) =>
+    ok({ email: email || null, entries: await readAudit(trx, admin.accountId, { email: email || null, limit: Math.min(cmd.limit ?? 20, 100) }) }),
+  )
+}

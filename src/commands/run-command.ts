@@ -1,0 +1,92 @@
+import { listGroups } from '../accounts/list-groups.ts'
+import { listAudit } from '../audit/list-audit.ts'
+import type { Deps } from '../deps.ts'
+import { addInvitation } from '../invitations/add-invitation.ts'
+import { copyInvitationLink } from '../invitations/copy-invitation-link.ts'
+import { regenerateInvitation } from '../invitations/regenerate-invitation.ts'
+import { resendInvitation } from '../invitations/resend-invitation.ts'
+import type { Actor } from '../invitations/model.ts'
+import { editUserGroups } from '../users/edit-user-groups.ts'
+import { listUsers } from '../users/list-users.ts'
+import { removeUser } from '../users/remove-user.ts'
+import { showUser } from '../users/show-user.ts'
+import { HELP_TEXT } from './grammar.ts'
+import { parseCommand } from './parse-command.ts'
+import type { Command, CommandOutcome } from './types.ts'
+
+export interface RunCommand {
+  accountId: string
+  actor: Actor
+  command: Command
+  /** `remove` acts only when confirmed (a button, `--yes`); otherwise it asks. */
+  confirmed?: boolean
+  /** For `regenerate` from a button: the expired invitation it refers to (idempotency key). */
+  invitationId?: string | null
+}
+
+/**
+ * Run one command of the grammar as an administrator: the same use cases, rules and audit for
+ * Slack, Teams and the CLI. Returns what happened; adapters render it.
+ */
+export async function runCommand(deps: Deps, run: RunCommand): Promise<CommandOutcome> {
+  const { accountId, actor, command } = run
+  const base = { accountId, actor }
+  switch (command.name) {
+    case 'help':
+      return { kind: 'help', usage: HELP_TEXT }
+    case 'list': {
+      const r = await listUsers(deps, { ...base, filter: command.filter, page: command.page })
+      return r.ok ? { kind: 'list', ...r.value } : { kind: 'refused', command, failure: r }
+    }
+    case 'show': {
+      const r = await showUser(deps, { ...base, email: command.email })
+      return r.ok ? { kind: 'show', ...r.value } : { kind: 'refused', command, failure: r }
+    }
+    case 'add': {
+      const r = await addInvitation(deps, { ...base, email: command.email, firstName: command.firstName, lastName: command.lastName, groups: command.groups })
+      return r.ok ? { kind: 'added', user: r.value.user } : { kind: 'refused', command, failure: r }
+    }
+    case 'resend': {
+      const r = await resendInvitation(deps, { ...base, email: command.email })
+      return r.ok ? { kind: 'resent', user: r.value.user } : { kind: 'refused', command, failure: r }
+    }
+    case 'regenerate': {
+      const r = await regenerateInvitation(deps, { ...base, email: command.email, invitationId: run.invitationId ?? null })
+      return r.ok ? { kind: 'regenerated', user: r.value.user } : { kind: 'refused', command, failure: r }
+    }
+    case 'link': {
+      const r = await copyInvitationLink(deps, { ...base, email: command.email })
+      return r.ok ? { kind: 'link', ...r.value } : { kind: 'refused', command, failure: r }
+    }
+    case 'edit': {
+      const r = await editUserGroups(deps, { ...base, email: command.email, groups: command.groups })
+      return r.ok ? { kind: 'edited', user: r.value.user } : { kind: 'refused', command, failure: r }
+    }
+    case 'remove': {
+      if (!run.confirmed) {
+        // Show first: the same checks (admin, user exists) and an audit line, without the change.
+        const r = await showUser(deps, { ...base, email: command.email })
+        if (!r.ok) return { kind: 'refused', command, failure: r }
+        if (r.value.user.status === 'removed') return { kind: 'refused', command, failure: { code: 'user.removed', email: command.email } }
+        return { kind: 'confirm_remove', user: r.value.user }
+      }
+      const r = await removeUser(deps, { ...base, email: command.email })
+      return r.ok ? { kind: 'removed', user: r.value.user } : { kind: 'refused', command, failure: r }
+    }
+    case 'groups': {
+      const r = await listGroups(deps, base)
+      return r.ok ? { kind: 'groups', groups: r.value.groups } : { kind: 'refused', command, failure: r }
+    }
+    case 'audit': {
+      const r = await listAudit(deps, { ...base, email: command.email })
+      return r.ok ? { kind: 'audit', ...r.value } : { kind: 'refused', command, failure: r }
+    }
+  }
+}
+
+/** Parse then run: what an adapter calls with the raw text of `/invite …`. */
+export async function runCommandText(deps: Deps, run: Omit<RunCommand, 'command'> & { text: string }): Promise<CommandOutcome> {
+  const parsed = parseCommand(run.text)
+  if (!parsed.ok) return { kind: 'usage', failure: parsed.failure }
+  return runCommand(deps, { ...run, command: parsed.command })
+}

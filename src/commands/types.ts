@@ -1,0 +1,53 @@
+import type { LifecycleFailure } from '../invitations/failures.ts'
+import type { AuditEntry, DisplayStatus, GroupView, UserView } from '../invitations/model.ts'
+
+/** `/invite list` filters (DESIGN.md §2). */
+export type ListFilter = DisplayStatus | 'all'
+
+/** A parsed `/invite …` command: one grammar for Slack, Teams and the CLI (DESIGN.md §2). */
+export type Command =
+  | { name: 'help' }
+  | { name: 'list'; filter: ListFilter; page: number }
+  | { name: 'show'; email: string }
+  | { name: 'add'; email: string; firstName: string | null; lastName: string | null; groups: string[] }
+  | { name: 'resend'; email: string }
+  | { name: 'regenerate'; email: string }
+  | { name: 'link'; email: string }
+  | { name: 'edit'; email: string; groups: string[] }
+  | { name: 'remove'; email: string }
+  | { name: 'groups' }
+  | { name: 'audit'; email: string | null }
+
+export type CommandName = Command['name']
+
+/** Why text did not parse: the adapter shows `usage` (never a stack trace). */
+export interface ParseFailure {
+  code: 'command.unknown' | 'command.invalid'
+  /** The subcommand the text named, when it named a known one. */
+  subcommand: CommandName | null
+  /** One sentence on what was wrong, without platform wording ("`--name` needs a first and last name"). */
+  message: string
+  /** The usage line of that subcommand, or of all of them. */
+  usage: string
+}
+
+/**
+ * What running a command produced. Adapters render each kind in their own idiom; `refused`
+ * carries the lifecycle failure with its stable code.
+ */
+export type CommandOutcome =
+  | { kind: 'help'; usage: string }
+  | { kind: 'usage'; failure: ParseFailure }
+  | { kind: 'refused'; command: Command; failure: LifecycleFailure }
+  | { kind: 'list'; filter: ListFilter; page: number; pageCount: number; total: number; pageSize: number; users: UserView[] }
+  | { kind: 'show'; user: UserView; history: AuditEntry[] }
+  | { kind: 'added'; user: UserView }
+  | { kind: 'resent'; user: UserView }
+  | { kind: 'regenerated'; user: UserView }
+  | { kind: 'link'; user: UserView; url: string; expiresAt: Date }
+  | { kind: 'edited'; user: UserView }
+  /** `remove` was asked without confirmation: the adapter asks (button, `--yes`). */
+  | { kind: 'confirm_remove'; user: UserView }
+  | { kind: 'removed'; user: UserView }
+  | { kind: 'groups'; groups: GroupView[] }
+  | { kind: 'audit'; email: string | null; entries: AuditEntry[] }

@@ -1,0 +1,73 @@
+import knexFactory, { type Knex } from 'knex'
+import pg from 'pg'
+import type { Logger } from '../ports/logger.ts'
+import { ownEmbeddedDatabase, readEmbeddedOwner, startEmbeddedServer, type EmbeddedServer } from './embedded.ts'
+
+// Postgres `bigint` (counts) and `numeric` arrive as strings by default; our counts fit in a JS
+// number, so read them as numbers once, here, rather than at every call site.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10))
+
+export interface Database {
+  knex: Knex
+  /** `postgres`: DATABASE_URL; `embedded`: this process owns PGlite; `embedded-shared`: another inviteops process does. */
+  kind: 'postgres' | 'embedded' | 'embedded-shared'
+  close(): Promise<void>
+}
+
+export interface OpenDatabaseOptions {
+  databaseUrl?: string | undefined
+  /** DATA_DIR for embedded PGlite; ignored with databaseUrl. */
+  dataDir?: string | undefined
+  /** Embedded PGlite in memory (tests). */
+  memory?: boolean
+  /**
+   * When another process owns DATA_DIR: `share` connects through it (the CLI beside a running
+   * server); `exclusive` fails with a clear message (a second `serve`).
+   */
+  embeddedMode?: 'share' | 'exclusive'
+  poolMax?: number
+  logger: Logger
+}
+
+function knexFor(url: string, poolMax: number): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    // Fail fast rather than queue forever when the server is gone (readiness reports it).
+    acquireConnectionTimeout: 10_000,
+  })
+}
+
+/** Open the database named by the configuration: Postgres, or embedded PGlite (DESIGN.md §4). */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const poolMax = opts.poolMax ?? 10
+  if (opts.databaseUrl) {
+    const knex = knexFor(opts.databaseUrl, poolMax)
+    return { knex, kind: 'postgres', close: () => knex.destroy() }
+  }
+  let server: EmbeddedServer
+  if (opts.memory || !opts.dataDir) {
+    server = await startEmbeddedServer(null)
+  } else {
+    if ((opts.embeddedMode ?? 'share') === 'share') {
+      const owner = await readEmbeddedOwner(opts.dataDir)
+      if (owner) {
+        opts.logger.debug({ pid: owner.pid }, 'using the embedded database of a running inviteops process')
+        const knex = knexFor(owner.url, 2)
+        return { knex, kind: 'embedded-shared', close: () => knex.destroy() }
+      }
+    }
+    server = await ownEmbeddedDatabase(opts.dataDir, opts.logger)
+  }
+  // The multiplexer serialises everything anyway; a small pool keeps waiting in one place.
+  const knex = knexFor(server.url, Math.min(poolMax, 8))
+  return {
+    knex,
+    kind: 'embedded',
+    close: async () => {
+      await knex.destroy()
+      await server.close()
+    },
+  }
+}

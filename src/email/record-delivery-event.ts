@@ -1,0 +1,105 @@
+import type { Deps } from '../deps.ts'
+import { recordAudit } from '../audit/audit-log.ts'
+import type { Actor } from '../invitations/model.ts'
+import { normaliseEmail } from '../shared/email-address.ts'
+import { ok, type Result } from '../shared/result.ts'
+import { suppressRecipient } from './suppressions.ts'
+
+/** A bounce or complaint SES reported (through SNS), already verified and parsed by the adapter. */
+export interface DeliveryFeedback {
+  /** The SNS MessageId: a redelivered notification is recognised and changes nothing. */
+  eventId: string
+  kind: 'bounce' | 'complaint'
+  /**
+   * Whether the address is dead for us: a permanent (or undetermined) bounce, or any complaint.
+   * A transient bounce (mailbox full, auto-reply) only marks the invitation: the next resend may
+   * well arrive, so suppressing would lock a real person out.
+   */
+  suppress: boolean
+  /** The SES MessageId of the email that bounced, as the worker stored it. */
+  sesMessageId: string
+  recipients: { email: string; detail: string | null }[]
+  /** Short summary for administrators, e.g. "Permanent/NoEmail" or "complaint: abuse". */
+  summary: string
+}
+
+export interface DeliveryFeedbackOutcome {
+  duplicate: boolean
+  suppressed: string[]
+  invitationsMarked: number
+}
+
+const SES_ACTOR: Actor = { platform: 'system', platformUserId: 'ses-notifications', email: null }
+
+interface OutboxMatch {
+  account_id: string
+  invitation_id: string | null
+  to_email: string
+}
+
+/**
+ * Record what SES said about a sent email (DESIGN.md §6, §7): suppress the recipient, mark the
+ * invitation's delivery status (bounced / complained, visible in `/invite show`), tell the
+ * account's administrators (account_events → channel notice) and audit it. One transaction; a
+ * replay of the same SNS message is a no-op.
+ */
+export async function recordDeliveryEvent(deps: Deps, cmd: DeliveryFeedback): Promise<Result<DeliveryFeedbackOutcome, never>> {
+  const now = deps.clock.now()
+  const recipients = cmd.recipients.flatMap((r) => {
+    const n = normaliseEmail(r.email)
+    return n.ok ? [{ email: n.email, detail: r.detail }] : []
+  })
+  return deps.db.transaction(async (trx) => {
+    const fresh = await trx('email_feedback_events')
+      .insert({ sns_message_id: cmd.eventId, kind: cmd.kind, ses_message_id: cmd.sesMessageId, recipients: JSON.stringify(recipients.map((r) => r.email)), received_at: now })
+      .onConflict('sns_message_id')
+      .ignore()
+      .returning('sns_message_id')
+    if (fresh.length === 0) return ok({ duplicate: true, suppressed: [], invitationsMarked: 0 })
+
+    const suppressed: string[] = []
+    let invitationsMarked = 0
+    const status = cmd.kind === 'bounce' ? 'bounced' : 'complained'
+    const matches = recipients.length
+      ? await trx('email_outbox')
+          .where({ message_id: cmd.sesMessageId })
+          .whereIn('to_email', recipients.map((r) => r.email))
+          .select<OutboxMatch[]>('account_id', 'invitation_id', 'to_email')
+      : []
+
+    for (const r of recipients) {
+      const detail = [cmd.summary, r.detail].filter(Boolean).join(': ').slice(0, 500)
+      if (cmd.suppress) {
+        const added = await suppressRecipient(trx, { email: r.email, reason: cmd.kind, detail, sesMessageId: cmd.sesMessageId, feedbackId: cmd.eventId, now })
+        if (added) suppressed.push(r.email)
+      }
+      const mine = matches.filter((m) => m.to_email === r.email)
+      const invitationIds = mine.flatMap((m) => (m.invitation_id ? [m.invitation_id] : []))
+      if (invitationIds.length) {
+        invitationsMarked += await trx('invitations').whereIn('id', invitationIds).update({ delivery_status: status, delivery_detail: detail })
+      }
+      const accounts = [...new Set(mine.map((m) => m.account_id))]
+      for (const accountId of accounts.length ? accounts : [null]) {
+        if (accountId) {
+          await trx('account_events').insert({
+            account_id: accountId,
+            type: cmd.kind === 'bounce' ? 'email.bounced' : 'email.complained',
+            payload: JSON.stringify({ email: r.email, detail, suppressed: cmd.suppress, sesMessageId: cmd.sesMessageId }),
+            created_at: now,
+          })
+        }
+        await recordAudit(trx, {
+          accountId,
+          at: now,
+          actor: SES_ACTOR,
+          action: cmd.kind === 'bounce' ? 'email.bounce' : 'email.complaint',
+          targetEmail: r.email,
+          resultCode: cmd.suppress ? 'email.suppressed' : 'email.soft_bounce',
+          ok: true,
+          detail: { detail, sesMessageId: cmd.sesMessageId, snsMessageId: cmd.eventId },
+        })
+      }
+    }
+    return ok({ duplicate: false, suppressed, invitationsMarked })
+  })
+}

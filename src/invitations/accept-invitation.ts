@@ -1,0 +1,100 @@
+import { recordAudit } from '../audit/audit-log.ts'
+import type { Deps } from '../deps.ts'
+import { hashPassword } from '../shared/password.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import type { LinkCode } from './codes.ts'
+import { resolveLink } from './invitee-link.ts'
+import { passwordProblems } from './rules.ts'
+
+export interface AcceptInvitation {
+  token: string
+  firstName: string
+  lastName: string
+  password: string
+  passwordConfirmation: string
+  termsAccepted: boolean
+}
+
+/** Why a registration field was refused; the page words each next to its field. */
+export type RegistrationFieldError =
+  | 'required'
+  | 'too_long'
+  | 'password_too_short'
+  | 'password_needs_lower'
+  | 'password_needs_upper'
+  | 'password_needs_digit'
+  | 'password_needs_special'
+  | 'password_mismatch'
+  | 'terms_required'
+
+export type RegistrationField = 'firstName' | 'lastName' | 'password' | 'passwordConfirmation' | 'termsAccepted'
+
+export type AcceptFailure = { code: LinkCode } | { code: 'registration.invalid'; fields: Partial<Record<RegistrationField, RegistrationFieldError[]>> }
+
+const NAME_MAX = 100
+const PASSWORD_MAX = 200
+
+/** Check the registration form (DESIGN.md §1 "accept"); empty when it is fine. */
+export function registrationErrors(cmd: AcceptInvitation): Partial<Record<RegistrationField, RegistrationFieldError[]>> {
+  const errors: Partial<Record<RegistrationField, RegistrationFieldError[]>> = {}
+  for (const field of ['firstName', 'lastName'] as const) {
+    const value = cmd[field].trim()
+    if (value === '') errors[field] = ['required']
+    else if (value.length > NAME_MAX) errors[field] = ['too_long']
+  }
+  if (cmd.password.length > PASSWORD_MAX) errors.password = ['too_long']
+  else {
+    const p = passwordProblems(cmd.password)
+    const list: RegistrationFieldError[] = []
+    if (p.tooShort) list.push('password_too_short')
+    if (p.needsLower) list.push('password_needs_lower')
+    if (p.needsUpper) list.push('password_needs_upper')
+    if (p.needsDigit) list.push('password_needs_digit')
+    if (p.needsSpecial) list.push('password_needs_special')
+    if (list.length > 0) errors.password = list
+  }
+  if (cmd.passwordConfirmation !== cmd.password) errors.passwordConfirmation = ['password_mismatch']
+  if (!cmd.termsAccepted) errors.termsAccepted = ['terms_required']
+  return errors
+}
+
+/**
+ * The invitee accepts and registers through their link: names, password (scrypt), terms. The user
+ * becomes Active with the join date; the link is used up; administrators are told (account event).
+ */
+export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promise<Result<{ email: string; accountName: string; joinedAt: Date }, AcceptFailure>> {
+  const checked = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
+  if (!checked.ok) return checked
+  const fields = registrationErrors(cmd)
+  if (Object.keys(fields).length > 0) return fail({ code: 'registration.invalid', fields })
+  // Hash outside the transaction: it is the slow part and needs no lock.
+  const passwordHash = await hashPassword(cmd.password)
+
+  return deps.db.transaction(async (trx) => {
+    const now = deps.clock.now()
+    // Check again under a lock: the link may have been used, declined or revoked meanwhile.
+    const link = await resolveLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
+    if (!link.ok) return link
+    const { invitation, user, accountName } = link.value
+    await trx('users')
+      .where({ id: user.id })
+      .update({ status: 'active', joined_at: now, first_name: cmd.firstName.trim(), last_name: cmd.lastName.trim(), password_hash: passwordHash, updated_at: now })
+    await trx('invitations').where({ id: invitation.id }).update({ state: 'accepted', ended_at: now })
+    await trx('account_events').insert({
+      account_id: invitation.account_id,
+      type: 'invitation.accepted',
+      payload: JSON.stringify({ email: user.email, invitationId: invitation.id, invitedBy: invitation.invited_by_email }),
+      created_at: now,
+    })
+    await recordAudit(trx, {
+      accountId: invitation.account_id,
+      at: now,
+      actor: { platform: 'web', platformUserId: `invitation:${invitation.id}`, email: user.email },
+      action: 'invitation.accept',
+      targetEmail: user.email,
+      resultCode: 'invitation.accepted',
+      ok: true,
+    })
+    return ok({ email: user.email, accountName, joinedAt: now })
+  })
+}

@@ -1,0 +1,79 @@
+import type { Deps } from '../deps.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import { findPendingInvitation, loadUserView, setUserGroups, type UserRow } from '../users/user-repository.ts'
+import { adminAction } from './admin-action.ts'
+import type { LifecycleFailure } from './failures.ts'
+import { insertInvitation, refusalFor, resolveGroups, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
+import type { Actor, UserView } from './model.ts'
+import { displayStatus } from './rules.ts'
+
+export interface AddInvitation {
+  accountId: string
+  actor: Actor
+  email: string
+  firstName: string | null
+  lastName: string | null
+  /** Group names; empty means the configured default group. */
+  groups: string[]
+}
+
+const NAME_MAX = 100
+
+/**
+ * Invite someone (DESIGN.md §1 "add"): allowed when the email is not already Invited or Active in
+ * the account. A person who declined or was removed gets their membership back as Invited.
+ * Concurrent adds of one email give one user: the insert meets the unique (account, email) index
+ * and waits for the first transaction, then sees the row as Invited.
+ */
+export function addInvitation(deps: Deps, cmd: AddInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
+  return adminAction(deps, { ...cmd, action: 'invitation.add', targetEmail: cmd.email, successCode: 'invitation.added' }, async ({ trx, admin, now, detail }, email) => {
+    const firstName = (cmd.firstName ?? '').trim().slice(0, NAME_MAX)
+    const lastName = (cmd.lastName ?? '').trim().slice(0, NAME_MAX)
+    const groups = await resolveGroups(trx, admin.accountId, cmd.groups.length > 0 ? cmd.groups : [deps.config.defaultGroup])
+    if (!groups.ok) return groups
+    detail.groups = groups.value.map((g) => g.name)
+
+    const inserted = await trx<UserRow>('users')
+      .insert({ account_id: admin.accountId, email, first_name: firstName, last_name: lastName, status: 'invited', created_at: now, updated_at: now })
+      .onConflict(['account_id', 'email'])
+      .ignore()
+      .returning('*')
+    let user = inserted[0]
+    if (!user) {
+      const existing = await trx<UserRow>('users').where({ account_id: admin.accountId, email }).forUpdate().first()
+      if (!existing) throw new Error('user row disappeared between insert and select')
+      if (existing.status === 'invited' || existing.status === 'active') {
+        const pending = await findPendingInvitation(trx, existing.id)
+        const status = displayStatus(existing.status, pending?.expires_at ?? null, now)
+        return fail(status === 'invited' ? { code: 'user.already_invited', email, expiresAt: pending!.expires_at } : refusalFor(status, existing, pending))
+      }
+      const first = firstName || existing.first_name
+      const last = lastName || existing.last_name
+      if (!first || !last) return fail({ code: 'user.name_required', email })
+      const limited = await sendLimitFailure(deps, trx, admin, email, now)
+      if (limited) return fail(limited)
+      const [again] = await trx<UserRow>('users')
+        .where({ id: existing.id })
+        .update({ status: 'invited', first_name: first, last_name: last, joined_at: null, password_hash: null, updated_at: now })
+        .returning('*')
+      user = again!
+      detail.reinvited = existing.status
+    } else {
+      if (!firstName || !lastName) {
+        // Nothing may change on a refusal: undo the insert (the unique index held it for us).
+        await trx('users').where({ id: user.id }).delete()
+        return fail({ code: 'user.name_required', email })
+      }
+      const limited = await sendLimitFailure(deps, trx, admin, email, now)
+      if (limited) {
+        await trx('users').where({ id: user.id }).delete()
+        return fail(limited)
+      }
+    }
+    await setUserGroups(trx, user.id, groups.value.map((g) => g.id))
+    const invitation = await insertInvitation(deps, trx, user, admin, now)
+    await sendInvitationEmail(trx, { kind: 'invitation', user, invitation, admin, now })
+    detail.invitationId = invitation.id
+    return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
+  })
+}

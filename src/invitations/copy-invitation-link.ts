@@ -1,0 +1,37 @@
+import type { Deps } from '../deps.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import { findPendingInvitation, findUserByEmail, loadUserView } from '../users/user-repository.ts'
+import { adminAction } from './admin-action.ts'
+import type { LifecycleFailure } from './failures.ts'
+import { refusalFor } from './invitation-store.ts'
+import { invitationUrl } from './links.ts'
+import type { Actor, UserView } from './model.ts'
+import { displayStatus } from './rules.ts'
+
+export interface CopyInvitationLink {
+  accountId: string
+  actor: Actor
+  email: string
+}
+
+/**
+ * "Copy link" (DESIGN.md §1): the working link of an Invited user, for the asking administrator
+ * only (the adapter must show it privately). No email is sent; the attempt is audited.
+ */
+export function copyInvitationLink(deps: Deps, cmd: CopyInvitationLink): Promise<Result<{ user: UserView; url: string; expiresAt: Date }, LifecycleFailure>> {
+  return adminAction(deps, { ...cmd, action: 'invitation.copy_link', targetEmail: cmd.email, successCode: 'invitation.link_copied' }, async ({ trx, admin, now, detail }, email) => {
+    const user = await findUserByEmail(trx, admin.accountId, email)
+    if (!user) return fail({ code: 'user.not_found', email })
+    const pending = await findPendingInvitation(trx, user.id)
+    const status = displayStatus(user.status, pending?.expires_at ?? null, now)
+    if (status !== 'invited' || !pending) {
+      return fail(refusalFor(status, user, pending))
+    }
+    detail.invitationId = pending.id
+    return ok({
+      user: await loadUserView(trx, admin.accountId, user.id, now),
+      url: invitationUrl(deps.config.publicBaseUrl, deps.config.inviteSecret, pending.link_id),
+      expiresAt: pending.expires_at,
+    })
+  })
+}

@@ -1,0 +1,27 @@
+/**
+ * Every refusal a lifecycle use case can return, with the facts an adapter needs to word it and
+ * to name the right action ("expired: use regenerate", "still valid until 3 Dec: use resend").
+ * Adapters switch over `code` exhaustively.
+ */
+export type LifecycleFailure =
+  | { code: 'auth.not_admin' }
+  | { code: 'account.not_found' }
+  | { code: 'email.invalid'; input: string; reason: string }
+  | { code: 'user.name_required'; email: string }
+  | { code: 'group.required' }
+  | { code: 'group.not_found'; missing: string[]; available: string[] }
+  | { code: 'user.not_found'; email: string }
+  | { code: 'user.already_invited'; email: string; expiresAt: Date }
+  | { code: 'user.already_active'; email: string; joinedAt: Date | null }
+  | { code: 'user.removed'; email: string }
+  | { code: 'user.declined'; email: string }
+  | { code: 'invitation.expired'; email: string; expiredAt: Date }
+  | { code: 'invitation.still_valid'; email: string; expiresAt: Date }
+  | { code: 'invitation.already_replaced'; email: string; by: string | null; at: Date; expiresAt: Date }
+  | { code: 'user.cannot_remove_self'; email: string }
+  | { code: 'user.last_admin'; email: string }
+  | { code: 'limit.admin_sends'; limit: number; retryAt: Date }
+  | { code: 'limit.recipient_sends'; email: string; limit: number; retryAt: Date }
+  | { code: 'email.suppressed'; email: string; reason: string }
+
+export type LifecycleFailureCode = LifecycleFailure['code']

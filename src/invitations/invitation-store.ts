@@ -1,0 +1,98 @@
+import type { Knex } from 'knex'
+import type { Deps } from '../deps.ts'
+import { checkSendLimits, enqueueEmail, type EmailKind } from '../email/outbox.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import type { Admin } from './admin-action.ts'
+import type { LifecycleFailure } from './failures.ts'
+import { newLinkId, linkToken, tokenHash } from './links.ts'
+import type { DisplayStatus } from './model.ts'
+import type { InvitationRow, UserRow } from '../users/user-repository.ts'
+import { userGroupNames } from '../users/user-repository.ts'
+
+/** Shared steps of the invitation use cases: groups by name, new links, emails, refusals. */
+
+/** Resolve group names (case-insensitive) in an account; all must exist. */
+export async function resolveGroups(
+  trx: Knex.Transaction,
+  accountId: string,
+  names: string[],
+): Promise<Result<{ id: string; name: string; is_admin: boolean }[], LifecycleFailure>> {
+  const wanted = [...new Set(names.map((n) => n.trim()).filter((n) => n !== ''))]
+  if (wanted.length === 0) return fail({ code: 'group.required' })
+  const all = await trx('groups').where({ account_id: accountId }).orderBy('name').select<{ id: string; name: string; is_admin: boolean }[]>('id', 'name', 'is_admin')
+  const byName = new Map(all.map((g) => [g.name.toLowerCase(), g]))
+  const missing = wanted.filter((n) => !byName.has(n.toLowerCase()))
+  if (missing.length > 0) return fail({ code: 'group.not_found', missing, available: all.map((g) => g.name) })
+  return ok(wanted.map((n) => byName.get(n.toLowerCase())!))
+}
+
+/** Insert a new pending link for a user, valid for INVITE_TTL from now. */
+export async function insertInvitation(deps: Deps, trx: Knex.Transaction, user: UserRow, admin: Admin, now: Date): Promise<InvitationRow> {
+  const linkId = newLinkId()
+  const [row] = await trx<InvitationRow>('invitations')
+    .insert({
+      account_id: user.account_id,
+      user_id: user.id,
+      link_id: linkId,
+      token_hash: tokenHash(linkToken(deps.config.inviteSecret, linkId)),
+      state: 'pending',
+      created_at: now,
+      expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
+      invited_by_user_id: admin.userId,
+      invited_by_email: admin.email,
+      sent_count: 1,
+      last_sent_at: now,
+    })
+    .returning('*')
+  if (!row) throw new Error('insert into invitations returned no row')
+  return row
+}
+
+/** The send-limit refusal for an email to `toEmail` caused by `admin`, if any. Check before writing. */
+export function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin, toEmail: string, now: Date): Promise<LifecycleFailure | null> {
+  return checkSendLimits(trx, { adminUserId: admin.userId, toEmail, now, limits: deps.config.limits })
+}
+
+/** Write the email an invitation change causes to the outbox, in the same transaction. */
+export async function sendInvitationEmail(
+  trx: Knex.Transaction,
+  opts: { kind: EmailKind; user: UserRow; invitation: InvitationRow | null; admin: Admin; now: Date },
+): Promise<void> {
+  await enqueueEmail(trx, {
+    accountId: opts.user.account_id,
+    userId: opts.user.id,
+    invitationId: opts.invitation?.id ?? null,
+    kind: opts.kind,
+    toEmail: opts.user.email,
+    requestedByUserId: opts.admin.userId,
+    now: opts.now,
+    payload: {
+      accountName: opts.admin.accountName,
+      recipientFirstName: opts.user.first_name,
+      inviterName: opts.admin.name,
+      inviterEmail: opts.admin.email,
+      groups: await userGroupNames(trx, opts.user.id),
+      expiresAt: opts.invitation?.expires_at.toISOString() ?? null,
+    },
+  })
+}
+
+/**
+ * The refusal for an action that does not apply to `status`, naming the right action
+ * (DESIGN.md §1): expired → regenerate, still valid → resend, declined/removed → add.
+ */
+export function refusalFor(status: DisplayStatus, user: UserRow, pending: InvitationRow | null): LifecycleFailure {
+  switch (status) {
+    case 'invited':
+      return { code: 'invitation.still_valid', email: user.email, expiresAt: pending!.expires_at }
+    case 'expired':
+      return { code: 'invitation.expired', email: user.email, expiredAt: pending?.expires_at ?? user.created_at }
+    case 'active':
+      return { code: 'user.already_active', email: user.email, joinedAt: user.joined_at }
+    case 'declined':
+      return { code: 'user.declined', email: user.email }
+    case 'removed':
+      return { code: 'user.removed', email: user.email }
+  }
+}
+

@@ -1,0 +1,48 @@
+import type { Knex } from 'knex'
+import { fail, ok, type Result } from '../shared/result.ts'
+import type { InvitationRow, UserRow } from '../users/user-repository.ts'
+import type { LinkCode } from './codes.ts'
+import { isWellFormedToken, tokenHash, tokenMatches } from './links.ts'
+
+export interface ResolvedLink {
+  invitation: InvitationRow
+  user: UserRow
+  accountName: string
+}
+
+/**
+ * Find the invitation behind a token and say whether it still opens (DESIGN.md §5). Malformed,
+ * unknown and known-but-dead tokens take the same path: one indexed lookup by hash, then the
+ * state. The hash match is confirmed in constant time against the secret-derived token.
+ */
+export async function resolveLink(
+  db: Knex | Knex.Transaction,
+  secret: Buffer,
+  token: string,
+  now: Date,
+  opts: { forUpdate?: boolean } = {},
+): Promise<Result<ResolvedLink, { code: LinkCode }>> {
+  // A malformed token still costs a lookup (of a hash that matches nothing), so timing does not
+  // tell a malformed token from an unknown one.
+  const hash = tokenHash(isWellFormedToken(token) ? token : `malformed:${token.slice(0, 200)}`)
+  const q = db<InvitationRow>('invitations').where({ token_hash: hash }).first()
+  if (opts.forUpdate) q.forUpdate()
+  const invitation = await q
+  if (!invitation || !isWellFormedToken(token) || !tokenMatches(secret, invitation.link_id, token)) return fail({ code: 'link.invalid' })
+  const user = await db<UserRow>('users').where({ id: invitation.user_id }).first()
+  const account = await db('accounts').where({ id: invitation.account_id }).first<{ name: string } | undefined>('name')
+  if (!user || !account) return fail({ code: 'link.invalid' })
+  switch (invitation.state) {
+    case 'replaced':
+      return fail({ code: 'link.replaced' })
+    case 'accepted':
+      return fail({ code: 'link.accepted' })
+    case 'declined':
+      return fail({ code: 'link.declined' })
+    case 'revoked':
+      return fail({ code: 'link.revoked' })
+    case 'pending':
+      if (now.getTime() >= invitation.expires_at.getTime()) return fail({ code: 'link.expired' })
+      return ok({ invitation, user, accountName: account.name })
+  }
+}

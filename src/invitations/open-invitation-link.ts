@@ -1,0 +1,37 @@
+import type { Deps } from '../deps.ts'
+import { ok, type Result } from '../shared/result.ts'
+import { userGroupNames } from '../users/user-repository.ts'
+import type { LinkCode } from './codes.ts'
+import { resolveLink } from './invitee-link.ts'
+
+/** What the invitee's welcome screen shows: only their own invitation. */
+export interface InviteeView {
+  invitationId: string
+  accountName: string
+  email: string
+  firstName: string
+  lastName: string
+  invitedBy: string | null
+  groups: string[]
+  expiresAt: Date
+}
+
+/**
+ * Read a link for the invitee's page. Read-only: mail scanners and link previews open links,
+ * so a GET must never change anything (DESIGN.md §4).
+ */
+export async function openInvitationLink(deps: Deps, cmd: { token: string }): Promise<Result<InviteeView, { code: LinkCode }>> {
+  const link = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
+  if (!link.ok) return link
+  const { invitation, user, accountName } = link.value
+  return ok({
+    invitationId: invitation.id,
+    accountName,
+    email: user.email,
+    firstName: user.first_name,
+    lastName: user.last_name,
+    invitedBy: invitation.invited_by_email,
+    groups: await userGroupNames(deps.db, user.id),
+    expiresAt: invitation.expires_at,
+  })
+}

@@ -1,0 +1,54 @@
+import type { Deps } from '../deps.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import { findInvitation, findPendingInvitation, findUserByEmail, loadUserView } from '../users/user-repository.ts'
+import { adminAction } from './admin-action.ts'
+import type { LifecycleFailure } from './failures.ts'
+import { insertInvitation, refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
+import type { Actor, UserView } from './model.ts'
+import { displayStatus } from './rules.ts'
+
+export interface RegenerateInvitation {
+  accountId: string
+  actor: Actor
+  email: string
+  /**
+   * The expired link a button refers to. With it the action is idempotent by business key: a
+   * second click (or a platform retry, or another administrator) on the same notice is told that
+   * this link was already replaced, by whom and when, instead of a generic refusal.
+   */
+  invitationId?: string | null
+}
+
+/**
+ * "Send new invitation" (DESIGN.md §1): only for an expired invitation. The old link is dead for
+ * good (`replaced`), a new one is valid for INVITE_TTL and emailed. The user row is locked first,
+ * so concurrent regenerates serialise: exactly one new link and one email.
+ */
+export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
+  return adminAction(deps, { ...cmd, action: 'invitation.regenerate', targetEmail: cmd.email, successCode: 'invitation.regenerated' }, async ({ trx, admin, now, detail }, email) => {
+    const user = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
+    if (!user) return fail({ code: 'user.not_found', email })
+    const pending = await findPendingInvitation(trx, user.id)
+    const status = displayStatus(user.status, pending?.expires_at ?? null, now)
+
+    if (cmd.invitationId && /^[0-9a-f-]{36}$/i.test(cmd.invitationId) && cmd.invitationId !== pending?.id) {
+      const clicked = await findInvitation(trx, cmd.invitationId)
+      if (clicked && clicked.user_id === user.id && clicked.state === 'replaced' && pending && status === 'invited') {
+        return fail({ code: 'invitation.already_replaced', email, by: pending.invited_by_email, at: pending.created_at, expiresAt: pending.expires_at })
+      }
+    }
+    if (status !== 'expired' || !pending) {
+      return fail(refusalFor(status, user, pending))
+    }
+    const limited = await sendLimitFailure(deps, trx, admin, email, now)
+    if (limited) return fail(limited)
+    // End the old link first: the partial unique index allows one pending link per user.
+    await trx('invitations').where({ id: pending.id }).update({ state: 'replaced', ended_at: now, ended_by_email: admin.email })
+    const invitation = await insertInvitation(deps, trx, user, admin, now)
+    await trx('invitations').where({ id: pending.id }).update({ replaced_by: invitation.id })
+    await sendInvitationEmail(trx, { kind: 'new_invitation', user, invitation, admin, now })
+    detail.replaced = pending.id
+    detail.invitationId = invitation.id
+    return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
+  })
+}

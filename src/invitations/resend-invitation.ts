@@ -1,0 +1,39 @@
+import type { Deps } from '../deps.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import { findPendingInvitation, findUserByEmail, loadUserView } from '../users/user-repository.ts'
+import { adminAction } from './admin-action.ts'
+import type { LifecycleFailure } from './failures.ts'
+import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
+import type { Actor, UserView } from './model.ts'
+import { displayStatus } from './rules.ts'
+
+export interface ResendInvitation {
+  accountId: string
+  actor: Actor
+  email: string
+}
+
+/**
+ * Email the same link again and reset its expiry to the full validity from now (DESIGN.md §1).
+ * Only while the link is still valid: an expired one must be regenerated.
+ */
+export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
+  return adminAction(deps, { ...cmd, action: 'invitation.resend', targetEmail: cmd.email, successCode: 'invitation.resent' }, async ({ trx, admin, now, detail }, email) => {
+    const user = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
+    if (!user) return fail({ code: 'user.not_found', email })
+    const pending = await findPendingInvitation(trx, user.id)
+    const status = displayStatus(user.status, pending?.expires_at ?? null, now)
+    if (status !== 'invited' || !pending) {
+      return fail(refusalFor(status, user, pending))
+    }
+    const limited = await sendLimitFailure(deps, trx, admin, email, now)
+    if (limited) return fail(limited)
+    const [invitation] = await trx('invitations')
+      .where({ id: pending.id })
+      .update({ expires_at: new Date(now.getTime() + deps.config.inviteTtlMs), sent_count: pending.sent_count + 1, last_sent_at: now })
+      .returning('*')
+    await sendInvitationEmail(trx, { kind: 'resend', user, invitation, admin, now })
+    detail.invitationId = pending.id
+    return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
+  })
+}

@@ -1,0 +1,50 @@
+/**
+ * The port every email transport implements (file, SES). The outbox worker calls `send` after
+ * the transaction that enqueued the email has committed (DESIGN.md §6).
+ */
+export interface EmailMessage {
+  /** Outbox row id: transports may use it as an idempotency hint or a header. */
+  id: string
+  to: string
+  from: string
+  subject: string
+  text: string
+  html: string
+  /** Extra headers / tags a transport may attach (e.g. SES configuration set tags). */
+  tags?: Record<string, string>
+}
+
+export interface SentEmail {
+  /** The transport's own id for the message (SES MessageId, or the .eml file name). */
+  messageId: string
+}
+
+export interface EmailSender {
+  readonly name: string
+  send(message: EmailMessage): Promise<SentEmail>
+}
+
+/**
+ * How the worker must treat a failed send. Transports translate their vendor errors into one
+ * of these; anything else thrown is treated as `retry` (an outage, not a verdict).
+ *  - retry:  throttling, 5xx, network: try again with backoff
+ *  - quota:  daily quota exhausted: wait until `retryAfterMs` (the window reopens)
+ *  - reject: this message will never be accepted (MessageRejected, unverified sender): park it
+ *  - paused: the whole sending account is paused: stop sending, raise an alarm
+ */
+export type EmailFailureKind = 'retry' | 'quota' | 'reject' | 'paused'
+
+export class EmailSendError extends Error {
+  readonly kind: EmailFailureKind
+  readonly retryAfterMs: number | undefined
+  /** The vendor's error name (e.g. `MessageRejected`), for the stored reason. */
+  readonly vendorCode: string | undefined
+
+  constructor(kind: EmailFailureKind, message: string, opts: { retryAfterMs?: number; vendorCode?: string; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause })
+    this.name = 'EmailSendError'
+    this.kind = kind
+    this.retryAfterMs = opts.retryAfterMs
+    this.vendorCode = opts.vendorCode
+  }
+}

@@ -1,0 +1,45 @@
+import type { ListFilter } from '../commands/types.ts'
+import type { Deps } from '../deps.ts'
+import { adminAction } from '../invitations/admin-action.ts'
+import type { LifecycleFailure } from '../invitations/failures.ts'
+import type { Actor, UserView } from '../invitations/model.ts'
+import { ok, type Result } from '../shared/result.ts'
+import { queryUserViews } from './user-repository.ts'
+
+export interface ListUsers {
+  accountId: string
+  actor: Actor
+  filter: ListFilter
+  /** 1-based; past the end shows the last page. */
+  page: number
+  pageSize?: number
+}
+
+export interface UserList {
+  filter: ListFilter
+  page: number
+  pageCount: number
+  pageSize: number
+  total: number
+  users: UserView[]
+}
+
+export const DEFAULT_PAGE_SIZE = 10
+
+/** The Users page (DESIGN.md §2), paged and filtered by the Joined status. */
+export function listUsers(deps: Deps, cmd: ListUsers): Promise<Result<UserList, LifecycleFailure>> {
+  return adminAction(deps, { ...cmd, action: 'users.list', successCode: 'users.listed' }, async ({ trx, admin, now, detail }) => {
+    const pageSize = Math.min(Math.max(cmd.pageSize ?? DEFAULT_PAGE_SIZE, 1), 50)
+    const first = await queryUserViews(trx, admin.accountId, { now, filter: cmd.filter, limit: pageSize, offset: (Math.max(cmd.page, 1) - 1) * pageSize })
+    const pageCount = Math.max(1, Math.ceil(first.total / pageSize))
+    let page = Math.max(1, cmd.page)
+    let users = first.users
+    if (page > pageCount) {
+      page = pageCount
+      users = (await queryUserViews(trx, admin.accountId, { now, filter: cmd.filter, limit: pageSize, offset: (page - 1) * pageSize })).users
+    }
+    detail.filter = cmd.filter
+    detail.page = page
+    return ok({ filter: cmd.filter, page, pageCount, pageSize, total: first.total, users })
+  })
+}

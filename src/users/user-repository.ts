@@ -1,0 +1,159 @@
+import type { Knex } from 'knex'
+import type { ListFilter } from '../commands/types.ts'
+import type { DeliveryStatus, DisplayStatus, InvitationState, InvitationView, StoredUserStatus, UserView } from '../invitations/model.ts'
+import { displayStatus, rowActions } from '../invitations/rules.ts'
+
+type Db = Knex | Knex.Transaction
+
+/** A users row, as the use cases read it. */
+export interface UserRow {
+  id: string
+  account_id: string
+  email: string
+  first_name: string
+  last_name: string
+  status: StoredUserStatus
+  joined_at: Date | null
+  password_hash: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+export interface InvitationRow {
+  id: string
+  account_id: string
+  user_id: string
+  link_id: string
+  token_hash: string
+  state: InvitationState
+  created_at: Date
+  expires_at: Date
+  invited_by_user_id: string | null
+  invited_by_email: string | null
+  sent_count: number
+  last_sent_at: Date | null
+  ended_at: Date | null
+  replaced_by: string | null
+  ended_by_email: string | null
+  delivery_status: DeliveryStatus | null
+  delivery_detail: string | null
+  delivery_message_id: string | null
+}
+
+/** The membership of `email` in the account, locked for the rest of the transaction when asked. */
+export async function findUserByEmail(db: Db, accountId: string, email: string, opts: { forUpdate?: boolean } = {}): Promise<UserRow | null> {
+  const q = db<UserRow>('users').where({ account_id: accountId, email }).first()
+  if (opts.forUpdate) q.forUpdate()
+  return (await q) ?? null
+}
+
+/** The one pending invitation of a user (a partial unique index guarantees at most one). */
+export async function findPendingInvitation(db: Db, userId: string): Promise<InvitationRow | null> {
+  return (await db<InvitationRow>('invitations').where({ user_id: userId, state: 'pending' }).first()) ?? null
+}
+
+export async function findInvitation(db: Db, id: string): Promise<InvitationRow | null> {
+  return (await db<InvitationRow>('invitations').where({ id }).first()) ?? null
+}
+
+/** Names of the user's groups, sorted. */
+export async function userGroupNames(db: Db, userId: string): Promise<string[]> {
+  const rows = await db('user_groups').join('groups', 'groups.id', 'user_groups.group_id').where('user_groups.user_id', userId).orderBy('groups.name').select<{ name: string }[]>('groups.name')
+  return rows.map((r) => r.name)
+}
+
+/** Replace a user's groups. */
+export async function setUserGroups(db: Db, userId: string, groupIds: string[]): Promise<void> {
+  await db('user_groups').where({ user_id: userId }).delete()
+  if (groupIds.length > 0) await db('user_groups').insert(groupIds.map((group_id) => ({ user_id: userId, group_id })))
+}
+
+function invitationView(row: InvitationRow): InvitationView {
+  return {
+    id: row.id,
+    state: row.state,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    invitedBy: row.invited_by_email,
+    sentCount: row.sent_count,
+    lastSentAt: row.last_sent_at,
+    delivery: row.delivery_status ? { status: row.delivery_status, detail: row.delivery_detail, messageId: row.delivery_message_id } : null,
+  }
+}
+
+/** The SQL form of `displayStatus`, for filtering in the database. */
+const DISPLAY_STATUS_SQL = `CASE WHEN u.status = 'invited' AND (pi.expires_at IS NULL OR pi.expires_at <= ?) THEN 'expired' ELSE u.status END`
+
+export interface UserPage {
+  users: UserView[]
+  total: number
+}
+
+/**
+ * The Users page: one view per user with groups, latest invitation, the Joined status and the
+ * actions that apply now. Three queries for any page size (no N+1).
+ */
+export async function queryUserViews(
+  db: Db,
+  accountId: string,
+  opts: { now: Date; filter?: ListFilter; emails?: string[]; userIds?: string[]; limit?: number; offset?: number },
+): Promise<UserPage> {
+  const base = db('users as u')
+    .leftJoin('invitations as pi', function () {
+      this.on('pi.user_id', '=', 'u.id').andOnVal('pi.state', '=', 'pending')
+    })
+    .where('u.account_id', accountId)
+  if (opts.emails) base.whereIn('u.email', opts.emails)
+  if (opts.userIds) base.whereIn('u.id', opts.userIds)
+  if (opts.filter && opts.filter !== 'all') base.whereRaw(`${DISPLAY_STATUS_SQL} = ?`, [opts.now, opts.filter])
+
+  const [{ count }] = (await base.clone().count<{ count: number }[]>({ count: '*' })) as [{ count: number }]
+  const rowsQuery = base
+    .clone()
+    .select<(UserRow & { pending_expires_at: Date | null })[]>('u.*', 'pi.expires_at as pending_expires_at')
+    .orderBy('u.email')
+  if (opts.limit !== undefined) rowsQuery.limit(opts.limit)
+  if (opts.offset !== undefined) rowsQuery.offset(opts.offset)
+  const rows = await rowsQuery
+  if (rows.length === 0) return { users: [], total: Number(count) }
+
+  const ids = rows.map((r) => r.id)
+  const groupRows = await db('user_groups')
+    .join('groups', 'groups.id', 'user_groups.group_id')
+    .whereIn('user_groups.user_id', ids)
+    .orderBy('groups.name')
+    .select<{ user_id: string; name: string }[]>('user_groups.user_id', 'groups.name')
+  const latest = await db<InvitationRow>('invitations')
+    .distinctOn('user_id')
+    .whereIn('user_id', ids)
+    .orderBy([{ column: 'user_id' }, { column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+  const groupsBy = new Map<string, string[]>()
+  for (const g of groupRows) groupsBy.set(g.user_id, [...(groupsBy.get(g.user_id) ?? []), g.name])
+  const latestBy = new Map(latest.map((i) => [i.user_id, i]))
+
+  const users = rows.map((r): UserView => {
+    const status: DisplayStatus = displayStatus(r.status, r.pending_expires_at, opts.now)
+    const inv = latestBy.get(r.id)
+    return {
+      id: r.id,
+      accountId: r.account_id,
+      email: r.email,
+      firstName: r.first_name,
+      lastName: r.last_name,
+      status,
+      groups: groupsBy.get(r.id) ?? [],
+      joinedAt: r.joined_at,
+      invitation: inv ? invitationView(inv) : null,
+      actions: rowActions(status),
+    }
+  })
+  return { users, total: Number(count) }
+}
+
+/** One user's view (after a change, inside the same transaction). */
+export async function loadUserView(db: Db, accountId: string, userId: string, now: Date): Promise<UserView> {
+  const { users } = await queryUserViews(db, accountId, { now, userIds: [userId] })
+  const user = users[0]
+  if (!user) throw new Error(`user ${userId} vanished inside its own transaction`)
+  return user
+}

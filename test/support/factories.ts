@@ -1,0 +1,81 @@
+import type { Knex } from 'knex'
+import { randomBytes } from 'node:crypto'
+import { createAccount } from '../../src/accounts/create-account.ts'
+import { createGroup } from '../../src/accounts/create-group.ts'
+import type { Deps, ServiceConfig } from '../../src/deps.ts'
+import { addInvitation } from '../../src/invitations/add-invitation.ts'
+import { copyInvitationLink } from '../../src/invitations/copy-invitation-link.ts'
+import type { Actor, UserView } from '../../src/invitations/model.ts'
+import { fixedClock } from '../../src/ports/clock.ts'
+import { silentLogger } from '../../src/ports/logger.ts'
+
+export const TEST_NOW = '2026-11-26T10:00:00.000Z'
+export const DAY = 86_400_000
+
+export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return {
+    inviteTtlMs: 7 * DAY,
+    publicBaseUrl: 'http://invite.test',
+    inviteSecret: Buffer.alloc(32, 7),
+    emailFrom: 'InviteOps <invites@inviteops.test>',
+    defaultGroup: 'Members',
+    limits: { adminSendsPerHour: 1000, recipientSendsPerDay: 100 },
+    ...overrides,
+  }
+}
+
+export type TestDeps = Deps & { clock: ReturnType<typeof fixedClock> }
+
+/** Deps for tests: a clock the test moves, a fixed secret, a silent logger. */
+export function makeDeps(db: Knex, overrides: Partial<Omit<Deps, 'clock'>> & { config?: Partial<ServiceConfig>; now?: string } = {}): TestDeps {
+  const { config, now, ...rest } = overrides
+  return { db, clock: fixedClock(now ?? TEST_NOW), logger: silentLogger, ...rest, config: testConfig(config) }
+}
+
+export interface SeededAccount {
+  account: { id: string; name: string }
+  admin: { userId: string; email: string }
+  adminActor: Actor
+  /** Actor for a Slack/Teams identity with the given email (not necessarily an admin). */
+  actorFor(email: string): Actor
+}
+
+/** An account with "Administrators", "Members" and an extra group "Engineering", and one Active admin. */
+export async function seedAccount(deps: Deps, opts: { name?: string; adminEmail?: string } = {}): Promise<SeededAccount> {
+  const suffix = randomBytes(3).toString('hex')
+  const name = opts.name ?? `Acme ${suffix}`
+  const adminEmail = opts.adminEmail ?? `admin-${suffix}@acme.test`
+  const created = await createAccount(deps.db, deps.clock, { name, adminEmail, adminFirstName: 'Alice', adminLastName: 'Admin', defaultGroup: 'Members' })
+  if (!created.ok) throw new Error(`seedAccount: ${created.code}`)
+  const group = await createGroup(deps.db, deps.clock, { accountId: created.value.accountId, name: 'Engineering', isAdmin: false })
+  if (!group.ok) throw new Error(`seedAccount: ${group.code}`)
+  const actorFor = (email: string): Actor => ({ platform: 'cli', platformUserId: `test:${email}`, email, displayName: email })
+  return {
+    account: { id: created.value.accountId, name },
+    admin: { userId: created.value.adminUserId, email: adminEmail },
+    adminActor: actorFor(adminEmail),
+    actorFor,
+  }
+}
+
+/** Invite `email` as the seeded admin and return the user and a working link. */
+export async function inviteUser(
+  deps: Deps,
+  seed: SeededAccount,
+  email: string,
+  opts: { firstName?: string; lastName?: string; groups?: string[] } = {},
+): Promise<{ user: UserView; url: string; token: string }> {
+  const added = await addInvitation(deps, {
+    accountId: seed.account.id,
+    actor: seed.adminActor,
+    email,
+    firstName: opts.firstName ?? 'Bob',
+    lastName: opts.lastName ?? 'Invitee',
+    groups: opts.groups ?? [],
+  })
+  if (!added.ok) throw new Error(`inviteUser: ${added.code}`)
+  const link = await copyInvitationLink(deps, { accountId: seed.account.id, actor: seed.adminActor, email })
+  if (!link.ok) throw new Error(`inviteUser link: ${link.code}`)
+  const token = link.value.url.split('/invitations/')[1]!
+  return { user: added.value.user, url: link.value.url, token }
+}
