@@ -1,3 +1,5 @@
+import type { EmailProblem } from '../shared/email-address.ts'
+
 /**
  * Every refusal a lifecycle use case can return, with the facts an adapter needs to word it and
  * to name the right action ("expired: use regenerate", "still valid until 3 Dec: use resend").
@@ -6,7 +8,7 @@
 export type LifecycleFailure =
   | { code: 'auth.not_admin' }
   | { code: 'account.not_found' }
-  | { code: 'email.invalid'; input: string; reason: string }
+  | { code: 'email.invalid'; input: string; reason: EmailProblem }
   | { code: 'user.name_required'; email: string }
   | { code: 'group.required' }
   | { code: 'group.not_found'; missing: string[]; available: string[] }

@@ -8,6 +8,7 @@ import { newLinkId, linkToken, tokenHash } from './links.ts'
 import type { DisplayStatus } from './model.ts'
 import type { InvitationRow, UserRow } from '../users/user-repository.ts'
 import { userGroupNames } from '../users/user-repository.ts'
+import { suppressionFailure } from '../email/suppressions.ts'
 
 /** Shared steps of the invitation use cases: groups by name, new links, emails, refusals. */
 
@@ -49,7 +50,10 @@ export async function insertInvitation(deps: Deps, trx: Knex.Transaction, user: 
 }
 
 /** The send-limit refusal for an email to `toEmail` caused by `admin`, if any. Check before writing. */
-export function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin, toEmail: string, now: Date): Promise<LifecycleFailure | null> {
+export async function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin, toEmail: string, now: Date): Promise<LifecycleFailure | null> {
+  // A recipient SES reported as bounced or complaining gets no more email (issue 3): say why.
+  const suppressed = await suppressionFailure(trx, toEmail)
+  if (suppressed) return suppressed
   return checkSendLimits(trx, { adminUserId: admin.userId, toEmail, now, limits: deps.config.limits })
 }
 

@@ -1,0 +1,315 @@
+import { userInfo } from 'node:os'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { z } from 'zod'
+import { createAccount } from '../../src/accounts/create-account.ts'
+import { createGroup } from '../../src/accounts/create-group.ts'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { queryGroups } from '../../src/accounts/list-groups.ts'
+import { resolveAccount } from '../../src/accounts/resolve-account.ts'
+import { runCommandText } from '../../src/commands/run-command.ts'
+import { resolveInviteSecret } from '../../src/config.ts'
+import { migrateLatest } from '../../src/db/migrate.ts'
+import { DataDirBusyError } from '../../src/db/embedded.ts'
+import { openDatabase, type Database } from '../../src/db/open-database.ts'
+import type { Deps } from '../../src/deps.ts'
+import { displayStatuses } from '../../src/invitations/model.ts'
+import { systemClock } from '../../src/ports/clock.ts'
+import type { Logger } from '../../src/ports/logger.ts'
+import { createLogger } from '../../src/server/logger.ts'
+import { queryUserViews } from '../../src/users/user-repository.ts'
+import { loadEnvironment, type Environment } from '../server/environment.ts'
+import { startServer } from '../server/start.ts'
+import { joinedCell, renderOutcome } from './render.ts'
+
+/** `inviteops …`: the operator's CLI (DESIGN.md §4). Exit 0 done, 1 refused or failed, 2 usage. */
+
+const USAGE: Record<string, string> = {
+  serve: 'inviteops serve',
+  migrate: 'inviteops migrate',
+  'accounts create': 'inviteops accounts create --name <name> --admin <email> [--admin-name "First Last"] [--json]',
+  'accounts list': 'inviteops accounts list [--json]',
+  'groups create': 'inviteops groups create --account <id|name> --name <group> [--admin] [--json]',
+  'groups list': 'inviteops groups list --account <id|name> [--json]',
+  'slack connect': 'inviteops slack connect --team <T…> --account <id|name> [--channel <C…>]',
+  'teams connect': 'inviteops teams connect --tenant <tenant id> --account <id|name>',
+  'users list': 'inviteops users list --account <id|name> [--status invited|expired|active|declined|removed|all] [--json]',
+  run: 'inviteops run --account <id|name> --as <admin email> [--yes] [--json] -- <command text>',
+}
+
+const ALL_USAGE = Object.values(USAGE).join('\n  ')
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
+    super(message)
+  }
+}
+
+interface Io {
+  out(text: string): void
+  err(text: string): void
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+interface ParsedArgs {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>
+  positionals: string[]
+}
+
+function parse(argv: string[], usage: string, options: Options, allowPositionals = false): ParsedArgs {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true })
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message.split('\n')[0]! : String(err), usage)
+  }
+}
+
+function required(values: Record<string, unknown>, name: string, usage: string): string {
+  const v = values[name]
+  if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`--${name} is required`, usage)
+  return v
+}
+
+/** Open the database as the CLI does: beside a running server (through it), or on its own. */
+async function withDatabase<T>(env: Environment, logger: Logger, fn: (db: Database, deps: Deps) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ databaseUrl: env.app.databaseUrl, dataDir: env.app.dataDir, embeddedMode: 'share', poolMax: 2, logger })
+  try {
+    if (db.kind !== 'embedded-shared') await migrateLatest(db.knex)
+    const deps: Deps = { db: db.knex, clock: systemClock, logger, config: { ...env.app.service, inviteSecret: await resolveInviteSecret(env.app) } }
+    return await fn(db, deps)
+  } finally {
+    await db.close()
+  }
+}
+
+async function accountOrFail(deps: Deps, idOrName: string): Promise<{ id: string; name: string }> {
+  const account = await resolveAccount(deps.db, idOrName)
+  if (!account) throw new CliFailure(`No account "${idOrName}". List them with: inviteops accounts list`)
+  return account
+}
+
+class CliFailure extends Error {}
+
+const teamId = z.string().regex(/^[TE][A-Z0-9]{2,30}$/, 'a Slack team id looks like T0123ABCD')
+const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'a Slack channel id looks like C0123ABCD')
+const tenantId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a tenant id is a GUID')
+
+function check<T>(schema: z.ZodType<T>, value: string, flag: string, usage: string): T {
+  const r = schema.safeParse(value)
+  if (!r.success) throw new UsageError(`--${flag}: ${r.error.issues[0]?.message ?? 'invalid'}`, usage)
+  return r.data
+}
+
+export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [first, second] = argv
+  const key = first && second && USAGE[`${first} ${second}`] ? `${first} ${second}` : (first ?? '')
+  if (!first || first === 'help' || first === '--help' || first === '-h') {
+    io.out(`Usage:\n  ${ALL_USAGE}`)
+    return first ? 0 : 2
+  }
+  if (!USAGE[key]) {
+    const group = Object.keys(USAGE).filter((k) => k.startsWith(`${first} `))
+    io.err(`Unknown command "${[first, second].filter(Boolean).join(' ')}".\nUsage:\n  ${(group.length > 0 ? group.map((k) => USAGE[k]) : Object.values(USAGE)).join('\n  ')}`)
+    return 2
+  }
+  const rest = argv.slice(key.split(' ').length)
+  const usage = USAGE[key]!
+
+  const loaded = loadEnvironment(processEnv)
+  if (!loaded.ok) {
+    io.err(`Configuration problems:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}`)
+    return 1
+  }
+  const env = loaded.env
+  const logger = createLogger({ level: key === 'serve' ? env.app.logLevel : (processEnv.LOG_LEVEL ?? 'warn'), destination: key === 'serve' ? process.stdout : process.stderr })
+
+  try {
+    switch (key) {
+      case 'serve':
+        parse(rest, usage, {})
+        return await serve(env, logger, io)
+      case 'migrate': {
+        parse(rest, usage, {})
+        await withDatabase(env, logger, async () => undefined)
+        io.out('Database is up to date.')
+        return 0
+      }
+      case 'accounts create': {
+        const { values } = parse(rest, usage, { name: { type: 'string' }, admin: { type: 'string' }, 'admin-name': { type: 'string' }, json: { type: 'boolean' } })
+        const name = required(values, 'name', usage)
+        const admin = required(values, 'admin', usage)
+        const [adminFirst = '', ...adminLast] = (typeof values['admin-name'] === 'string' ? values['admin-name'] : '').trim().split(/\s+/)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const r = await createAccount(deps.db, deps.clock, { name, adminEmail: admin, adminFirstName: adminFirst, adminLastName: adminLast.join(' '), defaultGroup: deps.config.defaultGroup })
+          if (!r.ok) {
+            io.err(r.code === 'account.name_taken' ? `An account named "${r.name}" already exists.` : r.code === 'email.invalid' ? `"${admin}" is not a valid email address.` : 'The account name must be 1 to 200 characters.')
+            return 1
+          }
+          if (values.json) io.out(JSON.stringify(r.value))
+          else io.out(`Created account "${r.value.name}" (${r.value.accountId}) with administrator ${admin.toLowerCase()} and groups Administrators, ${deps.config.defaultGroup}.\nNext: link a Slack workspace with: inviteops slack connect --team <T…> --account "${r.value.name}"\nor try it here:   inviteops run --account "${r.value.name}" --as ${admin.toLowerCase()} -- help`)
+          return 0
+        })
+      }
+      case 'accounts list': {
+        const { values } = parse(rest, usage, { json: { type: 'boolean' } })
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const rows = await deps.db('accounts').orderBy('name').select<{ id: string; name: string; created_at: Date }[]>('id', 'name', 'created_at')
+          if (values.json) io.out(JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }))))
+          else io.out(rows.length === 0 ? 'No accounts yet. Create one with: inviteops accounts create --name <name> --admin <email>' : rows.map((r) => `${r.id}  ${r.name}`).join('\n'))
+          return 0
+        })
+      }
+      case 'groups create': {
+        const { values } = parse(rest, usage, { account: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, json: { type: 'boolean' } })
+        const accountArg = required(values, 'account', usage)
+        const name = required(values, 'name', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const r = await createGroup(deps.db, deps.clock, { accountId: account.id, name, isAdmin: values.admin === true })
+          if (!r.ok) {
+            io.err(r.code === 'group.name_taken' ? `The group "${r.name}" already exists in ${account.name}.` : 'A group name is 1 to 100 characters on one line.')
+            return 1
+          }
+          io.out(values.json ? JSON.stringify(r.value) : `Created group "${name.trim()}"${values.admin ? ' (administrators)' : ''} in ${account.name}.`)
+          return 0
+        })
+      }
+      case 'groups list': {
+        const { values } = parse(rest, usage, { account: { type: 'string' }, json: { type: 'boolean' } })
+        const accountArg = required(values, 'account', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const groups = await queryGroups(deps.db, account.id)
+          io.out(values.json ? JSON.stringify(groups) : groups.map((g) => `${g.name}${g.isAdmin ? ' (administrators)' : ''} — ${g.memberCount}`).join('\n'))
+          return 0
+        })
+      }
+      case 'slack connect':
+      case 'teams connect': {
+        const platform = key === 'slack connect' ? 'slack' : 'teams'
+        const { values } = parse(rest, usage, platform === 'slack' ? { team: { type: 'string' }, account: { type: 'string' }, channel: { type: 'string' } } : { tenant: { type: 'string' }, account: { type: 'string' } })
+        const externalId = platform === 'slack' ? check(teamId, required(values, 'team', usage), 'team', usage) : check(tenantId, required(values, 'tenant', usage), 'tenant', usage).toLowerCase()
+        const channel = typeof values.channel === 'string' ? check(channelId, values.channel, 'channel', usage) : null
+        const accountArg = required(values, 'account', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const r = await connectChat(deps.db, { platform, externalId, accountId: account.id, channelId: channel })
+          if (!r.ok) {
+            io.err(`${externalId} is already linked to another account (${r.accountId}); a workspace or tenant serves exactly one account.`)
+            return 1
+          }
+          io.out(`Linked ${platform === 'slack' ? 'Slack workspace' : 'Teams tenant'} ${externalId} to ${account.name}${channel ? `, notices in ${channel}` : ''}.`)
+          return 0
+        })
+      }
+      case 'users list': {
+        const { values } = parse(rest, usage, { account: { type: 'string' }, status: { type: 'string' }, json: { type: 'boolean' } })
+        const accountArg = required(values, 'account', usage)
+        const status = check(z.enum([...displayStatuses, 'all']), typeof values.status === 'string' ? values.status : 'all', 'status', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const now = deps.clock.now()
+          const { users } = await queryUserViews(deps.db, account.id, { now, filter: status })
+          if (values.json) io.out(JSON.stringify(users))
+          else io.out(users.length === 0 ? 'No users.' : users.map((u) => `${u.email.padEnd(32)} ${`${u.firstName} ${u.lastName}`.trim().padEnd(24)} ${u.groups.join(', ').padEnd(24)} ${joinedCell(u, now)}`).join('\n'))
+          return 0
+        })
+      }
+      case 'run': {
+        const { values, positionals } = parse(rest, usage, { account: { type: 'string' }, as: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } }, true)
+        const accountArg = required(values, 'account', usage)
+        const as = required(values, 'as', usage)
+        if (positionals.length === 0) throw new UsageError('the command text is missing (after --)', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const outcome = await runCommandText(deps, {
+            accountId: account.id,
+            actor: { platform: 'cli', platformUserId: safeUser(), email: as, displayName: as },
+            text: joinArgs(positionals),
+            confirmed: values.yes === true,
+          })
+          const rendered = renderOutcome(outcome, deps.clock.now())
+          if (values.json) io.out(JSON.stringify(outcome))
+          else (rendered.ok ? io.out : io.err)(rendered.text)
+          return rendered.ok ? 0 : 1
+        })
+      }
+    }
+    return 2
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\nUsage: ${err.usage}`)
+      return 2
+    }
+    if (err instanceof CliFailure || err instanceof DataDirBusyError) {
+      io.err(err.message)
+      return 1
+    }
+    throw err
+  }
+}
+
+/**
+ * The shell already split the command text; put it back together so the grammar's own quoting
+ * survives (`--name "Bob Smith"` arrives as one argument `Bob Smith`).
+ */
+export function joinArgs(args: string[]): string {
+  if (args.length === 1) return args[0]!
+  return args.map((a) => (/\s/.test(a) ? (a.includes('"') ? `'${a}'` : `"${a}"`) : a)).join(' ')
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'unknown'
+  }
+}
+
+async function serve(env: Environment, logger: Logger, io: Io): Promise<number> {
+  const started = Date.now()
+  const server = await startServer(env, logger)
+  const embedded = server.database.kind === 'embedded'
+  logger.info({ port: server.port, database: server.database.kind, email: env.app.emailTransport, slack: env.slack !== null, ms: Date.now() - started }, 'inviteops ready')
+  io.err(
+    [
+      `InviteOps is running on ${server.url} (${embedded ? `embedded database in ${env.app.dataDir}` : 'Postgres'}; emails: ${env.app.emailTransport === 'file' ? `${env.app.dataDir}/outbox` : 'Amazon SES'}).`,
+      'Next, in another terminal:',
+      '  npx inviteops accounts create --name "Acme" --admin you@example.com --admin-name "Your Name"',
+      '  npx inviteops run --account Acme --as you@example.com -- add bob@example.com --name "Bob Smith"',
+      env.slack ? `Slack: point your app's Request URL at ${env.app.service.publicBaseUrl}/slack/events` : 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it (see README).',
+    ].join('\n'),
+  )
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down')
+      resolve()
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+  const timer = setTimeout(() => {
+    logger.error({ graceMs: env.app.shutdownGraceMs }, 'shutdown took too long; exiting (unsent emails stay queued)')
+    process.exit(1)
+  }, env.app.shutdownGraceMs)
+  timer.unref()
+  await server.close()
+  logger.info({}, 'stopped')
+  return 0
+}
+
+const io: Io = { out: (t) => console.log(t), err: (t) => console.error(t) }
+if (process.argv[1] && import.meta.url.endsWith('/adapters/cli/main.ts') && process.env.INVITEOPS_CLI_ENTRY === '1') {
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? `inviteops: ${err.message}` : err)
+      process.exitCode = 1
+    },
+  )
+}

@@ -1,0 +1,66 @@
+import type { EmailKind, EmailPayload } from './outbox.ts'
+
+/** A rendered email. */
+export interface RenderedEmail {
+  subject: string
+  text: string
+  html: string
+}
+
+/** Escape text for HTML element content and attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+}
+
+/** Header-safe text: one line, no control characters (subjects carry account names). */
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
+}
+
+function formatDate(iso: string | null): string {
+  if (!iso) return ''
+  return new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)) + ' UTC'
+}
+
+/**
+ * The four emails of the lifecycle. `link` is derived by the worker at send time (never stored).
+ */
+export function renderEmail(kind: EmailKind, p: EmailPayload, link: string | null): RenderedEmail {
+  const account = oneLine(p.accountName)
+  const inviter = p.inviterName ? `${p.inviterName}${p.inviterEmail ? ` (${p.inviterEmail})` : ''}` : 'An administrator'
+  const hello = p.recipientFirstName ? `Hello ${p.recipientFirstName},` : 'Hello,'
+  const groups = p.groups.length > 0 ? p.groups.join(', ') : null
+  const until = formatDate(p.expiresAt)
+  let subject: string
+  let lines: string[]
+  switch (kind) {
+    case 'invitation':
+      subject = `You are invited to join ${account}`
+      lines = [`${inviter} invited you to join ${account}.`]
+      break
+    case 'resend':
+      subject = `Reminder: your invitation to join ${account}`
+      lines = [`${inviter} sent your invitation to join ${account} again.`]
+      break
+    case 'new_invitation':
+      subject = `A new invitation to join ${account}`
+      lines = [`${inviter} sent you a new invitation to join ${account}. Earlier links no longer work.`]
+      break
+    case 'removal':
+      subject = `You no longer have access to ${account}`
+      lines = [`${inviter} removed you from ${account}. Any invitation link you received no longer works.`, 'If you think this is a mistake, contact the account administrator.']
+      break
+  }
+  if (groups && kind !== 'removal') lines.push(`Groups: ${groups}`)
+  if (link && until) lines.push(`This link is valid until ${until}.`)
+
+  const text = [hello, '', ...lines, ...(link ? ['', `Accept or decline: ${link}`] : []), '', '— InviteOps'].join('\n')
+  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1f2937;line-height:1.5">
+<p>${escapeHtml(hello)}</p>
+${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n')}
+${link ? `<p><a href="${escapeHtml(link)}" style="display:inline-block;background:#4338ca;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">Accept or decline the invitation</a></p>\n<p style="font-size:13px;color:#6b7280">Or open this address: ${escapeHtml(link)}</p>` : ''}
+<p style="font-size:13px;color:#6b7280">— InviteOps</p>
+</body></html>`
+  return { subject: oneLine(subject), text, html }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, test } from 'vitest'
+import { parseCommand, tokenize, unwrapChatEmail } from '../../src/commands/parse-command.ts'
+
+describe('parseCommand: real inputs', () => {
+  test.each([
+    ['', { name: 'help' }],
+    ['help', { name: 'help' }],
+    ['list', { name: 'list', filter: 'all', page: 1 }],
+    ['list expired', { name: 'list', filter: 'expired', page: 1 }],
+    ['LIST Invited page 3', { name: 'list', filter: 'invited', page: 3 }],
+    ['list --page 2', { name: 'list', filter: 'all', page: 2 }],
+    ['regenerate bob@x.com', { name: 'regenerate', email: 'bob@x.com' }],
+    ['new bob@x.com', { name: 'regenerate', email: 'bob@x.com' }],
+    ['regenerate <mailto:Bob@X.com|Bob@X.com>', { name: 'regenerate', email: 'bob@x.com' }],
+    ['resend <mailto:bob@x.com>', { name: 'resend', email: 'bob@x.com' }],
+    ['regenerate BOB@EXAMPLE.COM', { name: 'regenerate', email: 'bob@example.com' }],
+    ['link bob@x.com', { name: 'link', email: 'bob@x.com' }],
+    ['show bob@bücher.de', { name: 'show', email: 'bob@xn--bcher-kva.de' }],
+    ['add bob@x.com --name "Bob Smith"', { name: 'add', email: 'bob@x.com', firstName: 'Bob', lastName: 'Smith', groups: [] }],
+    ['add bob@x.com --name “Bob van Dam” --group Engineering --group Admins', { name: 'add', email: 'bob@x.com', firstName: 'Bob', lastName: 'van Dam', groups: ['Engineering', 'Admins'] }],
+    ['add bob@x.com —name="Zoë Ärger" --group=Sales,Support', { name: 'add', email: 'bob@x.com', firstName: 'Zoë', lastName: 'Ärger', groups: ['Sales', 'Support'] }],
+    ['add bob@x.com', { name: 'add', email: 'bob@x.com', firstName: null, lastName: null, groups: [] }],
+    ['edit bob@x.com --group "Customer Success"', { name: 'edit', email: 'bob@x.com', groups: ['Customer Success'] }],
+    ['remove bob@x.com', { name: 'remove', email: 'bob@x.com' }],
+    ['groups', { name: 'groups' }],
+    ['audit', { name: 'audit', email: null }],
+    ['audit bob@x.com', { name: 'audit', email: 'bob@x.com' }],
+    ['/invite list active', { name: 'list', filter: 'active', page: 1 }],
+  ])('%j', (text, command) => {
+    expect(parseCommand(text)).toEqual({ ok: true, command })
+  })
+})
+
+describe('parseCommand: malformed inputs get the usage of their subcommand', () => {
+  test.each([
+    ['frobnicate', 'command.unknown', null, /unknown command `frobnicate`/],
+    ['regenerate', 'command.invalid', 'regenerate', /email address is missing/],
+    ['regenerate bob', 'command.invalid', 'regenerate', /not a valid address/],
+    ['regenerate bob@x.com\r\nBcc: eve@evil.com', 'command.invalid', 'regenerate', /unexpected/],
+    ['regenerate "bob@x.com\r\nBcc: eve@evil.com"', 'command.invalid', 'regenerate', /line break or control character/],
+    ['resend a@x.com,b@x.com', 'command.invalid', 'resend', /single address/],
+    ['resend "a@x.com; b@x.com"', 'command.invalid', 'resend', /single address/],
+    ['resend a@x.com b@x.com', 'command.invalid', 'resend', /unexpected `b@x.com`/],
+    ['add bob@x.com --name Bob', 'command.invalid', 'add', /first and a last name/],
+    ['add bob@x.com --name', 'command.invalid', 'add', /--name needs a value/],
+    ['add bob@x.com --name "Bob <script>"', 'command.invalid', 'add', /first and a last name/],
+    ['add bob@x.com --colour blue', 'command.invalid', 'add', /unknown option --colour/],
+    ['add --name "Bob Smith"', 'command.invalid', 'add', /email address is missing/],
+    ['edit bob@x.com', 'command.invalid', 'edit', /at least one group/],
+    ['list someday', 'command.invalid', 'list', /unknown filter/],
+    ['list page 0', 'command.invalid', 'list', /page must be a number/],
+    ['list --group x', 'command.invalid', 'list', /--group does not apply/],
+    ['show josé@x.com', 'command.invalid', 'show', /plain ASCII/],
+    ['show bob@-x.com', 'command.invalid', 'show', /not a valid address/],
+    ['add bob@x.com --name "Bob Smith', 'command.invalid', null, /quote is not closed/],
+    ['x'.repeat(10_000), 'command.invalid', null, /too long/],
+    ['😀 regenerate', 'command.unknown', null, /unknown command/],
+  ])('%j', (text, code, subcommand, message) => {
+    const r = parseCommand(text)
+    expect(r.ok).toBe(false)
+    if (r.ok) return
+    expect(r.failure.code).toBe(code)
+    expect(r.failure.subcommand).toBe(subcommand)
+    expect(r.failure.message).toMatch(message)
+    expect(r.failure.usage).toContain('/invite')
+    // A message shows the input back without control characters (it reaches chat and terminals).
+    expect(r.failure.message).not.toMatch(/[\r\n]/)
+  })
+})
+
+describe('tokenize and chat formatting', () => {
+  test('quotes group words, typographic quotes too', () => {
+    expect(tokenize(`add a@b.c --name "Ada Lovelace" --group 'Big Team' x`)).toEqual(['add', 'a@b.c', '--name', 'Ada Lovelace', '--group', 'Big Team', 'x'])
+    expect(tokenize('a “b c” d')).toEqual(['a', 'b c', 'd'])
+    expect(tokenize('a "b')).toBeNull()
+    expect(tokenize('   ')).toEqual([])
+  })
+  test('Slack mailto links unwrap to the address', () => {
+    expect(unwrapChatEmail('<mailto:a@b.com|a@b.com>')).toBe('a@b.com')
+    expect(unwrapChatEmail('<mailto:a@b.com>')).toBe('a@b.com')
+    expect(unwrapChatEmail('a@b.com')).toBe('a@b.com')
+  })
+})
