@@ -11,6 +11,8 @@ export interface Database {
   knex: Knex
   /** `postgres`: DATABASE_URL; `embedded`: this process owns PGlite; `embedded-shared`: another inviteops process does. */
   kind: 'postgres' | 'embedded' | 'embedded-shared'
+  /** A postgres:// URL another process (a CLI, a child worker, a benchmark) can connect to. */
+  url: string
   close(): Promise<void>
 }
 
@@ -44,7 +46,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   const poolMax = opts.poolMax ?? 10
   if (opts.databaseUrl) {
     const knex = knexFor(opts.databaseUrl, poolMax)
-    return { knex, kind: 'postgres', close: () => knex.destroy() }
+    return { knex, kind: 'postgres', url: opts.databaseUrl, close: () => knex.destroy() }
   }
   let server: EmbeddedServer
   if (opts.memory || !opts.dataDir) {
@@ -55,7 +57,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       if (owner) {
         opts.logger.debug({ pid: owner.pid }, 'using the embedded database of a running inviteops process')
         const knex = knexFor(owner.url, 2)
-        return { knex, kind: 'embedded-shared', close: () => knex.destroy() }
+        return { knex, kind: 'embedded-shared', url: owner.url, close: () => knex.destroy() }
       }
     }
     server = await ownEmbeddedDatabase(opts.dataDir, opts.logger)
@@ -65,6 +67,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   return {
     knex,
     kind: 'embedded',
+    url: server.url,
     close: async () => {
       await knex.destroy()
       await server.close()

@@ -40,8 +40,7 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
     }
   } else {
     const opened = await openDatabase({ memory: true, logger: silentLogger })
-    const conn = opened.knex.client.config.connection as string
-    db = { knex: opened.knex, kind: 'embedded', url: conn, close: opened.close }
+    db = { knex: opened.knex, kind: 'embedded', url: opened.url, close: opened.close }
   }
   if (opts.migrate ?? true) await migrateLatest(db.knex)
   return db

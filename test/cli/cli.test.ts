@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { joinArgs, main } from '../../adapters/cli/main.ts'
+import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+
+let db: TestDatabase
+let dataDir: string
+let env: NodeJS.ProcessEnv
+beforeAll(async () => {
+  db = await createTestDatabase()
+  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-cli-'))
+  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
+})
+afterAll(async () => {
+  await db.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+/** Run the CLI in-process, capturing what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, env)
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+describe('inviteops', () => {
+  test('an operator sets an account up and an administrator runs the whole grammar', async () => {
+    const created = await cli('accounts', 'create', '--name', 'Globex', '--admin', 'Hank@Globex.test', '--admin-name', 'Hank Scorpio', '--json')
+    expect(created.code).toBe(0)
+    const account = JSON.parse(created.out) as { accountId: string }
+    expect((await cli('groups', 'create', '--account', 'globex', '--name', 'Engineering')).code).toBe(0)
+    expect((await cli('slack', 'connect', '--team', 'T0GLOBEX1', '--account', account.accountId, '--channel', 'C0NOTICES')).out).toContain('Linked Slack workspace T0GLOBEX1')
+
+    const run = (...text: string[]) => cli('run', '--account', 'Globex', '--as', 'hank@globex.test', '--', ...text)
+    const added = await run('add', 'bob@globex.test', '--name', 'Bob Smith', '--group', 'Engineering')
+    expect(added).toMatchObject({ code: 0, out: expect.stringContaining('Invited bob@globex.test (Engineering)') })
+    expect((await run('add <mailto:bob@globex.test|bob@globex.test> --name "Bob Smith"')).err).toContain('already invited')
+    const link = await run('link', 'bob@globex.test')
+    expect(link.out).toMatch(/http:\/\/localhost:3000\/invitations\/[A-Za-z0-9_-]{43}/)
+    expect((await run('regenerate', 'bob@globex.test')).err).toMatch(/still valid until .*use resend/)
+    expect((await run('resend', 'bob@globex.test')).code).toBe(0)
+    expect((await run('edit', 'bob@globex.test', '--group', 'Members', '--group', 'Engineering')).out).toContain('Engineering, Members')
+    expect((await run('show', 'bob@globex.test')).out).toMatch(/status: {2}Invited · expires in 7 days[\s\S]*actions: resend, link, edit, remove/)
+    expect((await run('groups')).out).toContain('Administrators (administrators) — 1 member')
+    const asked = await run('remove', 'bob@globex.test')
+    expect(asked).toMatchObject({ code: 1, err: expect.stringContaining('--yes') })
+    expect((await cli('run', '--account', 'Globex', '--as', 'hank@globex.test', '--yes', '--', 'remove', 'bob@globex.test')).out).toContain('Removed bob@globex.test')
+    expect((await run('audit')).out).toMatch(/user\.remove bob@globex\.test {2}→ user\.removed/)
+
+    const list = await cli('users', 'list', '--account', 'Globex', '--json')
+    expect(JSON.parse(list.out)).toMatchObject([{ email: 'bob@globex.test', status: 'removed' }, { email: 'hank@globex.test', status: 'active' }])
+    const jsonRun = await cli('run', '--account', 'Globex', '--as', 'hank@globex.test', '--json', '--', 'list', 'removed')
+    expect(JSON.parse(jsonRun.out)).toMatchObject({ kind: 'list', total: 1 })
+  })
+
+  test('a non-administrator is refused and nothing changes', async () => {
+    await cli('accounts', 'create', '--name', 'Initech', '--admin', 'bill@initech.test')
+    const r = await cli('run', '--account', 'Initech', '--as', 'milton@initech.test', '--', 'add', 'x@initech.test', '--name', 'X Y')
+    expect(r).toMatchObject({ code: 1, err: 'Only an Active administrator of this account can do that.' })
+    expect(await db.knex('users').where({ email: 'x@initech.test' })).toEqual([])
+  })
+
+  test.each(([
+    [['frobnicate'], 2, /Unknown command "frobnicate"/],
+    [['users', 'lst'], 2, /inviteops users list --account/],
+    [['accounts', 'create', '--name', 'X'], 2, /--admin is required\nUsage: inviteops accounts create/],
+    [['accounts', 'create', '--name', 'X', '--admin', 'not-an-email'], 1, /not a valid email address/],
+    [['accounts', 'create', '--nmae', 'X'], 2, /Unknown option '--nmae'/],
+    [['slack', 'connect', '--team', 'nope', '--account', 'Globex'], 2, /a Slack team id looks like T0123ABCD/],
+    [['teams', 'connect', '--tenant', 'x', '--account', 'Globex'], 2, /tenant id is a GUID/],
+    [['users', 'list', '--account', 'Nope'], 1, /No account "Nope"/],
+    [['users', 'list', '--account', 'Globex', '--status', 'sleeping'], 2, /--status/],
+    [['run', '--account', 'Globex', '--as', 'hank@globex.test'], 2, /command text is missing/],
+    [['run', '--account', 'Globex', '--as', 'hank@globex.test', '--', 'regenerate', 'a@x.com,b@x.com'], 1, /single address\.\nUsage: \/invite regenerate/],
+    [['run', '--account', 'Globex', '--as', 'hank@globex.test', '--', 'x'.repeat(10_000)], 1, /too long/],
+  ] as [string[], number, RegExp][]).map(([argv, code, message]) => [(argv as string[]).join(' ').slice(0, 80), argv, code, message] as const))('%s: prints its usage or reason and exits %i', async (_label, argv, code, message) => {
+    const before = await db.knex('audit_log').count<{ n: number }[]>({ n: '*' })
+    const r = await cli(...argv)
+    expect(r.code).toBe(code)
+    expect(r.err).toMatch(message)
+    expect(r.err).not.toMatch(/at .*\.ts:\d+/) // never a stack trace
+    expect(await db.knex('audit_log').count<{ n: number }[]>({ n: '*' })).toEqual(before)
+  })
+
+  test('configuration problems are reported together, before anything runs', async () => {
+    const out: string[] = []
+    const code = await main(['users', 'list', '--account', 'x'], { out: (t) => out.push(t), err: (t) => out.push(t) }, { PORT: 'abc', INVITE_TTL: 'soon', EMAIL_TRANSPORT: 'ses', NODE_ENV: 'production' })
+    expect(code).toBe(1)
+    const text = out.join('\n')
+    for (const v of ['PORT', 'INVITE_TTL', 'INVITE_SECRET', 'PUBLIC_BASE_URL', 'EMAIL_FROM']) expect(text).toContain(v)
+  })
+
+  test('joinArgs keeps the grammar\'s quoting of what the shell split', () => {
+    expect(joinArgs(['add', 'a@b.c', '--name', 'Ada Lovelace'])).toBe('add a@b.c --name "Ada Lovelace"')
+    expect(joinArgs(['add a@b.c --name "Ada Lovelace"'])).toBe('add a@b.c --name "Ada Lovelace"')
+  })
+})
