@@ -1,0 +1,82 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { openDatabase, type Database } from '../../src/db/open-database.ts'
+import { migrateLatest } from '../../src/db/migrate.ts'
+import { resolveInviteSecret } from '../../src/config.ts'
+import type { Deps } from '../../src/deps.ts'
+import { createEmailWorker, type EmailWorker } from '../../src/email/outbox-worker.ts'
+import { systemClock } from '../../src/ports/clock.ts'
+import type { EmailSender } from '../../src/ports/email.ts'
+import type { Logger } from '../../src/ports/logger.ts'
+import { createHttpApp, type Mount, type ReadinessCheck } from '../../src/server/http.ts'
+import { createFileEmailSender } from '../email/file-sender.ts'
+import { createSesNotificationsRouter } from '../email/ses-notifications-router.ts'
+import { createSesSender } from '../email/ses-sender.ts'
+import { createSlackRouter } from '../slack/router.ts'
+import { createInviteeRouter } from '../web/router.ts'
+import type { Environment } from './environment.ts'
+
+export interface RunningServer {
+  url: string
+  port: number
+  deps: Deps
+  database: Database
+  worker: EmailWorker
+  /** Graceful stop: no new requests, in-flight ones and the email round finish, then the database closes. */
+  close(): Promise<void>
+}
+
+/**
+ * The composition root of `inviteops serve` (DESIGN.md §4): migrate, wire the core to its
+ * adapters, serve HTTP, run the email worker. Everything is passed in; nothing is global.
+ */
+export async function startServer(env: Environment, logger: Logger, opts: { emailSender?: EmailSender; workerPollMs?: number } = {}): Promise<RunningServer> {
+  const { app: config } = env
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedMode: 'exclusive', logger })
+  try {
+    const applied = await migrateLatest(database.knex)
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
+    const deps: Deps = {
+      db: database.knex,
+      clock: systemClock,
+      logger,
+      config: { ...config.service, inviteSecret: await resolveInviteSecret(config) },
+    }
+    const sender =
+      opts.emailSender ??
+      (config.emailTransport === 'ses'
+        ? createSesSender({ configurationSet: env.ses.configurationSet, quotaWaitMs: env.ses.quotaWaitMs })
+        : createFileEmailSender({ dataDir: config.dataDir, logger }))
+    const worker = createEmailWorker({ deps, sender, ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}) })
+
+    const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
+    if (env.slack) mounts.push({ path: '/', router: createSlackRouter(deps, env.slack) })
+    if (env.ses.snsTopicArn) mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
+    const checks: ReadinessCheck[] = []
+    const { app } = createHttpApp({ db: database.knex, logger, mounts, checks })
+
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, () => resolve(s))
+      s.once('error', reject)
+    })
+    const port = (server.address() as AddressInfo).port
+    worker.start()
+    return {
+      url: `http://localhost:${port}`,
+      port,
+      deps,
+      database,
+      worker,
+      close: async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeIdleConnections()
+        await worker.stop()
+        await closed
+        await database.close()
+      },
+    }
+  } catch (err) {
+    await database.close()
+    throw err
+  }
+}
