@@ -141,6 +141,7 @@ function rejectExtras(subcommand: CommandName, flags: Flags, allowed: { position
   return null
 }
 
+// eslint-disable-next-line no-control-regex -- group names must not carry control characters
 const GROUP_NAME = /^[^\u0000-\u001f\u007f]{1,100}$/u
 
 /**
