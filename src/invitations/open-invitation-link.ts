@@ -11,6 +11,7 @@ export interface InviteeView {
   email: string
   firstName: string
   lastName: string
+  /** The inviting administrator's name (their email when they have none). */
   invitedBy: string | null
   groups: string[]
   expiresAt: Date
@@ -24,13 +25,17 @@ export async function openInvitationLink(deps: Deps, cmd: { token: string }): Pr
   const link = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
   if (!link.ok) return link
   const { invitation, user, accountName } = link.value
+  const inviter = invitation.invited_by_user_id
+    ? await deps.db('users').where({ id: invitation.invited_by_user_id }).first<{ first_name: string; last_name: string } | undefined>('first_name', 'last_name')
+    : undefined
+  const inviterName = inviter ? `${inviter.first_name} ${inviter.last_name}`.trim() : ''
   return ok({
     invitationId: invitation.id,
     accountName,
     email: user.email,
     firstName: user.first_name,
     lastName: user.last_name,
-    invitedBy: invitation.invited_by_email,
+    invitedBy: inviterName || invitation.invited_by_email,
     groups: await userGroupNames(deps.db, user.id),
     expiresAt: invitation.expires_at,
   })
