@@ -10,9 +10,6 @@ import type { EmailSender } from '../../src/ports/email.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createHttpApp, type Mount, type ReadinessCheck } from '../../src/server/http.ts'
 import { createFileEmailSender } from '../email/file-sender.ts'
-import { createSesNotificationsRouter } from '../email/ses-notifications-router.ts'
-import { createSesSender } from '../email/ses-sender.ts'
-import { createSlackRouter } from '../slack/router.ts'
 import { createInviteeRouter } from '../web/router.ts'
 import type { Environment } from './environment.ts'
 
@@ -42,16 +39,20 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       logger,
       config: { ...config.service, inviteSecret: await resolveInviteSecret(config) },
     }
+    // Adapters that are off are not even loaded (the AWS SDK and Bolt cost start-up time).
     const sender =
       opts.emailSender ??
       (config.emailTransport === 'ses'
-        ? createSesSender({ configurationSet: env.ses.configurationSet, quotaWaitMs: env.ses.quotaWaitMs })
+        ? (await import('../email/ses-sender.ts')).createSesSender({ configurationSet: env.ses.configurationSet, quotaWaitMs: env.ses.quotaWaitMs })
         : createFileEmailSender({ dataDir: config.dataDir, logger }))
     const worker = createEmailWorker({ deps, sender, ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}) })
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
-    if (env.slack) mounts.push({ path: '/', router: createSlackRouter(deps, env.slack) })
-    if (env.ses.snsTopicArn) mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
+    if (env.slack) mounts.push({ path: '/', router: (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) })
+    if (env.ses.snsTopicArn) {
+      const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')
+      mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
+    }
     const checks: ReadinessCheck[] = []
     const { app } = createHttpApp({ db: database.knex, logger, mounts, checks })
 

@@ -43,5 +43,5 @@ export function invitationUrl(publicBaseUrl: string, secret: Buffer, linkId: str
 
 /** For logs: the path of an invitation URL with its secret cut off. */
 export function redactInvitationUrl(url: string): string {
-  return url.replace(/(\/invitations\/)[A-Za-z0-9_-]+/g, '$1[redacted]')
+  return url.replace(/(\/invitations\/)[^/?#\s"']+/g, '$1[redacted]')
 }

@@ -61,11 +61,14 @@ export function createHttpApp(opts: HttpAppOptions): { app: Express; registry: R
   app.use((req, res, next) => {
     const start = process.hrtime.bigint()
     res.on('finish', () => {
-      const route = routeLabel(req.path)
+      // originalUrl, not path: inside a mounted router `req.path` has lost its mount prefix, and
+      // neither the label nor the token redaction would recognise an invitation URL.
+      const fullPath = req.originalUrl.split('?')[0] ?? ''
+      const route = routeLabel(fullPath)
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
       requests.inc({ route, status: String(res.statusCode) })
       duration.observe({ route }, seconds)
-      opts.logger.debug({ method: req.method, path: redactInvitationUrl(req.path), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http request')
+      opts.logger.debug({ method: req.method, path: redactInvitationUrl(fullPath), status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http request')
     })
     next()
   })
@@ -97,7 +100,7 @@ export function createHttpApp(opts: HttpAppOptions): { app: Express; registry: R
   })
   const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
     const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500
-    if (status >= 500) opts.logger.error({ err: err instanceof Error ? err.message : String(err), path: redactInvitationUrl(req.path) }, 'request failed')
+    if (status >= 500) opts.logger.error({ err: err instanceof Error ? err.message : String(err), path: redactInvitationUrl(req.originalUrl.split('?')[0] ?? '') }, 'request failed')
     if (!res.headersSent) res.status(status).type('text/plain').send(status >= 500 ? 'Something went wrong on our side.' : 'Bad request')
   }
   app.use(onError)
