@@ -1,9 +1,8 @@
-import { recordAudit } from '../audit/audit-log.ts'
 import type { Deps } from '../deps.ts'
 import { hashPassword } from '../shared/password.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { LinkCode } from './codes.ts'
-import { resolveLink } from './invitee-link.ts'
+import { recordInviteeAnswer, resolveLink } from './invitee-link.ts'
 import { passwordProblems } from './rules.ts'
 
 export interface AcceptInvitation {
@@ -75,26 +74,11 @@ export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promi
     // Check again under a lock: the link may have been used, declined or revoked meanwhile.
     const link = await resolveLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
     if (!link.ok) return link
-    const { invitation, user, accountName } = link.value
+    const { user, accountName } = link.value
     await trx('users')
       .where({ id: user.id })
       .update({ status: 'active', joined_at: now, first_name: cmd.firstName.trim(), last_name: cmd.lastName.trim(), password_hash: passwordHash, updated_at: now })
-    await trx('invitations').where({ id: invitation.id }).update({ state: 'accepted', ended_at: now })
-    await trx('account_events').insert({
-      account_id: invitation.account_id,
-      type: 'invitation.accepted',
-      payload: JSON.stringify({ email: user.email, invitationId: invitation.id, invitedBy: invitation.invited_by_email }),
-      created_at: now,
-    })
-    await recordAudit(trx, {
-      accountId: invitation.account_id,
-      at: now,
-      actor: { platform: 'web', platformUserId: `invitation:${invitation.id}`, email: user.email },
-      action: 'invitation.accept',
-      targetEmail: user.email,
-      resultCode: 'invitation.accepted',
-      ok: true,
-    })
+    await recordInviteeAnswer(trx, link.value, 'accepted', now)
     return ok({ email: user.email, accountName, joinedAt: now })
   })
 }

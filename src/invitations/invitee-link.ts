@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { recordAudit } from '../audit/audit-log.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { InvitationRow, UserRow } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
@@ -45,4 +46,28 @@ export async function resolveLink(
       if (now.getTime() >= invitation.expires_at.getTime()) return fail({ code: 'link.expired' })
       return ok({ invitation, user, accountName: account.name })
   }
+}
+
+/**
+ * End a link with the invitee's answer: the invitation's new state, an account event the channel
+ * notices consume (administrators are told), and the audit entry, in the caller's transaction.
+ */
+export async function recordInviteeAnswer(trx: Knex.Transaction, link: ResolvedLink, answer: 'accepted' | 'declined', now: Date): Promise<void> {
+  const { invitation, user } = link
+  await trx('invitations').where({ id: invitation.id }).update({ state: answer, ended_at: now })
+  await trx('account_events').insert({
+    account_id: invitation.account_id,
+    type: `invitation.${answer}`,
+    payload: JSON.stringify({ email: user.email, invitationId: invitation.id, invitedBy: invitation.invited_by_email }),
+    created_at: now,
+  })
+  await recordAudit(trx, {
+    accountId: invitation.account_id,
+    at: now,
+    actor: { platform: 'web', platformUserId: `invitation:${invitation.id}`, email: user.email },
+    action: answer === 'accepted' ? 'invitation.accept' : 'invitation.decline',
+    targetEmail: user.email,
+    resultCode: `invitation.${answer}`,
+    ok: true,
+  })
 }
