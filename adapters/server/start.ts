@@ -4,7 +4,8 @@ import { openDatabase, type Database } from '../../src/db/open-database.ts'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { resolveInviteSecret } from '../../src/config.ts'
 import type { Deps } from '../../src/deps.ts'
-import { createEmailWorker, type EmailWorker } from '../../src/email/outbox-worker.ts'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import { createEmailWorker, emailSendingReadiness, registerEmailGateMetrics, type EmailWorker } from '../../src/email/outbox-worker.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { EmailSender } from '../../src/ports/email.ts'
 import type { Logger } from '../../src/ports/logger.ts'
@@ -45,7 +46,17 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       (config.emailTransport === 'ses'
         ? (await import('../email/ses-sender.ts')).createSesSender({ configurationSet: env.ses.configurationSet, quotaWaitMs: env.ses.quotaWaitMs })
         : createFileEmailSender({ dataDir: config.dataDir, logger }))
-    const worker = createEmailWorker({ deps, sender, ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}) })
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry })
+    registerEmailGateMetrics(registry, deps)
+    const worker = createEmailWorker({
+      deps,
+      sender,
+      registry,
+      // SES_MAX_SEND_RATE is SES's account limit; the file transport has none.
+      ...(config.emailTransport === 'ses' ? { maxSendRate: env.ses.maxSendRate } : {}),
+      ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}),
+    })
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
     if (env.slack) mounts.push({ path: '/', router: (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) })
@@ -53,8 +64,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')
       mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
     }
-    const checks: ReadinessCheck[] = []
-    const { app } = createHttpApp({ db: database.knex, logger, mounts, checks })
+    const checks: ReadinessCheck[] = [emailSendingReadiness(deps)]
+    const { app } = createHttpApp({ db: database.knex, logger, mounts, checks, registry })
 
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.port, () => resolve(s))

@@ -143,7 +143,11 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   async function waitForSlot(row: OutboxRow): Promise<'go' | 'held' | 'lost'> {
     for (;;) {
       const slot = await takeSendSlot(deps.db, { rate, now: gateNow(), probeMs })
-      if (slot.granted) return (await renewLease(row)) ? 'go' : 'lost'
+      if (slot.granted) {
+        // The grant instant, from the shared gate's clock: shows the pacing across replicas.
+        log.debug({ outboxId: String(row.id), slotAt: slot.at.toISOString() }, 'send slot granted')
+        return (await renewLease(row)) ? 'go' : 'lost'
+      }
       if (slot.hold) return 'held'
       // Wait, but never past half the lease without renewing it.
       await sleep(Math.min(slot.waitMs, lockMs / 2))

@@ -27,10 +27,14 @@ function formatDate(iso: string | null): string {
  * The four emails of the lifecycle. `link` is derived by the worker at send time (never stored).
  */
 export function renderEmail(kind: EmailKind, p: EmailPayload, link: string | null): RenderedEmail {
+  // Every value from the payload is one line: a name with a line break must not forge a line of
+  // its own in the text body ("…\n\nClick http://evil") nor a header in the subject.
   const account = oneLine(p.accountName)
-  const inviter = p.inviterName ? `${p.inviterName}${p.inviterEmail ? ` (${p.inviterEmail})` : ''}` : 'An administrator'
-  const hello = p.recipientFirstName ? `Hello ${p.recipientFirstName},` : 'Hello,'
-  const groups = p.groups.length > 0 ? p.groups.join(', ') : null
+  const inviterName = p.inviterName ? oneLine(p.inviterName) : ''
+  const inviter = inviterName ? `${inviterName}${p.inviterEmail ? ` (${oneLine(p.inviterEmail)})` : ''}` : 'An administrator'
+  const firstName = oneLine(p.recipientFirstName ?? '')
+  const hello = firstName ? `Hello ${firstName},` : 'Hello,'
+  const groups = p.groups.length > 0 ? p.groups.map(oneLine).join(', ') : null
   const until = formatDate(p.expiresAt)
   let subject: string
   let lines: string[]
@@ -56,7 +60,7 @@ export function renderEmail(kind: EmailKind, p: EmailPayload, link: string | nul
   if (link && until) lines.push(`This link is valid until ${until}.`)
 
   const text = [hello, '', ...lines, ...(link ? ['', `Accept or decline: ${link}`] : []), '', '— InviteOps'].join('\n')
-  const html = `<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1f2937;line-height:1.5">
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(oneLine(subject))}</title></head><body style="font-family:system-ui,sans-serif;color:#1f2937;line-height:1.5">
 <p>${escapeHtml(hello)}</p>
 ${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n')}
 ${link ? `<p><a href="${escapeHtml(link)}" style="display:inline-block;background:#4338ca;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none">Accept or decline the invitation</a></p>\n<p style="font-size:13px;color:#6b7280">Or open this address: ${escapeHtml(link)}</p>` : ''}

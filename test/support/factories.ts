@@ -27,7 +27,7 @@ export function testConfig(overrides: Partial<ServiceConfig> = {}): ServiceConfi
 export type TestDeps = Deps & { clock: ReturnType<typeof fixedClock> }
 
 /** Deps for tests: a clock the test moves, a fixed secret, a silent logger. */
-export function makeDeps(db: Knex, overrides: Partial<Omit<Deps, 'clock'>> & { config?: Partial<ServiceConfig>; now?: string } = {}): TestDeps {
+export function makeDeps(db: Knex, overrides: Partial<Omit<Deps, 'clock' | 'config'>> & { config?: Partial<ServiceConfig>; now?: string } = {}): TestDeps {
   const { config, now, ...rest } = overrides
   return { db, clock: fixedClock(now ?? TEST_NOW), logger: silentLogger, ...rest, config: testConfig(config) }
 }

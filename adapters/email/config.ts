@@ -1,0 +1,59 @@
+import { z } from 'zod'
+
+/**
+ * Settings of the SES transport and its SNS feedback route, as a zod fragment the composition
+ * root merges into the application's config schema (src/config.ts). Parsed once at start; an
+ * operator sees every problem together (DESIGN.md §4).
+ *
+ * The AWS SDK's own variables (AWS_REGION, AWS_ENDPOINT_URL_SES, AWS_ACCESS_KEY_ID, profiles…)
+ * are deliberately NOT read here: the SDK resolves them itself, exactly as AWS documents.
+ */
+export const sesEnvSchema = z.object({
+  /** Emails per second the worker never exceeds, across every replica (SES account limit). */
+  SES_MAX_SEND_RATE: z.coerce.number().positive().max(10_000).default(1),
+  /** SES configuration set to send with (event publishing, dedicated IPs); optional. */
+  SES_CONFIGURATION_SET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only, at most 64')
+    .optional(),
+  /**
+   * The SNS topic whose bounce/complaint notifications `POST /ses/notifications` accepts.
+   * Unset = the route answers 404 (nothing is accepted from an unknown topic).
+   */
+  SES_SNS_TOPIC_ARN: z
+    .string()
+    .regex(/^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')
+    .optional(),
+  /** How long to hold all sends after "Daily message quota exceeded" (rolling 24 h window). */
+  SES_QUOTA_WAIT: z
+    .string()
+    .regex(/^\d+(s|m|h)$/, 'a duration such as 90s, 15m, 1h')
+    .default('15m'),
+})
+
+export type SesEnv = z.infer<typeof sesEnvSchema>
+
+/** The SES settings the adapter and the worker use, in their own units. */
+export interface SesSettings {
+  maxSendRate: number
+  configurationSet: string | undefined
+  snsTopicArn: string | undefined
+  quotaWaitMs: number
+}
+
+/** Turns the parsed variables into settings (durations to milliseconds). */
+export function sesSettingsFromEnv(env: SesEnv): SesSettings {
+  return {
+    maxSendRate: env.SES_MAX_SEND_RATE,
+    configurationSet: env.SES_CONFIGURATION_SET,
+    snsTopicArn: env.SES_SNS_TOPIC_ARN,
+    quotaWaitMs: parseShortDuration(env.SES_QUOTA_WAIT),
+  }
+}
+
+function parseShortDuration(text: string): number {
+  const unit = text.slice(-1)
+  const n = Number(text.slice(0, -1))
+  const factor = unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000
+  return n * factor
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import type { EmailKind, EmailPayload } from '../../src/email/outbox.ts'
+import { renderEmail } from '../../src/email/templates.ts'
+
+const payload: EmailPayload = {
+  accountName: 'Acme Corp',
+  recipientFirstName: 'Bob',
+  inviterName: 'Alice Admin',
+  inviterEmail: 'alice@acme.test',
+  groups: ['Members', 'Engineering'],
+  expiresAt: '2026-12-03T10:00:00.000Z',
+}
+const LINK = 'https://invite.example/invitations/abcDEF123_-'
+
+describe('the four emails', () => {
+  it('invitation: the subject names the account; inviter, groups, expiry and the accept link in both bodies', () => {
+    const e = renderEmail('invitation', payload, LINK)
+    expect(e.subject).toBe('You are invited to join Acme Corp')
+    for (const body of [e.text, e.html]) {
+      expect(body).toContain('Alice Admin (alice@acme.test)')
+      expect(body).toContain('Members, Engineering')
+      expect(body).toContain('3 December 2026')
+      expect(body).toContain(LINK)
+    }
+    expect(e.html).toContain(`<a href="${LINK}"`)
+  })
+
+  const table: [EmailKind, RegExp, boolean][] = [
+    ['resend', /^Reminder: your invitation to join Acme Corp$/, true],
+    ['new_invitation', /^A new invitation to join Acme Corp$/, true],
+    ['removal', /^You no longer have access to Acme Corp$/, false],
+  ]
+  it.each(table)('%s: subject, and a link only when there is one to follow', (kind, subject, hasLink) => {
+    const e = renderEmail(kind, payload, hasLink ? LINK : null)
+    expect(e.subject).toMatch(subject)
+    expect(e.text.includes(LINK)).toBe(hasLink)
+    expect(e.html.includes(LINK)).toBe(hasLink)
+    expect(e.text).toContain('Acme Corp')
+  })
+})
+
+describe('escaping', () => {
+  const hostile: EmailPayload = {
+    accountName: `<script>alert("acct")</script> O'Brien & "Sons"`,
+    recipientFirstName: `<img src=x onerror="alert('bob')">`,
+    inviterName: `"Alice" <script>steal()</script>\n\nClick http://evil.example now`,
+    inviterEmail: 'alice@acme.test',
+    groups: ['<b>Admins</b>', `"quoted" & 'single'`],
+    expiresAt: '2026-12-03T10:00:00.000Z',
+  }
+
+  it.each(['invitation', 'resend', 'new_invitation', 'removal'] as EmailKind[])('%s: no markup from names reaches the HTML', (kind) => {
+    const e = renderEmail(kind, hostile, kind === 'removal' ? null : LINK)
+    expect(e.html).not.toMatch(/<script|<img|<b>|onerror="/i)
+    expect(e.html).toContain('&lt;script&gt;alert(&quot;acct&quot;)&lt;/script&gt; O&#39;Brien &amp; &quot;Sons&quot;')
+    expect(e.html).toContain('&lt;img src=x onerror=&quot;alert(&#39;bob&#39;)&quot;&gt;')
+    if (kind !== 'removal') expect(e.html).toContain('&lt;b&gt;Admins&lt;/b&gt;, &quot;quoted&quot; &amp; &#39;single&#39;')
+  })
+
+  it('the subject is one header line, and a name cannot forge lines in the text body', () => {
+    const e = renderEmail('invitation', { ...hostile, accountName: 'Acme\r\nBcc: victim@example.com' }, LINK)
+    expect(e.subject).toBe('You are invited to join Acme Bcc: victim@example.com')
+    expect(e.subject).not.toMatch(/[\r\n]/)
+    expect(e.text.split('\n').some((line) => line.startsWith('Click http://evil.example'))).toBe(false)
+    // Plain text needs no entities: the name appears as typed, on its one line.
+    expect(e.text).toContain(`"Alice" <script>steal()</script> Click http://evil.example now`)
+  })
+})
