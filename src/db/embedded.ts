@@ -1,9 +1,11 @@
 import { mkdir, open, readFile, rm, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { createServer, type Socket } from 'node:net'
+import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from '@electric-sql/pglite-socket'
 import { z } from 'zod'
 import type { Logger } from '../ports/logger.ts'
+import { PgliteSessionQueue } from './pglite-session-queue.ts'
 
 /**
  * Embedded Postgres (PGlite) served over the Postgres wire protocol on loopback.
@@ -29,13 +31,37 @@ export type EmbeddedOwner = z.infer<typeof ownerFileSchema>
 /** Start PGlite (in memory when `dataDir` is null) and serve it on 127.0.0.1:<free port>. */
 export async function startEmbeddedServer(dataDir: string | null): Promise<EmbeddedServer> {
   const db = dataDir === null ? await PGlite.create() : await PGlite.create(join(dataDir, 'pgdata'))
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS })
-  await server.start()
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`
+  // pglite-socket's handler speaks the wire protocol; our queue decides whose turn it is (see
+  // PgliteSessionQueue for why its own server's queue is not used). The handler's option is typed
+  // as the package's private class; ours has the same three methods.
+  const queryQueue = new PgliteSessionQueue(db) as unknown as PGLiteSocketHandlerOptions['queryQueue']
+  const handlers = new Set<PGLiteSocketHandler>()
+  const server = createServer((socket: Socket) => {
+    if (handlers.size >= MAX_CONNECTIONS) {
+      socket.destroy()
+      return
+    }
+    const handler = new PGLiteSocketHandler({ queryQueue, closeOnDetach: true })
+    handlers.add(handler)
+    handler.addEventListener('close', () => handlers.delete(handler))
+    handler.addEventListener('error', () => handlers.delete(handler))
+    handler.attach(socket).catch(() => {
+      handlers.delete(handler)
+      socket.destroy()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as { port: number }
   return {
-    url,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     close: async () => {
-      await server.stop()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const h of handlers) await h.detach(true)
+      handlers.clear()
+      await closed
       await db.close()
     },
   }
