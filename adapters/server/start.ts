@@ -59,7 +59,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     })
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
-    if (env.slack) mounts.push({ path: '/', router: (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) })
+    const slack = env.slack ? (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) : null
+    if (slack) mounts.push({ path: '/', router: slack })
     if (env.ses.snsTopicArn) {
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')
       mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
@@ -84,6 +85,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
         server.closeIdleConnections()
         await worker.stop()
         await closed
+        // Work acknowledged to Slack but still running (answers via response_url) finishes first.
+        await slack?.idle()
         await database.close()
       },
     }

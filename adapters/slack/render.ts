@@ -1,0 +1,458 @@
+/**
+ * Block Kit renderers: pure functions from the core's results to Slack messages (STYLE.md §9).
+ * All Slack wording lives here: one exhaustive switch over `CommandOutcome.kind`, one over
+ * `LifecycleFailure.code`, so a new kind or code does not compile until Slack says something
+ * about it (STYLE.md §4).
+ *
+ * Limits respected (https://docs.slack.dev/reference/block-kit/blocks): ≤ 50 blocks per message,
+ * section text ≤ 3000 characters, overflow menus hold 2 to 5 options, option values ≤ 75.
+ */
+import type { types as SlackTypes } from '@slack/bolt'
+import type { CommandOutcome, ListFilter } from '../../src/commands/types.ts'
+import type { LifecycleFailure } from '../../src/invitations/failures.ts'
+import type { EmailProblem } from '../../src/shared/email-address.ts'
+import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
+import { ActionIds, encodeBlockId, encodeListTarget, encodeRowAction, listFilters, type Origin } from './actions.ts'
+import { day, dayTime, displayName, esc, joinedCell } from './format.ts'
+
+type KnownBlock = SlackTypes.KnownBlock
+type Button = SlackTypes.Button
+type PlainTextOption = SlackTypes.PlainTextOption
+
+/** A message body: `text` is the notification/accessibility fallback, `blocks` what Slack shows. */
+export interface SlackMessage {
+  text: string
+  blocks: KnownBlock[]
+}
+
+/** How one outcome is shown. */
+export interface Rendered {
+  /** Only for the administrator who asked (ephemeral via `response_url`); null when `announce` says it all. */
+  reply: SlackMessage | null
+  /** For the whole channel: the outcome changed something. Never carries a link secret. */
+  announce: SlackMessage | null
+  /** One line, for the banner of a list or card updated in place after a click. */
+  summary: string
+}
+
+export interface RenderContext {
+  now: Date
+  /** The Slack user id of the administrator who acted, mentioned in announcements. */
+  actorUserId: string
+  /** Where the click came from, so prompts can carry it on (defaults to a plain reply). */
+  origin?: Origin
+}
+
+/** Most history entries shown on a card, and audit entries in a reply (message size). */
+const MAX_HISTORY = 10
+const MAX_AUDIT = 25
+/** Rows per list message: header, context, filter, banner, divider, paging leave room below 50. */
+export const MAX_LIST_ROWS = 40
+
+const rowActionLabels: Record<RowAction, string> = {
+  resend: 'Resend invitation',
+  regenerate: 'Send new invitation',
+  link: 'Copy invitation link',
+  edit: 'Edit groups',
+  remove: 'Remove user…',
+}
+
+const filterLabels: Record<ListFilter, string> = {
+  all: 'All users',
+  invited: 'Invited',
+  expired: 'Invitation expired',
+  active: 'Active',
+  declined: 'Declined',
+  removed: 'Removed',
+}
+
+const plain = (text: string): SlackTypes.PlainTextElement => ({ type: 'plain_text', text: text.slice(0, 75), emoji: true })
+const mrkdwn = (text: string): SlackTypes.MrkdwnElement => ({ type: 'mrkdwn', text: text.slice(0, 3000) })
+const section = (text: string, extra: Partial<SlackTypes.SectionBlock> = {}): SlackTypes.SectionBlock => ({ type: 'section', text: mrkdwn(text), ...extra })
+const context = (text: string): SlackTypes.ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] })
+
+function message(text: string, blocks?: KnownBlock[]): SlackMessage {
+  return { text, blocks: blocks ?? [section(text)] }
+}
+
+const mention = (userId: string): string => `<@${userId}>`
+/** Inline code: user text stays escaped (Slack reads `<!here>` and friends even inside code). */
+const code = (text: string): string => `\`${esc(text.replace(/`/g, "'"))}\``
+
+/** Words for every refusal of the core, naming the right action where there is one (DESIGN.md §1). */
+export function describeFailure(failure: LifecycleFailure, now: Date): string {
+  switch (failure.code) {
+    case 'auth.not_admin':
+      return 'Only an active administrator of this account can do that. If you are one, check that your Slack email is the one your account knows.'
+    case 'account.not_found':
+      return 'The account linked to this workspace no longer exists. Ask your operator to link it again with `inviteops slack connect`.'
+    case 'email.invalid':
+      return `${code(failure.input.slice(0, 200))} is not an address I can send to: ${describeEmailProblem(failure.reason)}.`
+    case 'user.name_required':
+      return `To invite ${esc(failure.email)}, give their name: ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'group.required':
+      return 'Every user needs at least one group: add `--group <name>`. `/invite groups` lists them.'
+    case 'group.not_found':
+      return `No group named ${failure.missing.map((g) => `*${esc(g)}*`).join(', ')}. Groups of this account: ${failure.available.map(esc).join(', ') || 'none yet'}.`
+    case 'user.not_found':
+      return `${esc(failure.email)} is not a user of this account. Invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'user.already_invited':
+      return `${esc(failure.email)} already has an invitation, valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
+    case 'user.already_active':
+      return `${esc(failure.email)} is already an active user${failure.joinedAt ? ` (joined ${day(failure.joinedAt, now)})` : ''}.`
+    case 'user.removed':
+      return `${esc(failure.email)} was removed from this account. To bring them back, invite them again with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'user.declined':
+      return `${esc(failure.email)} declined the invitation. To ask again, invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'invitation.expired':
+      return `The invitation to ${esc(failure.email)} expired on ${day(failure.expiredAt, now)}: use ${code(`/invite regenerate ${failure.email}`)} to send a new one.`
+    case 'invitation.still_valid':
+      return `The invitation to ${esc(failure.email)} is still valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
+    case 'invitation.already_replaced':
+      return `A new invitation was already sent to ${esc(failure.email)}${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at, now)}; it is valid until ${day(failure.expiresAt, now)}. Nothing more to do.`
+    case 'user.cannot_remove_self':
+      return 'You cannot remove yourself: ask another administrator.'
+    case 'user.last_admin':
+      return `${esc(failure.email)} is the last administrator of this account and cannot be removed. Make someone else an administrator first.`
+    case 'limit.admin_sends':
+      return `You have reached your limit of ${failure.limit} invitation emails per hour. Try again after ${dayTime(failure.retryAt, now)}.`
+    case 'limit.recipient_sends':
+      return `${esc(failure.email)} has already received ${failure.limit} emails today, the most allowed. Try again after ${dayTime(failure.retryAt, now)}.`
+    case 'email.suppressed':
+      return `Emails to ${esc(failure.email)} are blocked (${esc(failure.reason)}): ask them for another address.`
+    default: {
+      const unreachable: never = failure
+      return unreachable
+    }
+  }
+}
+
+/** Why an address was refused, in words (one switch, like the failure codes). */
+export function describeEmailProblem(problem: EmailProblem): string {
+  switch (problem) {
+    case 'empty':
+      return 'it is empty'
+    case 'too_long':
+      return 'it is too long'
+    case 'control_characters':
+      return 'it contains line breaks or control characters'
+    case 'several_addresses':
+      return 'give one address at a time'
+    case 'malformed':
+      return 'it does not look like name@example.com'
+    case 'not_ascii':
+      return 'the part before the @ must be plain ASCII'
+    default: {
+      const unreachable: never = problem
+      return unreachable
+    }
+  }
+}
+
+/** "valid until 3 Dec" for a user's current invitation. */
+function validUntil(user: UserView, now: Date): string {
+  return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now)}` : ''
+}
+
+/** Renders what a command produced. One case per `CommandOutcome.kind` (STYLE.md §4). */
+export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
+  const { now, actorUserId } = ctx
+  const who = mention(actorUserId)
+  switch (outcome.kind) {
+    case 'help': {
+      const text = 'InviteOps: manage your account’s invitations from Slack.'
+      return {
+        reply: message(text, [section(`*${text}*`), section('```' + esc(outcome.usage) + '```')]),
+        announce: null,
+        summary: text,
+      }
+    }
+    case 'usage': {
+      const text = outcome.failure.message
+      return {
+        reply: message(text, [section(`:warning: ${esc(text)}`), section('Usage:\n```' + esc(outcome.failure.usage) + '```')]),
+        announce: null,
+        summary: text,
+      }
+    }
+    case 'refused': {
+      const text = describeFailure(outcome.failure, now)
+      return { reply: message(text, [section(`:no_entry: ${text}`)]), announce: null, summary: text }
+    }
+    case 'list':
+      return { reply: renderList(outcome, now), announce: null, summary: `${outcome.total} users` }
+    case 'show':
+      return { reply: renderShow(outcome.user, outcome.history, now), announce: null, summary: `${outcome.user.email}: ${joinedCell(outcome.user, now)}` }
+    case 'added': {
+      const u = outcome.user
+      const text = `${who} invited ${esc(u.email)} (${esc(displayName(u))}; ${u.groups.map(esc).join(', ')})${validUntil(u, now)}`
+      return { reply: null, announce: message(text), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+    }
+    case 'resent': {
+      const u = outcome.user
+      const text = `${who} resent the invitation to ${esc(u.email)}${validUntil(u, now)}`
+      return { reply: null, announce: message(text), summary: `Invitation resent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+    }
+    case 'regenerated': {
+      const u = outcome.user
+      const text = `${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now)}`
+      return { reply: null, announce: message(text), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+    }
+    case 'link': {
+      // The link is a secret: this goes to the asker only (ephemeral), never to `announce`.
+      const u = outcome.user
+      const text = `Invitation link for ${esc(u.email)}, valid until ${day(outcome.expiresAt, now)}. Only you can see it.`
+      return {
+        reply: message(text, [
+          section(`:link: Invitation link for *${esc(u.email)}*, valid until ${day(outcome.expiresAt, now)}:`),
+          section('```' + outcome.url + '```'),
+          context('Only you can see this message. Send the link to them yourself: it lets whoever holds it join the account as this user.'),
+        ]),
+        announce: null,
+        summary: `Link for ${esc(u.email)} shown to you only`,
+      }
+    }
+    case 'edited': {
+      const u = outcome.user
+      const text = `${who} changed the groups of ${esc(u.email)} to ${u.groups.map(esc).join(', ')}`
+      return { reply: null, announce: message(text), summary: `Groups of ${esc(u.email)} changed by ${who}: ${u.groups.map(esc).join(', ')}` }
+    }
+    case 'confirm_remove':
+      return { reply: renderConfirmRemove(outcome.user, ctx.origin ?? { kind: 'reply' }), announce: null, summary: `Remove ${esc(outcome.user.email)}?` }
+    case 'removed': {
+      const u = outcome.user
+      const text = `${who} removed ${esc(u.email)} from the account`
+      return { reply: null, announce: message(text), summary: `${esc(u.email)} removed by ${who}` }
+    }
+    case 'groups':
+      return { reply: renderGroups(outcome.groups), announce: null, summary: `${outcome.groups.length} groups` }
+    case 'audit':
+      return { reply: renderAudit(outcome.email, outcome.entries, now), announce: null, summary: `${outcome.entries.length} audit entries` }
+    default: {
+      const unreachable: never = outcome
+      return unreachable
+    }
+  }
+}
+
+/** A button for one row action. Remove carries Slack's confirmation dialog. */
+function actionButton(action: RowAction, user: UserView): Button {
+  const button: Button = {
+    type: 'button',
+    action_id: action === 'remove' ? ActionIds.removeConfirmed : `${ActionIds.doPrefix}${action}`,
+    text: plain(rowActionLabels[action].replace('…', '')),
+    value: encodeRowAction({ action, userId: user.id, invitationId: action === 'regenerate' ? (user.invitation?.id ?? null) : null }),
+  }
+  if (action === 'regenerate') button.style = 'primary'
+  if (action === 'remove') {
+    button.style = 'danger'
+    button.confirm = removeDialog(user)
+  }
+  return button
+}
+
+function removeDialog(user: UserView): SlackTypes.ConfirmationDialog {
+  return {
+    title: plain('Remove user?'),
+    // plain_text: Slack's confirmation dialog does not render mrkdwn (≤ 300 characters).
+    text: { type: 'plain_text', text: `Remove ${user.email} from the account? A pending invitation link stops working and they get an email saying so. They can be invited again later.`.slice(0, 300), emoji: true },
+    confirm: plain('Remove'),
+    deny: plain('Cancel'),
+    style: 'danger',
+  }
+}
+
+/** The ••• menu of a row: exactly `user.actions`. A single action is a button (a menu needs 2 options). */
+function rowAccessory(user: UserView): SlackTypes.Overflow | Button | undefined {
+  const [only] = user.actions
+  if (only === undefined) return undefined
+  // Slack's overflow menu needs 2 to 5 options: a single action is a button (remove keeps its dialog).
+  if (user.actions.length === 1) return actionButton(only, user)
+  const options: PlainTextOption[] = user.actions.slice(0, 5).map((action) => ({
+    text: plain(rowActionLabels[action]),
+    value: encodeRowAction({ action, userId: user.id, invitationId: action === 'regenerate' ? (user.invitation?.id ?? null) : null }),
+  }))
+  return { type: 'overflow', action_id: ActionIds.rowMenu, options }
+}
+
+/** The web Users page as a message: filter, one row per user with its Joined cell and ••• menu, paging. */
+export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now: Date, banner?: string): SlackMessage {
+  const origin: Origin = { kind: 'list', filter: list.filter, page: list.page }
+  const pageCount = Math.max(1, list.pageCount)
+  const text = `Users (${filterLabels[list.filter]}): ${list.total}, page ${list.page} of ${pageCount}`
+  const filterOption = (f: ListFilter): PlainTextOption => ({ text: plain(filterLabels[f]), value: encodeListTarget(f, 1) })
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: plain(`Users · ${filterLabels[list.filter]}`) },
+    {
+      type: 'section',
+      block_id: encodeBlockId(origin, 'filter'),
+      text: mrkdwn(`${list.total} ${list.total === 1 ? 'user' : 'users'} · page ${list.page} of ${pageCount}`),
+      accessory: {
+        type: 'static_select',
+        action_id: ActionIds.listFilter,
+        placeholder: plain('Filter by status'),
+        initial_option: filterOption(list.filter),
+        options: listFilters.map(filterOption),
+      },
+    },
+  ]
+  if (banner) blocks.push(context(banner))
+  blocks.push({ type: 'divider' })
+  if (list.users.length === 0) blocks.push(section('_No users match this filter._'))
+  for (const user of list.users.slice(0, MAX_LIST_ROWS)) {
+    const accessory = rowAccessory(user)
+    blocks.push({
+      type: 'section',
+      block_id: encodeBlockId(origin, `row-${user.id}`),
+      text: mrkdwn(`*${esc(user.email)}* · ${esc(displayName(user))}\n${user.groups.map(esc).join(', ') || '_no group_'}\n${joinedCell(user, now)}`),
+      ...(accessory ? { accessory } : {}),
+    })
+  }
+  const paging: Button[] = []
+  if (list.page > 1) paging.push({ type: 'button', action_id: ActionIds.listPrev, text: plain('◀ Previous'), value: encodeListTarget(list.filter, list.page - 1) })
+  if (list.page < pageCount) paging.push({ type: 'button', action_id: ActionIds.listNext, text: plain('Next ▶'), value: encodeListTarget(list.filter, list.page + 1) })
+  if (paging.length > 0) blocks.push({ type: 'actions', block_id: encodeBlockId(origin, 'paging'), elements: paging })
+  return { text, blocks }
+}
+
+/** One user's card: details, recent history, and a button per action that applies now. */
+export function renderShow(user: UserView, history: AuditEntry[], now: Date, banner?: string): SlackMessage {
+  const origin: Origin = { kind: 'show', userId: user.id }
+  const inv = user.invitation
+  const fields: SlackTypes.MrkdwnElement[] = [
+    mrkdwn(`*Name*\n${esc(displayName(user))}`),
+    mrkdwn(`*Status*\n${joinedCell(user, now)}`),
+    mrkdwn(`*Groups*\n${user.groups.map(esc).join(', ') || '_none_'}`),
+  ]
+  if (inv) {
+    fields.push(mrkdwn(`*Invited*\n${day(inv.createdAt, now)}${inv.invitedBy ? ` by ${esc(inv.invitedBy)}` : ''}`))
+    if (inv.delivery) fields.push(mrkdwn(`*Email*\n${inv.delivery.status}${inv.delivery.detail ? `: ${esc(inv.delivery.detail)}` : ''}`))
+  }
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain(user.email) }]
+  if (banner) blocks.push(context(banner))
+  blocks.push({ type: 'section', block_id: encodeBlockId(origin, 'details'), fields })
+  if (history.length > 0) {
+    const lines = history.slice(0, MAX_HISTORY).map((e) => `${dayTime(e.at, now)} · ${esc(e.actor.email ?? e.actor.platformUserId)} · ${esc(e.action)}${e.ok ? '' : ` (refused: ${esc(e.resultCode)})`}`)
+    blocks.push(context(`*History*\n${lines.join('\n')}`))
+  }
+  if (user.actions.length > 0) {
+    blocks.push({ type: 'actions', block_id: encodeBlockId(origin, 'actions'), elements: user.actions.map((a) => actionButton(a, user)) })
+  }
+  return { text: `${user.email}: ${joinedCell(user, now)}`, blocks }
+}
+
+/** The question `remove` asks before acting (DESIGN.md §2), with Slack's own confirmation dialog. */
+export function renderConfirmRemove(user: UserView, origin: Origin): SlackMessage {
+  const text = `Remove ${user.email} from the account?`
+  return {
+    text,
+    blocks: [
+      section(`:warning: Remove *${esc(user.email)}* (${esc(displayName(user))}) from the account? A pending invitation link stops working and they get an email saying so.`),
+      {
+        type: 'actions',
+        block_id: encodeBlockId(origin, 'confirm'),
+        elements: [
+          actionButton('remove', user),
+          { type: 'button', action_id: ActionIds.removeCancel, text: plain('Cancel'), value: encodeRowAction({ action: 'remove', userId: user.id, invitationId: null }) },
+        ],
+      },
+    ],
+  }
+}
+
+function renderGroups(groups: GroupView[]): SlackMessage {
+  if (groups.length === 0) return message('This account has no groups yet.')
+  const lines = groups.map((g) => `• *${esc(g.name)}*${g.isAdmin ? ' (administrators)' : ''}: ${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'}`)
+  return { text: `${groups.length} groups`, blocks: [section('*Groups*'), section(lines.join('\n'))] }
+}
+
+function renderAudit(email: string | null, entries: AuditEntry[], now: Date): SlackMessage {
+  const title = email ? `Audit log for ${esc(email)}` : 'Audit log'
+  if (entries.length === 0) return message(`${title}: nothing yet.`)
+  const lines = entries.slice(0, MAX_AUDIT).map((e) => {
+    const actor = esc(e.actor.email ?? `${e.actor.platform}:${e.actor.platformUserId}`)
+    return `${dayTime(e.at, now)} · ${actor} · ${esc(e.action)}${e.targetEmail ? ` ${esc(e.targetEmail)}` : ''} · ${e.ok ? 'ok' : esc(e.resultCode)}`
+  })
+  return { text: title, blocks: [section(`*${title}*`), section(lines.join('\n'))] }
+}
+
+/** What an unlinked workspace is told (DESIGN.md §5): how the operator links it. */
+export function renderNotLinked(teamId: string, channelId: string | null): SlackMessage {
+  const cmd = `inviteops slack connect --team ${teamId} --account <account id or name>${channelId ? ` --channel ${channelId}` : ''}`
+  const text = `This Slack workspace is not linked to an InviteOps account yet. An operator links it with: ${cmd}`
+  return message(text, [section(':link: This Slack workspace is not linked to an InviteOps account yet. An operator links it by running:'), section('```' + cmd + '```')])
+}
+
+/** Why we cannot act for this Slack user, before the core is even asked (DESIGN.md §5). */
+export type IdentityProblem = 'deleted' | 'bot' | 'guest' | 'stranger' | 'no_email' | 'unconfirmed_email' | 'lookup_failed'
+
+export function describeIdentityProblem(problem: IdentityProblem): string {
+  switch (problem) {
+    case 'deleted':
+      return 'Your Slack account is deactivated.'
+    case 'bot':
+      return 'Bots and apps cannot manage invitations.'
+    case 'guest':
+      return 'Guests of this workspace cannot manage invitations.'
+    case 'stranger':
+      return 'Only members of this workspace can manage its invitations.'
+    case 'no_email':
+      return 'I cannot see the email of your Slack account (the app needs the `users:read.email` scope, and your profile an email).'
+    case 'unconfirmed_email':
+      return 'Your Slack email is not confirmed yet: confirm it, then try again.'
+    case 'lookup_failed':
+      return 'I could not check who you are with Slack just now. Please try again in a minute.'
+    default: {
+      const unreachable: never = problem
+      return unreachable
+    }
+  }
+}
+
+/** A short, harmless answer to input we could not use (unknown button, stale message, bad payload). */
+export function renderProblem(text: string): SlackMessage {
+  return message(text, [section(`:warning: ${esc(text)}`)])
+}
+
+/** Prepends a banner line to a message (used when a click updates a card in place). */
+export function withBanner(msg: SlackMessage, banner: string): SlackMessage {
+  return { text: `${banner}\n${msg.text}`, blocks: [context(banner), ...msg.blocks] }
+}
+
+/** `callback_id` of the edit-groups modal. */
+export const EDIT_MODAL_CALLBACK_ID = 'inviteops.edit'
+/** Where the groups are in the modal's state. */
+export const EDIT_MODAL_BLOCK_ID = 'groups'
+export const EDIT_MODAL_ACTION_ID = 'groups'
+
+/**
+ * "Edit groups" from a ••• menu or a card: a modal with the account's groups, the user's ticked.
+ * `privateMetadata` carries ids and the list to refresh (Slack returns it with the submission).
+ */
+export function renderEditModal(user: UserView, groups: GroupView[], privateMetadata: string): SlackTypes.ModalView {
+  const option = (name: string): PlainTextOption => ({ text: plain(name), value: name.slice(0, 150) })
+  const current = groups.filter((g) => user.groups.includes(g.name)).map((g) => option(g.name))
+  return {
+    type: 'modal',
+    callback_id: EDIT_MODAL_CALLBACK_ID,
+    title: plain('Edit groups'),
+    submit: plain('Save'),
+    close: plain('Cancel'),
+    private_metadata: privateMetadata,
+    blocks: [
+      section(`Groups of *${esc(user.email)}* (${esc(displayName(user))}). Every user keeps at least one group.`),
+      {
+        type: 'input',
+        block_id: EDIT_MODAL_BLOCK_ID,
+        label: plain('Groups'),
+        element: {
+          type: 'multi_static_select',
+          action_id: EDIT_MODAL_ACTION_ID,
+          placeholder: plain('Choose groups'),
+          options: groups.slice(0, 100).map((g) => option(g.name)),
+          ...(current.length > 0 ? { initial_options: current } : {}),
+        },
+      },
+    ],
+  }
+}

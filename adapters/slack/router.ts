@@ -1,0 +1,252 @@
+/**
+ * `POST /slack/events`: slash commands, interactivity and events on one Request URL
+ * (DESIGN.md §4), served by Bolt 5 inside the app's one HTTP server.
+ *
+ * Order of work, per request (STYLE.md §4): our gate (verify.ts: signature in a 5-minute window
+ * both ways, body shape) → Bolt's ExpressReceiver (verifies again, parses, dispatches) → ack at
+ * once → zod-parse → the core → render → `response_url` / `chat.postMessage`.
+ *
+ * Slack gives a request 3 seconds (https://docs.slack.dev/interactivity/handling-user-interaction#acknowledgment_response):
+ * every listener acks first and does the work afterwards, tracked so shutdown and tests can wait
+ * for it (`idle()`).
+ */
+import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt'
+import { WebClient, type WebClientOptions } from '@slack/web-api'
+import { Router } from 'express'
+import type { Deps } from '../../src/deps.ts'
+import type { Logger } from '../../src/ports/logger.ts'
+import type { SlackConfig } from './config.ts'
+import { createIdentityResolver, type IdentityResolver } from './identity.ts'
+import { createSlackHandlers, type ResponseBody, type SlackIO } from './interactions.ts'
+import { BlockActionsPayload, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
+import { createSlackGate, readRawBody } from './verify.ts'
+
+export const SLACK_EVENTS_PATH = '/slack/events'
+
+/**
+ * The slash commands we answer: `/invite` (DESIGN.md §2) and `/inviteops`, for a workspace where
+ * the app's `/invite` would clash with Slack's built-in one (adapters/slack/README-slack.md).
+ */
+export const SLASH_COMMANDS: readonly string[] = ['/invite', '/inviteops']
+
+export interface SlackRouterOptions {
+  /** Web API client; default: one on `config.apiUrl` with the bot token. */
+  client?: WebClient
+  /** Extra WebClient options for the default client (tests: `retryConfig: { retries: 0 }`). */
+  clientOptions?: WebClientOptions
+  identities?: IdentityResolver
+  /** Time for the signature window, in ms (default `Date.now`). */
+  nowMs?: () => number
+  /** Posts to `response_url` (default global fetch, which nock intercepts in tests). */
+  fetch?: typeof fetch
+  /** How long a delivery key is remembered to drop duplicates (default 10 minutes). */
+  dedupeTtlMs?: number
+}
+
+/** An express Router with a way to wait for the work acknowledged requests started. */
+export type SlackRouter = Router & {
+  /** Resolves when every piece of background work started so far has finished. */
+  idle(): Promise<void>
+}
+
+/** Bolt's logger interface over ours (Bolt logs strings). */
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.INFO
+  let name = 'bolt'
+  return {
+    debug: (...msg: unknown[]) => logger.debug({ component: name }, msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => logger.info({ component: name }, msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => logger.warn({ component: name }, msg.map(String).join(' ')),
+    error: (...msg: unknown[]) => logger.error({ component: name }, msg.map(String).join(' ')),
+    setLevel: (l: LogLevel) => {
+      level = l
+    },
+    getLevel: () => level,
+    setName: (n: string) => {
+      name = n
+    },
+  }
+}
+
+/**
+ * Remembers delivery keys for a while. Slack may deliver the same request twice (a retry, a
+ * replayed click); a key seen before is acknowledged and not run again. One process's memory:
+ * across replicas the core's business-key idempotency (regenerate → `already_replaced`) is the
+ * backstop (DESIGN.md §6).
+ */
+export function createDeliveryDeduper(ttlMs: number, maxEntries = 10_000, now: () => number = Date.now): { firstTime(key: string): boolean } {
+  const seen = new Map<string, number>()
+  return {
+    firstTime(key) {
+      const t = now()
+      for (const [k, at] of seen) {
+        if (t - at < ttlMs && seen.size <= maxEntries) break
+        seen.delete(k)
+      }
+      if (seen.has(key)) return false
+      seen.set(key, t)
+      return true
+    },
+  }
+}
+
+/** Host check for `response_url`: Slack's own hosts, or the host SLACK_API_URL points at. */
+function allowedResponseUrl(url: string, apiUrl: string): boolean {
+  try {
+    const u = new URL(url)
+    const api = new URL(apiUrl)
+    if (u.host === api.host && u.protocol === api.protocol) return true
+    return u.protocol === 'https:' && (u.hostname === 'slack.com' || u.hostname.endsWith('.slack.com'))
+  } catch {
+    return false
+  }
+}
+
+/** Builds the Slack router. Mount it at the app root: it serves `POST /slack/events`. */
+export function createSlackRouter(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackRouter {
+  const logger = deps.logger.child({ adapter: 'slack' })
+  const nowMs = options.nowMs ?? (() => Date.now())
+  const doFetch = options.fetch ?? fetch
+  const client = options.client ?? new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, ...options.clientOptions })
+  const identities = options.identities ?? createIdentityResolver({ client, logger })
+  const deduper = createDeliveryDeduper(options.dedupeTtlMs ?? 10 * 60_000)
+
+  const io: SlackIO = {
+    async respond(responseUrl, body: ResponseBody | { delete_original: true }) {
+      if (!allowedResponseUrl(responseUrl, config.apiUrl)) {
+        logger.warn({ host: safeHost(responseUrl) }, 'response_url is not a Slack URL: not posting')
+        return
+      }
+      // Slack allows 5 uses of a response_url within 30 minutes (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses).
+      const res = await doFetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+      if (!res.ok) logger.warn({ status: res.status }, 'response_url answered with an error')
+    },
+    async postMessage(channel, message) {
+      try {
+        await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false })
+        return { ok: true }
+      } catch (error) {
+        const code = error instanceof Error ? error.message : String(error)
+        return { ok: false, error: code }
+      }
+    },
+    async openView(triggerId, view) {
+      await client.views.open({ trigger_id: triggerId, view })
+    },
+  }
+  const handlers = createSlackHandlers(deps, io, identities)
+
+  const pending = new Set<Promise<void>>()
+  /** Runs work after the ack; an outage is logged and the administrator told, never thrown at Bolt. */
+  function afterAck(what: string, responseUrl: string | null, work: () => Promise<void>): void {
+    const p = work()
+      .catch(async (error: unknown) => {
+        logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), what }, 'slack work failed')
+        if (responseUrl) {
+          await io
+            .respond(responseUrl, {
+              text: 'Something went wrong on our side. Check with `/invite show <email>` before trying again.',
+              blocks: [{ type: 'section', text: { type: 'mrkdwn', text: ':warning: Something went wrong on our side. Check with `/invite show <email>` before trying again.' } }],
+              response_type: 'ephemeral',
+              replace_original: false,
+            })
+            .catch(() => {})
+        }
+      })
+      .finally(() => pending.delete(p))
+    pending.add(p)
+  }
+
+  const receiver = new ExpressReceiver({
+    signingSecret: config.signingSecret,
+    endpoints: SLACK_EVENTS_PATH,
+    // Ack first, work after: the HTTP answer must not wait for the database (3-second limit).
+    processBeforeResponse: false,
+    logger: boltLogger(logger),
+  })
+  const app = new App({
+    receiver,
+    // A single-workspace bot token; `authorize` avoids Bolt's auth.test round trip at start.
+    authorize: async () => ({ botToken: config.botToken }),
+    logger: boltLogger(logger),
+    ignoreSelf: false,
+    convoStore: false,
+    clientOptions: { slackApiUrl: config.apiUrl, ...options.clientOptions },
+  })
+
+  app.command(/.*/, async ({ ack, body, command, context }) => {
+    const parsed = SlashCommandBody.safeParse(body)
+    if (!parsed.success) {
+      await ack({ response_type: 'ephemeral', text: 'This command arrived incomplete, so nothing was done. Please try again.' })
+      return
+    }
+    if (!SLASH_COMMANDS.includes(command.command)) {
+      await ack({ response_type: 'ephemeral', text: `InviteOps only answers \`/invite\`, not \`${command.command}\`.` })
+      return
+    }
+    // A retry (X-Slack-Retry-Num) means Slack did not see our ack in time, not that we missed the
+    // request: acknowledge it and do not run the command twice. Slack's retry policy:
+    // https://docs.slack.dev/apis/events-api/#retries . The trigger_id, unique per invocation,
+    // also catches a duplicate delivered without the header.
+    if ((context.retryNum ?? 0) > 0 || !deduper.firstTime(`command:${parsed.data.team_id}:${parsed.data.trigger_id}`)) {
+      logger.info({ retryNum: context.retryNum, retryReason: context.retryReason }, 'slack command delivered again: acknowledged, not run twice')
+      await ack()
+      return
+    }
+    await ack()
+    afterAck('command', parsed.data.response_url, () => handlers.slashCommand(parsed.data))
+  })
+
+  app.action(/.*/, async ({ ack, body, context }) => {
+    await ack()
+    const parsed = BlockActionsPayload.safeParse(body)
+    if (!parsed.success) {
+      logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'slack action payload refused')
+      return
+    }
+    const action = parsed.data.actions[0]
+    // action_ts is unique per click: the same payload twice, or a retry, runs once.
+    const key = `action:${parsed.data.team?.id ?? ''}:${parsed.data.user.id}:${action?.action_id ?? ''}:${action?.block_id ?? ''}:${action?.action_ts ?? ''}`
+    if ((context.retryNum ?? 0) > 0 || !deduper.firstTime(key)) {
+      logger.info({ retryNum: context.retryNum }, 'slack action delivered again: acknowledged, not run twice')
+      return
+    }
+    afterAck('action', parsed.data.response_url ?? null, () => handlers.blockAction(parsed.data))
+  })
+
+  // Any callback id: an unknown one is answered inside `viewSubmission` rather than left to time out.
+  app.view(/.*/, async ({ ack, body }) => {
+    const parsed = ViewSubmissionPayload.safeParse(body)
+    if (!parsed.success) {
+      await ack({ response_action: 'errors', errors: { groups: 'This form arrived incomplete: nothing was changed.' } })
+      return
+    }
+    // The edit runs before the ack so that a refusal shows in the modal; it is one short transaction.
+    const { ack: answer, after } = await handlers.viewSubmission(parsed.data)
+    if (answer) await ack(answer)
+    else await ack()
+    afterAck('view', null, after)
+  })
+
+  app.error(async (error) => {
+    logger.error({ err: error.message }, 'bolt error')
+  })
+
+  const router = Router()
+  router.post(SLACK_EVENTS_PATH, readRawBody, createSlackGate({ signingSecret: config.signingSecret, logger, nowMs }))
+  router.use(receiver.router)
+
+  return Object.assign(router, {
+    async idle() {
+      while (pending.size > 0) await Promise.allSettled([...pending])
+    },
+  })
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return 'invalid'
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Zod schemas for every byte Slack sends us (STYLE.md §5). Only the fields we use are required;
+ * Slack adds fields freely, so objects are not strict.
+ *
+ * References:
+ *  - slash commands: https://docs.slack.dev/interactivity/implementing-slash-commands#app_command_handling
+ *  - block_actions:  https://docs.slack.dev/reference/interaction-payloads/block_actions-payload
+ *  - view_submission: https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload
+ *  - users.info:     https://docs.slack.dev/reference/methods/users.info
+ */
+import { z } from 'zod'
+import { listFilters } from './actions.ts'
+
+const slackId = z.string().regex(/^[A-Z0-9][A-Z0-9_-]{1,40}$/i, 'not a Slack id')
+
+/** `POST /slack/events` with `command=/invite`: an x-www-form-urlencoded body. */
+export const SlashCommandBody = z.object({
+  command: z.string().min(1).max(100),
+  text: z.string().max(4000).default(''),
+  team_id: slackId,
+  team_domain: z.string().optional(),
+  enterprise_id: z.string().optional(),
+  channel_id: slackId,
+  channel_name: z.string().optional(),
+  user_id: slackId,
+  user_name: z.string().max(200).optional(),
+  response_url: z.url({ protocol: /^https?$/ }),
+  trigger_id: z.string().min(1).max(200),
+  api_app_id: z.string().optional(),
+  is_enterprise_install: z.string().optional(),
+})
+export type SlashCommandBody = z.infer<typeof SlashCommandBody>
+
+const optionSchema = z.object({ value: z.string().max(2000) })
+
+/** One element action inside a `block_actions` payload (button, overflow, static select). */
+export const ElementAction = z.object({
+  action_id: z.string().min(1).max(255),
+  block_id: z.string().max(255).optional(),
+  type: z.string(),
+  action_ts: z.string().max(40),
+  value: z.string().max(2000).optional(),
+  selected_option: optionSchema.nullable().optional(),
+})
+export type ElementAction = z.infer<typeof ElementAction>
+
+/** The payload of a click on one of our buttons or menus. */
+export const BlockActionsPayload = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({
+    id: slackId,
+    team_id: slackId.optional(),
+    username: z.string().max(200).optional(),
+    name: z.string().max(200).optional(),
+  }),
+  team: z.object({ id: slackId, domain: z.string().optional() }).nullable(),
+  enterprise: z.object({ id: z.string() }).nullable().optional(),
+  api_app_id: z.string().optional(),
+  trigger_id: z.string().max(200).optional(),
+  channel: z.object({ id: slackId, name: z.string().optional() }).nullable().optional(),
+  container: z.object({ type: z.string(), channel_id: slackId.optional(), message_ts: z.string().optional(), is_ephemeral: z.boolean().optional() }).optional(),
+  response_url: z.url({ protocol: /^https?$/ }).optional(),
+  actions: z.array(ElementAction).min(1).max(25),
+})
+export type BlockActionsPayload = z.infer<typeof BlockActionsPayload>
+
+/** The edit-groups modal being submitted. */
+export const ViewSubmissionPayload = z.object({
+  type: z.literal('view_submission'),
+  user: z.object({ id: slackId, team_id: slackId.optional(), username: z.string().max(200).optional(), name: z.string().max(200).optional() }),
+  team: z.object({ id: slackId }).nullable(),
+  view: z.object({
+    callback_id: z.string().max(255),
+    private_metadata: z.string().max(3000).default(''),
+    state: z.object({
+      values: z.record(z.string(), z.record(z.string(), z.object({ type: z.string(), selected_options: z.array(optionSchema).max(100).optional() }))),
+    }),
+  }),
+})
+export type ViewSubmissionPayload = z.infer<typeof ViewSubmissionPayload>
+
+/**
+ * Everything our endpoint accepts once the signature is verified. Anything else is answered
+ * with a short message and changes nothing.
+ */
+export const SlackRequestBody = z.union([
+  SlashCommandBody,
+  BlockActionsPayload,
+  ViewSubmissionPayload,
+  // Slack pings the Request URL when it is saved and now and then (handled by Bolt).
+  z.object({ type: z.literal('url_verification'), challenge: z.string().max(200) }),
+  z.object({ ssl_check: z.literal('1') }),
+])
+
+/** The slice of `users.info` we decide on (DESIGN.md §5). */
+export const UsersInfoResponse = z.object({
+  ok: z.literal(true),
+  user: z.object({
+    id: slackId,
+    team_id: z.string().optional(),
+    name: z.string().optional(),
+    real_name: z.string().optional(),
+    deleted: z.boolean().optional(),
+    is_bot: z.boolean().optional(),
+    is_app_user: z.boolean().optional(),
+    is_restricted: z.boolean().optional(),
+    is_ultra_restricted: z.boolean().optional(),
+    is_stranger: z.boolean().optional(),
+    is_email_confirmed: z.boolean().optional(),
+    enterprise_user: z.object({ teams: z.array(z.string()).optional() }).optional(),
+    profile: z
+      .object({
+        email: z.string().optional(),
+        display_name: z.string().optional(),
+        real_name: z.string().optional(),
+      })
+      .optional(),
+  }),
+})
+export type UsersInfoResponse = z.infer<typeof UsersInfoResponse>
+
+/** What the edit modal carries through Slack and back (we wrote it; still parsed on the way in). */
+export const EditModalMetadata = z.object({
+  userId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  channelId: slackId.nullable(),
+  responseUrl: z.url({ protocol: /^https?$/ }).nullable(),
+  list: z.object({ filter: z.enum(listFilters), page: z.number().int().min(1) }).nullable(),
+})
+export type EditModalMetadata = z.infer<typeof EditModalMetadata>

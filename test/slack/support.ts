@@ -1,0 +1,147 @@
+/**
+ * Harness for Slack adapter tests: the real HTTP app (createHttpApp) with the Slack router
+ * mounted, the real core on a real database, requests signed exactly as Slack signs them, and
+ * Slack itself (Web API, response_url) played by nock.
+ */
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import nock from 'nock'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { createHttpApp } from '../../src/server/http.ts'
+import { silentLogger } from '../../src/ports/logger.ts'
+import { createSlackRouter, type SlackRouter } from '../../adapters/slack/router.ts'
+import { slackSignature } from '../../adapters/slack/verify.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
+export const BOT_TOKEN = 'xoxb-test-token'
+/** A non-default SLACK_API_URL, so the tests also show it is honoured. */
+export const API_ORIGIN = 'https://slack-api.test'
+export const API_URL = `${API_ORIGIN}/api/`
+export const TEAM = 'T0001INVOPS'
+export const CHANNEL = 'C2147483705'
+export const ALICE = 'U2147483697'
+export const ADMIN_EMAIL = 'admin@acme.test'
+export const HOOKS = 'https://hooks.slack.com'
+
+export function fixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T
+}
+
+export function fixtureText(name: string): string {
+  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
+}
+
+export interface Harness {
+  base: string
+  deps: TestDeps
+  seed: SeededAccount
+  router: SlackRouter
+  close(): Promise<void>
+}
+
+/** A linked workspace, an account whose admin is `admin@acme.test`, the app listening on loopback. */
+export async function startHarness(db: TestDatabase, opts: { link?: boolean } = {}): Promise<Harness> {
+  const deps = makeDeps(db.knex)
+  const seed = await seedAccount(deps, { adminEmail: ADMIN_EMAIL, name: `Acme ${Math.random().toString(16).slice(2, 8)}` })
+  if (opts.link ?? true) {
+    const linked = await connectChat(db.knex, { platform: 'slack', externalId: TEAM, accountId: seed.account.id, channelId: CHANNEL })
+    if (!linked.ok) throw new Error('could not link the test workspace')
+  }
+  const router = createSlackRouter(deps, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: API_URL }, { clientOptions: { retryConfig: { retries: 0 } } })
+  const { app } = createHttpApp({ db: db.knex, logger: silentLogger, mounts: [{ path: '/', router }] })
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    base: `http://127.0.0.1:${port}`,
+    deps,
+    seed,
+    router,
+    close: async () => {
+      await router.idle()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+export interface SignOptions {
+  /** Unix seconds; default now. */
+  timestamp?: number | string
+  /** Replace the signature (forged); `null` leaves the header out. */
+  signature?: string | null
+  /** `null` leaves the timestamp header out. */
+  omitTimestamp?: boolean
+  headers?: Record<string, string>
+  contentType?: string
+}
+
+/** POSTs `body` to /slack/events signed as Slack signs it: v0=HMAC-SHA256(secret, `v0:ts:body`). */
+export async function postSigned(base: string, body: string, opts: SignOptions = {}): Promise<{ status: number; text: string; ms: number }> {
+  const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000))
+  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/x-www-form-urlencoded', ...opts.headers }
+  if (!opts.omitTimestamp) headers['x-slack-request-timestamp'] = ts
+  const signature = opts.signature === undefined ? slackSignature(SIGNING_SECRET, ts, body) : opts.signature
+  if (signature !== null) headers['x-slack-signature'] = signature
+  const start = performance.now()
+  const res = await fetch(`${base}/slack/events`, { method: 'POST', headers, body })
+  const text = await res.text()
+  return { status: res.status, text, ms: performance.now() - start }
+}
+
+export function formBody(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString()
+}
+
+export function payloadBody(payload: unknown): string {
+  return formBody({ payload: JSON.stringify(payload) })
+}
+
+/** The slash command fixture with `text` (and any field) replaced. */
+export function slashCommand(text: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return { ...fixture<Record<string, string>>('slash-command.json'), text, ...overrides }
+}
+
+/** `users.info` answering for `userId` with the member fixture, adjusted. */
+export function mockUsersInfo(userId: string, user: Record<string, unknown> = {}, profile: Record<string, unknown> = {}): nock.Scope {
+  const base = fixture<{ ok: true; user: Record<string, unknown> & { profile: Record<string, unknown> } }>('users-info-member.json')
+  const body = { ok: true, user: { ...base.user, id: userId, ...user, profile: { ...base.user.profile, ...profile } } }
+  return nock(API_ORIGIN)
+    .post('/api/users.info', (b: Record<string, string>) => b.user === userId)
+    .reply(200, body)
+}
+
+/** Captures what is posted to a response_url. */
+export function mockResponseUrl(url: string, sink: unknown[], times = 1): nock.Scope {
+  const u = new URL(url)
+  return nock(u.origin)
+    .post(u.pathname, (b: unknown) => {
+      sink.push(b)
+      return true
+    })
+    .times(times)
+    .reply(200, 'ok')
+}
+
+/** Captures chat.postMessage calls. */
+export function mockPostMessage(sink: Record<string, unknown>[], reply: Record<string, unknown> = { ok: true, channel: CHANNEL, ts: '1732615300.000100' }): nock.Scope {
+  return nock(API_ORIGIN)
+    .post('/api/chat.postMessage', (b: Record<string, unknown>) => {
+      sink.push(b)
+      return true
+    })
+    .reply(200, reply)
+}
+
+/** Row counts that must not move when a request is refused. */
+export async function snapshotCounts(deps: TestDeps): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const table of ['users', 'invitations', 'email_outbox', 'audit_log', 'user_groups']) {
+    const [row] = await deps.db(table).count<{ n: string }[]>({ n: '*' })
+    out[table] = Number(row?.n ?? 0)
+  }
+  return out
+}
