@@ -31,21 +31,26 @@ export interface OpenDatabaseOptions {
   logger: Logger
 }
 
-function knexFor(url: string, poolMax: number): Knex {
+function knexFor(url: string, poolMax: number, acquireTimeoutMs: number): Knex {
   return knexFactory({
     client: 'pg',
     connection: url,
     pool: { min: 0, max: poolMax },
-    // Fail fast rather than queue forever when the server is gone (readiness reports it).
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: acquireTimeoutMs,
   })
 }
+
+// Postgres: fail fast rather than queue when the server is gone (readiness reports it).
+// Embedded: every query takes its turn on PGlite's one session, so a burst of work (a channel
+// full of clicks) legitimately waits longer than a server pool would.
+const POSTGRES_ACQUIRE_MS = 10_000
+const EMBEDDED_ACQUIRE_MS = 60_000
 
 /** Open the database named by the configuration: Postgres, or embedded PGlite (DESIGN.md §4). */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const poolMax = opts.poolMax ?? 10
   if (opts.databaseUrl) {
-    const knex = knexFor(opts.databaseUrl, poolMax)
+    const knex = knexFor(opts.databaseUrl, poolMax, POSTGRES_ACQUIRE_MS)
     return { knex, kind: 'postgres', url: opts.databaseUrl, close: () => knex.destroy() }
   }
   let server: EmbeddedServer
@@ -56,14 +61,14 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       const owner = await readEmbeddedOwner(opts.dataDir)
       if (owner) {
         opts.logger.debug({ pid: owner.pid }, 'using the embedded database of a running inviteops process')
-        const knex = knexFor(owner.url, 2)
+        const knex = knexFor(owner.url, 1, EMBEDDED_ACQUIRE_MS)
         return { knex, kind: 'embedded-shared', url: owner.url, close: () => knex.destroy() }
       }
     }
     server = await ownEmbeddedDatabase(opts.dataDir, opts.logger)
   }
   // The multiplexer serialises everything anyway; a small pool keeps waiting in one place.
-  const knex = knexFor(server.url, Math.min(poolMax, 8))
+  const knex = knexFor(server.url, Math.min(poolMax, 8), EMBEDDED_ACQUIRE_MS)
   return {
     knex,
     kind: 'embedded',
