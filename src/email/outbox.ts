@@ -58,27 +58,24 @@ export async function checkSendLimits(
   trx: Knex.Transaction,
   opts: { adminUserId: string | null; toEmail: string; now: Date; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } },
 ): Promise<LifecycleFailure | null> {
-  if (opts.adminUserId) {
-    const since = new Date(opts.now.getTime() - HOUR)
-    const rows = await trx('email_outbox')
-      .where('requested_by_user_id', opts.adminUserId)
-      .andWhere('created_at', '>', since)
-      .orderBy('created_at', 'asc')
-      .limit(opts.limits.adminSendsPerHour)
-      .select<{ created_at: Date }[]>('created_at')
-    if (rows.length >= opts.limits.adminSendsPerHour && rows[0]) {
-      return { code: 'limit.admin_sends', limit: opts.limits.adminSendsPerHour, retryAt: new Date(rows[0].created_at.getTime() + HOUR) }
-    }
+  const hourAgo = new Date(opts.now.getTime() - HOUR)
+  const dayAgo = new Date(opts.now.getTime() - DAY)
+  // One round trip for both windows; each count stops at its limit (the indexes serve both).
+  const { rows } = await trx.raw<{ rows: { admin_n: number; admin_oldest: Date | null; recipient_n: number; recipient_oldest: Date | null }[] }>(
+    `SELECT
+       (SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? LIMIT ?) a)::int AS admin_n,
+       (SELECT min(created_at) FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ?) AS admin_oldest,
+       (SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE to_email = ? AND created_at > ? LIMIT ?) r)::int AS recipient_n,
+       (SELECT min(created_at) FROM email_outbox WHERE to_email = ? AND created_at > ?) AS recipient_oldest`,
+    [opts.adminUserId, hourAgo, opts.limits.adminSendsPerHour, opts.adminUserId, hourAgo, opts.toEmail, dayAgo, opts.limits.recipientSendsPerDay, opts.toEmail, dayAgo],
+  )
+  const r = rows[0]
+  if (!r) return null
+  if (opts.adminUserId && r.admin_n >= opts.limits.adminSendsPerHour && r.admin_oldest) {
+    return { code: 'limit.admin_sends', limit: opts.limits.adminSendsPerHour, retryAt: new Date(r.admin_oldest.getTime() + HOUR) }
   }
-  const since = new Date(opts.now.getTime() - DAY)
-  const rows = await trx('email_outbox')
-    .where('to_email', opts.toEmail)
-    .andWhere('created_at', '>', since)
-    .orderBy('created_at', 'asc')
-    .limit(opts.limits.recipientSendsPerDay)
-    .select<{ created_at: Date }[]>('created_at')
-  if (rows.length >= opts.limits.recipientSendsPerDay && rows[0]) {
-    return { code: 'limit.recipient_sends', email: opts.toEmail, limit: opts.limits.recipientSendsPerDay, retryAt: new Date(rows[0].created_at.getTime() + DAY) }
+  if (r.recipient_n >= opts.limits.recipientSendsPerDay && r.recipient_oldest) {
+    return { code: 'limit.recipient_sends', email: opts.toEmail, limit: opts.limits.recipientSendsPerDay, retryAt: new Date(r.recipient_oldest.getTime() + DAY) }
   }
   return null
 }

@@ -49,7 +49,9 @@ export async function adminAction<T>(
   const now = deps.clock.now()
   const validAccount = UUID.test(input.accountId)
   return deps.db.transaction(async (trx) => {
-    const accountExists = validAccount && (await accountIdIfExists(trx, input.accountId)) !== null
+    // One query on the common path: an admin found means the account exists.
+    const admin = validAccount ? await findAdmin(trx, input.accountId, input.actor) : null
+    const accountExists = admin !== null || (validAccount && (await accountIdIfExists(trx, input.accountId)) !== null)
     const detail: Record<string, unknown> = {}
     const audit = async (result: Result<T, LifecycleFailure>, target: string | null) => {
       await recordAudit(trx, {
@@ -65,7 +67,6 @@ export async function adminAction<T>(
       return result
     }
 
-    const admin = accountExists ? await findAdmin(trx, input.accountId, input.actor) : null
     if (!admin) {
       const target = input.targetEmail ? normaliseEmail(input.targetEmail) : null
       return audit(fail(accountExists ? { code: 'auth.not_admin' } : { code: 'account.not_found' }), target?.ok ? target.email : null)

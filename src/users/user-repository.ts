@@ -96,7 +96,7 @@ export interface UserPage {
 export async function queryUserViews(
   db: Db,
   accountId: string,
-  opts: { now: Date; filter?: ListFilter; emails?: string[]; userIds?: string[]; limit?: number; offset?: number },
+  opts: { now: Date; filter?: ListFilter; emails?: string[]; userIds?: string[]; limit?: number; offset?: number; count?: boolean },
 ): Promise<UserPage> {
   const base = db('users as u')
     .leftJoin('invitations as pi', function () {
@@ -107,7 +107,8 @@ export async function queryUserViews(
   if (opts.userIds) base.whereIn('u.id', opts.userIds)
   if (opts.filter && opts.filter !== 'all') base.whereRaw(`${DISPLAY_STATUS_SQL} = ?`, [opts.now, opts.filter])
 
-  const [{ count }] = (await base.clone().count<{ count: number }[]>({ count: '*' })) as [{ count: number }]
+  // The total is for paging; a lookup by id or email does not need the extra round trip.
+  const count = opts.count === false ? null : ((await base.clone().count<{ count: number }[]>({ count: '*' })) as [{ count: number }])[0].count
   const rowsQuery = base
     .clone()
     .select<(UserRow & { pending_expires_at: Date | null })[]>('u.*', 'pi.expires_at as pending_expires_at')
@@ -115,7 +116,7 @@ export async function queryUserViews(
   if (opts.limit !== undefined) rowsQuery.limit(opts.limit)
   if (opts.offset !== undefined) rowsQuery.offset(opts.offset)
   const rows = await rowsQuery
-  if (rows.length === 0) return { users: [], total: Number(count) }
+  if (rows.length === 0) return { users: [], total: Number(count ?? 0) }
 
   const ids = rows.map((r) => r.id)
   const groupRows = await db('user_groups')
@@ -147,12 +148,12 @@ export async function queryUserViews(
       actions: rowActions(status),
     }
   })
-  return { users, total: Number(count) }
+  return { users, total: count === null ? users.length : Number(count) }
 }
 
 /** One user's view (after a change, inside the same transaction). */
 export async function loadUserView(db: Db, accountId: string, userId: string, now: Date): Promise<UserView> {
-  const { users } = await queryUserViews(db, accountId, { now, userIds: [userId] })
+  const { users } = await queryUserViews(db, accountId, { now, userIds: [userId], count: false })
   const user = users[0]
   if (!user) throw new Error(`user ${userId} vanished inside its own transaction`)
   return user
