@@ -4,11 +4,10 @@
  * database, Slack played by nock.
  */
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { encodeRowAction } from '../../adapters/slack/actions.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
 import { DAY, inviteUser, seedAccount } from '../support/factories.ts'
 import {
   ALICE,
@@ -24,7 +23,7 @@ import {
   postSigned,
   slashCommand,
   snapshotCounts,
-  startHarness,
+  useSlackRouteTests,
   type Harness,
 } from './support.ts'
 
@@ -46,27 +45,10 @@ const COMMAND_URL = fixture<Record<string, string>>('slash-command.json').respon
 const ACTION_URL = fixture<{ response_url: string }>('block-actions-overflow.json').response_url
 const BOB = 'U0BOBADMIN'
 
-let db: TestDatabase
 let h: Harness
 let actionTs = 1732615260
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-  nock.disableNetConnect()
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
-})
-afterAll(async () => {
-  nock.enableNetConnect()
-  await db.close()
-})
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  h = await startHarness(db)
-})
-afterEach(async () => {
-  await h.close()
-  nock.cleanAll()
-})
+useSlackRouteTests({ onHarness: (x) => (h = x) })
 
 /** `/invite list …` as Alice; returns the rendered list. */
 async function list(text = 'list'): Promise<Reply> {

@@ -3,8 +3,7 @@
  * database, Slack's Web API and response_url played by nock (asserted with isDone()).
  */
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import { describe, expect, it } from 'vitest'
 import { DAY, inviteUser } from '../support/factories.ts'
 import {
   ALICE,
@@ -18,32 +17,15 @@ import {
   postSigned,
   slashCommand,
   snapshotCounts,
-  startHarness,
+  useSlackRouteTests,
   type Harness,
 } from './support.ts'
 
 const RESPONSE_URL = fixture<Record<string, string>>('slash-command.json').response_url as string
 
-let db: TestDatabase
 let h: Harness
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-  nock.disableNetConnect()
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
-})
-afterAll(async () => {
-  nock.enableNetConnect()
-  await db.close()
-})
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  h = await startHarness(db)
-})
-afterEach(async () => {
-  await h.close()
-  nock.cleanAll()
-})
+useSlackRouteTests({ onHarness: (x) => (h = x) })
 
 async function outboxCount(): Promise<number> {
   const [row] = await h.deps.db('email_outbox').count<{ n: string }[]>({ n: '*' })
