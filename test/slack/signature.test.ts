@@ -3,10 +3,10 @@
  * (https://docs.slack.dev/authentication/verifying-requests-from-slack). Through the real route.
  */
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { checkSlackSignature, slackSignature } from '../../adapters/slack/verify.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
-import { formBody, postSigned, slashCommand, snapshotCounts, startHarness, type Harness } from './support.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { formBody, postSigned, slashCommand, snapshotCounts, startHarness, useSlackRouteTests, type Harness } from './support.ts'
 
 /** Slack's own worked example, from the page above. */
 const SLACK_EXAMPLE = {
@@ -19,22 +19,10 @@ const SLACK_EXAMPLE = {
 let db: TestDatabase
 let h: Harness
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-  nock.disableNetConnect()
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
-})
-afterAll(async () => {
-  nock.enableNetConnect()
-  await db.close()
-})
-beforeEach(async () => {
-  await truncateAll(db.knex)
-})
+useSlackRouteTests({ onDatabase: (d) => (db = d) })
 afterEach(async () => {
   vi.useRealTimers()
   await h?.close()
-  nock.cleanAll()
 })
 
 describe('signature (pure)', () => {
