@@ -11,6 +11,7 @@ import { systemClock } from '../../src/ports/clock.ts'
 import { inviteUser, makeDeps, seedAccount } from '../support/factories.ts'
 import { captureLogger } from './support/capture-logger.ts'
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts'
+import { startSesEmulator } from './support/ses-emulator.ts'
 
 /**
  * Fault: Postgres restarts in the middle of a drain. The worker (with the real SES SDK against
@@ -31,7 +32,7 @@ beforeAll(async () => {
   pg = await startPrivatePostgres()
   knex = knexFactory({ client: 'pg', connection: pg.url, pool: { min: 0, max: 4 }, acquireConnectionTimeout: 5_000 })
   await migrateLatest(knex)
-  emulator = await emulatorFactory(await import('aws-ses-v2-local'))({ host: '127.0.0.1', port: 0 })
+  emulator = await startSesEmulator()
   emulatorUrl = `http://127.0.0.1:${(emulator.address() as AddressInfo).port}`
 })
 afterAll(async () => {
@@ -102,11 +103,3 @@ it.skipIf(unavailable !== null)('Postgres restarted during a drain: sent N of N,
   const sent = await knex('invitations').where({ delivery_status: 'sent' }).count<{ n: string }[]>({ n: '*' })
   expect(Number(sent[0]?.n)).toBe(N)
 })
-
-type StartEmulator = (config: { host: string; port: number }) => Promise<Server>
-function emulatorFactory(mod: unknown): StartEmulator {
-  const inner = (m: unknown): unknown => (typeof m === 'object' && m !== null && 'default' in m ? m.default : undefined)
-  const found = [mod, inner(mod), inner(inner(mod))].find((c) => typeof c === 'function')
-  if (!found) throw new Error('aws-ses-v2-local: no server factory export')
-  return found as StartEmulator
-}

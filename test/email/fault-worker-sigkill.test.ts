@@ -9,6 +9,7 @@ import knexFactory, { type Knex } from 'knex'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts'
 import { inviteUser, makeDeps, seedAccount } from '../support/factories.ts'
+import { startSesEmulator } from './support/ses-emulator.ts'
 
 /**
  * Runs on a private Postgres server (a real server, like production; the machine's shared one is
@@ -35,7 +36,7 @@ beforeAll(async () => {
   pg = await startPrivatePostgres()
   db = { knex: knexFactory({ client: 'pg', connection: pg.url, pool: { min: 0, max: 4 } }), url: pg.url }
   await migrateLatest(db.knex)
-  emulator = await emulatorFactory(await import('aws-ses-v2-local'))({ host: '127.0.0.1', port: 0 })
+  emulator = await startSesEmulator()
   emulatorUrl = `http://127.0.0.1:${(emulator.address() as AddressInfo).port}`
 })
 afterAll(async () => {
@@ -142,11 +143,3 @@ it.skipIf(unavailable !== null)('SIGKILL between commit and send → sent after 
   expect(duplicates).toBe(0)
   expect(rows.every((r) => r.status === 'sent')).toBe(true)
 })
-
-type StartEmulator = (config: { host: string; port: number }) => Promise<Server>
-function emulatorFactory(mod: unknown): StartEmulator {
-  const inner = (m: unknown): unknown => (typeof m === 'object' && m !== null && 'default' in m ? m.default : undefined)
-  const found = [mod, inner(mod), inner(inner(mod))].find((c) => typeof c === 'function')
-  if (!found) throw new Error('aws-ses-v2-local: no server factory export')
-  return found as StartEmulator
-}

@@ -11,6 +11,7 @@ import { openInvitationLink } from '../../src/invitations/open-invitation-link.t
 import { showUser } from '../../src/users/show-user.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
 import { makeDeps, seedAccount, testConfig } from '../support/factories.ts'
+import { startSesEmulator } from './support/ses-emulator.ts'
 
 /**
  * End to end through the SES v1 API of the `aws-ses-v2-local` emulator (it implements SendEmail
@@ -42,7 +43,7 @@ const StoreSchema = z.object({
 
 beforeAll(async () => {
   db = await createTestDatabase()
-  emulator = await emulatorFactory(await import('aws-ses-v2-local'))({ host: '127.0.0.1', port: 0 })
+  emulator = await startSesEmulator()
   emulatorUrl = `http://127.0.0.1:${(emulator.address() as AddressInfo).port}`
 })
 
@@ -95,13 +96,3 @@ it('an invitation added through the service arrives in the emulator with a link 
   const opened = await openInvitationLink(deps, { token })
   expect(opened).toMatchObject({ ok: true, value: { email: 'newcomer@example.com', accountName: 'Acme "<Ops>"' } })
 })
-
-type StartEmulator = (config: { host: string; port: number }) => Promise<Server>
-
-/** The emulator is CommonJS with `exports.default`; depending on the loader it sits one level deeper. */
-function emulatorFactory(mod: unknown): StartEmulator {
-  const inner = (m: unknown): unknown => (typeof m === 'object' && m !== null && 'default' in m ? m.default : undefined)
-  const found = [mod, inner(mod), inner(inner(mod))].find((c) => typeof c === 'function')
-  if (!found) throw new Error('aws-ses-v2-local: no server factory export')
-  return found as StartEmulator
-}
