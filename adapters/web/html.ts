@@ -4,6 +4,8 @@
  * text. No template engine: the pages are few and small, and a tagged template keeps them typed.
  */
 
+import { escapeHtml } from '../../src/shared/html.ts'
+
 /** A string already known to be safe HTML. Only `html` and `raw` make one. */
 export class SafeHtml {
   readonly value: string
@@ -18,19 +20,7 @@ export class SafeHtml {
 /** What may be interpolated into `html`: text is escaped, arrays are joined, null/false vanish. */
 export type HtmlValue = SafeHtml | string | number | null | undefined | false | readonly HtmlValue[]
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-}
-
-/** Escape text for use in element content and in quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c)
-}
+export { escapeHtml }
 
 function render(value: HtmlValue): string {
   if (value === null || value === undefined || value === false) return ''

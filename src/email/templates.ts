@@ -1,15 +1,11 @@
 import type { EmailKind, EmailPayload } from './outbox.ts'
+import { escapeHtml } from '../shared/html.ts'
 
 /** A rendered email. */
 export interface RenderedEmail {
   subject: string
   text: string
   html: string
-}
-
-/** Escape text for HTML element content and attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
 /** Header-safe text: one line, no control characters (subjects carry account names). */
