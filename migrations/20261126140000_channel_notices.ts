@@ -1,0 +1,33 @@
+import type { Knex } from 'knex'
+
+/**
+ * Channel notices (DESIGN.md §7):
+ *  - invitations.expiry_noticed_at: when the sweep announced this link's expiry (null = not yet).
+ *    Expiry itself stays computed from expires_at (DESIGN.md §1); this only records that the
+ *    one `invitation.expired` account event was written. A regenerated link is a new row, so it
+ *    starts null and gets its own notice when it expires in turn.
+ *  - invitations_expiry_unnoticed_idx: the sweep reads only newly expired rows, however many
+ *    expired-and-announced or ended rows pile up (DESIGN.md §8: an index, not a scan).
+ *  - account_events gets a lease (claimed_until, attempts), like email_outbox, so several
+ *    replicas post each event once, and delivery_note says why an event was closed without a
+ *    post (no notice channel, unreadable, …).
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    ALTER TABLE invitations ADD COLUMN expiry_noticed_at timestamptz;
+    CREATE INDEX invitations_expiry_unnoticed_idx ON invitations (expires_at) WHERE state = 'pending' AND expiry_noticed_at IS NULL;
+
+    ALTER TABLE account_events
+      ADD COLUMN claimed_until  timestamptz,
+      ADD COLUMN attempts       integer NOT NULL DEFAULT 0,
+      ADD COLUMN delivery_note  text;
+  `)
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw(`
+    ALTER TABLE account_events DROP COLUMN delivery_note, DROP COLUMN attempts, DROP COLUMN claimed_until;
+    DROP INDEX invitations_expiry_unnoticed_idx;
+    ALTER TABLE invitations DROP COLUMN expiry_noticed_at;
+  `)
+}

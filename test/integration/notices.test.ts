@@ -1,0 +1,403 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { recordDeliveryEvent } from '../../src/email/record-delivery-event.ts'
+import { createEmailWorker } from '../../src/email/outbox-worker.ts'
+import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
+import { addInvitation } from '../../src/invitations/add-invitation.ts'
+import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
+import { regenerateInvitation } from '../../src/invitations/regenerate-invitation.ts'
+import { requestNewInvitation } from '../../src/invitations/request-new-invitation.ts'
+import { ACCOUNT_EVENT_TYPES, parseAccountEvent, type AccountEvent } from '../../src/notices/account-events.ts'
+import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
+import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
+import { removeUser } from '../../src/users/remove-user.ts'
+import { captureLogger } from '../email/support/capture-logger.ts'
+import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import { DAY, inviteUser, makeDeps, seedAccount, TEST_NOW, type SeededAccount, type TestDeps } from '../support/factories.ts'
+
+let db: TestDatabase
+let deps: TestDeps
+let seed: SeededAccount
+beforeAll(async () => {
+  db = await createTestDatabase()
+})
+afterAll(async () => db.close())
+beforeEach(async () => {
+  await truncateAll(db.knex)
+  deps = makeDeps(db.knex)
+  seed = await seedAccount(deps)
+})
+
+const REGISTRATION = { firstName: 'Bob', lastName: 'Joined', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true }
+const T0 = new Date(TEST_NOW)
+
+/** Every stored event of one type, read the way the notices worker reads them (unclaimed). */
+async function storedEvents(type: AccountEvent['type']): Promise<AccountEvent[]> {
+  const rows: unknown[] = await db.knex('account_events').where({ type }).orderBy('id').select('id', 'account_id', 'type', 'payload', 'created_at', 'attempts')
+  return rows.map((row) => {
+    const event = parseAccountEvent(row)
+    if (!event) throw new Error(`unreadable stored event: ${JSON.stringify(row)}`)
+    return event
+  })
+}
+
+async function invitationIdOf(email: string, state = 'pending'): Promise<string> {
+  const row = await db.knex('invitations as i').join('users as u', 'u.id', 'i.user_id').where({ 'u.email': email, 'i.state': state }).first<{ id: string } | undefined>('i.id')
+  if (!row) throw new Error(`no ${state} invitation for ${email}`)
+  return row.id
+}
+
+/** Invite through the use case, without the link (faster when a test needs many). */
+async function invite(email: string): Promise<void> {
+  const r = await addInvitation(deps, { accountId: seed.account.id, actor: seed.adminActor, email, firstName: 'Bob', lastName: 'Invitee', groups: [] })
+  if (!r.ok) throw new Error(`invite ${email}: ${r.code}`)
+}
+
+/** A well-formed event row written directly (queue tests care about rows, not producers). */
+async function insertEvent(email: string, over: { type?: string; payload?: unknown } = {}): Promise<string> {
+  const [row] = await db.knex('account_events')
+    .insert({
+      account_id: seed.account.id,
+      type: over.type ?? 'email.bounced',
+      payload: JSON.stringify(over.payload ?? { email, detail: 'Permanent/General', suppressed: true, sesMessageId: 'ses-1' }),
+      created_at: deps.clock.now(),
+    })
+    .returning<{ id: string | number }[]>('id')
+  return String(row!.id)
+}
+
+const emailsOf = (events: AccountEvent[]) => events.map((e) => ('email' in e.facts ? e.facts.email : null))
+
+describe('the expiry sweep', () => {
+  test('notices each expired invitation once; valid and ended invitations get no notice', async () => {
+    for (const email of ['a@x.test', 'b@x.test', 'removed@x.test', 'replaced@x.test']) await invite(email)
+    const { token: acceptToken } = await inviteUser(deps, seed, 'accepted@x.test')
+    const { token: declineToken } = await inviteUser(deps, seed, 'declined@x.test')
+    expect((await acceptInvitation(deps, { token: acceptToken, ...REGISTRATION })).ok).toBe(true)
+    expect((await declineInvitation(deps, { token: declineToken })).ok).toBe(true)
+    expect((await removeUser(deps, { accountId: seed.account.id, actor: seed.adminActor, email: 'removed@x.test' })).ok).toBe(true)
+    // b has no name yet: the notice names them by email
+    await db.knex('users').where({ email: 'b@x.test' }).update({ first_name: '', last_name: '' })
+    deps.clock.advance(3 * DAY)
+    await invite('valid@x.test') // expires at T0 + 10 days
+    deps.clock.advance(5 * DAY) // T0 + 8 days: everything invited at T0 has expired
+    // regenerated before any sweep: the old link is `replaced`, the new one valid
+    expect((await regenerateInvitation(deps, { accountId: seed.account.id, actor: seed.adminActor, email: 'replaced@x.test' })).ok).toBe(true)
+    const aId = await invitationIdOf('a@x.test')
+    const bId = await invitationIdOf('b@x.test')
+    const expiredIds = [aId, bId]
+
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 2 })
+    const events = await storedEvents('invitation.expired')
+    expect(events.map((e) => (e.type === 'invitation.expired' ? e.facts.invitationId : null)).sort()).toEqual([...expiredIds].sort())
+    expect(events.find((e) => e.type === 'invitation.expired' && e.facts.invitationId === aId)).toEqual({
+      id: expect.any(String),
+      accountId: seed.account.id,
+      at: deps.clock.now(),
+      attempts: 0,
+      type: 'invitation.expired',
+      facts: {
+        invitationId: aId,
+        userId: expect.any(String),
+        email: 'a@x.test',
+        name: 'Bob Invitee',
+        invitedAt: T0,
+        invitedByEmail: seed.admin.email,
+        expiredAt: new Date(T0.getTime() + 7 * DAY),
+      },
+    })
+    expect(events.find((e) => e.type === 'invitation.expired' && e.facts.invitationId === bId)?.facts).toMatchObject({ email: 'b@x.test', name: 'b@x.test' })
+    expect(await db.knex('invitations').whereIn('id', expiredIds).pluck('expiry_noticed_at')).toEqual(expiredIds.map(() => deps.clock.now()))
+
+    // nothing new: the second run finds nothing, even much later
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 0 })
+    deps.clock.advance(DAY)
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 0 })
+    expect(await storedEvents('invitation.expired')).toHaveLength(2)
+    // ended (accepted, declined, revoked, replaced) and still-valid invitations were never marked
+    expect(await db.knex('invitations').whereNot('state', 'pending').whereNotNull('expiry_noticed_at').count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }])
+    expect(await db.knex('invitations').where({ state: 'revoked' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 1 }])
+    expect(await db.knex('invitations').where({ state: 'replaced' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 1 }])
+
+    // valid@ expires at T0 + 10 days: announced then, once
+    deps.clock.set(new Date(T0.getTime() + 10 * DAY))
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
+    expect(emailsOf(await storedEvents('invitation.expired'))).toContain('valid@x.test')
+  })
+
+  test('a regenerated invitation that expires in its turn gets its own notice', async () => {
+    await invite('bob@x.test')
+    deps.clock.advance(7 * DAY)
+    const first = await invitationIdOf('bob@x.test')
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
+    expect((await regenerateInvitation(deps, { accountId: seed.account.id, actor: seed.adminActor, email: 'bob@x.test' })).ok).toBe(true)
+    const second = await invitationIdOf('bob@x.test')
+    expect(second).not.toBe(first)
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 0 })
+    deps.clock.advance(7 * DAY)
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
+    const events = await storedEvents('invitation.expired')
+    expect(events.map((e) => (e.type === 'invitation.expired' ? [e.facts.invitationId, e.facts.expiredAt.toISOString()] : null))).toEqual([
+      [first, new Date(T0.getTime() + 7 * DAY).toISOString()],
+      [second, new Date(T0.getTime() + 14 * DAY).toISOString()],
+    ])
+  })
+
+  test('ten sweeps at once over 50 expired invitations write exactly 50 events', async () => {
+    for (let i = 0; i < 50; i++) await invite(`u${i}@x.test`)
+    deps.clock.advance(7 * DAY)
+    // a small limit, so the sweeps really share the rows rather than one taking them all
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => sweepExpiredInvitations(deps, { limit: 6 })))
+    // SKIP LOCKED may leave a sweep short of its limit; whatever is left, the next sweep takes
+    const leftover = await sweepExpiredInvitations(deps)
+    expect(outcomes.reduce((n, o) => n + o.noticed, 0) + leftover.noticed).toBe(50)
+    const events = await storedEvents('invitation.expired')
+    expect(events).toHaveLength(50)
+    expect(new Set(events.map((e) => (e.type === 'invitation.expired' ? e.facts.invitationId : ''))).size).toBe(50)
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 0 })
+  })
+
+  test('`limit` is honoured, oldest expiry first', async () => {
+    for (let i = 0; i < 5; i++) {
+      await invite(`u${i}@x.test`)
+      deps.clock.advance(60_000)
+    }
+    deps.clock.advance(7 * DAY)
+    expect(await sweepExpiredInvitations(deps, { limit: 2 })).toEqual({ noticed: 2 })
+    expect(emailsOf(await storedEvents('invitation.expired'))).toEqual(['u0@x.test', 'u1@x.test'])
+    expect(await sweepExpiredInvitations(deps, { limit: 2 })).toEqual({ noticed: 2 })
+    expect(await sweepExpiredInvitations(deps, { limit: 2 })).toEqual({ noticed: 1 })
+    expect(await sweepExpiredInvitations(deps, { limit: 2 })).toEqual({ noticed: 0 })
+    expect(emailsOf(await storedEvents('invitation.expired'))).toEqual(['u0@x.test', 'u1@x.test', 'u2@x.test', 'u3@x.test', 'u4@x.test'])
+  })
+
+  test('the sweep reads invitations_expiry_unnoticed_idx, not the ended or already announced rows', async () => {
+    // Many ended invitations of one user, many announced expiries still pending, a few new ones.
+    const userId = seed.admin.userId
+    await db.knex.raw(
+      `INSERT INTO users (account_id, email, first_name, last_name, status, created_at, updated_at)
+       SELECT ?, 'p' || g || '@x.test', 'P', 'Q', 'invited', ?, ? FROM generate_series(1, 600) g`,
+      [seed.account.id, T0, T0],
+    )
+    const invitationRow = (state: string, ended: boolean) => `?, ?, md5(? || g), md5('t' || ? || g), '${state}', ?, ?, ${ended ? '?' : 'NULL::timestamptz'}`
+    await db.knex.raw(
+      `INSERT INTO invitations (account_id, user_id, link_id, token_hash, state, created_at, expires_at, ended_at)
+       SELECT ${invitationRow('accepted', true)} FROM generate_series(1, 5000) g`,
+      [seed.account.id, userId, 'ended', 'ended', T0, new Date(T0.getTime() + 7 * DAY), T0],
+    )
+    await db.knex.raw(
+      `INSERT INTO invitations (account_id, user_id, link_id, token_hash, state, created_at, expires_at, expiry_noticed_at)
+       SELECT ?, u.id, md5('noticed' || u.email), md5('tnoticed' || u.email), 'pending', ?, ?, ?
+         FROM users u WHERE u.email LIKE 'p%@x.test' AND u.email <> 'p1@x.test' AND u.email <> 'p2@x.test'`,
+      [seed.account.id, T0, new Date(T0.getTime() + DAY), new Date(T0.getTime() + DAY)],
+    )
+    await db.knex.raw(
+      `INSERT INTO invitations (account_id, user_id, link_id, token_hash, state, created_at, expires_at)
+       SELECT ?, u.id, md5('new' || u.email), md5('tnew' || u.email), 'pending', ?, ? FROM users u WHERE u.email IN ('p1@x.test', 'p2@x.test')`,
+      [seed.account.id, T0, new Date(T0.getTime() + DAY)],
+    )
+    await db.knex.raw('ANALYZE invitations')
+    // As schema.test.ts does: a small table is cheapest to scan, so ask the planner what it would
+    // do without scans. SET LOCAL inside a transaction keeps the setting on this one connection.
+    const plan = await db.knex.transaction(async (trx) => {
+      await trx.raw('SET LOCAL enable_seqscan = off')
+      return trx.raw<{ rows: Record<string, string>[] }>(`EXPLAIN ${SWEEP_SELECT_SQL}`, [new Date(T0.getTime() + 2 * DAY), 1000])
+    })
+    expect(JSON.stringify(plan.rows)).toContain('invitations_expiry_unnoticed_idx')
+    deps.clock.set(new Date(T0.getTime() + 2 * DAY))
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 2 })
+  })
+})
+
+describe('the notice queue', () => {
+  test('claims oldest first and leases: nothing during the lease, everything again after it', async () => {
+    for (const email of ['1@x.test', '2@x.test', '3@x.test']) await insertEvent(email)
+    const first = await claimAccountEvents(deps)
+    expect(emailsOf(first)).toEqual(['1@x.test', '2@x.test', '3@x.test'])
+    expect(first.map((e) => e.attempts)).toEqual([1, 1, 1])
+    expect(first[0]).toMatchObject({ accountId: seed.account.id, at: deps.clock.now(), type: 'email.bounced', facts: { detail: 'Permanent/General', suppressed: true } })
+    expect(await claimAccountEvents(deps)).toEqual([])
+    deps.clock.advance(59_999)
+    expect(await claimAccountEvents(deps)).toEqual([])
+    deps.clock.advance(1)
+    const again = await claimAccountEvents(deps)
+    expect(again.map((e) => e.id)).toEqual(first.map((e) => e.id))
+    expect(again.map((e) => e.attempts)).toEqual([2, 2, 2])
+  })
+
+  test('`limit` and `leaseMs` are honoured', async () => {
+    for (let i = 0; i < 5; i++) await insertEvent(`${i}@x.test`)
+    expect(emailsOf(await claimAccountEvents(deps, { limit: 2, leaseMs: 1_000 }))).toEqual(['0@x.test', '1@x.test'])
+    expect(emailsOf(await claimAccountEvents(deps, { limit: 2, leaseMs: 1_000 }))).toEqual(['2@x.test', '3@x.test'])
+    deps.clock.advance(1_000)
+    expect(emailsOf(await claimAccountEvents(deps, { limit: 10 }))).toEqual(['0@x.test', '1@x.test', '2@x.test', '3@x.test', '4@x.test'])
+  })
+
+  test('concurrent claims never return the same event twice', async () => {
+    for (let i = 0; i < 40; i++) await insertEvent(`${i}@x.test`)
+    const claims = await Promise.all(Array.from({ length: 8 }, () => claimAccountEvents(deps, { limit: 6 })))
+    const ids = claims.flat().map((e) => e.id)
+    expect(new Set(ids).size).toBe(ids.length)
+    // whatever SKIP LOCKED left behind is still there for the next claim, and only it
+    const rest = (await claimAccountEvents(deps, { limit: 100 })).map((e) => e.id)
+    expect(rest.filter((id) => ids.includes(id))).toEqual([])
+    expect(ids.length + rest.length).toBe(40)
+  })
+
+  test('delivered events are never claimed again; the note says why one was not posted', async () => {
+    const posted = await insertEvent('posted@x.test')
+    const skipped = await insertEvent('skipped@x.test')
+    const claimed = await claimAccountEvents(deps)
+    expect(claimed.map((e) => e.id)).toEqual([posted, skipped])
+    expect(await markEventsDelivered(deps, [posted])).toBe(1)
+    expect(await markEventsDelivered(deps, [skipped], 'no notice channel')).toBe(1)
+    const closedAt = deps.clock.now()
+    deps.clock.advance(DAY)
+    expect(await claimAccountEvents(deps)).toEqual([])
+    // closing again changes nothing (the first close stands)
+    expect(await markEventsDelivered(deps, [posted, skipped], 'late duplicate')).toBe(0)
+    expect(await db.knex('account_events').orderBy('id').select('delivered_at', 'delivery_note', 'claimed_until')).toEqual([
+      { delivered_at: closedAt, delivery_note: null, claimed_until: null },
+      { delivered_at: closedAt, delivery_note: 'no notice channel', claimed_until: null },
+    ])
+    // ids that name no event are ignored, not an error
+    expect(await markEventsDelivered(deps, ['not-an-id', ''])).toBe(0)
+    expect(await releaseEvents(deps, ['1; DROP TABLE x'], deps.clock.now())).toBe(0)
+  })
+
+  test('a released event comes back at its retryAt, not before and not at the end of the lease', async () => {
+    const later = await insertEvent('later@x.test')
+    const now = await insertEvent('now@x.test')
+    await claimAccountEvents(deps)
+    const retryAt = new Date(deps.clock.now().getTime() + 5 * 60_000)
+    expect(await releaseEvents(deps, [later], retryAt)).toBe(1)
+    // released for "right away": claimable before its lease would have ended
+    expect(await releaseEvents(deps, [now], deps.clock.now())).toBe(1)
+    expect((await claimAccountEvents(deps)).map((e) => e.id)).toEqual([now])
+    await markEventsDelivered(deps, [now])
+    deps.clock.advance(61_000) // the original lease is over, the retryAt is not
+    expect(await claimAccountEvents(deps)).toEqual([])
+    deps.clock.set(retryAt)
+    const back = await claimAccountEvents(deps)
+    expect(back.map((e) => [e.id, e.attempts])).toEqual([[later, 2]])
+    // a delivered event cannot be released back into the queue
+    await markEventsDelivered(deps, [later])
+    expect(await releaseEvents(deps, [later], deps.clock.now())).toBe(0)
+    expect(await claimAccountEvents(deps)).toEqual([])
+  })
+
+  test('unreadable rows are closed with a warning; the readable ones are still returned', async () => {
+    const logger = captureLogger()
+    deps = makeDeps(db.knex, { logger })
+    const good1 = await insertEvent('good1@x.test')
+    const badPayload = await insertEvent('secret@x.test', { payload: { email: 'secret@x.test', detail: null, suppressed: 'yes' } })
+    const unknownType = await insertEvent('x@x.test', { type: 'invitation.teleported' })
+    const notAnObject = await insertEvent('x@x.test', { type: 'invitation.accepted', payload: ['x'] })
+    const badDate = await insertEvent('x@x.test', {
+      type: 'invitation.new_requested',
+      payload: { userId: seed.admin.userId, email: 'x@x.test', firstName: 'X', lastName: 'Y', invitationId: seed.admin.userId, invitedByEmail: null, expiredAt: 'last tuesday' },
+    })
+    const good2 = await insertEvent('good2@x.test')
+    const claimed = await claimAccountEvents(deps)
+    expect(claimed.map((e) => e.id)).toEqual([good1, good2])
+    const bad = [badPayload, unknownType, notAnObject, badDate]
+    const rows = await db.knex('account_events').whereIn('id', bad).select('delivered_at', 'delivery_note')
+    expect(rows).toEqual(bad.map(() => ({ delivered_at: deps.clock.now(), delivery_note: 'unreadable event' })))
+    const warnings = logger.lines.filter((l) => l.level === 'warn')
+    expect(warnings.map((w) => w.fields.eventId).sort()).toEqual([...bad].sort())
+    expect(JSON.stringify(warnings)).not.toContain('secret@x.test')
+    // closed for good: after the lease only the readable ones come back
+    deps.clock.advance(DAY)
+    expect((await claimAccountEvents(deps)).map((e) => e.id)).toEqual([good1, good2])
+  })
+
+  test('parseAccountEvent reads rows from either driver shape and never throws on garbage', () => {
+    const payload = { email: 'a@x.test', invitationId: '6f1c1b7e-8d7a-4a53-9a43-1c5b1d1f9b21', invitedBy: null }
+    const row = { id: 7, account_id: seed.account.id, type: 'invitation.declined', payload, created_at: '2026-11-26T10:00:00.000Z' }
+    expect(parseAccountEvent(row)).toEqual({
+      id: '7',
+      accountId: seed.account.id,
+      at: new Date('2026-11-26T10:00:00.000Z'),
+      attempts: 0,
+      type: 'invitation.declined',
+      facts: { email: 'a@x.test', invitationId: payload.invitationId, invitedByEmail: null },
+    })
+    // the inviter key may be missing altogether (older rows): read as "unknown"
+    expect(parseAccountEvent({ ...row, payload: { email: 'a@x.test', invitationId: payload.invitationId } })?.facts).toMatchObject({ invitedByEmail: null })
+    for (const garbage of [null, undefined, 42, 'row', [], {}, { ...row, id: 'x' }, { ...row, created_at: 'soon' }, { ...row, created_at: null }, { ...row, payload: null }, { ...row, payload: { ...payload, email: '' } }]) {
+      expect(parseAccountEvent(garbage)).toBeNull()
+    }
+  })
+})
+
+describe('every producer writes a payload the notices can read', () => {
+  test('accept, decline, request a new invitation, bounce, complaint and the sweep', async () => {
+    const { token: acceptToken } = await inviteUser(deps, seed, 'joins@x.test')
+    const { token: declineToken } = await inviteUser(deps, seed, 'declines@x.test')
+    const { token: expiredToken } = await inviteUser(deps, seed, 'expires@x.test')
+    const acceptId = await invitationIdOf('joins@x.test')
+    const declineId = await invitationIdOf('declines@x.test')
+    const expiredId = await invitationIdOf('expires@x.test')
+    // the emails go out (through a stand-in transport), so SES feedback can name them
+    const worker = createEmailWorker({ deps, sender: { name: 'stub', send: async (m) => ({ messageId: `ses-${m.to}` }) } })
+    expect(await worker.drainOnce()).toBe(3)
+
+    expect((await acceptInvitation(deps, { token: acceptToken, ...REGISTRATION })).ok).toBe(true)
+    expect((await declineInvitation(deps, { token: declineToken })).ok).toBe(true)
+    const feedback = { suppress: true, recipients: [{ email: 'expires@x.test', detail: 'smtp; 550 5.1.1 user unknown' }], sesMessageId: 'ses-expires@x.test' }
+    expect((await recordDeliveryEvent(deps, { ...feedback, eventId: 'sns-1', kind: 'bounce', summary: 'Permanent/General' })).ok).toBe(true)
+    expect((await recordDeliveryEvent(deps, { ...feedback, eventId: 'sns-2', kind: 'complaint', summary: 'complaint: abuse' })).ok).toBe(true)
+    deps.clock.advance(7 * DAY)
+    expect((await requestNewInvitation(deps, { token: expiredToken })).ok).toBe(true)
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
+
+    const warnings: unknown[] = []
+    const events = await claimAccountEvents({ ...deps, logger: { ...deps.logger, warn: (o) => warnings.push(o) } }, { limit: 100 })
+    expect(warnings).toEqual([])
+    expect(await db.knex('account_events').whereNotNull('delivered_at').count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }])
+    // one of each type: a type with no producer here would fail this line
+    expect(events.map((e) => e.type).sort()).toEqual([...ACCOUNT_EVENT_TYPES].sort())
+    const facts = Object.fromEntries(events.map((e) => [e.type, e.facts]))
+    const expiredAt = new Date(T0.getTime() + 7 * DAY)
+    expect(facts).toEqual({
+      'invitation.accepted': { email: 'joins@x.test', invitationId: acceptId, invitedByEmail: seed.admin.email },
+      'invitation.declined': { email: 'declines@x.test', invitationId: declineId, invitedByEmail: seed.admin.email },
+      'email.bounced': { email: 'expires@x.test', detail: 'Permanent/General: smtp; 550 5.1.1 user unknown', suppressed: true },
+      'email.complained': { email: 'expires@x.test', detail: 'complaint: abuse: smtp; 550 5.1.1 user unknown', suppressed: true },
+      'invitation.new_requested': {
+        userId: expect.any(String),
+        email: 'expires@x.test',
+        name: 'Bob Invitee',
+        invitationId: expiredId,
+        invitedByEmail: seed.admin.email,
+        expiredAt,
+      },
+      'invitation.expired': {
+        invitationId: expiredId,
+        userId: expect.any(String),
+        email: 'expires@x.test',
+        name: 'Bob Invitee',
+        invitedAt: T0,
+        invitedByEmail: seed.admin.email,
+        expiredAt,
+      },
+    })
+    expect(events.every((e) => e.accountId === seed.account.id)).toBe(true)
+  })
+})
+
+describe('findNoticeChannel', () => {
+  test("the channel of the account's connection on that platform, or null", async () => {
+    const other = await seedAccount(deps)
+    expect(await findNoticeChannel(db.knex, seed.account.id, 'slack')).toBeNull()
+    expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T1', accountId: seed.account.id, channelId: null })).ok).toBe(true)
+    expect(await findNoticeChannel(db.knex, seed.account.id, 'slack')).toBeNull()
+    expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T1', accountId: seed.account.id, channelId: 'C123' })).ok).toBe(true)
+    expect((await connectChat(db.knex, { platform: 'teams', externalId: 'tenant-2', accountId: other.account.id, channelId: '19:abc@thread.tacv2' })).ok).toBe(true)
+    expect(await findNoticeChannel(db.knex, seed.account.id, 'slack')).toBe('C123')
+    expect(await findNoticeChannel(db.knex, seed.account.id, 'teams')).toBeNull()
+    expect(await findNoticeChannel(db.knex, other.account.id, 'teams')).toBe('19:abc@thread.tacv2')
+    expect(await findNoticeChannel(db.knex, other.account.id, 'slack')).toBeNull()
+    expect(await findNoticeChannel(db.knex, 'not-a-uuid', 'slack')).toBeNull()
+  })
+})
