@@ -16,6 +16,7 @@ import { findChatConnection } from '../../src/accounts/chat-connections.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'
 import type { Command, CommandOutcome, ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
+import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { Actor, UserView } from '../../src/invitations/model.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import type { types as SlackTypes } from '@slack/bolt'
@@ -43,10 +44,13 @@ export interface ResponseBody extends SlackMessage {
   delete_original?: boolean
 }
 
-/** The Slack calls the adapter makes; implemented over fetch + WebClient in router.ts. */
+/** What `chat.postMessage` did. A refusal says whether trying again later may work. */
+export type PostResult = { ok: true } | { ok: false; error: string; transient: boolean; retryAfterMs: number | null }
+
+/** The Slack calls the adapter makes; implemented over fetch + WebClient in web-io.ts. */
 export interface SlackIO {
   respond(responseUrl: string, body: ResponseBody | { delete_original: true }): Promise<void>
-  postMessage(channel: string, message: SlackMessage): Promise<{ ok: true } | { ok: false; error: string }>
+  postMessage(channel: string, message: SlackMessage): Promise<PostResult>
   openView(triggerId: string, view: SlackTypes.ModalView): Promise<void>
 }
 
@@ -119,9 +123,22 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
     return runCommand(deps, { accountId: who.accountId, actor: who.actor, command: { name: 'list', filter, page } })
   }
 
-  /** Re-renders the message a click came from, with a banner saying what happened. */
-  async function refreshOrigin(who: Caller, origin: Origin, banner: string, responseUrl: string): Promise<void> {
+  /**
+   * Re-renders the message a click came from, with a banner saying what happened. A notice keeps
+   * its other rows: only the clicked row's buttons give way to the banner.
+   */
+  async function refreshOrigin(who: Caller, origin: Origin, banner: string, responseUrl: string, source?: BlockActionsPayload): Promise<void> {
     const now = deps.clock.now()
+    if (origin.kind === 'notice') {
+      const blockId = source?.actions[0]?.block_id
+      const blocks = source?.message?.blocks
+      if (blockId && blocks?.some((b) => b.block_id === blockId)) {
+        const updated = blocks.map((b) => (b.block_id === blockId ? { type: 'context', block_id: blockId, elements: [{ type: 'mrkdwn', text: banner }] } : b))
+        // The blocks are Slack's copy of the notice we posted, passed back as they came.
+        await io.respond(responseUrl, { text: source?.message?.text ?? banner, blocks: updated as unknown as SlackMessage['blocks'], replace_original: true })
+        return
+      }
+    }
     if (origin.kind === 'list') {
       const list = await listPage(who, origin.filter, origin.page)
       if (list.kind === 'list') {
@@ -199,18 +216,21 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
       case 'confirm_remove':
         if (rendered.reply) await io.respond(responseUrl, { ...rendered.reply, replace_original: origin.kind !== 'reply' })
         return
-      case 'refused':
-        if (origin.kind === 'reply' && explained.failure.code !== 'invitation.already_replaced') {
-          // Never let a refused click (a non-admin, say) rewrite a message the channel shares.
+      case 'refused': {
+        const code = explained.failure.code
+        const keepMessage = origin.kind === 'reply' ? code !== 'invitation.already_replaced' : origin.kind === 'notice' && !settlesTheRow(code)
+        if (keepMessage) {
+          // Never let a refused click (a non-admin, a send limit) rewrite a message the channel shares.
           await ephemeral(responseUrl, rendered.summary)
         } else {
           // Someone acted first: the message the click came from is stale, show what happened.
-          await refreshOrigin(who, origin, `:information_source: ${rendered.summary}`, responseUrl)
+          await refreshOrigin(who, origin, `:information_source: ${rendered.summary}`, responseUrl, payload)
         }
         return
+      }
       default:
         if (rendered.announce) await announce(rendered.announce, null, channelId)
-        await refreshOrigin(who, origin, `:white_check_mark: ${rendered.summary}`, responseUrl)
+        await refreshOrigin(who, origin, `:white_check_mark: ${rendered.summary}`, responseUrl, payload)
     }
   }
 
@@ -328,6 +348,24 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
         },
       }
     },
+  }
+}
+
+/**
+ * Refusals that mean the row's question is already answered (someone sent a new invitation, the
+ * user joined, declined or was removed): the clicked row is updated to say so. Any other refusal
+ * (not an administrator, a send limit) is told to the clicker alone and the buttons stay.
+ */
+function settlesTheRow(code: LifecycleFailure['code']): boolean {
+  switch (code) {
+    case 'invitation.already_replaced':
+    case 'invitation.still_valid':
+    case 'user.already_active':
+    case 'user.declined':
+    case 'user.removed':
+      return true
+    default:
+      return false
   }
 }
 

@@ -17,9 +17,10 @@ import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { SlackConfig } from './config.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
-import { createSlackHandlers, type ResponseBody, type SlackIO } from './interactions.ts'
+import { createSlackHandlers } from './interactions.ts'
 import { BlockActionsPayload, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
 import { createSlackGate, readRawBody } from './verify.ts'
+import { createSlackIO } from './web-io.ts'
 
 export const SLACK_EVENTS_PATH = '/slack/events'
 
@@ -90,50 +91,15 @@ export function createDeliveryDeduper(ttlMs: number, maxEntries = 10_000, now: (
   }
 }
 
-/** Host check for `response_url`: Slack's own hosts, or the host SLACK_API_URL points at. */
-function allowedResponseUrl(url: string, apiUrl: string): boolean {
-  try {
-    const u = new URL(url)
-    const api = new URL(apiUrl)
-    if (u.host === api.host && u.protocol === api.protocol) return true
-    return u.protocol === 'https:' && (u.hostname === 'slack.com' || u.hostname.endsWith('.slack.com'))
-  } catch {
-    return false
-  }
-}
-
 /** Builds the Slack router. Mount it at the app root: it serves `POST /slack/events`. */
 export function createSlackRouter(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackRouter {
   const logger = deps.logger.child({ adapter: 'slack' })
   const nowMs = options.nowMs ?? (() => Date.now())
-  const doFetch = options.fetch ?? fetch
   const client = options.client ?? new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, ...options.clientOptions })
   const identities = options.identities ?? createIdentityResolver({ client, logger })
   const deduper = createDeliveryDeduper(options.dedupeTtlMs ?? 10 * 60_000)
 
-  const io: SlackIO = {
-    async respond(responseUrl, body: ResponseBody | { delete_original: true }) {
-      if (!allowedResponseUrl(responseUrl, config.apiUrl)) {
-        logger.warn({ host: safeHost(responseUrl) }, 'response_url is not a Slack URL: not posting')
-        return
-      }
-      // Slack allows 5 uses of a response_url within 30 minutes (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses).
-      const res = await doFetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
-      if (!res.ok) logger.warn({ status: res.status }, 'response_url answered with an error')
-    },
-    async postMessage(channel, message) {
-      try {
-        await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false })
-        return { ok: true }
-      } catch (error) {
-        const code = error instanceof Error ? error.message : String(error)
-        return { ok: false, error: code }
-      }
-    },
-    async openView(triggerId, view) {
-      await client.views.open({ trigger_id: triggerId, view })
-    },
-  }
+  const io = createSlackIO({ client, apiUrl: config.apiUrl, logger, fetch: options.fetch })
   const handlers = createSlackHandlers(deps, io, identities)
 
   const pending = new Set<Promise<void>>()
@@ -243,10 +209,3 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
   })
 }
 
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host
-  } catch {
-    return 'invalid'
-  }
-}
