@@ -61,6 +61,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
     const slack = env.slack ? (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) : null
     if (slack) mounts.push({ path: '/', router: slack })
+    // Channel notices (DESIGN.md §7) go to the channel each account linked with `slack connect --channel`.
+    const notices = env.slack ? (await import('../slack/notices.ts')).createSlackNoticesFromConfig(deps, env.slack) : null
     if (env.ses.snsTopicArn) {
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')
       mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
@@ -74,6 +76,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     })
     const port = (server.address() as AddressInfo).port
     worker.start()
+    notices?.start()
     return {
       url: `http://localhost:${port}`,
       port,
@@ -84,6 +87,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await worker.stop()
+        await notices?.stop()
         await closed
         // Work acknowledged to Slack but still running (answers via response_url) finishes first.
         await slack?.idle()

@@ -99,9 +99,10 @@ export function decodeRowAction(value: string | undefined): RowActionValue | nul
 
 /**
  * Where an interactive element lives. Encoded in `block_id` (not in the value) so that a click
- * can re-render the message it came from: the list with the same filter and page, the same card.
+ * can re-render the message it came from: the list with the same filter and page, the same card,
+ * the channel notice with only the clicked row changed.
  */
-export type Origin = { kind: 'list'; filter: ListFilter; page: number } | { kind: 'show'; userId: string } | { kind: 'reply' }
+export type Origin = { kind: 'list'; filter: ListFilter; page: number } | { kind: 'show'; userId: string } | { kind: 'notice' } | { kind: 'reply' }
 
 /** `block_id`s must be unique within a message, hence the `suffix`. */
 export function encodeBlockId(origin: Origin, suffix: string): string {
@@ -110,6 +111,8 @@ export function encodeBlockId(origin: Origin, suffix: string): string {
       return `inviteops|list|${origin.filter}|${origin.page}|${suffix}`
     case 'show':
       return `inviteops|show|${compactId(origin.userId)}|${suffix}`
+    case 'notice':
+      return `inviteops|notice|${suffix}`
     case 'reply':
       return `inviteops|reply|${suffix}`
     default: {
@@ -127,12 +130,14 @@ const originFromBlockId = z
     z.union([
       z.tuple([z.literal('inviteops'), z.literal('list'), z.enum(listFilters), pagePart, z.string()]),
       z.tuple([z.literal('inviteops'), z.literal('show'), idPart, z.string()]),
+      z.tuple([z.literal('inviteops'), z.literal('notice'), z.string()]),
       z.tuple([z.literal('inviteops'), z.literal('reply'), z.string()]),
     ]),
   )
   .transform((parts): Origin => {
     if (parts[1] === 'list') return { kind: 'list', filter: parts[2], page: parts[3] }
     if (parts[1] === 'show') return { kind: 'show', userId: parts[2] }
+    if (parts[1] === 'notice') return { kind: 'notice' }
     return { kind: 'reply' }
   })
 

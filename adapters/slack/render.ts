@@ -68,8 +68,8 @@ const filterLabels: Record<ListFilter, string> = {
 
 const plain = (text: string): SlackTypes.PlainTextElement => ({ type: 'plain_text', text: text.slice(0, 75), emoji: true })
 const mrkdwn = (text: string): SlackTypes.MrkdwnElement => ({ type: 'mrkdwn', text: text.slice(0, 3000) })
-const section = (text: string, extra: Partial<SlackTypes.SectionBlock> = {}): SlackTypes.SectionBlock => ({ type: 'section', text: mrkdwn(text), ...extra })
-const context = (text: string): SlackTypes.ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] })
+export const section = (text: string, extra: Partial<SlackTypes.SectionBlock> = {}): SlackTypes.SectionBlock => ({ type: 'section', text: mrkdwn(text), ...extra })
+export const context = (text: string): SlackTypes.ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] })
 
 function message(text: string, blocks?: KnownBlock[]): SlackMessage {
   return { text, blocks: blocks ?? [section(text)] }
@@ -77,7 +77,7 @@ function message(text: string, blocks?: KnownBlock[]): SlackMessage {
 
 const mention = (userId: string): string => `<@${userId}>`
 /** Inline code: user text stays escaped (Slack reads `<!here>` and friends even inside code). */
-const code = (text: string): string => `\`${esc(text.replace(/`/g, "'"))}\``
+export const code = (text: string): string => `\`${esc(text.replace(/`/g, "'"))}\``
 
 /** Words for every refusal of the core, naming the right action where there is one (DESIGN.md §1). */
 export function describeFailure(failure: LifecycleFailure, now: Date): string {
@@ -235,27 +235,39 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
   }
 }
 
+/** Who a button acts on: the ids its value carries and the email its confirmation dialog names. */
+export interface ButtonTarget {
+  userId: string
+  email: string
+  /** The invitation a regenerate button is about (the core's idempotency key). */
+  invitationId: string | null
+}
+
+function targetOf(user: UserView): ButtonTarget {
+  return { userId: user.id, email: user.email, invitationId: user.invitation?.id ?? null }
+}
+
 /** A button for one row action. Remove carries Slack's confirmation dialog. */
-function actionButton(action: RowAction, user: UserView): Button {
+export function actionButton(action: RowAction, target: ButtonTarget): Button {
   const button: Button = {
     type: 'button',
     action_id: action === 'remove' ? ActionIds.removeConfirmed : `${ActionIds.doPrefix}${action}`,
     text: plain(rowActionLabels[action].replace('…', '')),
-    value: encodeRowAction({ action, userId: user.id, invitationId: action === 'regenerate' ? (user.invitation?.id ?? null) : null }),
+    value: encodeRowAction({ action, userId: target.userId, invitationId: action === 'regenerate' ? target.invitationId : null }),
   }
   if (action === 'regenerate') button.style = 'primary'
   if (action === 'remove') {
     button.style = 'danger'
-    button.confirm = removeDialog(user)
+    button.confirm = removeDialog(target.email)
   }
   return button
 }
 
-function removeDialog(user: UserView): SlackTypes.ConfirmationDialog {
+function removeDialog(email: string): SlackTypes.ConfirmationDialog {
   return {
     title: plain('Remove user?'),
     // plain_text: Slack's confirmation dialog does not render mrkdwn (≤ 300 characters).
-    text: { type: 'plain_text', text: `Remove ${user.email} from the account? A pending invitation link stops working and they get an email saying so. They can be invited again later.`.slice(0, 300), emoji: true },
+    text: { type: 'plain_text', text: `Remove ${email} from the account? A pending invitation link stops working and they get an email saying so. They can be invited again later.`.slice(0, 300), emoji: true },
     confirm: plain('Remove'),
     deny: plain('Cancel'),
     style: 'danger',
@@ -267,7 +279,7 @@ function rowAccessory(user: UserView): SlackTypes.Overflow | Button | undefined 
   const [only] = user.actions
   if (only === undefined) return undefined
   // Slack's overflow menu needs 2 to 5 options: a single action is a button (remove keeps its dialog).
-  if (user.actions.length === 1) return actionButton(only, user)
+  if (user.actions.length === 1) return actionButton(only, targetOf(user))
   const options: PlainTextOption[] = user.actions.slice(0, 5).map((action) => ({
     text: plain(rowActionLabels[action]),
     value: encodeRowAction({ action, userId: user.id, invitationId: action === 'regenerate' ? (user.invitation?.id ?? null) : null }),
@@ -336,7 +348,7 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
     blocks.push(context(`*History*\n${lines.join('\n')}`))
   }
   if (user.actions.length > 0) {
-    blocks.push({ type: 'actions', block_id: encodeBlockId(origin, 'actions'), elements: user.actions.map((a) => actionButton(a, user)) })
+    blocks.push({ type: 'actions', block_id: encodeBlockId(origin, 'actions'), elements: user.actions.map((a) => actionButton(a, targetOf(user))) })
   }
   return { text: `${user.email}: ${joinedCell(user, now)}`, blocks }
 }
@@ -352,7 +364,7 @@ export function renderConfirmRemove(user: UserView, origin: Origin): SlackMessag
         type: 'actions',
         block_id: encodeBlockId(origin, 'confirm'),
         elements: [
-          actionButton('remove', user),
+          actionButton('remove', targetOf(user)),
           { type: 'button', action_id: ActionIds.removeCancel, text: plain('Cancel'), value: encodeRowAction({ action: 'remove', userId: user.id, invitationId: null }) },
         ],
       },

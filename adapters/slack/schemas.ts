@@ -61,6 +61,18 @@ export const BlockActionsPayload = z.object({
   container: z.object({ type: z.string(), channel_id: slackId.optional(), message_ts: z.string().optional(), is_ephemeral: z.boolean().optional() }).optional(),
   response_url: z.url({ protocol: /^https?$/ }).optional(),
   actions: z.array(ElementAction).min(1).max(25),
+  /**
+   * The message the click came from (a channel message; absent for ephemeral ones). A notice is
+   * updated from it: only the clicked row changes. Blocks are passed back to Slack as they came.
+   */
+  message: z
+    .object({
+      text: z.string().max(40_000).optional(),
+      blocks: z.array(z.looseObject({ type: z.string().max(50), block_id: z.string().max(255).optional() })).max(50).optional(),
+    })
+    .optional()
+    // A message we cannot read does not stop the click: the notice is then replaced as a whole.
+    .catch(undefined),
 })
 export type BlockActionsPayload = z.infer<typeof BlockActionsPayload>
 

@@ -1,0 +1,194 @@
+/**
+ * The channel notices worker for Slack (DESIGN.md §7). Each round:
+ *
+ *  1. sweeps invitations that expired since the last round into `invitation.expired` events
+ *     (once each, whichever replica sweeps: src/notices/sweep-expired.ts);
+ *  2. claims undelivered account events under a lease (`SKIP LOCKED`: replicas share the work
+ *     and never post the same event twice while the lease holds);
+ *  3. renders each account's events as a few grouped messages (render-notices.ts) and posts them
+ *     to the account's notice channel (`inviteops slack connect --channel`), at most one message
+ *     per `channelGapMs` per channel (Slack allows about one per second);
+ *  4. closes what was posted; puts back what Slack refused for now (rate limit, outage) until
+ *     later; closes with a note, and a warning in the log, what Slack refuses for good
+ *     (`not_in_channel`, `channel_not_found`…), so one misconfigured account cannot hold the queue.
+ *
+ * Delivery is at least once: a process killed between the post and the close posts that message
+ * again after the lease. Events of an account with no Slack notice channel are closed unposted.
+ */
+import { WebClient } from '@slack/web-api'
+import { LogLevel } from '@slack/bolt'
+import type { Deps } from '../../src/deps.ts'
+import type { AccountEvent } from '../../src/notices/account-events.ts'
+import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
+import { sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
+import type { SlackConfig } from './config.ts'
+import type { SlackIO } from './interactions.ts'
+import { renderNotices } from './render-notices.ts'
+import { createSlackIO } from './web-io.ts'
+
+export interface SlackNoticesOptions {
+  /** Time between two rounds (default 30 s). */
+  intervalMs?: number
+  /** Least time between two posts to one channel (default 1.1 s). */
+  channelGapMs?: number
+  /** Events claimed at a time (default 200). */
+  batchSize?: number
+  /** How long a claim holds before another replica may take the events over (default 5 min). */
+  leaseMs?: number
+  /** When Slack says "later" without saying when (default 60 s). */
+  retryDelayMs?: number
+  /** Waiting between posts; tests pass one that records. */
+  sleep?: (ms: number) => Promise<void>
+  /** A monotonic clock in ms for the spacing of posts (default `performance.now`). */
+  monotonicMs?: () => number
+}
+
+/** What one round did, for logs and tests. */
+export interface NoticeRound {
+  /** Invitations found expired and turned into events. */
+  expired: number
+  /** Messages posted. */
+  posted: number
+  /** Events closed because they were posted. */
+  delivered: number
+  /** Events closed unposted: the account has no Slack notice channel. */
+  withoutChannel: number
+  /** Events put back for a later round (Slack said "later"). */
+  retried: number
+  /** Events closed unposted because Slack refused for good. */
+  refused: number
+}
+
+export interface SlackNotices {
+  runOnce(): Promise<NoticeRound>
+  /** Runs a round now and then every `intervalMs`, until `stop`. */
+  start(): void
+  /** Stops the loop and waits for the round in flight. */
+  stop(): Promise<void>
+}
+
+/** Invitations swept into events per statement. */
+const SWEEP_LIMIT = 1000
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** The worker over a `postMessage`; see `createSlackNoticesFromConfig` for the production wiring. */
+export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>, opts: SlackNoticesOptions = {}): SlackNotices {
+  const log = deps.logger.child({ adapter: 'slack', component: 'notices' })
+  const intervalMs = opts.intervalMs ?? 30_000
+  const channelGapMs = opts.channelGapMs ?? 1100
+  const batchSize = opts.batchSize ?? 200
+  const leaseMs = opts.leaseMs ?? 5 * 60_000
+  const retryDelayMs = opts.retryDelayMs ?? 60_000
+  const sleep = opts.sleep ?? sleepFor
+  const monotonicMs = opts.monotonicMs ?? (() => performance.now())
+  const lastPostAt = new Map<string, number>()
+
+  async function spaceOut(channel: string): Promise<void> {
+    const last = lastPostAt.get(channel)
+    if (last !== undefined) {
+      const wait = last + channelGapMs - monotonicMs()
+      if (wait > 0) await sleep(wait)
+    }
+    lastPostAt.set(channel, monotonicMs())
+  }
+
+  async function deliverAccount(accountId: string, events: AccountEvent[], round: NoticeRound): Promise<void> {
+    const channel = await findNoticeChannel(deps.db, accountId, 'slack')
+    if (!channel) {
+      await markEventsDelivered(deps, events.map((e) => e.id), 'no notice channel')
+      round.withoutChannel += events.length
+      return
+    }
+    let holdUntil: Date | null = null
+    for (const { message, eventIds } of renderNotices(events, deps.clock.now())) {
+      if (holdUntil) {
+        // Slack asked this channel to wait: the rest of the account's notices wait with it.
+        round.retried += await releaseEvents(deps, eventIds, holdUntil)
+        continue
+      }
+      await spaceOut(channel)
+      const posted = await io.postMessage(channel, message)
+      if (posted.ok) {
+        round.posted += 1
+        round.delivered += await markEventsDelivered(deps, eventIds)
+      } else if (posted.transient) {
+        holdUntil = new Date(deps.clock.now().getTime() + (posted.retryAfterMs ?? retryDelayMs))
+        log.info({ channel, error: posted.error, retryAt: holdUntil.toISOString() }, 'notice not posted yet: Slack asked to try later')
+        round.retried += await releaseEvents(deps, eventIds, holdUntil)
+      } else {
+        log.warn(
+          { channel, accountId, error: posted.error, events: eventIds.length },
+          `notice not posted: Slack refused (${posted.error}). Add the app to the channel, or link another one with \`inviteops slack connect --channel\``,
+        )
+        round.refused += await markEventsDelivered(deps, eventIds, `slack: ${posted.error}`.slice(0, 200))
+      }
+    }
+  }
+
+  async function runOnce(): Promise<NoticeRound> {
+    const round: NoticeRound = { expired: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 }
+    // Bounded like the rest: a backlog of expiries (a first start) is swept over a few rounds.
+    for (let sweep = 0; sweep < 10; sweep += 1) {
+      const { noticed } = await sweepExpiredInvitations(deps, { limit: SWEEP_LIMIT })
+      round.expired += noticed
+      if (noticed < SWEEP_LIMIT) break
+    }
+    // Bounded: a round ends even if events keep arriving; the next round takes the rest.
+    for (let batch = 0; batch < 10; batch += 1) {
+      const events = await claimAccountEvents(deps, { limit: batchSize, leaseMs })
+      const byAccount = new Map<string, AccountEvent[]>()
+      for (const event of events) byAccount.set(event.accountId, [...(byAccount.get(event.accountId) ?? []), event])
+      for (const [accountId, accountEvents] of byAccount) await deliverAccount(accountId, accountEvents, round)
+      if (events.length < batchSize) break
+    }
+    if (round.expired + round.posted + round.withoutChannel + round.retried + round.refused > 0) log.info({ ...round }, 'notices round')
+    return round
+  }
+
+  let timer: NodeJS.Timeout | null = null
+  let inFlight: Promise<unknown> | null = null
+  let stopped = true
+
+  function schedule(delayMs: number): void {
+    timer = setTimeout(() => {
+      timer = null
+      inFlight = runOnce()
+        .catch((error: unknown) => {
+          // An outage (database, network): the claimed events come back after their lease.
+          log.error({ err: error instanceof Error ? error.message : String(error) }, 'notices round failed; retrying next round')
+        })
+        .finally(() => {
+          inFlight = null
+          if (!stopped) schedule(intervalMs)
+        })
+    }, delayMs)
+    timer.unref()
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (!stopped) return
+      stopped = false
+      schedule(0)
+    },
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      timer = null
+      await inFlight
+    },
+  }
+}
+
+/**
+ * Production wiring: a Web API client of its own that gives rate limits back to the worker
+ * (`rejectRateLimitedCalls`) instead of waiting inside the call, and does not retry by itself:
+ * the queue's lease is the retry.
+ */
+export function createSlackNoticesFromConfig(deps: Deps, config: SlackConfig, opts: SlackNoticesOptions = {}): SlackNotices {
+  const client = new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } })
+  const io = createSlackIO({ client, apiUrl: config.apiUrl, logger: deps.logger.child({ adapter: 'slack' }) })
+  return createSlackNotices(deps, io, opts)
+}

@@ -1,0 +1,183 @@
+/**
+ * Channel notices as Block Kit messages (DESIGN.md §7): what the notices worker posts to an
+ * account's notice channel.
+ *
+ *  - Expired invitations, and invitees asking for a new one, get a row each with the buttons
+ *    *Send new invitation* and *Remove*. A click acts and then replaces only that row's buttons
+ *    with what happened (interactions.ts), so nobody acts twice.
+ *  - Many at once are grouped into one message (at most `MAX_NOTICE_ROWS` rows with buttons; the
+ *    rest are counted and `/invite list expired` shows them all) instead of flooding the channel.
+ *  - Accepted, declined, bounced and complained are lines of one activity message.
+ *
+ * Pure: events in, messages out. Every value that came from a person is escaped.
+ */
+import type { AccountEvent } from '../../src/notices/account-events.ts'
+import { compactId, encodeBlockId } from './actions.ts'
+import { day, esc } from './format.ts'
+import { actionButton, code, context, section, type SlackMessage } from './render.ts'
+
+/** Rows with buttons in one notice (Slack allows 50 blocks; two per row keeps it readable). */
+export const MAX_NOTICE_ROWS = 10
+/** Lines in one activity message. */
+export const MAX_ACTIVITY_LINES = 20
+
+type Expired = Extract<AccountEvent, { type: 'invitation.expired' }>
+type Requested = Extract<AccountEvent, { type: 'invitation.new_requested' }>
+type Activity = Exclude<AccountEvent, Expired | Requested>
+
+/** One message to post and the events it reports (closed once it is posted). */
+export interface NoticeMessage {
+  message: SlackMessage
+  eventIds: string[]
+}
+
+/**
+ * The messages for one account's events of one round: expiries first, then requests for a new
+ * invitation, then the activity summary. Nothing for no events.
+ */
+export function renderNotices(events: readonly AccountEvent[], now: Date): NoticeMessage[] {
+  const expired: Expired[] = []
+  const requested: Requested[] = []
+  const activity: Activity[] = []
+  for (const event of events) {
+    switch (event.type) {
+      case 'invitation.expired':
+        expired.push(event)
+        break
+      case 'invitation.new_requested':
+        requested.push(event)
+        break
+      case 'invitation.accepted':
+      case 'invitation.declined':
+      case 'email.bounced':
+      case 'email.complained':
+        activity.push(event)
+        break
+      default: {
+        const unreachable: never = event
+        return unreachable
+      }
+    }
+  }
+  const out: NoticeMessage[] = []
+  if (expired.length > 0) out.push(renderExpiryNotice(expired, now))
+  if (requested.length > 0) out.push(renderRequestNotice(requested, now))
+  if (activity.length > 0) out.push(renderActivity(activity))
+  return out
+}
+
+interface Row {
+  invitationId: string
+  userId: string
+  email: string
+  name: string
+  facts: string
+}
+
+/** A person's name and email, or just the email when that is all we know. */
+function who(name: string, email: string): string {
+  return name === email ? `*${esc(email)}*` : `*${esc(name)}* (${esc(email)})`
+}
+
+/** The buttons of a row; the block id marks the row as part of a notice for the click handler. */
+function rowActions(row: Row): SlackMessage['blocks'][number] {
+  const target = { userId: row.userId, email: row.email, invitationId: row.invitationId }
+  return {
+    type: 'actions',
+    block_id: encodeBlockId({ kind: 'notice' }, `row-${compactId(row.invitationId)}`),
+    elements: [actionButton('regenerate', target), actionButton('remove', target)],
+  }
+}
+
+interface Headings {
+  one: (r: Row) => string
+  many: string
+  fallbackOne: (r: Row) => string
+  fallbackMany: string
+}
+
+/** One row: heading, facts, buttons. Several: a count, then a row each (capped), then how many more. */
+function grouped(rows: readonly Row[], headings: Headings): SlackMessage {
+  const [first] = rows
+  if (rows.length === 1 && first) {
+    return { text: headings.fallbackOne(first), blocks: [section(headings.one(first)), context(first.facts), rowActions(first)] }
+  }
+  const shown = rows.slice(0, MAX_NOTICE_ROWS)
+  const blocks: SlackMessage['blocks'] = [section(headings.many)]
+  for (const row of shown) blocks.push(section(`${who(row.name, row.email)}\n${row.facts}`), rowActions(row))
+  if (rows.length > shown.length) {
+    blocks.push(context(`…and ${rows.length - shown.length} more. ${code('/invite list expired')} shows every expired invitation with its actions.`))
+  }
+  return { text: headings.fallbackMany, blocks }
+}
+
+export function renderExpiryNotice(events: readonly Expired[], now: Date): NoticeMessage {
+  const rows = [...events]
+    .sort((a, b) => a.facts.expiredAt.getTime() - b.facts.expiredAt.getTime())
+    .map(
+      (e): Row => ({
+        invitationId: e.facts.invitationId,
+        userId: e.facts.userId,
+        email: e.facts.email,
+        name: e.facts.name,
+        facts: `Invited ${day(e.facts.invitedAt, now)}${e.facts.invitedByEmail ? ` by ${esc(e.facts.invitedByEmail)}` : ''} · expired ${day(e.facts.expiredAt, now)}`,
+      }),
+    )
+  const message = grouped(rows, {
+    one: (r) => `:hourglass: The invitation of ${who(r.name, r.email)} has expired.`,
+    many: `:hourglass: *${rows.length} invitations have expired.*`,
+    fallbackOne: (r) => `The invitation of ${r.email} has expired.`,
+    fallbackMany: `${rows.length} invitations have expired.`,
+  })
+  return { message, eventIds: events.map((e) => e.id) }
+}
+
+export function renderRequestNotice(events: readonly Requested[], now: Date): NoticeMessage {
+  const rows = events.map(
+    (e): Row => ({
+      invitationId: e.facts.invitationId,
+      userId: e.facts.userId,
+      email: e.facts.email,
+      name: e.facts.name,
+      facts: `Asked for a new invitation ${day(e.at, now)} · their link expired ${day(e.facts.expiredAt, now)}${e.facts.invitedByEmail ? ` (invited by ${esc(e.facts.invitedByEmail)})` : ''}`,
+    }),
+  )
+  const message = grouped(rows, {
+    one: (r) => `:raising_hand: ${who(r.name, r.email)} asked for a new invitation.`,
+    many: `:raising_hand: *${rows.length} people asked for a new invitation.*`,
+    fallbackOne: (r) => `${r.email} asked for a new invitation.`,
+    fallbackMany: `${rows.length} people asked for a new invitation.`,
+  })
+  return { message, eventIds: events.map((e) => e.id) }
+}
+
+function activityLine(event: Activity): string {
+  switch (event.type) {
+    case 'invitation.accepted':
+      return `:tada: *${esc(event.facts.email)}* accepted the invitation and joined.`
+    case 'invitation.declined':
+      return `:no_entry_sign: *${esc(event.facts.email)}* declined the invitation.`
+    case 'email.bounced': {
+      const reason = event.facts.detail ? ` (${esc(event.facts.detail.slice(0, 200))})` : ''
+      const next = event.facts.suppressed
+        ? `InviteOps will not email this address again: check it with ${code(`/invite show ${event.facts.email}`)}.`
+        : 'The address is not blocked: a later resend may get through.'
+      return `:warning: The invitation email to *${esc(event.facts.email)}* bounced${reason}. ${next}`
+    }
+    case 'email.complained':
+      return `:warning: *${esc(event.facts.email)}* reported the invitation email as spam. InviteOps will not email this address again.`
+    default: {
+      const unreachable: never = event
+      return unreachable
+    }
+  }
+}
+
+export function renderActivity(events: readonly Activity[]): NoticeMessage {
+  const shown = events.slice(0, MAX_ACTIVITY_LINES)
+  const blocks: SlackMessage['blocks'] = shown.map((e) => section(activityLine(e)))
+  if (events.length > shown.length) blocks.push(context(`…and ${events.length - shown.length} more. ${code('/invite audit')} lists everything.`))
+  const [first] = events
+  const text = events.length === 1 && first ? activityLine(first).replace(/^:[a-z_]+: /, '').replace(/\*/g, '') : `${events.length} invitation updates`
+  return { message: { text, blocks }, eventIds: events.map((e) => e.id) }
+}

@@ -1,0 +1,298 @@
+/**
+ * Channel notices (DESIGN.md §7) end to end: invitations expire on the injected clock, the
+ * notices worker sweeps them and posts to the account's notice channel through the real Web API
+ * client (Slack played by nock), and the buttons on the posted notice are clicked through the
+ * real signed route. The database is checked after each step.
+ */
+import nock from 'nock'
+import { describe, expect, it } from 'vitest'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
+import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
+import { createSlackNoticesFromConfig, type SlackNoticesOptions } from '../../adapters/slack/notices.ts'
+import { DAY, inviteUser } from '../support/factories.ts'
+import { ALICE, API_ORIGIN, API_URL, BOT_TOKEN, CHANNEL, SIGNING_SECRET, fixture, mockPostMessage, mockResponseUrl, mockUsersInfo, payloadBody, postSigned, snapshotCounts, useSlackRouteTests, type Harness } from './support.ts'
+
+interface Block {
+  type: string
+  block_id?: string
+  text?: { text: string }
+  elements?: { type: string; action_id?: string; value?: string; text: string | { text: string }; confirm?: unknown }[]
+}
+interface Posted {
+  channel: string
+  text: string
+  blocks: Block[]
+}
+interface Reply {
+  text: string
+  blocks: Block[]
+  response_type?: string
+  replace_original?: boolean
+}
+
+const ACTION_URL = fixture<{ response_url: string }>('block-actions-button.json').response_url
+const OUTSIDER = 'U0OUTSIDER'
+
+let h: Harness
+let actionTs = 1732615900
+
+useSlackRouteTests({ onHarness: (x) => (h = x) })
+
+function notices(opts: SlackNoticesOptions = {}) {
+  return createSlackNoticesFromConfig(h.deps, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: API_URL }, { channelGapMs: 0, ...opts })
+}
+
+/** chat.postMessage calls, with `blocks` decoded (the Web API client sends them as a JSON string). */
+function capturePosts(sink: Posted[], times = 1, reply: Record<string, unknown> = { ok: true, channel: CHANNEL, ts: '1732615300.000100' }): nock.Scope {
+  return nock(API_ORIGIN)
+    .post('/api/chat.postMessage', (b: Record<string, string>) => {
+      sink.push({ channel: b.channel ?? '', text: b.text ?? '', blocks: JSON.parse(b.blocks ?? '[]') as Block[] })
+      return true
+    })
+    .times(times)
+    .reply(200, reply)
+}
+
+function rowActions(posted: Posted): Block[] {
+  return posted.blocks.filter((b) => b.type === 'actions' && b.block_id?.startsWith('inviteops|notice|'))
+}
+
+function button(block: Block, actionId: string): { action_id: string; value: string } {
+  const el = block.elements?.find((e) => e.action_id === actionId)
+  if (!el?.action_id || !el.value) throw new Error(`no ${actionId} in ${block.block_id}`)
+  return { action_id: el.action_id, value: el.value }
+}
+
+/** A click on a button of the posted notice, as Slack sends it: with the message it came from. */
+function noticeClick(posted: Posted, block: Block, actionId: string, user = ALICE) {
+  const payload = structuredClone(fixture<{ user: { id: string }; message: Record<string, unknown>; actions: Record<string, unknown>[] }>('block-actions-button.json'))
+  payload.user.id = user
+  payload.message = { ...payload.message, text: posted.text, blocks: posted.blocks }
+  payload.actions[0] = { ...payload.actions[0], block_id: block.block_id, ...button(block, actionId), action_ts: `${actionTs++}.000300` }
+  return payload
+}
+
+async function click(payload: unknown): Promise<void> {
+  const res = await postSigned(h.base, payloadBody(payload))
+  expect(res.status).toBe(200)
+  await h.router.idle()
+}
+
+async function events(): Promise<{ type: string; delivered_at: Date | null; delivery_note: string | null }[]> {
+  return h.deps.db('account_events').orderBy('id').select('type', 'delivered_at', 'delivery_note')
+}
+
+describe('an expired invitation', () => {
+  it('gets one notice in the linked channel, with Send new invitation and Remove; a later round posts nothing again', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test', { firstName: 'Dana', lastName: '<Scully>', groups: ['Engineering'] })
+    await inviteUser(h.deps, h.seed, 'fresh@acme.test')
+    h.deps.clock.advance(7 * DAY - 1000)
+    await inviteUser(h.deps, h.seed, 'later@acme.test') // still valid for 7 days
+    h.deps.clock.advance(2000)
+
+    const posts: Posted[] = []
+    const scope = capturePosts(posts, 1)
+    const worker = notices()
+    const first = await worker.runOnce()
+    expect(scope.isDone()).toBe(true)
+    expect(first).toMatchObject({ expired: 2, posted: 1, delivered: 2 })
+
+    const [notice] = posts
+    expect(notice?.channel).toBe(CHANNEL)
+    expect(notice?.text).toBe('2 invitations have expired.')
+    const body = JSON.stringify(notice?.blocks)
+    expect(body).toContain('Dana &lt;Scully&gt;') // a name is escaped, never read as a Slack control sequence
+    expect(body).toContain('fresh@acme.test')
+    expect(body).not.toContain('later@acme.test')
+    expect(body).not.toMatch(/\/invitations\/[A-Za-z0-9_-]{20,}/) // never a link
+    const rows = rowActions(notice!)
+    expect(rows).toHaveLength(2)
+    for (const row of rows) {
+      expect(row.elements?.map((e) => e.action_id)).toEqual(['inviteops.do.regenerate', 'inviteops.remove.confirmed'])
+      expect(row.elements?.[1]?.confirm).toBeDefined() // Remove asks in Slack's own dialog
+    }
+
+    // Nothing new: no post (nock would refuse an unexpected call and the round would say so).
+    const second = await worker.runOnce()
+    expect(second).toEqual({ expired: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 })
+    expect((await events()).every((e) => e.delivered_at !== null && e.delivery_note === null)).toBe(true)
+  })
+
+  it('a click on Send new invitation regenerates, confirms in the channel and replaces only that row’s buttons; a second click is told what happened', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test', { firstName: 'Dana', lastName: 'Scully' })
+    await inviteUser(h.deps, h.seed, 'eve@acme.test', { firstName: 'Eve', lastName: 'Polastri' })
+    h.deps.clock.advance(8 * DAY)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    await notices().runOnce()
+    const notice = posts[0]!
+    const danaRow = rowActions(notice).find((b) => JSON.stringify(notice.blocks[notice.blocks.indexOf(b) - 1]).includes('dana@acme.test'))!
+
+    const replies: Reply[] = []
+    const announced: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, replies)
+    mockPostMessage(announced)
+    await click(noticeClick(notice, danaRow, 'inviteops.do.regenerate'))
+
+    const [reply] = replies
+    expect(reply?.replace_original).toBe(true)
+    // The notice keeps its heading and Eve's row with buttons; Dana's buttons became what happened.
+    expect(reply?.blocks).toHaveLength(notice.blocks.length)
+    const danaNow = reply?.blocks.find((b) => b.block_id === danaRow.block_id)
+    expect(danaNow?.type).toBe('context')
+    expect(JSON.stringify(danaNow)).toMatch(/New invitation sent to dana@acme\.test by <@U2147483697>, valid until \d+ Dec/)
+    expect(reply?.blocks.filter((b) => b.type === 'actions')).toHaveLength(1)
+    expect(String(announced[0]?.text)).toContain('sent a new invitation to dana@acme.test')
+
+    const invitations = await h.deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where('u.email', 'dana@acme.test').select('i.state')
+    expect(invitations.map((i: { state: string }) => i.state).sort()).toEqual(['pending', 'replaced'])
+    const before = await snapshotCounts(h.deps)
+
+    // The same button again (another administrator, a stale copy): one effect, told what happened.
+    const again: Reply[] = []
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, again)
+    await click(noticeClick(notice, danaRow, 'inviteops.do.regenerate'))
+    expect(again[0]?.replace_original).toBe(true)
+    expect(JSON.stringify(again[0]?.blocks.find((b) => b.block_id === danaRow.block_id))).toContain('already')
+    const after = await snapshotCounts(h.deps)
+    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 })
+    expect(after.audit_log).toBe((before.audit_log ?? 0) + 1) // the refused attempt is audited
+  })
+
+  it('Remove (confirmed in Slack’s dialog) removes the user and updates the row', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    await notices().runOnce()
+    const row = rowActions(posts[0]!)[0]!
+    const replies: Reply[] = []
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, replies)
+    mockPostMessage([])
+    await click(noticeClick(posts[0]!, row, 'inviteops.remove.confirmed'))
+    expect(replies[0]?.replace_original).toBe(true)
+    expect(JSON.stringify(replies[0]?.blocks)).toContain('dana@acme.test removed by')
+    expect(replies[0]?.blocks.some((b) => b.type === 'actions')).toBe(false)
+    const user = await h.deps.db('users').where({ email: 'dana@acme.test' }).first<{ status: string }>('status')
+    expect(user?.status).toBe('removed')
+  })
+
+  it('a click by someone who is not an administrator is refused to them alone: the notice keeps its buttons, nothing changes', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    await notices().runOnce()
+    const before = await snapshotCounts(h.deps)
+    const replies: Reply[] = []
+    mockUsersInfo(OUTSIDER, {}, { email: 'someone@elsewhere.test' })
+    mockResponseUrl(ACTION_URL, replies)
+    await click(noticeClick(posts[0]!, rowActions(posts[0]!)[0]!, 'inviteops.do.regenerate', OUTSIDER))
+    expect(replies[0]?.response_type).toBe('ephemeral')
+    expect(replies[0]?.replace_original).toBe(false)
+    const after = await snapshotCounts(h.deps)
+    expect(after.invitations).toBe(before.invitations)
+    expect(after.email_outbox).toBe(before.email_outbox)
+  })
+
+  it('a click whose message cannot be read still acts, and replaces the notice with what happened', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    await notices().runOnce()
+    const payload = noticeClick(posts[0]!, rowActions(posts[0]!)[0]!, 'inviteops.do.regenerate') as { message: unknown }
+    payload.message = { text: 'x', blocks: 'not blocks' }
+    const replies: Reply[] = []
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, replies)
+    mockPostMessage([])
+    await click(payload)
+    expect(replies[0]?.replace_original).toBe(true)
+    expect(replies[0]?.blocks).toHaveLength(1)
+    expect(JSON.stringify(replies[0]?.blocks)).toContain('New invitation sent to dana@acme.test')
+  })
+})
+
+describe('grouping and pacing', () => {
+  it('many expiries at once are one message: ten rows with buttons and a count of the rest', async () => {
+    for (let i = 0; i < 13; i++) await inviteUser(h.deps, h.seed, `user${String(i).padStart(2, '0')}@acme.test`)
+    h.deps.clock.advance(8 * DAY)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    const round = await notices().runOnce()
+    expect(round).toMatchObject({ expired: 13, posted: 1, delivered: 13 })
+    expect(posts[0]?.text).toBe('13 invitations have expired.')
+    expect(rowActions(posts[0]!)).toHaveLength(10)
+    expect(JSON.stringify(posts[0]?.blocks)).toContain('…and 3 more')
+    expect(posts[0]!.blocks.length).toBeLessThanOrEqual(50) // Slack's limit per message
+  })
+
+  it('accepted, declined and bounced are one activity message; posts to one channel are spaced by channelGapMs', async () => {
+    const accepted = await inviteUser(h.deps, h.seed, 'ann@acme.test')
+    const declined = await inviteUser(h.deps, h.seed, 'dan@acme.test')
+    await inviteUser(h.deps, h.seed, 'old@acme.test')
+    h.deps.clock.advance(DAY)
+    expect((await acceptInvitation(h.deps, { token: accepted.token, firstName: 'Ann', lastName: 'Lee', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true })).ok).toBe(true)
+    expect((await declineInvitation(h.deps, { token: declined.token })).ok).toBe(true)
+    await h.deps.db('account_events').insert({
+      account_id: h.seed.account.id,
+      type: 'email.bounced',
+      payload: JSON.stringify({ email: 'gone@acme.test', detail: 'Permanent: <General>', suppressed: true, sesMessageId: 'x' }),
+      created_at: h.deps.clock.now(),
+    })
+    h.deps.clock.advance(7 * DAY) // old@ expires
+
+    const waits: number[] = []
+    const posts: Posted[] = []
+    capturePosts(posts, 2)
+    const round = await notices({ channelGapMs: 1100, monotonicMs: () => 0, sleep: async (ms) => void waits.push(ms) }).runOnce()
+    expect(round).toMatchObject({ expired: 1, posted: 2, delivered: 4 })
+    expect(waits).toEqual([1100]) // the second post to the channel waited; the first did not
+    const activity = posts.find((p) => p.text.includes('updates'))
+    const text = JSON.stringify(activity?.blocks)
+    expect(text).toContain('*ann@acme.test* accepted the invitation and joined')
+    expect(text).toContain('*dan@acme.test* declined the invitation')
+    expect(text).toContain('bounced (Permanent: &lt;General&gt;)')
+    expect(rowActions(activity!)).toHaveLength(0)
+  })
+})
+
+describe('when Slack or the setup says no', () => {
+  it('a rate limit puts the events back until Retry-After; they are posted after it', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const limited = nock(API_ORIGIN).post('/api/chat.postMessage').reply(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': '30' })
+    const worker = notices()
+    expect(await worker.runOnce()).toMatchObject({ expired: 1, posted: 0, retried: 1 })
+    expect(limited.isDone()).toBe(true)
+    expect(await worker.runOnce()).toMatchObject({ posted: 0, retried: 0 }) // not before Retry-After
+    h.deps.clock.advance(31_000)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    expect(await worker.runOnce()).toMatchObject({ posted: 1, delivered: 1 })
+    expect(posts[0]?.text).toBe('The invitation of dana@acme.test has expired.')
+  })
+
+  it('a lasting refusal (not_in_channel) closes the events with a note instead of retrying forever', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    capturePosts([], 1, { ok: false, error: 'not_in_channel' })
+    expect(await notices().runOnce()).toMatchObject({ posted: 0, refused: 1 })
+    expect(await events()).toEqual([expect.objectContaining({ type: 'invitation.expired', delivery_note: 'slack: not_in_channel' })])
+  })
+
+  it('an account linked without a notice channel has its events closed unposted', async () => {
+    await h.deps.db('chat_connections').del()
+    const linked = await connectChat(h.deps.db, { platform: 'slack', externalId: 'T0NOCHANNEL', accountId: h.seed.account.id, channelId: null })
+    expect(linked.ok).toBe(true)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    expect(await notices().runOnce()).toMatchObject({ expired: 1, posted: 0, withoutChannel: 1 })
+    expect((await events())[0]?.delivery_note).toBe('no notice channel')
+  })
+})
