@@ -26,6 +26,11 @@ export interface EnqueueEmail {
   requestedByUserId: string | null
   payload: EmailPayload
   now: Date
+  /**
+   * The caller already set the invitation's delivery status to `queued` in this transaction
+   * (`insertInvitation`, resend's update), so it needs no second write.
+   */
+  invitationMarkedQueued?: boolean
 }
 
 /** Write an email to the outbox inside the caller's transaction (DESIGN.md §6). */
@@ -42,7 +47,7 @@ export async function enqueueEmail(trx: Knex.Transaction, email: EnqueueEmail): 
     next_attempt_at: email.now,
     created_at: email.now,
   })
-  if (email.invitationId) {
+  if (email.invitationId && !email.invitationMarkedQueued) {
     await trx('invitations').where({ id: email.invitationId }).update({ delivery_status: 'queued', delivery_detail: null, delivery_message_id: null })
   }
 }
@@ -51,26 +56,38 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
 /**
- * Per-administrator and per-recipient send limits (DESIGN.md §5). Counted from the outbox itself,
- * so they hold across restarts and replicas without a counter to keep in step.
+ * May an administrator's action email `toEmail` now? No when SES told us to stop writing to the
+ * address (a hard bounce or a complaint: issue 3), or when a per-administrator or per-recipient
+ * send limit is reached (DESIGN.md §5). Limits are counted from the outbox itself, so they hold
+ * across restarts and replicas without a counter to keep in step. One round trip for all three;
+ * each count stops at its limit (the indexes serve them).
  */
-export async function checkSendLimits(
+export async function checkSendable(
   trx: Knex.Transaction,
   opts: { adminUserId: string | null; toEmail: string; now: Date; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } },
 ): Promise<LifecycleFailure | null> {
   const hourAgo = new Date(opts.now.getTime() - HOUR)
   const dayAgo = new Date(opts.now.getTime() - DAY)
-  // One round trip for both windows; each count stops at its limit (the indexes serve both).
-  const { rows } = await trx.raw<{ rows: { admin_n: number; admin_oldest: Date | null; recipient_n: number; recipient_oldest: Date | null }[] }>(
+  const toEmail = opts.toEmail.toLowerCase()
+  const { rows } = await trx.raw<{
+    rows: { suppressed_reason: string | null; suppressed_detail: string | null; admin_n: number; admin_oldest: Date | null; recipient_n: number; recipient_oldest: Date | null }[]
+  }>(
     `SELECT
+       s.reason AS suppressed_reason,
+       s.detail AS suppressed_detail,
        (SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? LIMIT ?) a)::int AS admin_n,
        (SELECT min(created_at) FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ?) AS admin_oldest,
        (SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE to_email = ? AND created_at > ? LIMIT ?) r)::int AS recipient_n,
-       (SELECT min(created_at) FROM email_outbox WHERE to_email = ? AND created_at > ?) AS recipient_oldest`,
-    [opts.adminUserId, hourAgo, opts.limits.adminSendsPerHour, opts.adminUserId, hourAgo, opts.toEmail, dayAgo, opts.limits.recipientSendsPerDay, opts.toEmail, dayAgo],
+       (SELECT min(created_at) FROM email_outbox WHERE to_email = ? AND created_at > ?) AS recipient_oldest
+     FROM (SELECT 1) one
+     LEFT JOIN email_suppressions s ON s.email = ?`,
+    [opts.adminUserId, hourAgo, opts.limits.adminSendsPerHour, opts.adminUserId, hourAgo, opts.toEmail, dayAgo, opts.limits.recipientSendsPerDay, opts.toEmail, dayAgo, toEmail],
   )
   const r = rows[0]
   if (!r) return null
+  if (r.suppressed_reason) {
+    return { code: 'email.suppressed', email: toEmail, reason: r.suppressed_detail ? `${r.suppressed_reason}: ${r.suppressed_detail}` : r.suppressed_reason }
+  }
   if (opts.adminUserId && r.admin_n >= opts.limits.adminSendsPerHour && r.admin_oldest) {
     return { code: 'limit.admin_sends', limit: opts.limits.adminSendsPerHour, retryAt: new Date(r.admin_oldest.getTime() + HOUR) }
   }

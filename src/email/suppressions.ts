@@ -1,5 +1,4 @@
 import type { Knex } from 'knex'
-import type { LifecycleFailure } from '../invitations/failures.ts'
 
 /** A recipient SES told us not to write to again (hard bounce or complaint). */
 export interface Suppression {
@@ -20,17 +19,6 @@ interface SuppressionRow {
 export async function findSuppression(db: Knex | Knex.Transaction, email: string): Promise<Suppression | null> {
   const row = await db<SuppressionRow>('email_suppressions').where({ email: email.toLowerCase() }).first()
   return row ? { email: row.email, reason: row.reason, detail: row.detail, createdAt: row.created_at } : null
-}
-
-/**
- * The refusal for an email to a suppressed recipient, or null. Use cases that cause an email
- * (add, resend, regenerate) call this before writing anything, so the administrator is told why
- * instead of the email silently going nowhere.
- */
-export async function suppressionFailure(db: Knex | Knex.Transaction, email: string): Promise<LifecycleFailure | null> {
-  const s = await findSuppression(db, email)
-  if (!s) return null
-  return { code: 'email.suppressed', email: s.email, reason: s.detail ? `${s.reason}: ${s.detail}` : s.reason }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findPendingInvitation, loadUserView, setUserGroups, type UserRow } from '../users/user-repository.ts'
+import { findPendingInvitation, setUserGroups, toUserView, userGroupNames, type UserRow } from '../users/user-repository.ts'
 import { adminAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { insertInvitation, refusalFor, resolveGroups, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
@@ -72,8 +72,9 @@ export function addInvitation(deps: Deps, cmd: AddInvitation): Promise<Result<{ 
     }
     await setUserGroups(trx, user.id, groups.value.map((g) => g.id))
     const invitation = await insertInvitation(deps, trx, user, admin, now)
-    await sendInvitationEmail(trx, { kind: 'invitation', user, invitation, admin, now })
+    const groupNames = await userGroupNames(trx, user.id)
+    await sendInvitationEmail(trx, { kind: 'invitation', user, invitation, admin, now, groups: groupNames, invitationMarkedQueued: true })
     detail.invitationId = invitation.id
-    return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
+    return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups: groupNames, latest: invitation, now }) })
   })
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Deps } from '../deps.ts'
-import { checkSendLimits, enqueueEmail, type EmailKind } from '../email/outbox.ts'
+import { checkSendable, enqueueEmail, type EmailKind } from '../email/outbox.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { Admin } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
@@ -8,7 +8,6 @@ import { newLinkId, linkToken, tokenHash } from './links.ts'
 import type { DisplayStatus } from './model.ts'
 import type { InvitationRow, UserRow } from '../users/user-repository.ts'
 import { userGroupNames } from '../users/user-repository.ts'
-import { suppressionFailure } from '../email/suppressions.ts'
 
 /** Shared steps of the invitation use cases: groups by name, new links, emails, refusals. */
 
@@ -43,24 +42,30 @@ export async function insertInvitation(deps: Deps, trx: Knex.Transaction, user: 
       invited_by_email: admin.email,
       sent_count: 1,
       last_sent_at: now,
+      // Every new link is emailed in the same transaction (`sendInvitationEmail`).
+      delivery_status: 'queued',
     })
     .returning('*')
   if (!row) throw new Error('insert into invitations returned no row')
   return row
 }
 
-/** The send-limit refusal for an email to `toEmail` caused by `admin`, if any. Check before writing. */
-export async function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin, toEmail: string, now: Date): Promise<LifecycleFailure | null> {
-  // A recipient SES reported as bounced or complaining gets no more email (issue 3): say why.
-  const suppressed = await suppressionFailure(trx, toEmail)
-  if (suppressed) return suppressed
-  return checkSendLimits(trx, { adminUserId: admin.userId, toEmail, now, limits: deps.config.limits })
+/**
+ * Why an email to `toEmail` caused by `admin` may not be sent now (a suppressed address, a send
+ * limit), if it may not. Check before writing anything.
+ */
+export function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin, toEmail: string, now: Date): Promise<LifecycleFailure | null> {
+  return checkSendable(trx, { adminUserId: admin.userId, toEmail, now, limits: deps.config.limits })
 }
 
-/** Write the email an invitation change causes to the outbox, in the same transaction. */
+/**
+ * Write the email an invitation change causes to the outbox, in the same transaction. `groups`
+ * (the user's group names) when the caller has them; read here otherwise. `invitationMarkedQueued`
+ * when the caller already set the invitation's delivery status to `queued`.
+ */
 export async function sendInvitationEmail(
   trx: Knex.Transaction,
-  opts: { kind: EmailKind; user: UserRow; invitation: InvitationRow | null; admin: Admin; now: Date },
+  opts: { kind: EmailKind; user: UserRow; invitation: InvitationRow | null; admin: Admin; now: Date; groups?: string[]; invitationMarkedQueued?: boolean },
 ): Promise<void> {
   await enqueueEmail(trx, {
     accountId: opts.user.account_id,
@@ -70,12 +75,13 @@ export async function sendInvitationEmail(
     toEmail: opts.user.email,
     requestedByUserId: opts.admin.userId,
     now: opts.now,
+    invitationMarkedQueued: opts.invitationMarkedQueued ?? false,
     payload: {
       accountName: opts.admin.accountName,
       recipientFirstName: opts.user.first_name,
       inviterName: opts.admin.name,
       inviterEmail: opts.admin.email,
-      groups: await userGroupNames(trx, opts.user.id),
+      groups: opts.groups ?? (await userGroupNames(trx, opts.user.id)),
       expiresAt: opts.invitation?.expires_at.toISOString() ?? null,
     },
   })

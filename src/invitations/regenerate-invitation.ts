@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findInvitation, findPendingInvitation, findUserByEmail, loadUserView } from '../users/user-repository.ts'
+import { findInvitation, findPendingInvitation, findUserByEmail, toUserView, userGroupNames } from '../users/user-repository.ts'
 import { adminAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { insertInvitation, refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
@@ -46,9 +46,11 @@ export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Pro
     await trx('invitations').where({ id: pending.id }).update({ state: 'replaced', ended_at: now, ended_by_email: admin.email })
     const invitation = await insertInvitation(deps, trx, user, admin, now)
     await trx('invitations').where({ id: pending.id }).update({ replaced_by: invitation.id })
-    await sendInvitationEmail(trx, { kind: 'new_invitation', user, invitation, admin, now })
+    const groups = await userGroupNames(trx, user.id)
+    await sendInvitationEmail(trx, { kind: 'new_invitation', user, invitation, admin, now, groups, invitationMarkedQueued: true })
     detail.replaced = pending.id
     detail.invitationId = invitation.id
-    return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
+    // Everything the view shows was just read or written here: no need to read it back.
+    return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })
   })
 }

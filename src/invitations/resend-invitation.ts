@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findPendingInvitation, findUserByEmail, loadUserView } from '../users/user-repository.ts'
+import { findPendingInvitation, findUserByEmail, toUserView, userGroupNames } from '../users/user-repository.ts'
 import { adminAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
@@ -30,10 +30,21 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
     if (limited) return fail(limited)
     const [invitation] = await trx('invitations')
       .where({ id: pending.id })
-      .update({ expires_at: new Date(now.getTime() + deps.config.inviteTtlMs), sent_count: pending.sent_count + 1, last_sent_at: now })
+      .update({
+        expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
+        sent_count: pending.sent_count + 1,
+        last_sent_at: now,
+        // The email below is queued in this transaction.
+        delivery_status: 'queued',
+        delivery_detail: null,
+        delivery_message_id: null,
+      })
       .returning('*')
-    await sendInvitationEmail(trx, { kind: 'resend', user, invitation, admin, now })
+    if (!invitation) throw new Error('the pending invitation vanished inside its own transaction')
+    const groups = await userGroupNames(trx, user.id)
+    await sendInvitationEmail(trx, { kind: 'resend', user, invitation, admin, now, groups, invitationMarkedQueued: true })
     detail.invitationId = pending.id
-    return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
+    // The pending link is the user's latest invitation: the view needs nothing read back.
+    return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })
   })
 }

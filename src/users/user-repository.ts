@@ -132,23 +132,29 @@ export async function queryUserViews(
   for (const g of groupRows) groupsBy.set(g.user_id, [...(groupsBy.get(g.user_id) ?? []), g.name])
   const latestBy = new Map(latest.map((i) => [i.user_id, i]))
 
-  const users = rows.map((r): UserView => {
-    const status: DisplayStatus = displayStatus(r.status, r.pending_expires_at, opts.now)
-    const inv = latestBy.get(r.id)
-    return {
-      id: r.id,
-      accountId: r.account_id,
-      email: r.email,
-      firstName: r.first_name,
-      lastName: r.last_name,
-      status,
-      groups: groupsBy.get(r.id) ?? [],
-      joinedAt: r.joined_at,
-      invitation: inv ? invitationView(inv) : null,
-      actions: rowActions(status),
-    }
-  })
+  const users = rows.map((r) => toUserView(r, { pendingExpiresAt: r.pending_expires_at, groups: groupsBy.get(r.id) ?? [], latest: latestBy.get(r.id) ?? null, now: opts.now }))
   return { users, total: count === null ? users.length : Number(count) }
+}
+
+/**
+ * A user's view from rows already in hand: the user, the expiry of their pending invitation (if
+ * any), their groups and their latest invitation. `queryUserViews` reads these for any number of
+ * users; a use case that just wrote them builds the view without reading them back.
+ */
+export function toUserView(row: UserRow, facts: { pendingExpiresAt: Date | null; groups: string[]; latest: InvitationRow | null; now: Date }): UserView {
+  const status: DisplayStatus = displayStatus(row.status, facts.pendingExpiresAt, facts.now)
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    status,
+    groups: facts.groups,
+    joinedAt: row.joined_at,
+    invitation: facts.latest ? invitationView(facts.latest) : null,
+    actions: rowActions(status),
+  }
 }
 
 /** One user's view (after a change, inside the same transaction). */
