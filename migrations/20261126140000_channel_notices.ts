@@ -11,6 +11,10 @@ import type { Knex } from 'knex'
  *  - account_events gets a lease (claimed_until, attempts), like email_outbox, so several
  *    replicas post each event once, and delivery_note says why an event was closed without a
  *    post (no notice channel, unreadable, …).
+ *  - account_events.dedupe_key + account_events_dedupe_idx: an event that must be written at most
+ *    once per (account, type, key), such as the daily "expiring within 24 h" digest (key = the
+ *    UTC day). Writers use INSERT … ON CONFLICT DO NOTHING on this index, so any number of
+ *    replicas sweeping at once write one event; rows without a key (the others) are not limited.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -20,13 +24,16 @@ export async function up(knex: Knex): Promise<void> {
     ALTER TABLE account_events
       ADD COLUMN claimed_until  timestamptz,
       ADD COLUMN attempts       integer NOT NULL DEFAULT 0,
-      ADD COLUMN delivery_note  text;
+      ADD COLUMN delivery_note  text,
+      ADD COLUMN dedupe_key     text;
+    CREATE UNIQUE INDEX account_events_dedupe_idx ON account_events (account_id, type, dedupe_key) WHERE dedupe_key IS NOT NULL;
   `)
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
-    ALTER TABLE account_events DROP COLUMN delivery_note, DROP COLUMN attempts, DROP COLUMN claimed_until;
+    DROP INDEX account_events_dedupe_idx;
+    ALTER TABLE account_events DROP COLUMN dedupe_key, DROP COLUMN delivery_note, DROP COLUMN attempts, DROP COLUMN claimed_until;
     DROP INDEX invitations_expiry_unnoticed_idx;
     ALTER TABLE invitations DROP COLUMN expiry_noticed_at;
   `)

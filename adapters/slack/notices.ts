@@ -2,7 +2,8 @@
  * The channel notices worker for Slack (DESIGN.md §7). Each round:
  *
  *  1. sweeps invitations that expired since the last round into `invitation.expired` events
- *     (once each, whichever replica sweeps: src/notices/sweep-expired.ts);
+ *     (once each, whichever replica sweeps: src/notices/sweep-expired.ts), and once a day from
+ *     09:00 UTC writes each account's "expiring within 24 h" digest (sweep-expiring-soon.ts);
  *  2. claims undelivered account events under a lease (`SKIP LOCKED`: replicas share the work
  *     and never post the same event twice while the lease holds);
  *  3. renders each account's events as a few grouped messages (render-notices.ts) and posts them
@@ -21,6 +22,7 @@ import type { Deps } from '../../src/deps.ts'
 import type { AccountEvent } from '../../src/notices/account-events.ts'
 import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
 import { sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
+import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import type { SlackConfig } from './config.ts'
 import type { SlackIO } from './interactions.ts'
 import { renderNotices } from './render-notices.ts'
@@ -47,6 +49,8 @@ export interface SlackNoticesOptions {
 export interface NoticeRound {
   /** Invitations found expired and turned into events. */
   expired: number
+  /** Daily "expiring within 24 h" digests written (one per account per day, from 09:00 UTC). */
+  digests: number
   /** Messages posted. */
   posted: number
   /** Events closed because they were posted. */
@@ -127,13 +131,14 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
   }
 
   async function runOnce(): Promise<NoticeRound> {
-    const round: NoticeRound = { expired: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 }
+    const round: NoticeRound = { expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 }
     // Bounded like the rest: a backlog of expiries (a first start) is swept over a few rounds.
     for (let sweep = 0; sweep < 10; sweep += 1) {
       const { noticed } = await sweepExpiredInvitations(deps, { limit: SWEEP_LIMIT })
       round.expired += noticed
       if (noticed < SWEEP_LIMIT) break
     }
+    round.digests = (await sweepExpiringSoon(deps)).digests
     // Bounded: a round ends even if events keep arriving; the next round takes the rest.
     for (let batch = 0; batch < 10; batch += 1) {
       const events = await claimAccountEvents(deps, { limit: batchSize, leaseMs })
@@ -142,7 +147,7 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
       for (const [accountId, accountEvents] of byAccount) await deliverAccount(accountId, accountEvents, round)
       if (events.length < batchSize) break
     }
-    if (round.expired + round.posted + round.withoutChannel + round.retried + round.refused > 0) log.info({ ...round }, 'notices round')
+    if (round.expired + round.digests + round.posted + round.withoutChannel + round.retried + round.refused > 0) log.info({ ...round }, 'notices round')
     return round
   }
 

@@ -8,12 +8,14 @@
  *  - Many at once are grouped into one message (at most `MAX_NOTICE_ROWS` rows with buttons; the
  *    rest are counted and `/invite list expired` shows them all) instead of flooding the channel.
  *  - Accepted, declined, bounced and complained are lines of one activity message.
+ *  - Once a day, invitations expiring within 24 hours are listed with a *Resend invitation*
+ *    button each (a resend gives the same link its full validity again).
  *
  * Pure: events in, messages out. Every value that came from a person is escaped.
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
 import { compactId, encodeBlockId } from './actions.ts'
-import { day, esc } from './format.ts'
+import { day, dayTime, esc } from './format.ts'
 import { actionButton, code, context, section, type SlackMessage } from './render.ts'
 
 /** Rows with buttons in one notice (Slack allows 50 blocks; two per row keeps it readable). */
@@ -23,7 +25,8 @@ export const MAX_ACTIVITY_LINES = 20
 
 type Expired = Extract<AccountEvent, { type: 'invitation.expired' }>
 type Requested = Extract<AccountEvent, { type: 'invitation.new_requested' }>
-type Activity = Exclude<AccountEvent, Expired | Requested>
+type ExpiringSoon = Extract<AccountEvent, { type: 'invitations.expiring_soon' }>
+type Activity = Exclude<AccountEvent, Expired | Requested | ExpiringSoon>
 
 /** One message to post and the events it reports (closed once it is posted). */
 export interface NoticeMessage {
@@ -39,6 +42,7 @@ export function renderNotices(events: readonly AccountEvent[], now: Date): Notic
   const expired: Expired[] = []
   const requested: Requested[] = []
   const activity: Activity[] = []
+  const digests: ExpiringSoon[] = []
   for (const event of events) {
     switch (event.type) {
       case 'invitation.expired':
@@ -46,6 +50,9 @@ export function renderNotices(events: readonly AccountEvent[], now: Date): Notic
         break
       case 'invitation.new_requested':
         requested.push(event)
+        break
+      case 'invitations.expiring_soon':
+        digests.push(event)
         break
       case 'invitation.accepted':
       case 'invitation.declined':
@@ -63,6 +70,7 @@ export function renderNotices(events: readonly AccountEvent[], now: Date): Notic
   if (expired.length > 0) out.push(renderExpiryNotice(expired, now))
   if (requested.length > 0) out.push(renderRequestNotice(requested, now))
   if (activity.length > 0) out.push(renderActivity(activity))
+  for (const digest of digests) out.push(renderExpiringSoon(digest, now))
   return out
 }
 
@@ -180,4 +188,29 @@ export function renderActivity(events: readonly Activity[]): NoticeMessage {
   const [first] = events
   const text = events.length === 1 && first ? activityLine(first).replace(/^:[a-z_]+: /, '').replace(/\*/g, '') : `${events.length} invitation updates`
   return { message: { text, blocks }, eventIds: events.map((e) => e.id) }
+}
+
+/** The daily digest: who is about to lose their link, each with a Resend button. */
+export function renderExpiringSoon(event: ExpiringSoon, now: Date): NoticeMessage {
+  const { invitations, total } = event.facts
+  const shown = invitations.slice(0, MAX_NOTICE_ROWS)
+  const [first] = invitations
+  const heading =
+    total === 1 && first
+      ? `:alarm_clock: The invitation of ${who(first.name, first.email)} expires within 24 hours.`
+      : `:alarm_clock: *${total} invitations expire within 24 hours.* A resend gives the same link its full validity again.`
+  const blocks: SlackMessage['blocks'] = [section(heading)]
+  for (const inv of shown) {
+    const facts = `Expires ${dayTime(inv.expiresAt, now)}${inv.invitedByEmail ? ` · invited by ${esc(inv.invitedByEmail)}` : ''}`
+    if (total === 1) blocks.push(context(facts))
+    else blocks.push(section(`${who(inv.name, inv.email)}\n${facts}`))
+    blocks.push({
+      type: 'actions',
+      block_id: encodeBlockId({ kind: 'notice' }, `soon-${compactId(inv.invitationId)}`),
+      elements: [actionButton('resend', { userId: inv.userId, email: inv.email, invitationId: inv.invitationId })],
+    })
+  }
+  if (total > shown.length) blocks.push(context(`…and ${total - shown.length} more. ${code('/invite list invited')} shows them all.`))
+  const text = total === 1 && first ? `The invitation of ${first.email} expires within 24 hours.` : `${total} invitations expire within 24 hours.`
+  return { message: { text, blocks }, eventIds: [event.id] }
 }

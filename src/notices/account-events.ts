@@ -6,7 +6,9 @@ import { fail, ok, type Result } from '../shared/result.ts'
  *  - `invitation.expired`: the expiry sweep (src/notices/sweep-expired.ts);
  *  - `invitation.accepted`, `invitation.declined`: the invitee's answer (src/invitations/invitee-link.ts);
  *  - `invitation.new_requested`: the expired-link page (src/invitations/request-new-invitation.ts);
- *  - `email.bounced`, `email.complained`: SES feedback (src/email/record-delivery-event.ts).
+ *  - `email.bounced`, `email.complained`: SES feedback (src/email/record-delivery-event.ts);
+ *  - `invitations.expiring_soon`: the daily digest sweep (src/notices/sweep-expiring-soon.ts),
+ *    at most one per account per UTC day (`dedupe_key` = the day).
  */
 export const ACCOUNT_EVENT_TYPES = [
   'invitation.expired',
@@ -15,6 +17,7 @@ export const ACCOUNT_EVENT_TYPES = [
   'invitation.new_requested',
   'email.bounced',
   'email.complained',
+  'invitations.expiring_soon',
 ] as const
 
 export type AccountEventType = (typeof ACCOUNT_EVENT_TYPES)[number]
@@ -80,10 +83,37 @@ const feedbackPayload = z
   .object({ email, detail: optionalText, suppressed: z.boolean() })
   .transform((p) => ({ email: p.email, detail: p.detail, suppressed: p.suppressed }))
 
+/** One invitation of the daily digest, as stored (the name is derived on reading, as above). */
+const expiringInvitation = z
+  .object({ invitationId: id, userId: id, email, ...personName, expiresAt: isoDate, invitedByEmail: optionalText })
+  .transform((p) => ({
+    invitationId: p.invitationId,
+    userId: p.userId,
+    email: p.email,
+    name: displayName(p),
+    expiresAt: p.expiresAt,
+    invitedByEmail: p.invitedByEmail,
+  }))
+
+/**
+ * The daily digest: `invitations` is the first few by expiry (the writer caps it), `total` how many
+ * there really are, so a renderer can say "and N more". No cap is enforced here, so a writer may
+ * change it without making older readers close digests as unreadable.
+ */
+const expiringSoonPayload = z
+  .object({
+    /** The UTC day the digest is for (YYYY-MM-DD), also its `dedupe_key`. */
+    day: z.iso.date(),
+    total: z.number().int().nonnegative(),
+    invitations: z.array(expiringInvitation),
+  })
+  .refine((p) => p.total >= p.invitations.length, { message: 'total is less than the invitations listed', path: ['total'] })
+
 export type InvitationExpiredFacts = z.output<typeof expiredPayload>
 export type InviteeAnswerFacts = z.output<typeof answerPayload>
 export type NewInvitationRequestedFacts = z.output<typeof newRequestedPayload>
 export type EmailFeedbackFacts = z.output<typeof feedbackPayload>
+export type InvitationsExpiringSoonFacts = z.output<typeof expiringSoonPayload>
 
 interface Envelope {
   /** The bigserial id, as a string (it may outgrow a JS number; it orders the queue). */
@@ -103,6 +133,7 @@ export type AccountEvent =
   | (Envelope & { type: 'invitation.new_requested'; facts: NewInvitationRequestedFacts })
   | (Envelope & { type: 'email.bounced'; facts: EmailFeedbackFacts })
   | (Envelope & { type: 'email.complained'; facts: EmailFeedbackFacts })
+  | (Envelope & { type: 'invitations.expiring_soon'; facts: InvitationsExpiringSoonFacts })
 
 // ---- the row --------------------------------------------------------------------------------
 
@@ -161,6 +192,10 @@ export function readAccountEvent(row: unknown): Result<AccountEvent, UnreadableE
     case 'email.bounced':
     case 'email.complained': {
       const f = feedbackPayload.safeParse(payload)
+      return f.success ? ok({ ...base, type, facts: f.data }) : unreadable(`payload: ${summarise(f.error)}`)
+    }
+    case 'invitations.expiring_soon': {
+      const f = expiringSoonPayload.safeParse(payload)
       return f.success ? ok({ ...base, type, facts: f.data }) : unreadable(`payload: ${summarise(f.error)}`)
     }
     default: {

@@ -10,6 +10,7 @@ import { requestNewInvitation } from '../../src/invitations/request-new-invitati
 import { ACCOUNT_EVENT_TYPES, parseAccountEvent, type AccountEvent } from '../../src/notices/account-events.ts'
 import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
 import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
+import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
@@ -347,7 +348,10 @@ describe('every producer writes a payload the notices can read', () => {
     const feedback = { suppress: true, recipients: [{ email: 'expires@x.test', detail: 'smtp; 550 5.1.1 user unknown' }], sesMessageId: 'ses-expires@x.test' }
     expect((await recordDeliveryEvent(deps, { ...feedback, eventId: 'sns-1', kind: 'bounce', summary: 'Permanent/General' })).ok).toBe(true)
     expect((await recordDeliveryEvent(deps, { ...feedback, eventId: 'sns-2', kind: 'complaint', summary: 'complaint: abuse' })).ok).toBe(true)
-    deps.clock.advance(7 * DAY)
+    // a day before it expires (10:00 UTC, past the digest's hour), expires@ is in the daily digest
+    deps.clock.advance(6 * DAY)
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
+    deps.clock.advance(DAY)
     expect((await requestNewInvitation(deps, { token: expiredToken })).ok).toBe(true)
     expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
 
@@ -380,6 +384,11 @@ describe('every producer writes a payload the notices can read', () => {
         invitedAt: T0,
         invitedByEmail: seed.admin.email,
         expiredAt,
+      },
+      'invitations.expiring_soon': {
+        day: '2026-12-02',
+        total: 1,
+        invitations: [{ invitationId: expiredId, userId: expect.any(String), email: 'expires@x.test', name: 'Bob Invitee', expiresAt: expiredAt, invitedByEmail: seed.admin.email }],
       },
     })
     expect(events.every((e) => e.accountId === seed.account.id)).toBe(true)

@@ -115,7 +115,7 @@ describe('an expired invitation', () => {
 
     // Nothing new: no post (nock would refuse an unexpected call and the round would say so).
     const second = await worker.runOnce()
-    expect(second).toEqual({ expired: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 })
+    expect(second).toEqual({ expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 })
     expect((await events()).every((e) => e.delivered_at !== null && e.delivery_note === null)).toBe(true)
   })
 
@@ -294,5 +294,37 @@ describe('when Slack or the setup says no', () => {
     h.deps.clock.advance(8 * DAY)
     expect(await notices().runOnce()).toMatchObject({ expired: 1, posted: 0, withoutChannel: 1 })
     expect((await events())[0]?.delivery_note).toBe('no notice channel')
+  })
+})
+
+describe('the daily digest', () => {
+  it('lists invitations expiring within 24 hours once a day, each with Resend; a click resends and updates its row', async () => {
+    await inviteUser(h.deps, h.seed, 'sam@acme.test', { firstName: 'Sam', lastName: 'Soon' })
+    await inviteUser(h.deps, h.seed, 'kim@acme.test', { firstName: 'Kim', lastName: 'Later' })
+    h.deps.clock.advance(6 * DAY + 12 * 3_600_000) // 2 Dec, 22:00 UTC: both links end 3 Dec, 10:00 UTC
+
+    const posts: Posted[] = []
+    capturePosts(posts)
+    const worker = notices()
+    expect(await worker.runOnce()).toMatchObject({ expired: 0, posted: 1, delivered: 1 })
+    const digest = posts[0]!
+    expect(digest.text).toBe('2 invitations expire within 24 hours.')
+    expect(JSON.stringify(digest.blocks)).toContain('Expires 3 Dec, 10:00 UTC')
+    const rows = rowActions(digest)
+    expect(rows.map((r) => r.elements?.map((e) => e.action_id))).toEqual([['inviteops.do.resend'], ['inviteops.do.resend']])
+    expect(await worker.runOnce()).toMatchObject({ posted: 0 }) // once a day, not once a round
+
+    const samRow = rows.find((b) => JSON.stringify(digest.blocks[digest.blocks.indexOf(b) - 1]).includes('sam@acme.test'))!
+    const replies: Reply[] = []
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, replies)
+    mockPostMessage([])
+    await click(noticeClick(digest, samRow, 'inviteops.do.resend'))
+    expect(replies[0]?.replace_original).toBe(true)
+    expect(JSON.stringify(replies[0]?.blocks.find((b) => b.block_id === samRow.block_id))).toMatch(/Invitation resent to sam@acme\.test by <@U2147483697>, valid until 9 Dec/)
+    expect(replies[0]?.blocks.filter((b) => b.type === 'actions')).toHaveLength(1) // Kim's button stays
+    const sam = await h.deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where('u.email', 'sam@acme.test').first<{ sent_count: number; expires_at: Date }>('i.sent_count', 'i.expires_at')
+    expect(sam?.sent_count).toBe(2)
+    expect(sam?.expires_at.toISOString()).toBe(new Date(h.deps.clock.now().getTime() + 7 * DAY).toISOString())
   })
 })
