@@ -5,17 +5,21 @@
  *   npm run bench                      every benchmark
  *   npm run bench -- slack-regenerate  only that one
  *   npm run bench -- expiry-sweep      the expiry sweep on 100k invitations
+ *   npm run bench -- regenerate-pgbench  the regenerate transaction beside pgbench (DATABASE_URL)
  *   BENCH_REQUESTS=2000 BENCH_CONCURRENCY=16 DATABASE_URL=postgres://… npm run bench
  */
 import { expirySweepOptionsFromEnv, runExpirySweepBench } from './expiry-sweep.ts'
+import { regeneratePgbenchOptionsFromEnv, runRegenerateVsPgbenchBench } from './regenerate-vs-pgbench.ts'
 import { benchOptionsFromEnv, runSlackRegenerateBench } from './slack-regenerate.ts'
 
 const options = benchOptionsFromEnv()
 const sweepOptions = expirySweepOptionsFromEnv()
+const pgbenchOptions = regeneratePgbenchOptionsFromEnv()
 
 const benches: Record<string, () => Promise<void>> = {
   'slack-regenerate': () => runSlackRegenerateBench(options),
   'expiry-sweep': () => runExpirySweepBench(sweepOptions),
+  'regenerate-pgbench': () => runRegenerateVsPgbenchBench(pgbenchOptions),
 }
 
 const wanted = process.argv.slice(2)
