@@ -59,8 +59,7 @@ const DAY = 24 * HOUR
  * May an administrator's action email `toEmail` now? No when SES told us to stop writing to the
  * address (a hard bounce or a complaint: issue 3), or when a per-administrator or per-recipient
  * send limit is reached (DESIGN.md §5). Limits are counted from the outbox itself, so they hold
- * across restarts and replicas without a counter to keep in step. One round trip for all three;
- * each count stops at its limit (the indexes serve them).
+ * across restarts and replicas without a counter to keep in step. One round trip for all three.
  */
 export async function checkSendable(
   trx: Knex.Transaction,
@@ -69,30 +68,30 @@ export async function checkSendable(
   const hourAgo = new Date(opts.now.getTime() - HOUR)
   const dayAgo = new Date(opts.now.getTime() - DAY)
   const toEmail = opts.toEmail.toLowerCase()
-  const { rows } = await trx.raw<{
-    rows: { suppressed_reason: string | null; suppressed_detail: string | null; admin_n: number; admin_oldest: Date | null; recipient_n: number; recipient_oldest: Date | null }[]
-  }>(
+  // Removal notices are not counted: they cannot be repeated for one person (remove-user.ts).
+  // For each limit, the send that keeps it reached: the limit-th most recent one in its window
+  // (null while under the limit). Reading it walks at most `limit` entries of its index, and
+  // sending is possible again as soon as it leaves the window.
+  const { rows } = await trx.raw<{ rows: { suppressed_reason: string | null; suppressed_detail: string | null; admin_blocking: Date | null; recipient_blocking: Date | null }[] }>(
     `SELECT
        s.reason AS suppressed_reason,
        s.detail AS suppressed_detail,
-       (SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? LIMIT ?) a)::int AS admin_n,
-       (SELECT min(created_at) FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ?) AS admin_oldest,
-       (SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE to_email = ? AND created_at > ? LIMIT ?) r)::int AS recipient_n,
-       (SELECT min(created_at) FROM email_outbox WHERE to_email = ? AND created_at > ?) AS recipient_oldest
+       (SELECT created_at FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
+       (SELECT created_at FROM email_outbox WHERE to_email = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS recipient_blocking
      FROM (SELECT 1) one
      LEFT JOIN email_suppressions s ON s.email = ?`,
-    [opts.adminUserId, hourAgo, opts.limits.adminSendsPerHour, opts.adminUserId, hourAgo, opts.toEmail, dayAgo, opts.limits.recipientSendsPerDay, opts.toEmail, dayAgo, toEmail],
+    [opts.adminUserId, hourAgo, opts.limits.adminSendsPerHour - 1, opts.toEmail, dayAgo, opts.limits.recipientSendsPerDay - 1, toEmail],
   )
   const r = rows[0]
   if (!r) return null
   if (r.suppressed_reason) {
     return { code: 'email.suppressed', email: toEmail, reason: r.suppressed_detail ? `${r.suppressed_reason}: ${r.suppressed_detail}` : r.suppressed_reason }
   }
-  if (opts.adminUserId && r.admin_n >= opts.limits.adminSendsPerHour && r.admin_oldest) {
-    return { code: 'limit.admin_sends', limit: opts.limits.adminSendsPerHour, retryAt: new Date(r.admin_oldest.getTime() + HOUR) }
+  if (opts.adminUserId && r.admin_blocking) {
+    return { code: 'limit.admin_sends', limit: opts.limits.adminSendsPerHour, retryAt: new Date(r.admin_blocking.getTime() + HOUR) }
   }
-  if (r.recipient_n >= opts.limits.recipientSendsPerDay && r.recipient_oldest) {
-    return { code: 'limit.recipient_sends', email: opts.toEmail, limit: opts.limits.recipientSendsPerDay, retryAt: new Date(r.recipient_oldest.getTime() + DAY) }
+  if (r.recipient_blocking) {
+    return { code: 'limit.recipient_sends', email: opts.toEmail, limit: opts.limits.recipientSendsPerDay, retryAt: new Date(r.recipient_blocking.getTime() + DAY) }
   }
   return null
 }

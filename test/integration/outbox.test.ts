@@ -179,6 +179,25 @@ describe('send limits hold across restarts (they are counted from the database)'
     restarted.clock.advance(3_600_001)
     expect((await addInvitation(restarted, { accountId: seed.account.id, actor: seed.adminActor, email: '3@x.test', firstName: 'A', lastName: 'B', groups: [] })).ok).toBe(true)
   })
+  test('removal notices do not count; a refusal says when the next send is possible', async () => {
+    const limited = makeDeps(db.knex, { config: { limits: { adminSendsPerHour: 2, recipientSendsPerDay: 10 } } })
+    const { removeUser } = await import('../../src/users/remove-user.ts')
+    const add = (email: string) => addInvitation(limited, { accountId: seed.account.id, actor: seed.adminActor, email, firstName: 'A', lastName: 'B', groups: [] })
+    const t0 = limited.clock.now().getTime()
+    expect((await add('1@x.test')).ok).toBe(true)
+    limited.clock.advance(10 * 60_000)
+    expect((await removeUser(limited, { accountId: seed.account.id, actor: seed.adminActor, email: '1@x.test' })).ok).toBe(true)
+    expect(await db.knex('email_outbox').where({ kind: 'removal' })).toHaveLength(1)
+    limited.clock.advance(10 * 60_000)
+    expect((await add('2@x.test')).ok).toBe(true) // the removal notice was not the second send
+    limited.clock.advance(10 * 60_000)
+    // Two sends in the hour (t0 and t0+20 min): possible again when the older one leaves the window.
+    expect(await add('3@x.test')).toMatchObject({ ok: false, code: 'limit.admin_sends', limit: 2, retryAt: new Date(t0 + 3_600_000) })
+    limited.clock.set(new Date(t0 + 3_600_001))
+    expect((await add('3@x.test')).ok).toBe(true)
+    limited.clock.advance(60_000)
+    expect(await add('4@x.test')).toMatchObject({ ok: false, code: 'limit.admin_sends', retryAt: new Date(t0 + 20 * 60_000 + 3_600_000) })
+  })
   test('per recipient per day, whoever sends', async () => {
     const limited = makeDeps(db.knex, { config: { limits: { adminSendsPerHour: 100, recipientSendsPerDay: 2 } } })
     await inviteUser(limited, seed, 'bob@x.test')
