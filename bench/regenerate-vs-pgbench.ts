@@ -126,12 +126,10 @@ const MIRRORED: Mirrored[] = [
     what: 'suppression and send-limit counts (checkSendable)',
     sql:
       'SELECT s.reason AS suppressed_reason, s.detail AS suppressed_detail, ' +
-      '(SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE requested_by_user_id = $1 AND created_at > $2 LIMIT $3) a)::int AS admin_n, ' +
-      '(SELECT min(created_at) FROM email_outbox WHERE requested_by_user_id = $4 AND created_at > $5) AS admin_oldest, ' +
-      '(SELECT count(*) FROM (SELECT 1 FROM email_outbox WHERE to_email = $6 AND created_at > $7 LIMIT $8) r)::int AS recipient_n, ' +
-      '(SELECT min(created_at) FROM email_outbox WHERE to_email = $9 AND created_at > $10) AS recipient_oldest ' +
-      'FROM (SELECT 1) one LEFT JOIN email_suppressions s ON s.email = $11',
-    args: [':a_id', ':hour_ago', ':admin_limit', ':a_id', ':hour_ago', ':u_email', ':day_ago', ':recipient_limit', ':u_email', ':day_ago', ':u_email'],
+      "(SELECT created_at FROM email_outbox WHERE requested_by_user_id = $1 AND created_at > $2 AND kind <> 'removal' ORDER BY created_at DESC OFFSET $3 LIMIT 1) AS admin_blocking, " +
+      "(SELECT created_at FROM email_outbox WHERE to_email = $4 AND created_at > $5 AND kind <> 'removal' ORDER BY created_at DESC OFFSET $6 LIMIT 1) AS recipient_blocking " +
+      'FROM (SELECT 1) one LEFT JOIN email_suppressions s ON s.email = $7',
+    args: [':a_id', ':hour_ago', ':admin_offset', ':u_email', ':day_ago', ':recipient_offset', ':u_email'],
   },
   {
     what: 'end the old invitation',
@@ -383,8 +381,9 @@ async function pgbench(
     expires: iso(at + ctx.inviteTtlMs),
     hour_ago: iso(at - HOUR),
     day_ago: iso(at - DAY),
-    admin_limit: LIMITS.adminSendsPerHour,
-    recipient_limit: LIMITS.recipientSendsPerDay,
+    // checkSendable reads the limit-th most recent send: OFFSET limit - 1.
+    admin_offset: LIMITS.adminSendsPerHour - 1,
+    recipient_offset: LIMITS.recipientSendsPerDay - 1,
   }
   const args = ['-n', '-M', 'extended', '-f', ctx.scriptPath, '-c', String(opts.clients), '-j', String(Math.min(2, opts.clients)), '-t', String(range.count / opts.clients)]
   for (const [name, value] of Object.entries(vars)) args.push('-D', `${name}=${value}`)
