@@ -4,7 +4,7 @@
  * outbox → chat.postMessage), against Postgres (DATABASE_URL) or embedded PGlite, beside a bare
  * Bolt app that only acknowledges, measured in the same run (DESIGN.md §8).
  *
- * Loopback only: Slack's Web API and response_url are a local fake server. Bounded: a fixed
+ * Loopback only: Slack's Web API and response_url are a local fake server in a worker thread. Bounded: a fixed
  * number of requests and a time limit; it stops by itself. Never a timing threshold in a test:
  * targets are printed, not asserted.
  *
@@ -12,7 +12,7 @@
  * (default 100), BENCH_MAX_SECONDS (default 120), DATABASE_URL (a server; a fresh database is
  * created on it and dropped afterwards).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt'
@@ -85,30 +85,63 @@ function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const c of req) chunks.push(c as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+
+/**
+ * Slack, played locally in a worker thread (real Slack is another machine: its work must not
+ * take our event loop's time): users.info, chat.postMessage, response_url. Reports each
+ * confirmation (the email it names and when, in epoch ms) to the main thread. Plain JS.
+ */
+const FAKE_SLACK = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createServer } = require('node:http')
+const { team, channel, adminId, adminEmail } = workerData
+const usersInfo = JSON.stringify({ ok: true, user: { id: adminId, team_id: team, name: 'admin', deleted: false, is_bot: false, is_restricted: false, is_ultra_restricted: false, is_email_confirmed: true, profile: { email: adminEmail, display_name: 'admin' } } })
+const posted = JSON.stringify({ ok: true, channel, ts: '1.1' })
+const server = createServer((req, res) => {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json')
+    if (req.url === '/api/users.info') return res.end(usersInfo)
+    if (req.url === '/api/chat.postMessage') {
+      const text = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('text') || ''
+      const email = /new invitation to (\\S+?),/.exec(text)?.[1]
+      if (email) parentPort.postMessage({ email, at: performance.timeOrigin + performance.now() })
+      return res.end(posted)
+    }
+    // response_url (errors would land here: counted by the caller through the DB check)
+    res.end(JSON.stringify({ ok: true }))
+  })
+})
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }))
+parentPort.on('message', () => {
+  server.closeAllConnections()
+  server.close(() => parentPort.postMessage({ closed: true }))
+})
+`
+
+interface FakeSlack {
+  url: string
+  close(): Promise<void>
 }
 
-/** Slack, played locally: users.info, chat.postMessage, response_url. Records confirmations. */
-function fakeSlack(onConfirmed: (email: string) => void): Server {
-  return createServer((req, res) => {
-    void readBody(req).then((body) => {
-      res.setHeader('content-type', 'application/json')
-      if (req.url === '/api/users.info') {
-        res.end(JSON.stringify({ ok: true, user: { id: ADMIN_SLACK_ID, team_id: TEAM, name: 'admin', deleted: false, is_bot: false, is_restricted: false, is_ultra_restricted: false, is_email_confirmed: true, profile: { email: ADMIN_EMAIL, display_name: 'admin' } } }))
-        return
+function startFakeSlack(onConfirmed: (email: string, at: number) => void): Promise<FakeSlack> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(FAKE_SLACK, { eval: true, workerData: { team: TEAM, channel: CHANNEL, adminId: ADMIN_SLACK_ID, adminEmail: ADMIN_EMAIL } })
+    worker.once('error', reject)
+    worker.on('message', (m: { port?: number; email?: string; at?: number }) => {
+      if (m.port !== undefined) {
+        resolve({
+          url: `http://127.0.0.1:${m.port}`,
+          close: async () => {
+            worker.postMessage('close')
+            await Promise.race([new Promise((r) => worker.once('message', r)), new Promise((r) => setTimeout(r, 2000).unref())])
+            await worker.terminate()
+          },
+        })
+      } else if (m.email !== undefined && m.at !== undefined) {
+        onConfirmed(m.email, m.at)
       }
-      if (req.url === '/api/chat.postMessage') {
-        const text = new URLSearchParams(body).get('text') ?? ''
-        const email = /new invitation to (\S+?),/.exec(text)?.[1]
-        if (email) onConfirmed(email)
-        res.end(JSON.stringify({ ok: true, channel: CHANNEL, ts: '1.1' }))
-        return
-      }
-      // response_url (errors would land here: counted by the caller through the DB check)
-      res.end(JSON.stringify({ ok: true }))
     })
   })
 }
@@ -198,7 +231,6 @@ function load(url: string, bodies: string[], concurrency: number, deadline: numb
   })
 }
 
-const epochNow = () => performance.timeOrigin + performance.now()
 
 function commandBody(text: string, n: number, responseUrl: string): string {
   return new URLSearchParams({
@@ -253,11 +285,11 @@ export async function runSlackRegenerateBench(opts: BenchOptions): Promise<void>
   // Epoch ms at which each email's confirmation reached (fake) Slack.
   const confirmedAt = new Map<string, number>()
   let onConfirmed: ((email: string) => void) | null = null
-  const slackServer = fakeSlack((email) => {
-    confirmedAt.set(email, epochNow())
+  const slack = await startFakeSlack((email, at) => {
+    confirmedAt.set(email, at)
     onConfirmed?.(email)
   })
-  const fake = await listen(slackServer)
+  const fake = slack.url
   let ours: Server | null = null
   let bare: Server | null = null
   try {
@@ -355,7 +387,7 @@ export async function runSlackRegenerateBench(opts: BenchOptions): Promise<void>
   } finally {
     if (ours) await close(ours)
     if (bare) await close(bare)
-    await close(slackServer)
+    await slack.close()
     // Bounded, like everything else here: a wedged database must not keep the run alive.
     await Promise.race([db.close(), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())])
   }
