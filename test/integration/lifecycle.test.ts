@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { addInvitation } from '../../src/invitations/add-invitation.ts'
 import { copyInvitationLink } from '../../src/invitations/copy-invitation-link.ts'
@@ -11,21 +11,14 @@ import { editUserGroups } from '../../src/users/edit-user-groups.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
 import { listUsers } from '../../src/users/list-users.ts'
 import { showUser } from '../../src/users/show-user.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
-import { DAY, inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { DAY, inviteUser, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 
 let db: TestDatabase
 let deps: TestDeps
 let seed: SeededAccount
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => db.close())
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  deps = makeDeps(db.knex)
-  seed = await seedAccount(deps)
-})
+useSeededDatabase((t) => ({ db, deps, seed } = t))
 
 const REGISTRATION = { firstName: 'Bob', lastName: 'Invitee', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { addInvitation } from '../../src/invitations/add-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
@@ -7,21 +7,14 @@ import { claimAccountEvents, UNREADABLE_EVENT_NOTE } from '../../src/notices/not
 import { EXPIRING_SOON_LIST_LIMIT, EXPIRING_SOON_RANGE_SQL, sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import { truncateAll, type TestDatabase } from '../support/db.ts'
 import { DAY, inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 
 let db: TestDatabase
 let deps: TestDeps
 let seed: SeededAccount
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => db.close())
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  deps = makeDeps(db.knex)
-  seed = await seedAccount(deps)
-})
+useSeededDatabase((t) => ({ db, deps, seed } = t))
 
 const HOUR = 3_600_000
 const REGISTRATION = { firstName: 'Bob', lastName: 'Joined', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true }

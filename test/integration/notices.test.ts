@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { recordDeliveryEvent } from '../../src/email/record-delivery-event.ts'
 import { createEmailWorker } from '../../src/email/outbox-worker.ts'
@@ -13,21 +13,14 @@ import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../../src/notices/swe
 import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import type { TestDatabase } from '../support/db.ts'
 import { DAY, inviteUser, makeDeps, seedAccount, TEST_NOW, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 
 let db: TestDatabase
 let deps: TestDeps
 let seed: SeededAccount
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => db.close())
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  deps = makeDeps(db.knex)
-  seed = await seedAccount(deps)
-})
+useSeededDatabase((t) => ({ db, deps, seed } = t))
 
 const REGISTRATION = { firstName: 'Bob', lastName: 'Joined', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true }
 const T0 = new Date(TEST_NOW)

@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { NEW_INVITATION_REQUEST_INTERVAL_MS, requestNewInvitation } from '../../src/invitations/request-new-invitation.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
-import { DAY, inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { DAY, inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 
 /** The core use case behind the expired page's "Request a new invitation" button. */
 let db: TestDatabase
 let deps: TestDeps
 let seed: SeededAccount
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => db.close())
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  deps = makeDeps(db.knex)
-  seed = await seedAccount(deps)
-})
+useSeededDatabase((t) => ({ db, deps, seed } = t))
 
 describe('requestNewInvitation', () => {
   it('records one request, one event and one audit entry for an expired link; no email, no new link', async () => {
