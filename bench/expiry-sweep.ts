@@ -20,6 +20,7 @@ import type { Knex } from 'knex'
 import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../src/notices/sweep-expired.ts'
 import { createTestDatabase } from '../test/support/db.ts'
 import { makeDeps, seedAccount } from '../test/support/factories.ts'
+import { envInt, fmt } from './support.ts'
 
 export interface ExpirySweepOptions {
   /** Invitations in the account, every state together. */
@@ -27,13 +28,6 @@ export interface ExpirySweepOptions {
   /** Of those, pending with `expires_at` in the past and not yet announced. */
   expired: number
   maxSeconds: number
-}
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw === undefined ? fallback : Number.parseInt(raw, 10)
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}`)
-  return n
 }
 
 export function expirySweepOptionsFromEnv(): ExpirySweepOptions {
@@ -188,7 +182,6 @@ async function seqScanReads(db: Knex): Promise<SeqReads> {
 const seqReadsBetween = (before: SeqReads, after: SeqReads) =>
   `${after.invitations - before.invitations} invitations rows, ${after.users - before.users} users rows`
 
-const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 const planLines = (rows: Record<string, string>[]) => rows.map((r) => `    ${Object.values(r)[0]}`).join('\n')
 
 // The sweep's predicate, for the scan baseline (binding: now).

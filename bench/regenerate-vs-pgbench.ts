@@ -57,6 +57,7 @@ import type { Actor } from '../src/invitations/model.ts'
 import { regenerateInvitation } from '../src/invitations/regenerate-invitation.ts'
 import { createTestDatabase } from '../test/support/db.ts'
 import { makeDeps, seedAccount, TEST_NOW } from '../test/support/factories.ts'
+import { envInt, fmt, percentile } from './support.ts'
 
 export interface RegeneratePgbenchOptions {
   clients: number
@@ -66,13 +67,6 @@ export interface RegeneratePgbenchOptions {
   warmup: number
   maxSeconds: number
   pgbench: string
-}
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw === undefined ? fallback : Number.parseInt(raw, 10)
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}`)
-  return n
 }
 
 export function regeneratePgbenchOptionsFromEnv(): RegeneratePgbenchOptions {
@@ -297,18 +291,11 @@ interface Stats {
   p99: number
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[i]!
-}
-
 function stats(latenciesMs: number[], tps: number): Stats {
   const sorted = [...latenciesMs].sort((a, b) => a - b)
   return { count: sorted.length, tps, p50: percentile(sorted, 50), p99: percentile(sorted, 99) }
 }
 
-const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
 interface Exit {
   code: number | null

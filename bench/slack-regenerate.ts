@@ -24,6 +24,7 @@ import { createHttpApp } from '../src/server/http.ts'
 import { createSlackRouter } from '../adapters/slack/router.ts'
 import { createTestDatabase } from '../test/support/db.ts'
 import { DAY, makeDeps, seedAccount } from '../test/support/factories.ts'
+import { envInt, fmt, percentile } from './support.ts'
 
 const SECRET = 'bench-signing-secret-0123456789abcdef'
 const TEAM = 'T0BENCH'
@@ -47,13 +48,6 @@ interface Stats {
   errors: number
 }
 
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]
-  const n = raw === undefined ? fallback : Number.parseInt(raw, 10)
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}`)
-  return n
-}
-
 export function benchOptionsFromEnv(): BenchOptions {
   return {
     requests: envInt('BENCH_REQUESTS', 1000, 10, 100_000),
@@ -61,12 +55,6 @@ export function benchOptionsFromEnv(): BenchOptions {
     warmup: envInt('BENCH_WARMUP', 100, 0, 10_000),
     maxSeconds: envInt('BENCH_MAX_SECONDS', 120, 5, 3600),
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[i]!
 }
 
 function stats(latencies: number[], seconds: number, errors: number): Stats {
@@ -261,7 +249,6 @@ function bareBolt(): Server {
   return createServer(server)
 }
 
-const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
 /** A logger that only keeps errors: work after the ack that failed must show in the figures. */
 function errorCollector(): { logger: Logger; errors: string[] } {
