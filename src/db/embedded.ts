@@ -28,9 +28,25 @@ const MAX_CONNECTIONS = 24
 const ownerFileSchema = z.object({ pid: z.number().int().positive(), url: z.string().startsWith('postgres://') })
 export type EmbeddedOwner = z.infer<typeof ownerFileSchema>
 
+/** Postgres's shared buffers in embedded mode (its default, 128 MB, is sized for a server). */
+export const EMBEDDED_SHARED_BUFFERS = '16MB'
+
+/**
+ * PGlite's start parameters plus a smaller buffer cache: a service on one machine with a small
+ * database, where the 112 MB saved matter more (DESIGN.md §8: under 200 MB). PGlite's own
+ * defaults are kept; if a release stops exposing them, its plain defaults are used.
+ */
+function startParams(): string[] | undefined {
+  const defaults = (PGlite as unknown as { defaultStartParams?: unknown }).defaultStartParams
+  if (!Array.isArray(defaults) || !defaults.every((p) => typeof p === 'string')) return undefined
+  return [...(defaults as string[]), '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`]
+}
+
 /** Start PGlite (in memory when `dataDir` is null) and serve it on 127.0.0.1:<free port>. */
 export async function startEmbeddedServer(dataDir: string | null): Promise<EmbeddedServer> {
-  const db = dataDir === null ? await PGlite.create() : await PGlite.create(join(dataDir, 'pgdata'))
+  const params = startParams()
+  const options = params ? { startParams: params } : {}
+  const db = dataDir === null ? await PGlite.create(options) : await PGlite.create(join(dataDir, 'pgdata'), options)
   // pglite-socket's handler speaks the wire protocol; our queue decides whose turn it is (see
   // PgliteSessionQueue for why its own server's queue is not used). The handler's option is typed
   // as the package's private class; ours has the same three methods.

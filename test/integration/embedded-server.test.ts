@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { openDatabase, type Database } from '../../src/db/open-database.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
+import { EMBEDDED_SHARED_BUFFERS } from '../../src/db/embedded.ts'
 
 /**
  * The embedded server always (whatever DATABASE_URL says): several pooled connections share
@@ -42,4 +43,9 @@ test('a failed query in one connection leaves the others working', async () => {
   const results = await Promise.allSettled([db.knex.raw('select * from no_such_table where id = ?', [1]), ...Array.from({ length: 20 }, (_, i) => db.knex.raw('select ?::int as n', [i]))])
   expect(results[0]!.status).toBe('rejected')
   expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true)
+})
+
+test('runs with a buffer cache sized for one machine, not the server default (DESIGN.md §8 memory)', async () => {
+  const { rows } = await db.knex.raw<{ rows: { shared_buffers: string }[] }>('SHOW shared_buffers')
+  expect(rows[0]?.shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS)
 })
