@@ -13,6 +13,7 @@
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt'
 import { WebClient, type WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
+import { firstDelivery, pruneDeliveries } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { SlackConfig } from './config.ts'
@@ -71,9 +72,10 @@ function boltLogger(logger: Logger): BoltLogger {
 
 /**
  * Remembers delivery keys for a while. Slack may deliver the same request twice (a retry, a
- * replayed click); a key seen before is acknowledged and not run again. One process's memory:
- * across replicas the core's business-key idempotency (regenerate → `already_replaced`) is the
- * backstop (DESIGN.md §6).
+ * replayed click); a key seen before is acknowledged and not run again. This is one process's
+ * memory, the fast path; `chat_deliveries` in the database catches a redelivery that reaches
+ * another replica, and the core's business-key idempotency (regenerate → `already_replaced`) is
+ * the backstop (DESIGN.md §6).
  */
 export function createDeliveryDeduper(ttlMs: number, maxEntries = 10_000, now: () => number = Date.now): { firstTime(key: string): boolean } {
   const seen = new Map<string, number>()
@@ -97,10 +99,27 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
   const nowMs = options.nowMs ?? (() => Date.now())
   const client = options.client ?? new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, ...options.clientOptions })
   const identities = options.identities ?? createIdentityResolver({ client, logger })
-  const deduper = createDeliveryDeduper(options.dedupeTtlMs ?? 10 * 60_000)
+  const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
+  const deduper = createDeliveryDeduper(dedupeTtlMs)
 
   const io = createSlackIO({ client, apiUrl: config.apiUrl, logger, fetch: options.fetch })
   const handlers = createSlackHandlers(deps, io, identities)
+
+  let prunedAt = 0
+  /**
+   * The same key seen by another replica (Slack may redeliver to any of them) also means "done
+   * already": the database remembers keys for `dedupeTtlMs`. Old keys are pruned now and then.
+   */
+  async function firstTimeEverywhere(key: string): Promise<boolean> {
+    const now = deps.clock.now()
+    const first = await firstDelivery(deps.db, 'slack', key, now, dedupeTtlMs)
+    if (!first) logger.info({ key: key.split(':')[0] }, 'slack request already handled by another replica: not run twice')
+    if (now.getTime() - prunedAt > dedupeTtlMs) {
+      prunedAt = now.getTime()
+      await pruneDeliveries(deps.db, new Date(now.getTime() - dedupeTtlMs))
+    }
+    return first
+  }
 
   const pending = new Set<Promise<void>>()
   /** Runs work after the ack; an outage is logged and the administrator told, never thrown at Bolt. */
@@ -154,13 +173,16 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     // request: acknowledge it and do not run the command twice. Slack's retry policy:
     // https://docs.slack.dev/apis/events-api/#retries . The trigger_id, unique per invocation,
     // also catches a duplicate delivered without the header.
-    if ((context.retryNum ?? 0) > 0 || !deduper.firstTime(`command:${parsed.data.team_id}:${parsed.data.trigger_id}`)) {
+    const key = `command:${parsed.data.team_id}:${parsed.data.trigger_id}`
+    if ((context.retryNum ?? 0) > 0 || !deduper.firstTime(key)) {
       logger.info({ retryNum: context.retryNum, retryReason: context.retryReason }, 'slack command delivered again: acknowledged, not run twice')
       await ack()
       return
     }
     await ack()
-    afterAck('command', parsed.data.response_url, () => handlers.slashCommand(parsed.data))
+    afterAck('command', parsed.data.response_url, async () => {
+      if (await firstTimeEverywhere(key)) await handlers.slashCommand(parsed.data)
+    })
   })
 
   app.action(/.*/, async ({ ack, body, context }) => {
@@ -177,7 +199,9 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
       logger.info({ retryNum: context.retryNum }, 'slack action delivered again: acknowledged, not run twice')
       return
     }
-    afterAck('action', parsed.data.response_url ?? null, () => handlers.blockAction(parsed.data))
+    afterAck('action', parsed.data.response_url ?? null, async () => {
+      if (await firstTimeEverywhere(key)) await handlers.blockAction(parsed.data)
+    })
   })
 
   // Any callback id: an unknown one is answered inside `viewSubmission` rather than left to time out.
