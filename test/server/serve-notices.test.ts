@@ -81,7 +81,8 @@ test('serve posts one expiry notice to the linked channel, then stops cleanly on
   server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   try {
     const until = Date.now() + 90_000
-    while (posted.length === 0 && server.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
+    // The round logs what it did after the post is recorded: wait for both.
+    while ((posted.length === 0 || !stdout.includes('"msg":"notices round"')) && server.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
     expect(posted, `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`).toHaveLength(1)
     expect(posted[0]?.channel).toBe('C0NOTICES')
     expect(posted[0]?.text).toBe('The invitation of bob@acme.test has expired.')
