@@ -1,0 +1,381 @@
+/**
+ * Teams renderers: pure functions from the core's results to Teams messages (STYLE.md §9). Text
+ * (markdown, escaped) for confirmations, refusals and help; an Adaptive Card 1.4 for `list`,
+ * `show`, the removal prompt and the edit form.
+ *
+ * All Teams wording lives here: one exhaustive switch over `CommandOutcome.kind`, one over
+ * `LifecycleFailure.code`, so a new kind or code does not compile until Teams says something
+ * about it (STYLE.md §4).
+ *
+ * Card limits: Teams accepts cards up to about 28 KB
+ * (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages);
+ * a list page holds at most 50 users (the core's cap), with ids only in button data.
+ */
+import type { CommandOutcome, ListFilter } from '../../src/commands/types.ts'
+import type { LifecycleFailure } from '../../src/invitations/failures.ts'
+import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
+import type { EmailProblem } from '../../src/shared/email-address.ts'
+import { code, day, dayTime, displayName, esc, escCard, joinedCell } from './format.ts'
+import { listFilters, type CardOrigin, type CardValue } from './schemas.ts'
+
+/** An Adaptive Card element or action: plain JSON (Teams reads it; we only write it). */
+export type CardElement = Record<string, unknown>
+
+export interface AdaptiveCard {
+  type: 'AdaptiveCard'
+  $schema: string
+  version: '1.4'
+  body: CardElement[]
+  actions?: CardElement[]
+  msteams?: { width: 'Full' }
+}
+
+/** What one answer is: markdown text, or a card with a text fallback (notifications, screen readers). */
+export type TeamsMessage = { kind: 'text'; text: string } | { kind: 'card'; card: AdaptiveCard; text: string }
+
+export interface Rendered {
+  message: TeamsMessage
+  /** One line, for the banner on top of a card updated in place after a click. */
+  summary: string
+}
+
+export interface RenderContext {
+  now: Date
+  /** Who acted, as Teams names them, for confirmations ("Alice Admin sent …"). */
+  actorName: string
+  /** Where a click came from, carried on by prompts (removal, edit). */
+  origin?: CardOrigin
+}
+
+const MAX_HISTORY = 10
+const MAX_AUDIT = 25
+
+const rowActionLabels: Record<RowAction, string> = {
+  resend: 'Resend invitation',
+  regenerate: 'Send new invitation',
+  link: 'Copy invitation link',
+  edit: 'Edit groups',
+  remove: 'Remove user…',
+}
+
+const filterLabels: Record<ListFilter, string> = {
+  all: 'All users',
+  invited: 'Invited',
+  expired: 'Invitation expired',
+  active: 'Active',
+  declined: 'Declined',
+  removed: 'Removed',
+}
+
+const text = (t: string): TeamsMessage => ({ kind: 'text', text: t })
+
+/** Words for every refusal of the core, naming the right action where there is one (DESIGN.md §1). */
+export function describeFailure(failure: LifecycleFailure, now: Date): string {
+  switch (failure.code) {
+    case 'auth.not_admin':
+      return 'Only an active administrator of this account can do that. If you are one, check that your Teams email is the one your account knows.'
+    case 'account.not_found':
+      return 'The account linked to this tenant no longer exists. Ask your operator to link it again with `inviteops teams connect`.'
+    case 'email.invalid':
+      return `${code(failure.input.slice(0, 200))} is not an address I can send to: ${describeEmailProblem(failure.reason)}.`
+    case 'user.name_required':
+      return `To invite ${esc(failure.email)}, give their name: ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'group.required':
+      return 'Every user needs at least one group: add `--group <name>`. `/invite groups` lists them.'
+    case 'group.not_found':
+      return `No group named ${failure.missing.map((g) => `**${esc(g)}**`).join(', ')}. Groups of this account: ${failure.available.map(esc).join(', ') || 'none yet'}.`
+    case 'user.not_found':
+      return `${esc(failure.email)} is not a user of this account. Invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'user.already_invited':
+      return `${esc(failure.email)} already has an invitation, valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
+    case 'user.already_active':
+      return `${esc(failure.email)} is already an active user${failure.joinedAt ? ` (joined ${day(failure.joinedAt, now)})` : ''}.`
+    case 'user.removed':
+      return `${esc(failure.email)} was removed from this account. To bring them back, invite them again with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'user.declined':
+      return `${esc(failure.email)} declined the invitation. To ask again, invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
+    case 'invitation.expired':
+      return `The invitation to ${esc(failure.email)} expired on ${day(failure.expiredAt, now)}: use ${code(`/invite regenerate ${failure.email}`)} to send a new one.`
+    case 'invitation.still_valid':
+      return `The invitation to ${esc(failure.email)} is still valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
+    case 'invitation.already_replaced':
+      return `A new invitation was already sent to ${esc(failure.email)}${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at, now)}; it is valid until ${day(failure.expiresAt, now)}. Nothing more to do.`
+    case 'user.cannot_remove_self':
+      return 'You cannot remove yourself: ask another administrator.'
+    case 'user.last_admin':
+      return `${esc(failure.email)} is the last administrator of this account and cannot be removed. Make someone else an administrator first.`
+    case 'limit.admin_sends':
+      return `You have reached your limit of ${failure.limit} invitation emails per hour. Try again after ${dayTime(failure.retryAt, now)}.`
+    case 'limit.recipient_sends':
+      return `${esc(failure.email)} has already received ${failure.limit} emails today, the most allowed. Try again after ${dayTime(failure.retryAt, now)}.`
+    case 'email.suppressed':
+      return `Emails to ${esc(failure.email)} are blocked (${esc(failure.reason)}): ask them for another address.`
+    default: {
+      const unreachable: never = failure
+      return unreachable
+    }
+  }
+}
+
+/** Why an address was refused, in words. */
+export function describeEmailProblem(problem: EmailProblem): string {
+  switch (problem) {
+    case 'empty':
+      return 'it is empty'
+    case 'too_long':
+      return 'it is too long'
+    case 'control_characters':
+      return 'it contains line breaks or control characters'
+    case 'several_addresses':
+      return 'give one address at a time'
+    case 'malformed':
+      return 'it does not look like name@example.com'
+    case 'not_ascii':
+      return 'the part before the @ must be plain ASCII'
+    default: {
+      const unreachable: never = problem
+      return unreachable
+    }
+  }
+}
+
+function validUntil(user: UserView, now: Date): string {
+  return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now)}` : ''
+}
+
+/** A fenced block for usage and help (Teams markdown keeps it verbatim). */
+const fenced = (body: string): string => '```\n' + body.replace(/```/g, "'''") + '\n```'
+
+/** Renders what a command produced. One case per `CommandOutcome.kind` (STYLE.md §4). */
+export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
+  const { now } = ctx
+  const who = `**${esc(ctx.actorName)}**`
+  switch (outcome.kind) {
+    case 'help': {
+      const intro = 'InviteOps: manage your account’s invitations from Teams. Mention me in a channel (@InviteOps list) or write to me directly:'
+      return { message: text(`${intro}\n\n${fenced(outcome.usage)}`), summary: intro }
+    }
+    case 'usage': {
+      const msg = outcome.failure.message
+      return { message: text(`⚠️ ${esc(msg)}\n\nUsage:\n\n${fenced(outcome.failure.usage)}`), summary: esc(msg) }
+    }
+    case 'refused': {
+      const msg = describeFailure(outcome.failure, now)
+      return { message: text(`⛔ ${msg}`), summary: msg }
+    }
+    case 'list': {
+      const card = renderList(outcome, now)
+      return { message: card, summary: `${outcome.total} users` }
+    }
+    case 'show':
+      return { message: renderShow(outcome.user, outcome.history, now), summary: `${esc(outcome.user.email)}: ${joinedCell(outcome.user, now)}` }
+    case 'added': {
+      const u = outcome.user
+      const msg = `${who} invited ${esc(u.email)} (${esc(displayName(u))}; ${u.groups.map(esc).join(', ')})${validUntil(u, now)}`
+      return { message: text(msg), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+    }
+    case 'resent': {
+      const u = outcome.user
+      return { message: text(`${who} resent the invitation to ${esc(u.email)}${validUntil(u, now)}`), summary: `Invitation resent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+    }
+    case 'regenerated': {
+      const u = outcome.user
+      return { message: text(`${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now)}`), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+    }
+    case 'link': {
+      // The link is a secret: interactions.ts sends this only in a personal chat (DESIGN.md §1).
+      const u = outcome.user
+      const msg = `🔗 Invitation link for **${esc(u.email)}**, valid until ${day(outcome.expiresAt, now)}:\n\n${outcome.url}\n\nSend it to them yourself: it lets whoever holds it join the account as this user.`
+      return { message: text(msg), summary: `Link for ${esc(u.email)} sent to you in a private chat` }
+    }
+    case 'edited': {
+      const u = outcome.user
+      return { message: text(`${who} changed the groups of ${esc(u.email)} to ${u.groups.map(esc).join(', ')}`), summary: `Groups of ${esc(u.email)} changed by ${who}: ${u.groups.map(esc).join(', ')}` }
+    }
+    case 'confirm_remove':
+      return { message: renderConfirmRemove(outcome.user, ctx.origin ?? { kind: 'reply' }), summary: `Remove ${esc(outcome.user.email)}?` }
+    case 'removed': {
+      const u = outcome.user
+      return { message: text(`${who} removed ${esc(u.email)} from the account`), summary: `${esc(u.email)} removed by ${who}` }
+    }
+    case 'groups':
+      return { message: renderGroups(outcome.groups), summary: `${outcome.groups.length} groups` }
+    case 'audit':
+      return { message: renderAudit(outcome.email, outcome.entries, now), summary: `${outcome.entries.length} audit entries` }
+    default: {
+      const unreachable: never = outcome
+      return unreachable
+    }
+  }
+}
+
+function card(body: CardElement[], actions: CardElement[] = []): AdaptiveCard {
+  return {
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: '1.4',
+    body,
+    ...(actions.length > 0 ? { actions } : {}),
+    msteams: { width: 'Full' },
+  }
+}
+
+const block = (t: string, extra: CardElement = {}): CardElement => ({ type: 'TextBlock', text: t, wrap: true, ...extra })
+
+/** The banner a click leaves on top of the card it updated ("New invitation sent …"). */
+const bannerBlock = (banner: string): CardElement => ({ type: 'Container', style: 'emphasis', items: [block(banner, { weight: 'Bolder' })] })
+
+/** An Action.Submit whose data is one of our `CardValue`s (parsed again when it comes back). */
+function submit(title: string, data: CardValue, style?: 'positive' | 'destructive'): CardElement {
+  return { type: 'Action.Submit', title, data, ...(style ? { style } : {}) }
+}
+
+/** The button for one row action; regenerate carries the invitation id (the core's idempotency key). */
+export function rowButton(action: RowAction, user: UserView, origin: CardOrigin): CardElement {
+  const invitationId = action === 'regenerate' ? (user.invitation?.id ?? null) : null
+  const style = action === 'regenerate' ? 'positive' : action === 'remove' ? 'destructive' : undefined
+  return submit(rowActionLabels[action], { inviteops: 'row', action, userId: user.id, invitationId, origin }, style)
+}
+
+/** The web Users page as a card: filter, one row per user with its Joined cell and exactly its actions, paging. */
+export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now: Date, banner?: string): TeamsMessage {
+  const origin: CardOrigin = { kind: 'list', filter: list.filter, page: list.page }
+  const pageCount = Math.max(1, list.pageCount)
+  const summary = `Users (${filterLabels[list.filter]}): ${list.total}, page ${list.page} of ${pageCount}`
+  const body: CardElement[] = []
+  if (banner) body.push(bannerBlock(banner))
+  body.push(block(`Users · ${filterLabels[list.filter]}`, { size: 'Medium', weight: 'Bolder' }))
+  body.push(block(`${list.total} ${list.total === 1 ? 'user' : 'users'} · page ${list.page} of ${pageCount}`, { isSubtle: true, spacing: 'None' }))
+  body.push({
+    type: 'ColumnSet',
+    columns: [
+      {
+        type: 'Column',
+        width: 'stretch',
+        items: [{ type: 'Input.ChoiceSet', id: 'filter', style: 'compact', value: list.filter, choices: listFilters.map((f) => ({ title: filterLabels[f], value: f })) }],
+      },
+      { type: 'Column', width: 'auto', items: [{ type: 'ActionSet', actions: [submit('Filter', { inviteops: 'list.filter', filter: list.filter })] }] },
+    ],
+  })
+  if (list.users.length === 0) body.push(block('_No users match this filter._', { separator: true }))
+  for (const user of list.users) {
+    const items: CardElement[] = [
+      block(`**${escCard(user.email)}** · ${escCard(displayName(user))}`),
+      block(user.groups.map(escCard).join(', ') || '_no group_', { isSubtle: true, spacing: 'None' }),
+      block(joinedCell(user, now), { spacing: 'None' }),
+    ]
+    if (user.actions.length > 0) items.push({ type: 'ActionSet', actions: user.actions.map((a) => rowButton(a, user, origin)) })
+    body.push({ type: 'Container', separator: true, id: `row-${user.id}`, items })
+  }
+  const paging: CardElement[] = []
+  if (list.page > 1) paging.push(submit('◀ Previous', { inviteops: 'list', filter: list.filter, page: list.page - 1 }))
+  if (list.page < pageCount) paging.push(submit('Next ▶', { inviteops: 'list', filter: list.filter, page: list.page + 1 }))
+  return { kind: 'card', card: card(body, paging), text: summary }
+}
+
+/** One user's card: details, recent history, and a button per action that applies now. */
+export function renderShow(user: UserView, history: AuditEntry[], now: Date, banner?: string): TeamsMessage {
+  const origin: CardOrigin = { kind: 'show', userId: user.id }
+  const inv = user.invitation
+  const facts = [
+    { title: 'Name', value: escCard(displayName(user)) },
+    { title: 'Status', value: joinedCell(user, now) },
+    { title: 'Groups', value: user.groups.map(escCard).join(', ') || 'none' },
+  ]
+  if (inv) {
+    facts.push({ title: 'Invited', value: `${day(inv.createdAt, now)}${inv.invitedBy ? ` by ${escCard(inv.invitedBy)}` : ''}` })
+    if (inv.delivery) facts.push({ title: 'Email', value: `${inv.delivery.status}${inv.delivery.detail ? `: ${escCard(inv.delivery.detail)}` : ''}` })
+  }
+  const body: CardElement[] = []
+  if (banner) body.push(bannerBlock(banner))
+  body.push(block(escCard(user.email), { size: 'Medium', weight: 'Bolder' }))
+  body.push({ type: 'FactSet', facts })
+  if (history.length > 0) {
+    body.push(block('History', { weight: 'Bolder', separator: true }))
+    for (const e of history.slice(0, MAX_HISTORY)) {
+      body.push(block(`${dayTime(e.at, now)} · ${escCard(e.actor.email ?? e.actor.platformUserId)} · ${escCard(e.action)}${e.ok ? '' : ` (refused: ${escCard(e.resultCode)})`}`, { isSubtle: true, spacing: 'None', size: 'Small' }))
+    }
+  }
+  return { kind: 'card', card: card(body, user.actions.map((a) => rowButton(a, user, origin))), text: `${user.email}: ${joinedCell(user, now)}` }
+}
+
+/** The question `remove` asks before acting (DESIGN.md §2): a second card with Remove and Cancel. */
+export function renderConfirmRemove(user: UserView, origin: CardOrigin): TeamsMessage {
+  const body = [
+    block(`⚠️ Remove **${escCard(user.email)}** (${escCard(displayName(user))}) from the account?`, { weight: 'Bolder' }),
+    block('A pending invitation link stops working and they get an email saying so. They can be invited again later.', { isSubtle: true }),
+  ]
+  const actions = [submit('Remove', { inviteops: 'remove.confirmed', userId: user.id, origin }, 'destructive'), submit('Cancel', { inviteops: 'cancel', origin })]
+  return { kind: 'card', card: card(body, actions), text: `Remove ${user.email} from the account?` }
+}
+
+/** "Edit groups": the account's groups as a multi-select, the user's ticked (values are group ids). */
+export function renderEditCard(user: UserView, groups: GroupView[], origin: CardOrigin): TeamsMessage {
+  const current = groups.filter((g) => user.groups.includes(g.name)).map((g) => g.id)
+  const body = [
+    block(`Groups of **${escCard(user.email)}** (${escCard(displayName(user))}). Every user keeps at least one group.`),
+    { type: 'Input.ChoiceSet', id: 'groups', isMultiSelect: true, style: 'expanded', value: current.join(','), choices: groups.slice(0, 100).map((g) => ({ title: g.name, value: g.id })) },
+  ]
+  const actions = [submit('Save', { inviteops: 'edit.save', userId: user.id, origin }, 'positive'), submit('Cancel', { inviteops: 'cancel', origin })]
+  return { kind: 'card', card: card(body, actions), text: `Edit the groups of ${user.email}` }
+}
+
+function renderGroups(groups: GroupView[]): TeamsMessage {
+  if (groups.length === 0) return text('This account has no groups yet.')
+  const lines = groups.map((g) => `- **${esc(g.name)}**${g.isAdmin ? ' (administrators)' : ''}: ${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'}`)
+  return text(`**Groups**\n\n${lines.join('\n')}`)
+}
+
+function renderAudit(email: string | null, entries: AuditEntry[], now: Date): TeamsMessage {
+  const title = email ? `Audit log for ${esc(email)}` : 'Audit log'
+  if (entries.length === 0) return text(`${title}: nothing yet.`)
+  const lines = entries.slice(0, MAX_AUDIT).map((e) => {
+    const actor = esc(e.actor.email ?? `${e.actor.platform}:${e.actor.platformUserId}`)
+    return `- ${dayTime(e.at, now)} · ${actor} · ${esc(e.action)}${e.targetEmail ? ` ${esc(e.targetEmail)}` : ''} · ${e.ok ? 'ok' : esc(e.resultCode)}`
+  })
+  return text(`**${title}**\n\n${lines.join('\n')}`)
+}
+
+/** A card replaced by what happened (no buttons left, so nobody acts twice). */
+export function renderBannerOnly(banner: string): TeamsMessage {
+  return { kind: 'card', card: card([bannerBlock(banner)]), text: banner }
+}
+
+/** What an unlinked tenant is told (DESIGN.md §4/§5): how the operator links it. */
+export function renderNotLinked(tenantId: string | null): TeamsMessage {
+  if (!tenantId) return text('This message did not say which Microsoft 365 tenant it comes from, so I cannot tell which account it is for. Nothing was done.')
+  return text(`🔗 This Microsoft 365 tenant is not linked to an InviteOps account yet. An operator links it by running:\n\n${fenced(`npx inviteops teams connect --tenant ${tenantId} --account <name>`)}`)
+}
+
+/** Why Teams could not vouch for the caller, before the core is even asked (DESIGN.md §5). */
+export type IdentityProblem = 'lookup_failed' | 'no_email' | 'guest' | 'stranger'
+
+export function describeIdentityProblem(problem: IdentityProblem): string {
+  switch (problem) {
+    case 'lookup_failed':
+      return 'I could not check who you are with Teams just now, so nothing was done. Please try again in a minute.'
+    case 'no_email':
+      return 'Teams does not show me an email for your account, so I cannot tell whether you are an administrator.'
+    case 'guest':
+      return 'Guests of this Teams organisation cannot manage invitations.'
+    case 'stranger':
+      return 'Only members of the organisation linked to this account can manage its invitations.'
+    default: {
+      const unreachable: never = problem
+      return unreachable
+    }
+  }
+}
+
+/** A short, harmless answer to input we could not use (unknown button, stale card, bad payload). */
+export function renderProblem(problem: string): TeamsMessage {
+  return text(`⚠️ ${problem}`)
+}
+
+/** What a link asked for in a channel or group chat says there: where the link went, not the link. */
+export function renderLinkSentPrivately(email: string, actorName: string): TeamsMessage {
+  return text(`🔒 **${esc(actorName)}**, I sent you the invitation link for ${esc(email)} in a private chat: links are never posted where others can read them.`)
+}
+
+/** The one answer to an outage (logged with details; the user gets no stack trace). */
+export const SOMETHING_WENT_WRONG = 'Something went wrong on our side. Check with `/invite show <email>` before trying again.'

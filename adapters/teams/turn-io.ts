@@ -1,0 +1,70 @@
+/**
+ * The `TeamsIO` port over one botbuilder turn: the only file besides router.ts that knows
+ * botbuilder's API, so moving to the M365 Agents SDK touches these two (DESIGN.md §9).
+ *
+ * Connector calls made (https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference):
+ *  - GET  {serviceUrl}/v3/conversations/{conversationOrTeamId}/members/{userId}  (TeamsInfo.getMember)
+ *  - POST {serviceUrl}/v3/conversations/{conversationId}/activities/{replyToId}  (a reply)
+ *  - PUT  {serviceUrl}/v3/conversations/{conversationId}/activities/{activityId} (a card updated in place)
+ *  - POST {serviceUrl}/v3/conversations, then POST …/{newId}/activities          (a 1:1 chat for a link)
+ */
+import { CardFactory, TeamsInfo, type CloudAdapter, type ConversationParameters, type TurnContext } from 'botbuilder'
+import type { Logger } from '../../src/ports/logger.ts'
+import type { TeamsIO } from './interactions.ts'
+import type { TeamsMessage } from './render.ts'
+import type { MessageActivity } from './schemas.ts'
+import { tenantOf } from './schemas.ts'
+
+/** The Bot Framework's public-cloud audience (botframework-connector's ToChannelFromBotOAuthScope). */
+const PUBLIC_CLOUD_AUDIENCE = 'https://api.botframework.com'
+
+/** The Bot Framework activity for one of our messages. */
+export function toActivity(message: TeamsMessage): { type: 'message'; text: string; textFormat?: 'markdown'; attachments?: ReturnType<typeof CardFactory.adaptiveCard>[] } {
+  switch (message.kind) {
+    case 'text':
+      return { type: 'message', text: message.text, textFormat: 'markdown' }
+    case 'card':
+      // `text` stays empty beside a card (Teams would show both); the summary goes in the card's fallback.
+      return { type: 'message', text: '', attachments: [CardFactory.adaptiveCard({ ...message.card, fallbackText: message.text })] }
+    default: {
+      const unreachable: never = message
+      return unreachable
+    }
+  }
+}
+
+export function createTurnIO(context: TurnContext, activity: MessageActivity, opts: { adapter: CloudAdapter; appId: string | null; logger: Logger }): TeamsIO {
+  return {
+    async getMember(userId) {
+      try {
+        return await TeamsInfo.getMember(context, userId)
+      } catch (error) {
+        // MemberNotFoundInConversation, throttling, an outage: refuse this once (audited by the core).
+        opts.logger.warn({ err: error instanceof Error ? error.message : String(error), userId }, 'teams getMember failed')
+        return undefined
+      }
+    },
+    async reply(message) {
+      await context.sendActivity(toActivity(message))
+    },
+    async update(activityId, message) {
+      await context.updateActivity({ ...toActivity(message), id: activityId })
+    },
+    async sendPrivately(userId, message) {
+      const tenantId = tenantOf(activity)
+      const parameters: ConversationParameters = {
+        isGroup: false,
+        bot: { id: activity.recipient.id, name: activity.recipient.name ?? 'InviteOps' },
+        members: [{ id: userId, name: activity.from.name ?? '' }],
+        channelData: { tenant: { id: tenantId } },
+        ...(tenantId ? { tenantId } : {}),
+      }
+      // The audience of this turn (public or government cloud), as the adapter set it for replies.
+      const scope: unknown = context.turnState.get(opts.adapter.OAuthScopeKey)
+      const audience = typeof scope === 'string' && scope !== '' ? scope : PUBLIC_CLOUD_AUDIENCE
+      await opts.adapter.createConversationAsync(opts.appId ?? '', activity.channelId, activity.serviceUrl, audience, parameters, async (privateContext) => {
+        await privateContext.sendActivity(toActivity(message))
+      })
+    },
+  }
+}
