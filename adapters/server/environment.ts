@@ -1,11 +1,13 @@
 import { formatProblems, loadConfig, type AppConfig } from '../../src/config.ts'
 import { sesEnvSchema, sesSettingsFromEnv, type SesSettings } from '../email/config.ts'
 import { checkSlackEnv, slackConfigFromEnv, slackEnvSchema, type SlackConfig } from '../slack/config.ts'
+import { teamsConfigFromEnv, teamsEnvChecked, teamsEnvSchema, type TeamsConfig } from '../teams/config.ts'
 
 export interface Environment {
   app: AppConfig
   ses: SesSettings
   slack: SlackConfig | null
+  teams: TeamsConfig | null
 }
 
 /**
@@ -23,13 +25,17 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): { ok: true; env: Enviro
   const slack = slackEnvSchema.superRefine(checkSlackEnv).safeParse(blankAsUnset(env, Object.keys(slackEnvSchema.shape)))
   if (!slack.success) problems.push(...formatProblems(slack.error))
 
-  if (env.NODE_ENV === 'production') {
-    // Nothing runs unauthenticated in production (DESIGN.md §4). Teams is not built yet; say so
-    // rather than silently ignore its variables.
-    if (env.MICROSOFT_APP_ID) problems.push('MICROSOFT_APP_ID is set, but this version has no Teams adapter yet: unset it')
+  // Nothing runs unauthenticated in production (DESIGN.md §5): the Teams schema refuses
+  // TEAMS_UNAUTHENTICATED there.
+  const production = env.NODE_ENV === 'production'
+  const teams = teamsEnvChecked({ production }).safeParse(blankAsUnset(env, Object.keys(teamsEnvSchema.shape)))
+  if (!teams.success) problems.push(...formatProblems(teams.error))
+
+  if (!core.ok || !ses.success || !slack.success || !teams.success || problems.length > 0) return { ok: false, problems }
+  return {
+    ok: true,
+    env: { app: core.config, ses: sesSettingsFromEnv(ses.data), slack: slackConfigFromEnv(slack.data), teams: teamsConfigFromEnv(teams.data, { production }) },
   }
-  if (!core.ok || !ses.success || !slack.success || problems.length > 0) return { ok: false, problems }
-  return { ok: true, env: { app: core.config, ses: sesSettingsFromEnv(ses.data), slack: slackConfigFromEnv(slack.data) } }
 }
 
 /** Only the named variables, with empty strings treated as unset (as shells often export them). */

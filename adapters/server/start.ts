@@ -61,6 +61,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
     const slack = env.slack ? (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) : null
     if (slack) mounts.push({ path: '/', router: slack })
+    const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams) : null
+    if (teams) mounts.push({ path: '/', router: teams })
     // Channel notices (DESIGN.md §7) go to the channel each account linked with `slack connect --channel`.
     const notices = env.slack ? (await import('../slack/notices.ts')).createSlackNoticesFromConfig(deps, env.slack) : null
     if (env.ses.snsTopicArn) {
@@ -91,6 +93,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
         await closed
         // Work acknowledged to Slack but still running (answers via response_url) finishes first.
         await slack?.idle()
+        await teams?.idle()
         await database.close()
       },
     }

@@ -111,9 +111,9 @@ test('a second server on the same DATA_DIR refuses plainly instead of corrupting
 })
 
 test('invalid configuration: every problem printed together, non-zero exit', async () => {
-  const r = await run(['serve'], { PORT: 'http', INVITE_TTL: 'a week', EMAIL_TRANSPORT: 'pigeon' })
+  const r = await run(['serve'], { PORT: 'http', INVITE_TTL: 'a week', EMAIL_TRANSPORT: 'pigeon', MICROSOFT_APP_ID: 'not-a-guid', MICROSOFT_APP_TYPE: 'Bogus' })
   expect(r.code).toBe(1)
-  for (const v of ['PORT', 'INVITE_TTL', 'EMAIL_TRANSPORT']) expect(r.err).toContain(v)
+  for (const v of ['PORT', 'INVITE_TTL', 'EMAIL_TRANSPORT', 'MICROSOFT_APP_TYPE']) expect(r.err).toContain(v)
 })
 
 test('SIGTERM: a graceful stop that releases DATA_DIR', async () => {
