@@ -112,10 +112,10 @@ async function seed(db: Knex, m: Mix, now: Date, accountId: string, admin: { use
   await db.raw(
     `${planSql(m)}
      INSERT INTO invitations (id, account_id, user_id, link_id, token_hash, state, created_at, expires_at,
-                              invited_by_user_id, invited_by_email, sent_count, last_sent_at, ended_at, delivery_status)
+                              invited_by_user_id, invited_by_email, sent_count, last_sent_at, ended_at, expiry_noticed_at, delivery_status)
      SELECT ${invitationId('g')}, ?, ${userId('g')}, md5('bench-link-' || g), ${tokenHashSql(`'bench-token-' || g`)},
             CASE kind WHEN 'accepted' THEN 'accepted' ELSE 'pending' END,
-            created_at, created_at + interval '7 days', ?, ?, 1, created_at, ended_at, 'sent'
+            created_at, created_at + interval '7 days', ?, ?, 1, created_at, ended_at, ended_at, 'sent'
        FROM plan`,
     [now, accountId, admin.userId, admin.email],
   )
@@ -123,10 +123,10 @@ async function seed(db: Knex, m: Mix, now: Date, accountId: string, admin: { use
   await db.raw(
     `${planSql(m)}
      INSERT INTO invitations (id, account_id, user_id, link_id, token_hash, state, created_at, expires_at,
-                              invited_by_user_id, invited_by_email, sent_count, last_sent_at, ended_at, replaced_by, ended_by_email, delivery_status)
+                              invited_by_user_id, invited_by_email, sent_count, last_sent_at, ended_at, expiry_noticed_at, replaced_by, ended_by_email, delivery_status)
      SELECT md5('bench-replaced-' || g)::uuid, ?, ${userId('g')}, md5('bench-replaced-link-' || g), ${tokenHashSql(`'bench-replaced-token-' || g`)},
             'replaced', created_at - interval '8 days', created_at - interval '1 day', ?, ?, 1, created_at - interval '8 days',
-            created_at, ${invitationId('g')}, ?, 'sent'
+            created_at, created_at, ${invitationId('g')}, ?, 'sent'
        FROM plan WHERE g > ${m.expired} AND g <= ${m.expired + m.replaced}`,
     [now, accountId, admin.userId, admin.email, admin.email],
   )
@@ -246,7 +246,7 @@ export async function runExpirySweepBench(opts: ExpirySweepOptions): Promise<voi
     const afterIdle = await seqScanReads(db.knex)
 
     const events = await count(db.knex, `SELECT count(*) AS n FROM account_events WHERE type = 'invitation.expired'`, [])
-    const marked = await count(db.knex, `SELECT count(*) AS n FROM invitations WHERE expiry_noticed_at IS NOT NULL`, [])
+    const marked = await count(db.knex, `SELECT count(*) AS n FROM invitations WHERE state = 'pending' AND expiry_noticed_at IS NOT NULL`, [])
     const unmarked = await count(db.knex, `SELECT count(*) AS n FROM invitations WHERE ${EXPIRED_UNNOTICED}`, [now])
     const correct = events === m.expired && marked === m.expired && unmarked === 0 && noticed === m.expired
     console.log(

@@ -127,8 +127,8 @@ const MIRRORED: Mirrored[] = [
   },
   {
     what: 'end the old invitation',
-    sql: 'update "invitations" set "state" = $1, "ended_at" = $2, "ended_by_email" = $3 where "id" = $4',
-    args: [':s_replaced', ':now', ':a_email', ':p_id'],
+    sql: 'update "invitations" set "state" = $1, "ended_at" = $2, "ended_by_email" = $3, "expiry_noticed_at" = coalesce(expiry_noticed_at, $4) where "id" = $5',
+    args: [':s_replaced', ':now', ':a_email', ':now', ':p_id'],
   },
   {
     what: 'insert the new invitation',

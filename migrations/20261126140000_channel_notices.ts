@@ -2,10 +2,13 @@ import type { Knex } from 'knex'
 
 /**
  * Channel notices (DESIGN.md §7):
- *  - invitations.expiry_noticed_at: when the sweep announced this link's expiry (null = not yet).
- *    Expiry itself stays computed from expires_at (DESIGN.md §1); this only records that the
- *    one `invitation.expired` account event was written. A regenerated link is a new row, so it
- *    starts null and gets its own notice when it expires in turn.
+ *  - invitations.expiry_noticed_at: when this link's expiry stopped needing a notice: the sweep
+ *    announced it, or the link ended first (accepted, declined, replaced, revoked: set with
+ *    ended_at). Null means a pending link whose expiry is still to be announced, and a CHECK keeps
+ *    it that way, which also keeps the planner's estimate for the sweep honest (with ended rows
+ *    null, it took half the table for "unannounced" and chose another index). Expiry itself
+ *    stays computed from expires_at (DESIGN.md §1). A regenerated link is a new row, so it starts
+ *    null and gets its own notice when it expires in turn.
  *  - invitations_expiry_unnoticed_idx: the sweep reads only newly expired rows, however many
  *    expired-and-announced or ended rows pile up (DESIGN.md §8: an index, not a scan).
  *  - account_events gets a lease (claimed_until, attempts), like email_outbox, so several
@@ -19,6 +22,8 @@ import type { Knex } from 'knex'
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     ALTER TABLE invitations ADD COLUMN expiry_noticed_at timestamptz;
+    UPDATE invitations SET expiry_noticed_at = ended_at WHERE state <> 'pending';
+    ALTER TABLE invitations ADD CONSTRAINT invitations_ended_expiry_settled CHECK (state = 'pending' OR expiry_noticed_at IS NOT NULL);
     CREATE INDEX invitations_expiry_unnoticed_idx ON invitations (expires_at) WHERE state = 'pending' AND expiry_noticed_at IS NULL;
 
     ALTER TABLE account_events

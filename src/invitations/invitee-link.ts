@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { recordAudit } from '../audit/audit-log.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import type { InvitationRow, UserRow } from '../users/user-repository.ts'
+import { endedExpiry, type InvitationRow, type UserRow } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
 import { isWellFormedToken, tokenHash, tokenMatches } from './links.ts'
 
@@ -54,7 +54,7 @@ export async function resolveLink(
  */
 export async function recordInviteeAnswer(trx: Knex.Transaction, link: ResolvedLink, answer: 'accepted' | 'declined', now: Date): Promise<void> {
   const { invitation, user } = link
-  await trx('invitations').where({ id: invitation.id }).update({ state: answer, ended_at: now })
+  await trx('invitations').where({ id: invitation.id }).update({ state: answer, ended_at: now, expiry_noticed_at: endedExpiry(trx, now) })
   await trx('account_events').insert({
     account_id: invitation.account_id,
     type: `invitation.${answer}`,

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findInvitation, findPendingInvitation, findUserByEmail, toUserView, userGroupNames } from '../users/user-repository.ts'
+import { endedExpiry, findInvitation, findPendingInvitation, findUserByEmail, toUserView, userGroupNames } from '../users/user-repository.ts'
 import { adminAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { insertInvitation, refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
@@ -43,7 +43,7 @@ export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Pro
     const limited = await sendLimitFailure(deps, trx, admin, email, now)
     if (limited) return fail(limited)
     // End the old link first: the partial unique index allows one pending link per user.
-    await trx('invitations').where({ id: pending.id }).update({ state: 'replaced', ended_at: now, ended_by_email: admin.email })
+    await trx('invitations').where({ id: pending.id }).update({ state: 'replaced', ended_at: now, ended_by_email: admin.email, expiry_noticed_at: endedExpiry(trx, now) })
     const invitation = await insertInvitation(deps, trx, user, admin, now)
     await trx('invitations').where({ id: pending.id }).update({ replaced_by: invitation.id })
     const groups = await userGroupNames(trx, user.id)

@@ -5,7 +5,7 @@ import { sendInvitationEmail } from '../invitations/invitation-store.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import { countActiveAdmins, lockAccount } from './admins.ts'
-import { findPendingInvitation, findUserByEmail, loadUserView } from './user-repository.ts'
+import { endedExpiry, findPendingInvitation, findUserByEmail, loadUserView } from './user-repository.ts'
 
 export interface RemoveUser {
   accountId: string
@@ -30,7 +30,7 @@ export function removeUser(deps: Deps, cmd: RemoveUser): Promise<Result<{ user: 
     }
     const pending = await findPendingInvitation(trx, user.id)
     if (pending) {
-      await trx('invitations').where({ id: pending.id }).update({ state: 'revoked', ended_at: now, ended_by_email: admin.email })
+      await trx('invitations').where({ id: pending.id }).update({ state: 'revoked', ended_at: now, ended_by_email: admin.email, expiry_noticed_at: endedExpiry(trx, now) })
       detail.revoked = pending.id
     }
     detail.previousStatus = user.status

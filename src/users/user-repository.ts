@@ -38,6 +38,16 @@ export interface InvitationRow {
   delivery_status: DeliveryStatus | null
   delivery_detail: string | null
   delivery_message_id: string | null
+  /** When this link's expiry stopped needing a notice: announced, or the link ended first. */
+  expiry_noticed_at: Date | null
+}
+
+/**
+ * The `expiry_noticed_at` value for an invitation being ended: an ended link's expiry needs no
+ * notice (a CHECK requires it set), and one already announced keeps its time.
+ */
+export function endedExpiry(db: Db, now: Date): Knex.Raw {
+  return db.raw('coalesce(expiry_noticed_at, ?)', [now])
 }
 
 /** The membership of `email` in the account, locked for the rest of the transaction when asked. */

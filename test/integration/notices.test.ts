@@ -108,8 +108,12 @@ describe('the expiry sweep', () => {
     deps.clock.advance(DAY)
     expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 0 })
     expect(await storedEvents('invitation.expired')).toHaveLength(2)
-    // ended (accepted, declined, revoked, replaced) and still-valid invitations were never marked
-    expect(await db.knex('invitations').whereNot('state', 'pending').whereNotNull('expiry_noticed_at').count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }])
+    // ended links (accepted, declined, revoked, replaced) were settled when they ended, not announced;
+    // the still-valid one is untouched
+    const ended = await db.knex('invitations').whereNot('state', 'pending').select<{ ended_at: Date; expiry_noticed_at: Date | null }[]>('ended_at', 'expiry_noticed_at')
+    expect(ended.length).toBeGreaterThanOrEqual(4)
+    for (const row of ended) expect(row.expiry_noticed_at).toEqual(row.ended_at)
+    expect(await db.knex('invitations').where({ state: 'pending' }).whereNotIn('id', expiredIds).pluck('expiry_noticed_at')).toEqual([null, null])
     expect(await db.knex('invitations').where({ state: 'revoked' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 1 }])
     expect(await db.knex('invitations').where({ state: 'replaced' }).count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 1 }])
 
@@ -173,11 +177,11 @@ describe('the expiry sweep', () => {
        SELECT ?, 'p' || g || '@x.test', 'P', 'Q', 'invited', ?, ? FROM generate_series(1, 600) g`,
       [seed.account.id, T0, T0],
     )
-    const invitationRow = (state: string, ended: boolean) => `?, ?, md5(? || g), md5('t' || ? || g), '${state}', ?, ?, ${ended ? '?' : 'NULL::timestamptz'}`
+    // Ended links need no expiry notice: expiry_noticed_at is set with ended_at (a CHECK says so).
     await db.knex.raw(
-      `INSERT INTO invitations (account_id, user_id, link_id, token_hash, state, created_at, expires_at, ended_at)
-       SELECT ${invitationRow('accepted', true)} FROM generate_series(1, 5000) g`,
-      [seed.account.id, userId, 'ended', 'ended', T0, new Date(T0.getTime() + 7 * DAY), T0],
+      `INSERT INTO invitations (account_id, user_id, link_id, token_hash, state, created_at, expires_at, ended_at, expiry_noticed_at)
+       SELECT ?, ?, md5('ended' || g), md5('tended' || g), 'accepted', ?, ?, ?, ? FROM generate_series(1, 5000) g`,
+      [seed.account.id, userId, T0, new Date(T0.getTime() + 7 * DAY), T0, T0],
     )
     await db.knex.raw(
       `INSERT INTO invitations (account_id, user_id, link_id, token_hash, state, created_at, expires_at, expiry_noticed_at)
@@ -190,7 +194,10 @@ describe('the expiry sweep', () => {
        SELECT ?, u.id, md5('new' || u.email), md5('tnew' || u.email), 'pending', ?, ? FROM users u WHERE u.email IN ('p1@x.test', 'p2@x.test')`,
       [seed.account.id, T0, new Date(T0.getTime() + DAY)],
     )
-    await db.knex.raw('ANALYZE invitations')
+    // Fresh statistics. The planner's choice rests on them: while ended links kept a null
+    // expiry_noticed_at, it took about half the table for "not yet announced" and, now and then,
+    // chose invitations_one_pending_per_user (every pending row) instead.
+    await db.knex.raw('VACUUM ANALYZE invitations')
     // As schema.test.ts does: a small table is cheapest to scan, so ask the planner what it would
     // do without scans. SET LOCAL inside a transaction keeps the setting on this one connection.
     const plan = await db.knex.transaction(async (trx) => {
