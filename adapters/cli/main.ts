@@ -273,7 +273,7 @@ async function serve(env: Environment, logger: Logger, io: Io): Promise<number> 
   const started = Date.now()
   const server = await startServer(env, logger)
   const embedded = server.database.kind === 'embedded'
-  logger.info({ port: server.port, database: server.database.kind, email: env.app.emailTransport, slack: env.slack !== null, ms: Date.now() - started }, 'inviteops ready')
+  logger.info({ port: server.port, database: server.database.kind, email: env.app.emailTransport, slack: env.slack !== null, teams: env.teams !== null, ms: Date.now() - started }, 'inviteops ready')
   io.err(
     [
       `InviteOps is running on ${server.url} (${embedded ? `embedded database in ${env.app.dataDir}` : 'Postgres'}; emails: ${env.app.emailTransport === 'file' ? `${env.app.dataDir}/outbox` : 'Amazon SES'}).`,
@@ -281,6 +281,9 @@ async function serve(env: Environment, logger: Logger, io: Io): Promise<number> 
       '  npx inviteops accounts create --name "Acme" --admin you@example.com --admin-name "Your Name"',
       '  npx inviteops run --account Acme --as you@example.com -- add bob@example.com --name "Bob Smith"',
       env.slack ? `Slack: point your app's Request URL at ${env.app.service.publicBaseUrl}/slack/events` : 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it (see README).',
+      env.teams
+        ? `Teams: point your bot's messaging endpoint at ${env.app.service.publicBaseUrl}/api/messages${env.teams.appId ? '' : ' (UNAUTHENTICATED: for the Bot Framework Emulator only)'}`
+        : 'Teams is off: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable it (see README).',
     ].join('\n'),
   )
   await new Promise<void>((resolve) => {

@@ -73,6 +73,7 @@ afterAll(async () => {
 test('serves health, readiness and Prometheus metrics, and says what to do next', async () => {
   expect(stderr).toContain(`InviteOps is running on http://localhost:${port}`)
   expect(stderr).toContain('npx inviteops accounts create')
+  expect(stderr).toContain('Teams is off: set MICROSOFT_APP_ID')
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   expect(health.status).toBe(200)
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
