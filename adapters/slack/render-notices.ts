@@ -15,7 +15,8 @@
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
 import { compactId, encodeBlockId } from './actions.ts'
-import { day, dayTime, esc } from './format.ts'
+import { day, dayTime } from '../../src/users/joined-cell.ts'
+import { esc } from './format.ts'
 import { actionButton, code, context, section, type SlackMessage } from './render.ts'
 
 /** Rows with buttons in one notice (Slack allows 50 blocks; two per row keeps it readable). */

@@ -13,7 +13,8 @@ import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { EmailProblem } from '../../src/shared/email-address.ts'
 import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
 import { ActionIds, encodeBlockId, encodeListTarget, encodeRowAction, listFilters, type Origin } from './actions.ts'
-import { day, dayTime, displayName, esc, joinedCell } from './format.ts'
+import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
+import { esc } from './format.ts'
 
 type KnownBlock = SlackTypes.KnownBlock
 type Button = SlackTypes.Button

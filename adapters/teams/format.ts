@@ -1,15 +1,8 @@
 /**
- * Small, pure text helpers for Teams: escaping for Teams markdown (messages and Adaptive Card
- * TextBlocks) and the dates of the Joined cell (DESIGN.md §2). Dates are written in UTC so a
- * message reads the same for everyone and tests are stable.
- *
- * Kept apart from adapters/slack/format.ts on purpose: the Teams adapter must be able to move to
- * the M365 Agents SDK on its own (DESIGN.md §9), without depending on another adapter.
+ * Escaping for Teams markdown (messages and Adaptive Card TextBlocks). The status and date words
+ * are the core's (src/users/joined-cell.ts), shared with Slack; the Teams adapter depends on no
+ * other adapter, so it can move to the M365 Agents SDK on its own (DESIGN.md §9).
  */
-import type { DisplayStatus, UserView } from '../../src/invitations/model.ts'
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const
-
 /**
  * Escapes user text for a Teams markdown message: `<`, `>` and `&` as entities (Teams renders a
  * subset of HTML in messages, so `<at>` or `<a href>` from a name must not become markup), and the
@@ -36,74 +29,4 @@ export function escCard(text: string): string {
 /** Inline code in a message; backticks inside become quotes so the span cannot be closed early. */
 export function code(text: string): string {
   return `\`${text.replace(/`/g, "'").replace(/</g, '&lt;').replace(/>/g, '&gt;')}\``
-}
-
-/** "3 Dec", or "3 Dec 2027" when the year is not the current one. */
-export function day(date: Date, now: Date): string {
-  const base = `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()] ?? ''}`
-  return date.getUTCFullYear() === now.getUTCFullYear() ? base : `${base} ${date.getUTCFullYear()}`
-}
-
-/** "3 Dec, 14:05 UTC". */
-export function dayTime(date: Date, now: Date): string {
-  const hh = String(date.getUTCHours()).padStart(2, '0')
-  const mm = String(date.getUTCMinutes()).padStart(2, '0')
-  return `${day(date, now)}, ${hh}:${mm} UTC`
-}
-
-/** "in 3 days", "in 5 hours", "in 12 minutes", "in less than a minute". */
-export function inDuration(until: Date, now: Date): string {
-  const ms = until.getTime() - now.getTime()
-  const minutes = Math.floor(ms / 60_000)
-  const hours = Math.floor(ms / 3_600_000)
-  const days = Math.floor(ms / 86_400_000)
-  if (days >= 1) return `in ${days} ${days === 1 ? 'day' : 'days'}`
-  if (hours >= 1) return `in ${hours} ${hours === 1 ? 'hour' : 'hours'}`
-  if (minutes >= 1) return `in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`
-  return 'in less than a minute'
-}
-
-/** Status words, as the web Users page shows them. */
-export function statusLabel(status: DisplayStatus): string {
-  switch (status) {
-    case 'invited':
-      return 'Invited'
-    case 'expired':
-      return 'Invitation expired'
-    case 'active':
-      return 'Active'
-    case 'declined':
-      return 'Declined'
-    case 'removed':
-      return 'Removed'
-    default: {
-      const unreachable: never = status
-      return unreachable
-    }
-  }
-}
-
-/** The Joined cell of DESIGN.md §2. */
-export function joinedCell(user: UserView, now: Date): string {
-  switch (user.status) {
-    case 'active':
-      return user.joinedAt ? `Joined ${day(user.joinedAt, now)}` : 'Active'
-    case 'invited':
-      return user.invitation ? `Invited · expires ${inDuration(user.invitation.expiresAt, now)}` : 'Invited'
-    case 'expired':
-      return user.invitation ? `Invitation expired · ${day(user.invitation.expiresAt, now)}` : 'Invitation expired'
-    case 'declined':
-    case 'removed':
-      return statusLabel(user.status)
-    default: {
-      const unreachable: never = user.status
-      return unreachable
-    }
-  }
-}
-
-/** "Bob Smith", or the email when the name is not known yet. */
-export function displayName(user: UserView): string {
-  const name = `${user.firstName} ${user.lastName}`.trim()
-  return name === '' ? user.email : name
 }

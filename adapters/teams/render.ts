@@ -15,7 +15,8 @@ import type { CommandOutcome, ListFilter } from '../../src/commands/types.ts'
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
 import type { EmailProblem } from '../../src/shared/email-address.ts'
-import { code, day, dayTime, displayName, esc, escCard, joinedCell } from './format.ts'
+import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
+import { code, esc, escCard } from './format.ts'
 import { listFilters, type CardOrigin, type CardValue } from './schemas.ts'
 
 /** An Adaptive Card element or action: plain JSON (Teams reads it; we only write it). */
