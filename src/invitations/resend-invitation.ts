@@ -36,6 +36,9 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
         last_sent_at: now,
         // The email below is queued in this transaction.
         delivery_status: 'queued',
+        // The new expiry is announced when it comes, even if a sweep on another replica (its clock
+        // a few ms ahead) already announced the old one.
+        expiry_noticed_at: null,
         delivery_detail: null,
         delivery_message_id: null,
       })

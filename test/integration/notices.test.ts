@@ -7,6 +7,7 @@ import { addInvitation } from '../../src/invitations/add-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { regenerateInvitation } from '../../src/invitations/regenerate-invitation.ts'
 import { requestNewInvitation } from '../../src/invitations/request-new-invitation.ts'
+import { resendInvitation } from '../../src/invitations/resend-invitation.ts'
 import { ACCOUNT_EVENT_TYPES, parseAccountEvent, type AccountEvent } from '../../src/notices/account-events.ts'
 import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
 import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
@@ -207,6 +208,19 @@ describe('the expiry sweep', () => {
     expect(JSON.stringify(plan.rows)).toContain('invitations_expiry_unnoticed_idx')
     deps.clock.set(new Date(T0.getTime() + 2 * DAY))
     expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 2 })
+  })
+})
+
+describe('a resend racing the sweep', () => {
+  test('a resend that crosses a sweep at the expiry instant still gets its new expiry announced', async () => {
+    await inviteUser(deps, seed, 'bob@x.test')
+    const expiry = deps.clock.now().getTime() + 7 * DAY
+    deps.clock.set(new Date(expiry + 5)) // one replica sweeps just after the expiry…
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
+    deps.clock.set(new Date(expiry - 5)) // …while another's resend took its time just before it
+    expect((await resendInvitation(deps, { accountId: seed.account.id, actor: seed.adminActor, email: 'bob@x.test' })).ok).toBe(true)
+    deps.clock.set(new Date(expiry + 8 * DAY))
+    expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
   })
 })
 
