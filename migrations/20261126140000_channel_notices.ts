@@ -23,6 +23,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     ALTER TABLE invitations ADD COLUMN expiry_noticed_at timestamptz;
     UPDATE invitations SET expiry_noticed_at = ended_at WHERE state <> 'pending';
+    -- Links that expired before this upgrade are not announced all at once (they are in
+    -- /invite list expired); notices start with the expiries that follow.
+    UPDATE invitations SET expiry_noticed_at = now() WHERE state = 'pending' AND expires_at <= now();
     ALTER TABLE invitations ADD CONSTRAINT invitations_ended_expiry_settled CHECK (state = 'pending' OR expiry_noticed_at IS NOT NULL);
     CREATE INDEX invitations_expiry_unnoticed_idx ON invitations (expires_at) WHERE state = 'pending' AND expiry_noticed_at IS NULL;
 

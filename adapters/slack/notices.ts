@@ -10,8 +10,9 @@
  *     to the account's notice channel (`inviteops slack connect --channel`), at most one message
  *     per `channelGapMs` per channel (Slack allows about one per second);
  *  4. closes what was posted; puts back what Slack refused for now (rate limit, outage) until
- *     later; closes with a note, and a warning in the log, what Slack refuses for good
- *     (`not_in_channel`, `channel_not_found`…), so one misconfigured account cannot hold the queue.
+ *     later, up to `maxAttempts` claims; closes with a note, and a warning in the log, what Slack
+ *     refuses for good (`not_in_channel`, `channel_not_found`…) or for too long, so one
+ *     misconfigured account cannot hold the queue.
  *
  * Delivery is at least once: a process killed between the post and the close posts that message
  * again after the lease. Events of an account with no Slack notice channel are closed unposted.
@@ -39,6 +40,8 @@ export interface SlackNoticesOptions {
   leaseMs?: number
   /** When Slack says "later" without saying when (default 60 s). */
   retryDelayMs?: number
+  /** Claims after which a notice Slack keeps refusing "for now" is given up (default 30). */
+  maxAttempts?: number
   /** Waiting between posts; tests pass one that records. */
   sleep?: (ms: number) => Promise<void>
   /** A monotonic clock in ms for the spacing of posts (default `performance.now`). */
@@ -84,6 +87,7 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
   const batchSize = opts.batchSize ?? 200
   const leaseMs = opts.leaseMs ?? 5 * 60_000
   const retryDelayMs = opts.retryDelayMs ?? 60_000
+  const maxAttempts = opts.maxAttempts ?? 30
   const sleep = opts.sleep ?? sleepFor
   const monotonicMs = opts.monotonicMs ?? (() => performance.now())
   const lastPostAt = new Map<string, number>()
@@ -105,6 +109,7 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
       return
     }
     let holdUntil: Date | null = null
+    const attemptsOf = new Map(events.map((e) => [e.id, e.attempts]))
     for (const { message, eventIds } of renderNotices(events, deps.clock.now())) {
       if (holdUntil) {
         // Slack asked this channel to wait: the rest of the account's notices wait with it.
@@ -116,6 +121,10 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
       if (posted.ok) {
         round.posted += 1
         round.delivered += await markEventsDelivered(deps, eventIds)
+      } else if (posted.transient && Math.max(...eventIds.map((id) => attemptsOf.get(id) ?? 0)) >= maxAttempts) {
+        // "Later" for too long (an outage of hours, an error we cannot classify): stop, say so.
+        log.warn({ channel, accountId, error: posted.error, attempts: maxAttempts }, 'notice given up: Slack kept refusing it')
+        round.refused += await markEventsDelivered(deps, eventIds, `slack: gave up after ${maxAttempts} attempts (${posted.error})`.slice(0, 200))
       } else if (posted.transient) {
         holdUntil = new Date(deps.clock.now().getTime() + (posted.retryAfterMs ?? retryDelayMs))
         log.info({ channel, error: posted.error, retryAt: holdUntil.toISOString() }, 'notice not posted yet: Slack asked to try later')
@@ -193,7 +202,8 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
  * the queue's lease is the retry.
  */
 export function createSlackNoticesFromConfig(deps: Deps, config: SlackConfig, opts: SlackNoticesOptions = {}): SlackNotices {
-  const client = new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } })
+  // A post that hangs must not stall the round past its lease (another replica would post it too).
+  const client = new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 10_000 })
   const io = createSlackIO({ client, apiUrl: config.apiUrl, logger: deps.logger.child({ adapter: 'slack' }) })
   return createSlackNotices(deps, io, opts)
 }

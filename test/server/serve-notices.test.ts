@@ -95,4 +95,4 @@ test('serve posts one expiry notice to the linked channel, then stops cleanly on
     expect(await exited).toBe(0)
   }
   expect(posted).toHaveLength(1) // one notice, however many rounds ran
-})
+}, 120_000) // four processes start PGlite one after another: well over vitest's 30 s on a loaded machine

@@ -278,6 +278,18 @@ describe('when Slack or the setup says no', () => {
     expect(posts[0]?.text).toBe('The invitation of dana@acme.test has expired.')
   })
 
+  it('a notice Slack keeps refusing "for now" (5xx) is given up after maxAttempts, with a note', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const failing = nock(API_ORIGIN).post('/api/chat.postMessage').times(2).reply(500, 'upstream trouble')
+    const worker = notices({ maxAttempts: 2 })
+    expect(await worker.runOnce()).toMatchObject({ posted: 0, retried: 1, refused: 0 })
+    h.deps.clock.advance(61_000) // the default retry delay
+    expect(await worker.runOnce()).toMatchObject({ posted: 0, retried: 0, refused: 1 })
+    expect(failing.isDone()).toBe(true)
+    expect(await events()).toEqual([expect.objectContaining({ delivery_note: 'slack: gave up after 2 attempts (http_500)' })])
+  })
+
   it('a lasting refusal (not_in_channel) closes the events with a note instead of retrying forever', async () => {
     await inviteUser(h.deps, h.seed, 'dana@acme.test')
     h.deps.clock.advance(8 * DAY)
