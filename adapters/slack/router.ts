@@ -13,7 +13,7 @@
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt'
 import { WebClient, type WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
-import { firstDelivery, pruneDeliveries } from '../../src/chat/deliveries.ts'
+import { createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { SlackConfig } from './config.ts'
@@ -105,19 +105,12 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
   const io = createSlackIO({ client, apiUrl: config.apiUrl, logger, fetch: options.fetch })
   const handlers = createSlackHandlers(deps, io, identities)
 
-  let prunedAt = 0
-  /**
-   * The same key seen by another replica (Slack may redeliver to any of them) also means "done
-   * already": the database remembers keys for `dedupeTtlMs`. Old keys are pruned now and then.
-   */
+  // The same key seen by another replica (Slack may redeliver to any of them) also means "done
+  // already": the database remembers keys for `dedupeTtlMs`.
+  const ledger = createDeliveryLedger(deps, 'slack', dedupeTtlMs)
   async function firstTimeEverywhere(key: string): Promise<boolean> {
-    const now = deps.clock.now()
-    const first = await firstDelivery(deps.db, 'slack', key, now, dedupeTtlMs)
+    const first = await ledger.firstTime(key)
     if (!first) logger.info({ key: key.split(':')[0] }, 'slack request already handled by another replica: not run twice')
-    if (now.getTime() - prunedAt > dedupeTtlMs) {
-      prunedAt = now.getTime()
-      await pruneDeliveries(deps.db, new Date(now.getTime() - dedupeTtlMs))
-    }
     return first
   }
 

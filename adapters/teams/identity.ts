@@ -5,7 +5,8 @@
  * deactivated administrator loses access at their next click.
  *
  * Refused before the core is asked for an email: a failed lookup, guests and anonymous
- * (meeting) users, members of another tenant, and members with no email. Such actors still reach
+ * (meeting) users, members of another tenant (or of no tenant the lookup names), and members with
+ * no email. Such actors still reach
  * the core with `email: null`, so the refusal is audited like any other (`auth.not_admin`).
  */
 import type { Actor } from '../../src/invitations/model.ts'
@@ -22,7 +23,9 @@ export function judgeTeamsMember(raw: unknown, tenantId: string): TeamsIdentity 
   const m = parsed.data
   const role = m.userRole?.toLowerCase()
   if (role === 'guest' || role === 'anonymous') return { ok: false, problem: 'guest' }
-  if (m.tenantId && m.tenantId !== tenantId) return { ok: false, problem: 'stranger' }
+  // The member lookup names the member's home tenant; without one we cannot tell a member of a
+  // shared channel's other tenant (whose directory sets the email) from ours: refused too.
+  if (m.tenantId !== tenantId) return { ok: false, problem: 'stranger' }
   const email = m.email?.trim() || m.userPrincipalName?.trim() || ''
   // A guest's UPN looks like "bob_x.com#EXT#@tenant.onmicrosoft.com": never an address to trust.
   if (!email || email.includes('#EXT#') || !email.includes('@')) return { ok: false, problem: 'no_email' }

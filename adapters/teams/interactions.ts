@@ -140,23 +140,33 @@ export function createTeamsHandlers(deps: Deps): TeamsHandlers {
     else await io.reply(message)
   }
 
-  /** Re-renders the card a click came from with a banner saying what happened. */
+  /**
+   * Re-renders the card a click came from with a banner saying what happened. The card is shared
+   * (Teams has no private replies), so it changes only for an administrator: anyone else's click
+   * is refused in a new message and the card stays as it was.
+   */
   async function refreshOrigin(who: Caller, origin: CardOrigin, banner: string, activity: MessageActivity, io: TeamsIO): Promise<void> {
     const now = deps.clock.now()
     switch (origin.kind) {
       case 'list': {
         const list = await listPage(who, origin.filter, origin.page)
         if (list.kind === 'list') return replaceCard(activity, io, renderList(list, now, banner))
+        if (list.kind === 'refused') return refuse(list, who, io)
         break
       }
       case 'show': {
         const user = await userById(who.accountId, origin.userId)
         const shown = user ? await runCommand(deps, { accountId: who.accountId, actor: who.actor, command: { name: 'show', email: user.email } }) : null
         if (shown?.kind === 'show') return replaceCard(activity, io, renderShow(shown.user, shown.history, now, banner))
+        if (shown?.kind === 'refused') return refuse(shown, who, io)
         break
       }
-      case 'reply':
+      case 'reply': {
+        // A one-off prompt carries no query to re-run: ask the core who this is (audited).
+        const allowed = await runCommand(deps, { accountId: who.accountId, actor: who.actor, command: { name: 'groups' } })
+        if (allowed.kind === 'refused') return refuse(allowed, who, io)
         break
+      }
       default: {
         const unreachable: never = origin
         return unreachable

@@ -15,7 +15,7 @@
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder'
 import express, { Router, type ErrorRequestHandler } from 'express'
 import { z } from 'zod'
-import { firstDelivery } from '../../src/chat/deliveries.ts'
+import { createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import { createDeliveryDeduper } from './dedupe.ts'
 import type { TeamsConfig } from './config.ts'
@@ -65,6 +65,7 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   const handlers = createTeamsHandlers(deps)
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
+  const ledger = createDeliveryLedger(deps, 'teams', dedupeTtlMs)
   const pending = new Set<Promise<void>>()
 
   async function turn(context: TurnContext): Promise<void> {
@@ -83,7 +84,7 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
     const again = () => logger.info({ activityId: activity.id }, 'teams activity delivered again: not run twice')
     if (!deduper.firstTime(key)) return again()
     try {
-      if (!(await firstDelivery(deps.db, 'teams', key, deps.clock.now(), dedupeTtlMs))) return again()
+      if (!(await ledger.firstTime(key))) return again()
       await handlers.message(activity, createTurnIO(context, activity, { adapter, appId: config.appId, logger }))
     } catch (error) {
       logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), activityId: activity.id }, 'teams turn failed')

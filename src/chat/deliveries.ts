@@ -21,3 +21,22 @@ export async function firstDelivery(db: Knex, platform: ChatPlatform, key: strin
 export async function pruneDeliveries(db: Knex, before: Date): Promise<number> {
   return db('chat_deliveries').where('seen_at', '<', before).delete()
 }
+
+/**
+ * `firstDelivery` for one platform with its TTL, pruning keys older than the TTL now and then
+ * (at most once per TTL per process), so the table stays the size of the last few minutes.
+ */
+export function createDeliveryLedger(deps: { db: Knex; clock: { now(): Date } }, platform: ChatPlatform, ttlMs: number): { firstTime(key: string): Promise<boolean> } {
+  let prunedAt = Number.NEGATIVE_INFINITY
+  return {
+    async firstTime(key) {
+      const now = deps.clock.now()
+      const first = await firstDelivery(deps.db, platform, key, now, ttlMs)
+      if (now.getTime() - prunedAt > ttlMs) {
+        prunedAt = now.getTime()
+        await pruneDeliveries(deps.db, new Date(now.getTime() - ttlMs))
+      }
+      return first
+    },
+  }
+}

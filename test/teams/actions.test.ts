@@ -191,6 +191,20 @@ describe('row actions', () => {
     expect(await snapshotCounts(h.deps)).toEqual({ ...before, audit_log: before.audit_log! + 1 })
     expect(await invitationStates('old@acme.test')).toEqual(['pending'])
   })
+  it('Cancel by a non-administrator on a shared removal prompt is refused in a new message; the card stays', async () => {
+    card = await list()
+    const prompt = cardOf(await click(button(row(card, 'bob@acme.test'), 'Remove user…').data))
+    const mallory = { id: '29:mallory', name: 'Mallory', aadObjectId: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b' }
+    const asMallory = { expect: 'reply' as const, from: mallory, member: { ...mallory, email: 'mallory@acme.test' } }
+    const before = await snapshotCounts(h.deps)
+    // `click` with expect 'reply' checks that a new message went out and no PUT replaced the card.
+    const toldPrompt = await click(button(prompt, 'Cancel').data, asMallory)
+    expect(toldPrompt.body.text).toContain('Only an active administrator')
+    expect(nock.pendingMocks().filter((m) => m.startsWith('PUT'))).toEqual([])
+    const after = await snapshotCounts(h.deps)
+    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 })
+    expect(after.audit_log).toBeGreaterThan(before.audit_log!) // the refused attempts are audited
+  })
 })
 
 describe('values we did not write', () => {

@@ -3,9 +3,14 @@
  * route: recorded-shape activities posted to /api/messages, the real core on a real database,
  * the Bot Connector played by nock (asserted with isDone()).
  */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { commandText } from '../../adapters/teams/interactions.ts'
+import { createTeamsRouter } from '../../adapters/teams/router.ts'
+import { silentLogger } from '../../src/ports/logger.ts'
+import { createHttpApp } from '../../src/server/http.ts'
 import { DAY, inviteUser } from '../support/factories.ts'
 import {
   ALICE,
@@ -31,6 +36,7 @@ import {
   type Activity,
   type Harness,
   type Sent,
+  UNAUTHENTICATED,
 } from './support.ts'
 
 let h: Harness
@@ -215,6 +221,7 @@ describe('who may act', () => {
     ['a failed member lookup', null, 'could not check who you are'],
     ['a guest with the admin email', { userRole: 'guest' }, 'Guests'],
     ['a member of another tenant', { tenantId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' }, 'Only members of the organisation'],
+    ['a member whose lookup names no tenant', { tenantId: undefined }, 'Only members of the organisation'],
     ['a member without an email', { email: null, userPrincipalName: 'bob_x.com#EXT#@acme.onmicrosoft.com' }, 'does not show me an email'],
   ])('%s: refused with a clear message, audited with no email, nothing changes', async (_name, member, words) => {
     await inviteUser(h.deps, h.seed, 'bob@acme.test')
@@ -247,6 +254,30 @@ describe('delivery', () => {
     expect(res.status).toBe(200)
     expect(await snapshotCounts(h.deps)).toEqual(after)
     expect(nock.pendingMocks()).toEqual([])
+  })
+
+  it('the same activity reaching another replica runs once (resend: one email)', async () => {
+    await inviteUser(h.deps, h.seed, 'bob@acme.test')
+    // A second replica: its own router and HTTP server, the same database.
+    const router = createTeamsRouter(h.deps, UNAUTHENTICATED)
+    const { app } = createHttpApp({ db: h.deps.db, logger: silentLogger, mounts: [{ path: '/', router }] })
+    const other: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s))
+    })
+    try {
+      const activity = channelText('resend bob@acme.test')
+      const first = await say('resend bob@acme.test', activity)
+      expect(first.body.text).toContain('resent the invitation')
+      const after = await snapshotCounts(h.deps)
+      // The copy reaches the other replica: no member lookup, no reply, no second email.
+      const res = await post(`http://127.0.0.1:${(other.address() as AddressInfo).port}`, activity)
+      expect(res.status).toBe(200)
+      await router.idle()
+      expect(await snapshotCounts(h.deps)).toEqual(after)
+      expect(nock.pendingMocks()).toEqual([])
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()))
+    }
   })
 
   it('malformed JSON gets 400 and nothing runs', async () => {
@@ -285,10 +316,6 @@ describe('delivery', () => {
 describe('outages', () => {
   it('a database outage is logged and the user told once, without a stack trace', async () => {
     const { default: knexFactory } = await import('knex')
-    const { createTeamsRouter } = await import('../../adapters/teams/router.ts')
-    const { createHttpApp } = await import('../../src/server/http.ts')
-    const { silentLogger } = await import('../../src/ports/logger.ts')
-    const { UNAUTHENTICATED } = await import('./support.ts')
     const errors: unknown[] = []
     const logger = { ...silentLogger, error: (o: unknown) => void errors.push(o), child: () => logger }
     const quiet = () => {}
