@@ -16,7 +16,7 @@ import { findChatConnection } from '../../src/accounts/chat-connections.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'
 import type { Command, CommandOutcome, ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
-import type { LifecycleFailure } from '../../src/invitations/failures.ts'
+import { alreadySettled } from '../../src/invitations/failures.ts'
 import type { Actor, UserView } from '../../src/invitations/model.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import type { types as SlackTypes } from '@slack/bolt'
@@ -218,7 +218,7 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
         return
       case 'refused': {
         const code = explained.failure.code
-        const keepMessage = origin.kind === 'reply' ? code !== 'invitation.already_replaced' : origin.kind === 'notice' && !settlesTheRow(code)
+        const keepMessage = origin.kind === 'reply' ? code !== 'invitation.already_replaced' : origin.kind === 'notice' && !alreadySettled(code)
         if (keepMessage) {
           // Never let a refused click (a non-admin, a send limit) rewrite a message the channel shares.
           await ephemeral(responseUrl, rendered.summary)
@@ -348,24 +348,6 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
         },
       }
     },
-  }
-}
-
-/**
- * Refusals that mean the row's question is already answered (someone sent a new invitation, the
- * user joined, declined or was removed): the clicked row is updated to say so. Any other refusal
- * (not an administrator, a send limit) is told to the clicker alone and the buttons stay.
- */
-function settlesTheRow(code: LifecycleFailure['code']): boolean {
-  switch (code) {
-    case 'invitation.already_replaced':
-    case 'invitation.still_valid':
-    case 'user.already_active':
-    case 'user.declined':
-    case 'user.removed':
-      return true
-    default:
-      return false
   }
 }
 

@@ -10,11 +10,11 @@
 import type { types as SlackTypes } from '@slack/bolt'
 import type { CommandOutcome, ListFilter } from '../../src/commands/types.ts'
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
-import type { EmailProblem } from '../../src/shared/email-address.ts'
 import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
 import { ActionIds, encodeBlockId, encodeListTarget, encodeRowAction, listFilters, type Origin } from './actions.ts'
 import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
 import { esc } from './format.ts'
+import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
 
 type KnownBlock = SlackTypes.KnownBlock
 type Button = SlackTypes.Button
@@ -80,75 +80,12 @@ const mention = (userId: string): string => `<@${userId}>`
 /** Inline code: user text stays escaped (Slack reads `<!here>` and friends even inside code). */
 export const code = (text: string): string => `\`${esc(text.replace(/`/g, "'"))}\``
 
-/** Words for every refusal of the core, naming the right action where there is one (DESIGN.md §1). */
+/** Words for every refusal of the core, in Slack's mrkdwn (adapters/chat/describe-failure.ts). */
 export function describeFailure(failure: LifecycleFailure, now: Date): string {
-  switch (failure.code) {
-    case 'auth.not_admin':
-      return 'Only an active administrator of this account can do that. If you are one, check that your Slack email is the one your account knows.'
-    case 'account.not_found':
-      return 'The account linked to this workspace no longer exists. Ask your operator to link it again with `inviteops slack connect`.'
-    case 'email.invalid':
-      return `${code(failure.input.slice(0, 200))} is not an address I can send to: ${describeEmailProblem(failure.reason)}.`
-    case 'user.name_required':
-      return `To invite ${esc(failure.email)}, give their name: ${code(`/invite add ${failure.email} --name "First Last"`)}.`
-    case 'group.required':
-      return 'Every user needs at least one group: add `--group <name>`. `/invite groups` lists them.'
-    case 'group.not_found':
-      return `No group named ${failure.missing.map((g) => `*${esc(g)}*`).join(', ')}. Groups of this account: ${failure.available.map(esc).join(', ') || 'none yet'}.`
-    case 'user.not_found':
-      return `${esc(failure.email)} is not a user of this account. Invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
-    case 'user.already_invited':
-      return `${esc(failure.email)} already has an invitation, valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
-    case 'user.already_active':
-      return `${esc(failure.email)} is already an active user${failure.joinedAt ? ` (joined ${day(failure.joinedAt, now)})` : ''}.`
-    case 'user.removed':
-      return `${esc(failure.email)} was removed from this account. To bring them back, invite them again with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
-    case 'user.declined':
-      return `${esc(failure.email)} declined the invitation. To ask again, invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
-    case 'invitation.expired':
-      return `The invitation to ${esc(failure.email)} expired on ${day(failure.expiredAt, now)}: use ${code(`/invite regenerate ${failure.email}`)} to send a new one.`
-    case 'invitation.still_valid':
-      return `The invitation to ${esc(failure.email)} is still valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
-    case 'invitation.already_replaced':
-      return `A new invitation was already sent to ${esc(failure.email)}${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at, now)}; it is valid until ${day(failure.expiresAt, now)}. Nothing more to do.`
-    case 'user.cannot_remove_self':
-      return 'You cannot remove yourself: ask another administrator.'
-    case 'user.last_admin':
-      return `${esc(failure.email)} is the last administrator of this account and cannot be removed. Make someone else an administrator first.`
-    case 'limit.admin_sends':
-      return `You have reached your limit of ${failure.limit} invitation emails per hour. Try again after ${dayTime(failure.retryAt, now)}.`
-    case 'limit.recipient_sends':
-      return `${esc(failure.email)} has already received ${failure.limit} emails today, the most allowed. Try again after ${dayTime(failure.retryAt, now)}.`
-    case 'email.suppressed':
-      return `Emails to ${esc(failure.email)} are blocked (${esc(failure.reason)}): ask them for another address.`
-    default: {
-      const unreachable: never = failure
-      return unreachable
-    }
-  }
+  return describeChatFailure(failure, now, SLACK_STYLE)
 }
 
-/** Why an address was refused, in words (one switch, like the failure codes). */
-export function describeEmailProblem(problem: EmailProblem): string {
-  switch (problem) {
-    case 'empty':
-      return 'it is empty'
-    case 'too_long':
-      return 'it is too long'
-    case 'control_characters':
-      return 'it contains line breaks or control characters'
-    case 'several_addresses':
-      return 'give one address at a time'
-    case 'malformed':
-      return 'it does not look like name@example.com'
-    case 'not_ascii':
-      return 'the part before the @ must be plain ASCII'
-    default: {
-      const unreachable: never = problem
-      return unreachable
-    }
-  }
-}
+const SLACK_STYLE: ChatStyle = { esc, code, strong: (text) => `*${text}*`, platform: 'Slack', place: 'workspace', connect: 'slack connect' }
 
 /** "valid until 3 Dec" for a user's current invitation. */
 function validUntil(user: UserView, now: Date): string {

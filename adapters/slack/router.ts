@@ -13,7 +13,7 @@
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt'
 import { WebClient, type WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
-import { createDeliveryLedger } from '../../src/chat/deliveries.ts'
+import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { SlackConfig } from './config.ts'
@@ -66,29 +66,6 @@ function boltLogger(logger: Logger): BoltLogger {
     getLevel: () => level,
     setName: (n: string) => {
       name = n
-    },
-  }
-}
-
-/**
- * Remembers delivery keys for a while. Slack may deliver the same request twice (a retry, a
- * replayed click); a key seen before is acknowledged and not run again. This is one process's
- * memory, the fast path; `chat_deliveries` in the database catches a redelivery that reaches
- * another replica, and the core's business-key idempotency (regenerate → `already_replaced`) is
- * the backstop (DESIGN.md §6).
- */
-export function createDeliveryDeduper(ttlMs: number, maxEntries = 10_000, now: () => number = Date.now): { firstTime(key: string): boolean } {
-  const seen = new Map<string, number>()
-  return {
-    firstTime(key) {
-      const t = now()
-      for (const [k, at] of seen) {
-        if (t - at < ttlMs && seen.size <= maxEntries) break
-        seen.delete(k)
-      }
-      if (seen.has(key)) return false
-      seen.set(key, t)
-      return true
     },
   }
 }

@@ -16,7 +16,7 @@ import { findChatConnection } from '../../src/accounts/chat-connections.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'
 import type { Command, CommandOutcome, ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
-import type { LifecycleFailure } from '../../src/invitations/failures.ts'
+import { alreadySettled } from '../../src/invitations/failures.ts'
 import type { Actor, RowAction, UserView } from '../../src/invitations/model.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import { judgeTeamsMember, teamsActor, type TeamsIdentity } from './identity.ts'
@@ -236,7 +236,7 @@ export function createTeamsHandlers(deps: Deps): TeamsHandlers {
       case 'refused':
         // Someone acted first: the card is stale, show what happened. Anything else (not an
         // administrator, a send limit) is said in a new message and the shared card stays.
-        if (settlesTheRow(explained.failure.code)) return refreshOrigin(who, origin, `ℹ️ ${rendered.summary}`, activity, io)
+        if (alreadySettled(explained.failure.code)) return refreshOrigin(who, origin, `ℹ️ ${rendered.summary}`, activity, io)
         return io.reply(rendered.message)
       default:
         return refreshOrigin(who, origin, `✅ ${rendered.summary}`, activity, io)
@@ -299,19 +299,3 @@ export function createTeamsHandlers(deps: Deps): TeamsHandlers {
   }
 }
 
-/**
- * Refusals that mean the card's question is already answered (someone sent a new invitation, the
- * user joined, declined or was removed): the card is refreshed to say so.
- */
-function settlesTheRow(code: LifecycleFailure['code']): boolean {
-  switch (code) {
-    case 'invitation.already_replaced':
-    case 'invitation.still_valid':
-    case 'user.already_active':
-    case 'user.declined':
-    case 'user.removed':
-      return true
-    default:
-      return false
-  }
-}

@@ -40,3 +40,26 @@ export function createDeliveryLedger(deps: { db: Knex; clock: { now(): Date } },
     },
   }
 }
+
+/**
+ * Remembers delivery keys for a while in this process's memory: the fast path in front of the
+ * ledger. A chat platform may deliver the same request twice (a retry after a slow answer, a
+ * replayed click); a key seen before is acknowledged and not run again. Bounded: expired keys,
+ * and the oldest beyond `maxEntries`, are dropped.
+ */
+export function createDeliveryDeduper(ttlMs: number, maxEntries = 10_000, now: () => number = Date.now): { firstTime(key: string): boolean } {
+  const seen = new Map<string, number>()
+  return {
+    firstTime(key) {
+      const t = now()
+      // Oldest first (insertion order): drop what expired, and the oldest past the cap.
+      for (const [k, at] of seen) {
+        if (t - at < ttlMs && seen.size <= maxEntries) break
+        seen.delete(k)
+      }
+      if (seen.has(key)) return false
+      seen.set(key, t)
+      return true
+    },
+  }
+}

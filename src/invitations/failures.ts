@@ -27,3 +27,22 @@ export type LifecycleFailure =
   | { code: 'email.suppressed'; email: string; reason: string }
 
 export type LifecycleFailureCode = LifecycleFailure['code']
+
+/**
+ * Refusals that mean the question a button asked is already answered: someone sent a new
+ * invitation or resent it, the user joined, declined or was removed. A chat message showing that
+ * button is stale and can say so; any other refusal (not an administrator, a send limit) is for
+ * the clicker alone.
+ */
+export function alreadySettled(code: LifecycleFailureCode): boolean {
+  switch (code) {
+    case 'invitation.already_replaced':
+    case 'invitation.still_valid':
+    case 'user.already_active':
+    case 'user.declined':
+    case 'user.removed':
+      return true
+    default:
+      return false
+  }
+}
