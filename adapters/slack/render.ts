@@ -15,6 +15,7 @@ import { ActionIds, encodeBlockId, encodeListTarget, encodeRowAction, listFilter
 import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
 import { esc } from './format.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
+import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 
 type KnownBlock = SlackTypes.KnownBlock
 type Button = SlackTypes.Button
@@ -49,23 +50,6 @@ const MAX_HISTORY = 10
 const MAX_AUDIT = 25
 /** Rows per list message: header, context, filter, banner, divider, paging leave room below 50. */
 export const MAX_LIST_ROWS = 40
-
-const rowActionLabels: Record<RowAction, string> = {
-  resend: 'Resend invitation',
-  regenerate: 'Send new invitation',
-  link: 'Copy invitation link',
-  edit: 'Edit groups',
-  remove: 'Remove user…',
-}
-
-const filterLabels: Record<ListFilter, string> = {
-  all: 'All users',
-  invited: 'Invited',
-  expired: 'Invitation expired',
-  active: 'Active',
-  declined: 'Declined',
-  removed: 'Removed',
-}
 
 const plain = (text: string): SlackTypes.PlainTextElement => ({ type: 'plain_text', text: text.slice(0, 75), emoji: true })
 const mrkdwn = (text: string): SlackTypes.MrkdwnElement => ({ type: 'mrkdwn', text: text.slice(0, 3000) })

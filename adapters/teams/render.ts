@@ -11,11 +11,12 @@
  * (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages);
  * a list page holds at most 50 users (the core's cap), with ids only in button data.
  */
-import type { CommandOutcome, ListFilter } from '../../src/commands/types.ts'
+import type { CommandOutcome } from '../../src/commands/types.ts'
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
 import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
+import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 import { code, esc, escCard } from './format.ts'
 import { listFilters, type CardOrigin, type CardValue } from './schemas.ts'
 
@@ -50,23 +51,6 @@ export interface RenderContext {
 
 const MAX_HISTORY = 10
 const MAX_AUDIT = 25
-
-const rowActionLabels: Record<RowAction, string> = {
-  resend: 'Resend invitation',
-  regenerate: 'Send new invitation',
-  link: 'Copy invitation link',
-  edit: 'Edit groups',
-  remove: 'Remove user…',
-}
-
-const filterLabels: Record<ListFilter, string> = {
-  all: 'All users',
-  invited: 'Invited',
-  expired: 'Invitation expired',
-  active: 'Active',
-  declined: 'Declined',
-  removed: 'Removed',
-}
 
 const text = (t: string): TeamsMessage => ({ kind: 'text', text: t })
 

@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { createHttpApp } from '../../src/server/http.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
 import { createSlackRouter, type SlackRouter } from '../../adapters/slack/router.ts'
 import { slackSignature } from '../../adapters/slack/verify.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { useRouteTests } from '../support/hooks.ts'
 import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
@@ -49,30 +49,7 @@ export interface Harness {
  * `onHarness` is given — a fresh harness per test, closed after it.
  */
 export function useSlackRouteTests(opts: { onDatabase?: (db: TestDatabase) => void; onHarness?: (h: Harness) => void }): void {
-  let db: TestDatabase
-  let harness: Harness | undefined
-  beforeAll(async () => {
-    db = await createTestDatabase()
-    opts.onDatabase?.(db)
-    nock.disableNetConnect()
-    nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
-  })
-  afterAll(async () => {
-    nock.enableNetConnect()
-    await db.close()
-  })
-  beforeEach(async () => {
-    await truncateAll(db.knex)
-    if (opts.onHarness) {
-      harness = await startHarness(db)
-      opts.onHarness(harness)
-    }
-  })
-  afterEach(async () => {
-    await harness?.close()
-    harness = undefined
-    nock.cleanAll()
-  })
+  useRouteTests((db) => startHarness(db), opts)
 }
 
 /** A linked workspace, an account whose admin is `admin@acme.test`, the app listening on loopback. */

@@ -3,7 +3,8 @@
  * (PGlite in memory, or a fresh database on DATABASE_URL's server), emptied before each test and
  * seeded with one account whose administrator is Active.
  */
-import { afterAll, beforeAll, beforeEach } from 'vitest'
+import nock from 'nock'
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { createTestDatabase, truncateAll, type TestDatabase } from './db.ts'
 import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from './factories.ts'
 
@@ -32,5 +33,40 @@ export function useSeededDatabase(use: (t: SeededDatabase) => void, opts: { make
     const deps = makeDeps(db.knex, opts.makeDepsOptions?.())
     const seed = await seedAccount(deps)
     use({ db, deps, seed })
+  })
+}
+
+/**
+ * The hooks every chat-route test file shares: a database of its own, the network closed but for
+ * loopback (the platform's hosts are played by nock), tables emptied before each test, and, when
+ * `onHarness` is given, a fresh harness per test from `start`, closed after it.
+ */
+export function useRouteTests<H extends { close(): Promise<void> }>(
+  start: (db: TestDatabase) => Promise<H>,
+  opts: { onDatabase?: (db: TestDatabase) => void; onHarness?: (h: H) => void },
+): void {
+  let db: TestDatabase
+  let harness: H | undefined
+  beforeAll(async () => {
+    db = await createTestDatabase()
+    opts.onDatabase?.(db)
+    nock.disableNetConnect()
+    nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
+  })
+  afterAll(async () => {
+    nock.enableNetConnect()
+    await db.close()
+  })
+  beforeEach(async () => {
+    await truncateAll(db.knex)
+    if (opts.onHarness) {
+      harness = await start(db)
+      opts.onHarness(harness)
+    }
+  })
+  afterEach(async () => {
+    await harness?.close()
+    harness = undefined
+    nock.cleanAll()
   })
 }

@@ -10,14 +10,14 @@ import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { createHttpApp } from '../../src/server/http.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
 import type { TeamsConfig } from '../../adapters/teams/config.ts'
 import { createTeamsRouter, type TeamsRouter } from '../../adapters/teams/router.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { useRouteTests } from '../support/hooks.ts'
 import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 
 export const ADMIN_EMAIL = 'admin@acme.test'
@@ -66,30 +66,7 @@ export interface Harness {
  * harness per test when `onHarness` is given.
  */
 export function useTeamsRouteTests(opts: { onDatabase?: (db: TestDatabase) => void; onHarness?: (h: Harness) => void; logger?: () => Logger }): void {
-  let db: TestDatabase
-  let harness: Harness | undefined
-  beforeAll(async () => {
-    db = await createTestDatabase()
-    opts.onDatabase?.(db)
-    nock.disableNetConnect()
-    nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
-  })
-  afterAll(async () => {
-    nock.enableNetConnect()
-    await db.close()
-  })
-  beforeEach(async () => {
-    await truncateAll(db.knex)
-    if (opts.onHarness) {
-      harness = await startHarness(db, { logger: opts.logger?.() })
-      opts.onHarness(harness)
-    }
-  })
-  afterEach(async () => {
-    await harness?.close()
-    harness = undefined
-    nock.cleanAll()
-  })
+  useRouteTests((db) => startHarness(db, { logger: opts.logger?.() }), opts)
 }
 
 /** A linked tenant, an account whose admin is `admin@acme.test`, the app listening on loopback. */
