@@ -14,7 +14,7 @@
  */
 import { findChatConnection } from '../../src/accounts/chat-connections.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'
-import type { Command, CommandOutcome, ListFilter } from '../../src/commands/types.ts'
+import { rowActionCommand, type CommandOutcome, type ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
 import { alreadySettled } from '../../src/invitations/failures.ts'
 import type { Actor, UserView } from '../../src/invitations/model.ts'
@@ -179,27 +179,10 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
     }
     const email = user.email
     const channelId = payload.channel?.id ?? payload.container?.channel_id ?? null
-    let command: Command
-    switch (value.action) {
-      case 'resend':
-        command = { name: 'resend', email }
-        break
-      case 'regenerate':
-        command = { name: 'regenerate', email }
-        break
-      case 'link':
-        command = { name: 'link', email }
-        break
-      case 'remove':
-        command = { name: 'remove', email }
-        break
-      case 'edit':
-        await openEditModal(who, user, payload, responseUrl, origin, channelId)
-        return
-      default: {
-        const unreachable: never = value.action
-        return unreachable
-      }
+    const command = rowActionCommand(value.action, email)
+    if (!command) {
+      await openEditModal(who, user, payload, responseUrl, origin, channelId)
+      return
     }
     const outcome = await runCommand(deps, { accountId: who.accountId, actor: who.actor, command, confirmed, invitationId: value.invitationId })
     const explained = explain(outcome, who)

@@ -14,7 +14,7 @@
  */
 import { findChatConnection } from '../../src/accounts/chat-connections.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'
-import type { Command, CommandOutcome, ListFilter } from '../../src/commands/types.ts'
+import { rowActionCommand, type CommandOutcome, type ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
 import { alreadySettled } from '../../src/invitations/failures.ts'
 import type { Actor, RowAction, UserView } from '../../src/invitations/model.ts'
@@ -198,27 +198,8 @@ export function createTeamsHandlers(deps: Deps): TeamsHandlers {
       return
     }
     const email = user.email
-    let command: Command
-    switch (action) {
-      case 'resend':
-        command = { name: 'resend', email }
-        break
-      case 'regenerate':
-        command = { name: 'regenerate', email }
-        break
-      case 'link':
-        command = { name: 'link', email }
-        break
-      case 'remove':
-        command = { name: 'remove', email }
-        break
-      case 'edit':
-        return openEditCard(who, user, origin, activity, io)
-      default: {
-        const unreachable: never = action
-        return unreachable
-      }
-    }
+    const command = rowActionCommand(action, email)
+    if (!command) return openEditCard(who, user, origin, activity, io)
     const outcome = await runCommand(deps, { accountId: who.accountId, actor: who.actor, command, confirmed, invitationId })
     const explained = explain(outcome, who)
     if ('problem' in explained) {

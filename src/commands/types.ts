@@ -1,5 +1,5 @@
 import type { LifecycleFailure } from '../invitations/failures.ts'
-import type { AuditEntry, DisplayStatus, GroupView, UserView } from '../invitations/model.ts'
+import type { AuditEntry, DisplayStatus, GroupView, RowAction, UserView } from '../invitations/model.ts'
 
 /** `/invite list` filters (DESIGN.md §2). */
 export type ListFilter = DisplayStatus | 'all'
@@ -51,3 +51,23 @@ export type CommandOutcome =
   | { kind: 'removed'; user: UserView }
   | { kind: 'groups'; groups: GroupView[] }
   | { kind: 'audit'; email: string | null; entries: AuditEntry[] }
+
+/**
+ * The command a row button runs on the user `email`, or `null` for `edit`, which first asks which
+ * groups (a form, on every platform).
+ */
+export function rowActionCommand(action: RowAction, email: string): Command | null {
+  switch (action) {
+    case 'resend':
+    case 'regenerate':
+    case 'link':
+    case 'remove':
+      return { name: action, email }
+    case 'edit':
+      return null
+    default: {
+      const unreachable: never = action
+      return unreachable
+    }
+  }
+}

@@ -2,14 +2,11 @@
  * `/invite …` through the real route: signed slash command fixtures, the real core on a real
  * database, Slack's Web API and response_url played by nock (asserted with isDone()).
  */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { createSlackRouter } from '../../adapters/slack/router.ts'
-import { silentLogger } from '../../src/ports/logger.ts'
-import { createHttpApp } from '../../src/server/http.ts'
 import { DAY, inviteUser } from '../support/factories.ts'
+import { serveRouter } from '../support/http.ts'
 import {
   ALICE,
   API_URL,
@@ -90,10 +87,7 @@ describe('/invite regenerate', () => {
     await inviteUser(h.deps, h.seed, 'bob@acme.test')
     // A second replica: its own router and HTTP server, the same database.
     const router = createSlackRouter(h.deps, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: API_URL }, { clientOptions: { retryConfig: { retries: 0 } } })
-    const { app } = createHttpApp({ db: h.deps.db, logger: silentLogger, mounts: [{ path: '/', router }] })
-    const other: Server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s))
-    })
+    const other = await serveRouter(h.deps.db, router)
     try {
       const body = formBody(slashCommand('resend bob@acme.test', { trigger_id: 'trigger-replicas' }))
       const posted: Record<string, unknown>[] = []
@@ -105,7 +99,7 @@ describe('/invite regenerate', () => {
       const before = await outboxCount()
       expect((await postSigned(h.base, body)).status).toBe(200)
       await h.router.idle()
-      expect((await postSigned(`http://127.0.0.1:${(other.address() as AddressInfo).port}`, body)).status).toBe(200)
+      expect((await postSigned(other.base, body)).status).toBe(200)
       await router.idle()
       expect(await outboxCount()).toBe(before + 1)
       expect(posted).toHaveLength(1)
@@ -113,7 +107,7 @@ describe('/invite regenerate', () => {
       const invitation = await h.deps.db('invitations').where({ state: 'pending' }).first<{ sent_count: number }>('sent_count')
       expect(invitation?.sent_count).toBe(2)
     } finally {
-      await new Promise<void>((resolve) => other.close(() => resolve()))
+      await other.close()
     }
   })
 

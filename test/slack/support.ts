@@ -4,16 +4,13 @@
  * Slack itself (Web API, response_url) played by nock.
  */
 import { readFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import type { Server } from 'node:http'
 import nock from 'nock'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
-import { createHttpApp } from '../../src/server/http.ts'
-import { silentLogger } from '../../src/ports/logger.ts'
 import { createSlackRouter, type SlackRouter } from '../../adapters/slack/router.ts'
 import { slackSignature } from '../../adapters/slack/verify.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { useRouteTests } from '../support/hooks.ts'
+import { serveRouter } from '../support/http.ts'
 import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
@@ -61,21 +58,8 @@ export async function startHarness(db: TestDatabase, opts: { link?: boolean } = 
     if (!linked.ok) throw new Error('could not link the test workspace')
   }
   const router = createSlackRouter(deps, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: API_URL }, { clientOptions: { retryConfig: { retries: 0 } } })
-  const { app } = createHttpApp({ db: db.knex, logger: silentLogger, mounts: [{ path: '/', router }] })
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
-  })
-  const { port } = server.address() as AddressInfo
-  return {
-    base: `http://127.0.0.1:${port}`,
-    deps,
-    seed,
-    router,
-    close: async () => {
-      await router.idle()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+  const { base, close } = await serveRouter(db.knex, router)
+  return { base, deps, seed, router, close }
 }
 
 export interface SignOptions {

@@ -3,8 +3,6 @@
  * route: recorded-shape activities posted to /api/messages, the real core on a real database,
  * the Bot Connector played by nock (asserted with isDone()).
  */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { commandText } from '../../adapters/teams/interactions.ts'
@@ -12,6 +10,7 @@ import { createTeamsRouter } from '../../adapters/teams/router.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
 import { createHttpApp } from '../../src/server/http.ts'
 import { DAY, inviteUser } from '../support/factories.ts'
+import { serveRouter } from '../support/http.ts'
 import {
   ALICE,
   BOT,
@@ -259,24 +258,20 @@ describe('delivery', () => {
   it('the same activity reaching another replica runs once (resend: one email)', async () => {
     await inviteUser(h.deps, h.seed, 'bob@acme.test')
     // A second replica: its own router and HTTP server, the same database.
-    const router = createTeamsRouter(h.deps, UNAUTHENTICATED)
-    const { app } = createHttpApp({ db: h.deps.db, logger: silentLogger, mounts: [{ path: '/', router }] })
-    const other: Server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s))
-    })
+    const other = await serveRouter(h.deps.db, createTeamsRouter(h.deps, UNAUTHENTICATED))
     try {
       const activity = channelText('resend bob@acme.test')
       const first = await say('resend bob@acme.test', activity)
       expect(first.body.text).toContain('resent the invitation')
       const after = await snapshotCounts(h.deps)
       // The copy reaches the other replica: no member lookup, no reply, no second email.
-      const res = await post(`http://127.0.0.1:${(other.address() as AddressInfo).port}`, activity)
+      const res = await post(other.base, activity)
       expect(res.status).toBe(200)
-      await router.idle()
+      await other.close()
       expect(await snapshotCounts(h.deps)).toEqual(after)
       expect(nock.pendingMocks()).toEqual([])
     } finally {
-      await new Promise<void>((resolve) => other.close(() => resolve()))
+      await other.close().catch(() => {})
     }
   })
 

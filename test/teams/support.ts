@@ -7,17 +7,14 @@
  * Emulator); auth.test.ts covers the App ID mode and its 401.
  */
 import { readFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import type { Server } from 'node:http'
 import nock from 'nock'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
-import { createHttpApp } from '../../src/server/http.ts'
 import type { Logger } from '../../src/ports/logger.ts'
-import { silentLogger } from '../../src/ports/logger.ts'
 import type { TeamsConfig } from '../../adapters/teams/config.ts'
 import { createTeamsRouter, type TeamsRouter } from '../../adapters/teams/router.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { useRouteTests } from '../support/hooks.ts'
+import { serveRouter } from '../support/http.ts'
 import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 
 export const ADMIN_EMAIL = 'admin@acme.test'
@@ -78,21 +75,8 @@ export async function startHarness(db: TestDatabase, opts: { link?: boolean; con
     if (!linked.ok) throw new Error('could not link the test tenant')
   }
   const router = createTeamsRouter(deps, opts.config ?? UNAUTHENTICATED)
-  const { app } = createHttpApp({ db: db.knex, logger: silentLogger, mounts: [{ path: '/', router }] })
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s))
-  })
-  const { port } = server.address() as AddressInfo
-  return {
-    base: `http://127.0.0.1:${port}`,
-    deps,
-    seed,
-    router,
-    close: async () => {
-      await router.idle()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+  const { base, close } = await serveRouter(db.knex, router)
+  return { base, deps, seed, router, close }
 }
 
 let nextId = 1795687300000
