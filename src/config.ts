@@ -58,6 +58,11 @@ export interface AppConfig {
   port: number
   databaseUrl: string | undefined
   dataDir: string
+  /**
+   * PUBLIC_BASE_URL was given, not defaulted to http://localhost:$PORT. The CLI trusts only a
+   * given one over the base the running server recorded: its own PORT says nothing about the server's.
+   */
+  publicBaseUrlSet: boolean
   /** Set when configured; otherwise generated into DATA_DIR by `resolveInviteSecret`. */
   inviteSecret: string | undefined
   emailTransport: 'file' | 'ses'
@@ -86,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): { ok: true; config: AppConfi
       port: e.PORT,
       databaseUrl: e.DATABASE_URL,
       dataDir: e.DATA_DIR,
+      publicBaseUrlSet: e.PUBLIC_BASE_URL !== undefined,
       inviteSecret: e.INVITE_SECRET,
       emailTransport: e.EMAIL_TRANSPORT,
       logLevel: e.LOG_LEVEL,

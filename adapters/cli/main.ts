@@ -19,6 +19,7 @@ import { createLogger } from '../../src/server/logger.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
 import { startServer } from '../server/start.ts'
+import { resolveLinkBase } from './link-base.ts'
 import { joinedCell, renderOutcome } from './render.ts'
 
 /** `inviteops …`: the operator's CLI (DESIGN.md §4). Exit 0 done, 1 refused or failed, 2 usage. */
@@ -225,7 +226,9 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         if (positionals.length === 0) throw new UsageError('the command text is missing (after --)', usage)
         return await withDatabase(env, logger, async (_db, deps) => {
           const account = await accountOrFail(deps, accountArg)
-          const outcome = await runCommandText(deps, {
+          // A link must carry the server's base, not this process's PORT default (resolveLinkBase).
+          const linkBase = await resolveLinkBase(deps.db, env.app)
+          const outcome = await runCommandText({ ...deps, config: { ...deps.config, publicBaseUrl: linkBase.url } }, {
             accountId: account.id,
             actor: { platform: 'cli', platformUserId: safeUser(), email: as, displayName: as },
             text: joinArgs(positionals),
@@ -234,6 +237,8 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
           const rendered = renderOutcome(outcome, deps.clock.now())
           if (values.json) io.out(JSON.stringify(outcome))
           else (rendered.ok ? io.out : io.err)(rendered.text)
+          // On stderr: stdout keeps its shape, and --json stays parseable.
+          if (outcome.kind === 'link' && linkBase.note) io.err(linkBase.note)
           return rendered.ok ? 0 : 1
         })
       }

@@ -10,6 +10,7 @@ import { systemClock } from '../../src/ports/clock.ts'
 import type { EmailSender } from '../../src/ports/email.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createHttpApp, type Mount, type ReadinessCheck } from '../../src/server/http.ts'
+import { recordPublicBaseUrl } from '../../src/server/instance-settings.ts'
 import { createFileEmailSender } from '../email/file-sender.ts'
 import { createInviteeRouter } from '../web/router.ts'
 import type { Environment } from './environment.ts'
@@ -40,6 +41,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       logger,
       config: { ...config.service, inviteSecret: await resolveInviteSecret(config) },
     }
+    // The CLI is another process with its own environment: it prints links with this base.
+    await recordPublicBaseUrl(deps)
     // Adapters that are off are not even loaded (the AWS SDK and Bolt cost start-up time).
     const sender =
       opts.emailSender ??

@@ -1,9 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { joinArgs, main } from '../../adapters/cli/main.ts'
+import { loadEnvironment } from '../../adapters/server/environment.ts'
+import { startServer } from '../../adapters/server/start.ts'
+import { systemClock } from '../../src/ports/clock.ts'
+import { silentLogger } from '../../src/ports/logger.ts'
+import { recordPublicBaseUrl } from '../../src/server/instance-settings.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { testConfig } from '../support/factories.ts'
 
 let db: TestDatabase
 let dataDir: string
@@ -20,9 +26,13 @@ afterAll(async () => {
 
 /** Run the CLI in-process, capturing what it prints. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWith(env, ...argv)
+}
+
+async function cliWith(processEnv: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = []
   const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, env)
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, processEnv)
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
 
@@ -96,5 +106,57 @@ describe('inviteops', () => {
   test('joinArgs keeps the grammar\'s quoting of what the shell split', () => {
     expect(joinArgs(['add', 'a@b.c', '--name', 'Ada Lovelace'])).toBe('add a@b.c --name "Ada Lovelace"')
     expect(joinArgs(['add a@b.c --name "Ada Lovelace"'])).toBe('add a@b.c --name "Ada Lovelace"')
+  })
+})
+
+describe('the base of the links `run … link` prints', () => {
+  const TOKEN = '[A-Za-z0-9_-]{43}'
+  const link = (extra: NodeJS.ProcessEnv, ...flags: string[]) => cliWith({ ...env, ...extra }, 'run', '--account', 'Umbrella', '--as', 'ada@umbrella.test', ...flags, '--', 'link', 'carol@umbrella.test')
+
+  beforeAll(async () => {
+    expect((await cli('accounts', 'create', '--name', 'Umbrella', '--admin', 'ada@umbrella.test')).code).toBe(0)
+    expect((await cli('run', '--account', 'Umbrella', '--as', 'ada@umbrella.test', '--', 'add', 'carol@umbrella.test', '--name', 'Carol Danvers')).code).toBe(0)
+  })
+  afterEach(async () => {
+    await db.knex('instance_settings').delete()
+  })
+
+  test('no server ever recorded its base: the link comes with a note that its base is a guess', async () => {
+    const r = await link({ PORT: '4999' })
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(new RegExp(`^http://localhost:4999/invitations/${TOKEN}\n`))
+    expect(r.err).toBe('Note: http://localhost:4999 in this link is a guess: no server has recorded its address in this database yet. Set PUBLIC_BASE_URL, or start the server (npm start) and ask again.')
+    const json = await link({ PORT: '4999' }, '--json')
+    expect(JSON.parse(json.out)).toMatchObject({ kind: 'link', url: expect.stringMatching(/^http:\/\/localhost:4999\/invitations\//) })
+    expect(json.err).toContain('is a guess')
+    // Only a printed link gets the note.
+    expect((await cliWith({ ...env, PORT: '4999' }, 'run', '--account', 'Umbrella', '--as', 'ada@umbrella.test', '--', 'show', 'carol@umbrella.test')).err).toBe('')
+  })
+
+  test('a server started with its own PORT and PUBLIC_BASE_URL: the CLI prints that base, not its own default', async () => {
+    const loaded = loadEnvironment({ ...env, PORT: '0', PUBLIC_BASE_URL: 'https://invite.umbrella.test/' })
+    if (!loaded.ok) throw new Error(loaded.problems.join('\n'))
+    const server = await startServer(loaded.env, silentLogger)
+    try {
+      const running = await link({ PORT: '4999' })
+      expect(running).toMatchObject({ code: 0, err: '' })
+      expect(running.out).toMatch(new RegExp(`^https://invite\\.umbrella\\.test/invitations/${TOKEN}\n`))
+      const json = await link({}, '--json')
+      expect(JSON.parse(json.out)).toMatchObject({ url: expect.stringMatching(/^https:\/\/invite\.umbrella\.test\/invitations\//) })
+    } finally {
+      await server.close()
+    }
+    // The last server's base still holds once it stopped: it is what its emails will carry.
+    expect((await link({})).out).toMatch(/^https:\/\/invite\.umbrella\.test\/invitations\//)
+  })
+
+  test("PUBLIC_BASE_URL in the CLI's own environment wins, with a note when the server's differs", async () => {
+    await recordPublicBaseUrl({ db: db.knex, clock: systemClock, logger: silentLogger, config: testConfig({ publicBaseUrl: 'https://server.umbrella.test' }) })
+    const differs = await link({ PUBLIC_BASE_URL: 'https://cli.umbrella.test/' })
+    expect(differs.out).toMatch(/^https:\/\/cli\.umbrella\.test\/invitations\//)
+    expect(differs.err).toBe("Note: this link uses PUBLIC_BASE_URL from your environment (https://cli.umbrella.test); the server's emails use https://server.umbrella.test.")
+    const same = await link({ PUBLIC_BASE_URL: 'https://server.umbrella.test' })
+    expect(same).toMatchObject({ code: 0, err: '' })
+    expect(same.out).toMatch(/^https:\/\/server\.umbrella\.test\/invitations\//)
   })
 })
