@@ -4,8 +4,13 @@ import type { Logger } from '../ports/logger.ts'
 
 /**
  * Structured JSON logs (pino). Logs never contain a link secret or a token (DESIGN.md §5):
- * known secret-bearing fields are censored, and any string that looks like an invitation URL
- * has its token cut off before it is written.
+ * known secret-bearing fields are censored, and every finished line is scrubbed before it is
+ * written: invitation URLs and paths, however spelled, lose their token, and any token-shaped
+ * run (43 base64url characters) is cut wherever it stands.
+ *
+ * The scrub runs on the serialized line (pino's `streamWrite` hook), not on the arguments: so it
+ * also covers child bindings, nested fields, error messages and stacks, and strings other
+ * libraries (Bolt) hand us, whatever field name they use.
  */
 export function createLogger(opts: { level: string; destination?: NodeJS.WritableStream }): Logger {
   return pino(
@@ -17,10 +22,7 @@ export function createLogger(opts: { level: string; destination?: NodeJS.Writabl
         censor: '[redacted]',
       },
       hooks: {
-        logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? redactInvitationUrl(a) : a)) as typeof args
-          method.apply(this, scrubbed)
-        },
+        streamWrite: redactInvitationUrl,
       },
     },
     opts.destination ?? process.stdout,

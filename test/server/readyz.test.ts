@@ -1,0 +1,157 @@
+/**
+ * `/readyz` says ready or not with a reason code per check, and nothing more: anyone who can
+ * reach it can read it. The words (a database error, an alarm's detail) go to the log, once per
+ * change rather than on every probe.
+ */
+import { once } from 'node:events'
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
+import type { Server } from 'node:http'
+import { Writable } from 'node:stream'
+import knexFactory, { type Knex } from 'knex'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createHttpApp, type ReadinessCheck } from '../../src/server/http.ts'
+import { createLogger } from '../../src/server/logger.ts'
+import { createTestDatabase } from '../support/db.ts'
+
+const quietKnexLog = { warn: () => {}, error: () => {}, deprecate: () => {}, debug: () => {} }
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.()
+})
+
+/** The app with `db` and `checks`, its log lines kept in memory. */
+async function start(db: Knex, checks: ReadinessCheck[] = [], checkTimeoutMs?: number): Promise<{ probe(): Promise<{ status: number; text: string }>; lines: string[] }> {
+  const lines: string[] = []
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''))
+      done()
+    },
+  })
+  const { app } = createHttpApp({ db, logger: createLogger({ level: 'info', destination: sink }), mounts: [], checks, registry: new Registry(), ...(checkTimeoutMs ? { checkTimeoutMs } : {}) })
+  const server: Server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`
+  return {
+    lines,
+    async probe() {
+      const res = await fetch(url)
+      return { status: res.status, text: await res.text() }
+    },
+  }
+}
+
+/** A TCP server that accepts connections and never says a word (a database that hangs). */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server: NetServer = createServer((s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+const readinessLines = (lines: string[]) => lines.filter((l) => l.includes('"msg":"readiness'))
+
+describe('/readyz', () => {
+  it('an unreachable database: 503 with a reason code, no error text; the log has the detail, once', async () => {
+    const db = knexFactory({ client: 'pg', connection: 'postgres://nobody@127.0.0.1:9/none', pool: { min: 0, max: 1 }, acquireConnectionTimeout: 2_000, log: quietKnexLog })
+    cleanups.push(() => db.destroy())
+    const app = await start(db)
+    for (let i = 0; i < 3; i++) {
+      const res = await app.probe()
+      expect(res.status).toBe(503)
+      expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: false, reason: 'database_unreachable' } } })
+      expect(res.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|connect|nobody/)
+    }
+    const logged = readinessLines(app.lines)
+    expect(logged).toHaveLength(1)
+    expect(JSON.parse(logged[0] ?? '{}')).toMatchObject({ level: 40, check: 'database', ok: false, reason: 'database_unreachable', detail: expect.stringMatching(/ECONNREFUSED/) })
+  })
+
+  it('a closed database: 503 database_unreachable', async () => {
+    const test = await createTestDatabase({ migrate: false })
+    await test.close()
+    const app = await start(test.knex)
+    const res = await app.probe()
+    expect(res.status).toBe(503)
+    expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: false, reason: 'database_unreachable' } } })
+  })
+
+  it('a database that never answers: the probe still answers, check_timed_out', async () => {
+    const silent = await silentServer()
+    const db = knexFactory({ client: 'pg', connection: `postgres://nobody@127.0.0.1:${silent.port}/none`, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 60_000, log: quietKnexLog })
+    // Hang up first, so the pool's pending connection fails and it can close.
+    cleanups.push(() => db.destroy().catch(() => {}), () => silent.close())
+    const app = await start(db, [], 100)
+    const res = await app.probe()
+    expect(res.status).toBe(503)
+    expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: false, reason: 'check_timed_out' } } })
+  })
+
+  it('other checks: codes shown, details only logged, a throw or a bad code never leaks; state changes logged once each', async () => {
+    const test = await createTestDatabase({ migrate: false })
+    cleanups.push(() => test.close())
+    let paused = true
+    const checks: ReadinessCheck[] = [
+      // The email check's contract before reason codes: `{ ok, detail }`, detail with an alarm.
+      { name: 'email', check: async () => ({ ok: true, detail: paused ? 'ALARM: sending paused (Account suspended by ops@vendor)' : 'sending' }) },
+      { name: 'coded', check: async () => ({ ok: true, reason: paused ? 'sending_paused' : undefined }) },
+      { name: 'wordy', check: async () => ({ ok: !paused, reason: 'Queue is full at host db-3!' }) },
+      {
+        name: 'thrower',
+        check: async () => {
+          if (paused) throw new Error('password authentication failed for user "inviteops"')
+          return { ok: true }
+        },
+      },
+    ]
+    const app = await start(test.knex, checks)
+    const first = await app.probe()
+    await app.probe()
+    expect(first.status).toBe(503)
+    expect(JSON.parse(first.text)).toEqual({
+      status: 'not ready',
+      checks: {
+        database: { ok: true },
+        email: { ok: true },
+        coded: { ok: true, reason: 'sending_paused' },
+        wordy: { ok: false, reason: 'not_ready' },
+        thrower: { ok: false, reason: 'check_failed' },
+      },
+    })
+    expect(first.text).not.toMatch(/ALARM|vendor|host|password|inviteops/)
+
+    paused = false
+    const second = await app.probe()
+    await app.probe()
+    expect(second.status).toBe(200)
+    expect(JSON.parse(second.text)).toMatchObject({ status: 'ready', checks: { wordy: { ok: true } } })
+
+    const logged = readinessLines(app.lines).map((l) => JSON.parse(l) as { check: string; ok: boolean; detail?: string })
+    const thrower = logged.filter((l) => l.check === 'thrower')
+    // Failing, then ok again: two lines for four probes.
+    expect(thrower.map((l) => l.ok)).toEqual([false, true])
+    expect(thrower[0]?.detail).toContain('password authentication failed')
+    expect(logged.find((l) => l.check === 'email')?.detail).toContain('ALARM: sending paused')
+  })
+
+  it('a check that hangs counts as failed and does not hold the others', async () => {
+    const test = await createTestDatabase({ migrate: false })
+    cleanups.push(() => test.close())
+    const app = await start(test.knex, [{ name: 'stuck', check: () => new Promise(() => {}) }], 100)
+    const res = await app.probe()
+    expect(res.status).toBe(503)
+    expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: true }, stuck: { ok: false, reason: 'check_timed_out' } } })
+  })
+})
