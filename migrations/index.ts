@@ -11,6 +11,7 @@ import * as m20261126130100 from './20261126130100_email_send_gate_schedule.ts'
 import * as m20261126140000 from './20261126140000_channel_notices.ts'
 import * as m20261126150000 from './20261126150000_chat_deliveries.ts'
 import * as m20261127120000 from './20261127120000_instance_settings.ts'
+import * as m20261129120000 from './20261129120000_outbox_claim_token.ts'
 
 export interface Migration {
   up(knex: Knex): Promise<void>
@@ -34,4 +35,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261126140000_channel_notices', m20261126140000],
   ['20261126150000_chat_deliveries', m20261126150000],
   ['20261127120000_instance_settings', m20261127120000],
+  ['20261129120000_outbox_claim_token', m20261129120000],
 ]

@@ -37,6 +37,7 @@ const schema = z
     RECIPIENT_SEND_LIMIT_PER_DAY: positiveInt(5),
     LOG_LEVEL: optionalNonEmpty.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()).transform((v) => v ?? 'info'),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
+    EMAIL_SEND_CONCURRENCY: intFromEnv(4, 1, 64),
   })
 
 /**
@@ -68,6 +69,8 @@ export interface AppConfig {
   emailTransport: 'file' | 'ses'
   logLevel: string
   shutdownGraceMs: number
+  /** Emails one process sends at once (the send rate still holds across every replica). */
+  emailSendConcurrency: number
   /** The service's slice, without the secret (filled in by `resolveInviteSecret`). */
   service: Omit<ServiceConfig, 'inviteSecret'>
 }
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): { ok: true; config: AppConfi
       emailTransport: e.EMAIL_TRANSPORT,
       logLevel: e.LOG_LEVEL,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      emailSendConcurrency: e.EMAIL_SEND_CONCURRENCY,
       service: {
         inviteTtlMs: parseDuration(e.INVITE_TTL)!,
         publicBaseUrl,

@@ -29,6 +29,10 @@ export const sesEnvSchema = z.object({
     .string()
     .regex(/^\d+(s|m|h)$/, 'a duration such as 90s, 15m, 1h')
     .default('15m'),
+  /** Deadline for opening a connection to SES. */
+  SES_CONNECT_TIMEOUT: deadline('3s'),
+  /** Deadline for one SES request, from sending it to the whole answer. */
+  SES_REQUEST_TIMEOUT: deadline('5s'),
 })
 
 export type SesEnv = z.infer<typeof sesEnvSchema>
@@ -39,6 +43,8 @@ export interface SesSettings {
   configurationSet: string | undefined
   snsTopicArn: string | undefined
   quotaWaitMs: number
+  connectTimeoutMs: number
+  requestTimeoutMs: number
 }
 
 /** Turns the parsed variables into settings (durations to milliseconds). */
@@ -48,12 +54,29 @@ export function sesSettingsFromEnv(env: SesEnv): SesSettings {
     configurationSet: env.SES_CONFIGURATION_SET,
     snsTopicArn: env.SES_SNS_TOPIC_ARN,
     quotaWaitMs: parseShortDuration(env.SES_QUOTA_WAIT),
+    connectTimeoutMs: parseShortDuration(env.SES_CONNECT_TIMEOUT),
+    requestTimeoutMs: parseShortDuration(env.SES_REQUEST_TIMEOUT),
   }
 }
 
 function parseShortDuration(text: string): number {
-  const unit = text.slice(-1)
-  const n = Number(text.slice(0, -1))
-  const factor = unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000
-  return n * factor
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text)
+  if (!match) return Number.NaN
+  const unit = match[2]
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000
+  return Number(match[1]) * factor
+}
+
+/**
+ * A deadline between 100 ms and 30 s (`500ms`, `3s`). A longer one would only keep an email
+ * waiting on a connection that has already failed it.
+ */
+function deadline(fallback: string) {
+  return z
+    .string()
+    .refine((v) => {
+      const ms = parseShortDuration(v)
+      return ms >= 100 && ms <= 30_000
+    }, 'must be a duration from 100ms to 30s, such as 500ms or 3s')
+    .default(fallback)
 }

@@ -1,7 +1,8 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses'
 import type { SESClientConfig } from '@aws-sdk/client-ses'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { EmailSendError } from '../../src/ports/email.ts'
-import type { EmailMessage, EmailSender, SentEmail } from '../../src/ports/email.ts'
+import type { EmailMessage, EmailSender, SendOptions, SentEmail } from '../../src/ports/email.ts'
 
 /**
  * Amazon SES (v1 API, `SendEmail`) behind the `EmailSender` port.
@@ -10,25 +11,47 @@ import type { EmailMessage, EmailSender, SentEmail } from '../../src/ports/email
  * chain, so operators configure it exactly as AWS documents. The SDK's retries are switched off
  * (`maxAttempts: 1`): the outbox worker owns retries, backoff and the global send rate, and a
  * hidden SDK retry would both break the rate limit and blur the error we must classify.
+ *
+ * Every request has a deadline. The SDK's default HTTP handler has none: an endpoint that
+ * accepts the TCP connection and never answers holds the call forever. So the client gets a
+ * connect deadline and a whole-request deadline (`throwOnRequestTimeout`, without which the
+ * SDK only logs a warning), and the worker's own deadline arrives as an abort signal on top.
  */
 export interface SesSenderOptions {
   /** SES configuration set (SES_CONFIGURATION_SET): event publishing, dedicated IPs. */
   configurationSet?: string | undefined
   /** How long a "Daily message quota exceeded" holds every send (SES_QUOTA_WAIT). */
   quotaWaitMs: number
+  /** How long opening the connection may take (SES_CONNECT_TIMEOUT, default 3 s). */
+  connectTimeoutMs?: number
+  /** How long one request, from sending to the whole answer, may take (SES_REQUEST_TIMEOUT, default 5 s). */
+  requestTimeoutMs?: number
   /** Extra client settings (tests pass credentials/endpoint; production passes nothing). */
   clientConfig?: SESClientConfig
   /** A ready client, for tests that want to inspect it. Wins over `clientConfig`. */
   client?: SESClient
 }
 
+/** Defaults of the two deadlines: SES answers SendEmail in well under a second when it is well. */
+export const SES_CONNECT_TIMEOUT_MS = 3_000
+export const SES_REQUEST_TIMEOUT_MS = 5_000
+
 /** Builds the SES transport. The client is created once and reused (connection pooling). */
 export function createSesSender(options: SesSenderOptions): EmailSender & { client: SESClient } {
-  const client = options.client ?? new SESClient({ ...options.clientConfig, maxAttempts: 1 })
+  const connectionTimeout = options.connectTimeoutMs ?? SES_CONNECT_TIMEOUT_MS
+  const requestTimeout = options.requestTimeoutMs ?? SES_REQUEST_TIMEOUT_MS
+  const client =
+    options.client ??
+    new SESClient({
+      ...options.clientConfig,
+      maxAttempts: 1,
+      // After the spread: no caller setting can take the deadlines away.
+      requestHandler: new NodeHttpHandler({ connectionTimeout, requestTimeout, throwOnRequestTimeout: true }),
+    })
   return {
     name: 'ses',
     client,
-    async send(message: EmailMessage): Promise<SentEmail> {
+    async send(message: EmailMessage, sendOptions: SendOptions = {}): Promise<SentEmail> {
       const command = new SendEmailCommand({
         Source: message.from,
         Destination: { ToAddresses: [message.to] },
@@ -44,7 +67,7 @@ export function createSesSender(options: SesSenderOptions): EmailSender & { clie
       })
       let out
       try {
-        out = await client.send(command)
+        out = await client.send(command, sendOptions.signal ? { abortSignal: sendOptions.signal } : {})
       } catch (error) {
         throw classifySesError(error, options.quotaWaitMs)
       }
@@ -93,6 +116,10 @@ export function classifySesError(error: unknown, quotaWaitMs: number): EmailSend
   const message = error instanceof Error ? error.message : String(error)
   const status = httpStatusOf(error)
   const opts = { vendorCode: name, cause: error }
+  // Connect or request deadline (the SDK's TimeoutError), or the worker's deadline (AbortError).
+  if (name === 'TimeoutError' || name === 'AbortError' || isTimeoutCode(error)) {
+    return new EmailSendError('retry', `SES did not answer in time: ${message}`, { ...opts, vendorCode: 'Timeout', timedOut: true })
+  }
   if (name === 'Throttling' || name === 'ThrottlingException') {
     if (/daily message quota/i.test(message)) {
       return new EmailSendError('quota', `SES daily quota exceeded: ${message}`, { ...opts, retryAfterMs: quotaWaitMs })
@@ -103,6 +130,12 @@ export function classifySesError(error: unknown, quotaWaitMs: number): EmailSend
   if (PAUSE_CODES.has(name)) return new EmailSendError('paused', `${name}: ${message}`, opts)
   if (status !== undefined && status >= 500) return new EmailSendError('retry', `SES ${status}: ${name}: ${message}`, opts)
   return new EmailSendError('retry', `${name}: ${message}`, opts)
+}
+
+/** Node's socket-level timeouts surface as codes rather than names. */
+function isTimeoutCode(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false
+  return error.code === 'ETIMEDOUT' || error.code === 'ECONNABORTED' || error.code === 'UND_ERR_CONNECT_TIMEOUT'
 }
 
 function httpStatusOf(error: unknown): number | undefined {

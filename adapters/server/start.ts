@@ -47,15 +47,26 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     const sender =
       opts.emailSender ??
       (config.emailTransport === 'ses'
-        ? (await import('../email/ses-sender.ts')).createSesSender({ configurationSet: env.ses.configurationSet, quotaWaitMs: env.ses.quotaWaitMs })
+        ? (await import('../email/ses-sender.ts')).createSesSender({
+            configurationSet: env.ses.configurationSet,
+            quotaWaitMs: env.ses.quotaWaitMs,
+            connectTimeoutMs: env.ses.connectTimeoutMs,
+            requestTimeoutMs: env.ses.requestTimeoutMs,
+          })
         : createFileEmailSender({ dataDir: config.dataDir, logger }))
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
     registerEmailGateMetrics(registry, deps)
+    // The worker's own deadline covers the transport's two (connect, then request) with a margin;
+    // the lease is long enough that a send ending by its deadline ends while the claim holds.
+    const sendTimeoutMs = env.ses.connectTimeoutMs + env.ses.requestTimeoutMs + 1_000
     const worker = createEmailWorker({
       deps,
       sender,
       registry,
+      concurrency: config.emailSendConcurrency,
+      sendTimeoutMs,
+      lockMs: Math.max(60_000, 2 * sendTimeoutMs + 10_000),
       // SES_MAX_SEND_RATE is SES's account limit; the file transport has none.
       ...(config.emailTransport === 'ses' ? { maxSendRate: env.ses.maxSendRate } : {}),
       ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}),

@@ -104,13 +104,15 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
   async function deliverAccount(accountId: string, events: AccountEvent[], round: NoticeRound): Promise<void> {
     const channel = await findNoticeChannel(deps.db, accountId, 'slack')
     if (!channel) {
-      await markEventsDelivered(deps, events.map((e) => e.id), 'no notice channel')
+      await markEventsDelivered(deps, events, 'no notice channel')
       round.withoutChannel += events.length
       return
     }
     let holdUntil: Date | null = null
-    const attemptsOf = new Map(events.map((e) => [e.id, e.attempts]))
-    for (const { message, eventIds } of renderNotices(events, deps.clock.now())) {
+    const claimOf = new Map(events.map((e) => [e.id, e]))
+    for (const { message, eventIds: ids } of renderNotices(events, deps.clock.now())) {
+      // Each close or release is fenced by the claim this round holds (notice-queue.ts).
+      const eventIds = ids.flatMap((id) => claimOf.get(id) ?? [])
       if (holdUntil) {
         // Slack asked this channel to wait: the rest of the account's notices wait with it.
         round.retried += await releaseEvents(deps, eventIds, holdUntil)
@@ -121,7 +123,7 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
       if (posted.ok) {
         round.posted += 1
         round.delivered += await markEventsDelivered(deps, eventIds)
-      } else if (posted.transient && Math.max(...eventIds.map((id) => attemptsOf.get(id) ?? 0)) >= maxAttempts) {
+      } else if (posted.transient && Math.max(...eventIds.map((e) => e.attempts)) >= maxAttempts) {
         // "Later" for too long (an outage of hours, an error we cannot classify): stop, say so.
         log.warn({ channel, accountId, error: posted.error, attempts: maxAttempts }, 'notice given up: Slack kept refusing it')
         round.refused += await markEventsDelivered(deps, eventIds, `slack: gave up after ${maxAttempts} attempts (${posted.error})`.slice(0, 200))

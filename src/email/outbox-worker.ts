@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
 import { invitationUrl } from '../invitations/links.ts'
@@ -28,13 +29,26 @@ export interface EmailWorkerOptions {
   gateClock?: 'database' | 'deps'
   /** How the worker waits for a slot (tests advance a fake clock instead of sleeping). */
   sleep?: (ms: number) => Promise<void>
+  /** Emails in flight at once (default 4). The send rate still holds across every replica. */
+  concurrency?: number
+  /**
+   * The worker's deadline for one send (default 15 s), on top of the transport's own. At most
+   * half the lease: a send that ends by its deadline always ends while the claim still holds.
+   */
+  sendTimeoutMs?: number
+  /** On stop, how long sends in flight may still finish before they are abandoned (default 2 s). */
+  stopWaitMs?: number
 }
 
 export interface EmailWorker {
+  /** Deliver continuously: up to `concurrency` emails in flight, new ones claimed as lanes free up. */
   start(): void
-  /** Stop claiming; resolves when the round in flight has finished (graceful shutdown). */
+  /**
+   * Stop claiming; sends in flight get `stopWaitMs` to finish, then are abandoned and their
+   * emails handed back (queued, the attempt not counted). Resolves when nothing is in flight.
+   */
   stop(): Promise<void>
-  /** One round: claim due emails, send them, record the outcome. Returns how many were claimed. */
+  /** One round: claim due emails, send them (`concurrency` at a time), record the outcome. Returns how many were claimed. */
   drainOnce(): Promise<number>
 }
 
@@ -46,6 +60,8 @@ interface OutboxRow {
   to_email: string
   payload: EmailPayload
   attempts: number
+  /** New for every claim: the fence on every update this worker makes to the row. */
+  claim_token: string
 }
 
 /** Exponential backoff with jitter: 2 s, 4 s, 8 s … capped at 15 minutes. */
@@ -54,17 +70,23 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
   return Math.round(base * (0.75 + random() * 0.5))
 }
 
-type Outcome = 'sent' | 'parked' | 'retry' | 'held' | 'lost'
+type Outcome = 'sent' | 'parked' | 'retry' | 'held' | 'lost' | 'released'
 
 /**
- * The outbox worker (DESIGN.md §6). Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several
- * replicas share the work and each email is sent by one of them. A claim is a lease
- * (`locked_until`), fenced by `attempts`: a worker that lost its lease (it stalled, another
- * replica re-claimed the row) notices before sending and skips the row. If the process dies
- * between claiming and recording, the row becomes due again and is sent once more with the same
- * link (the only duplicate the design allows).
+ * The outbox worker. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas share
+ * the work and each email is sent by one of them. A claim is a lease (`locked_until`) fenced by
+ * a `claim_token` that is new for every claim: every update the worker makes to a row it holds
+ * (renew, sent, retry, park, release) is conditioned on that token, so a worker that lost its
+ * lease (it stalled, another replica re-claimed the row) changes nothing and does not send. If
+ * the process dies between claiming and recording, the row becomes due again and is sent once
+ * more with the same link (the only duplicate the design allows).
  *
- * By SES error (issue 3): throttling, 5xx and network errors are retried with backoff; "daily
+ * Sends run `concurrency` at a time, each with a deadline (`sendTimeoutMs`, and the transport's
+ * own connect and request deadlines), so one provider request that never answers delays only
+ * its own email: it is retried with backoff, counted in `inviteops_email_send_timeouts_total`
+ * and logged once as a warning, while the other lanes keep delivering under the shared rate.
+ *
+ * By SES error: throttling, 5xx and network errors are retried with backoff; "daily
  * quota exceeded" holds every send until the window reopens; a rejected message is parked as
  * failed with the reason; "account sending paused" holds every send, raises the alarm (log,
  * metric, /readyz detail) and probes every `pauseProbeMs` until a send succeeds.
@@ -78,6 +100,13 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   const rate = opts.maxSendRate
   const probeMs = opts.pauseProbeMs ?? 5 * 60_000
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 4))
+  const sendTimeoutMs = opts.sendTimeoutMs ?? 15_000
+  const stopWaitMs = opts.stopWaitMs ?? 2_000
+  if (sendTimeoutMs * 2 > lockMs) {
+    // The lease is renewed just before a send; a send allowed to outlive it could be sent twice.
+    throw new Error(`email worker: the send deadline (${sendTimeoutMs} ms) must be at most half the lease (${lockMs} ms)`)
+  }
   const gateNow = (): GateNow => (opts.gateClock === 'deps' ? deps.clock.now() : 'database')
   // At most as many rows as can be sent in half a lease at the rate: the rest stay claimable by others.
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 10, rate ? Math.floor((rate * lockMs) / 2000) : Infinity))
@@ -85,47 +114,67 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   const metrics = workerMetrics(opts.registry ?? new Registry(), sender.name)
   let running = false
   let stopping = false
-  let inFlight: Promise<unknown> = Promise.resolve()
-  let timer: NodeJS.Timeout | null = null
+  let loopDone: Promise<void> = Promise.resolve()
+  /** Ends the loop's current pause early (a lane freed up, or stop). */
+  let wake: (() => void) | null = null
+  /** Aborted by `stop` once `stopWaitMs` has passed: abandons sends still hanging. */
+  let shutdown = new AbortController()
+  const active = new Set<Promise<void>>()
 
-  async function claim(): Promise<OutboxRow[]> {
+  async function claim(limit: number): Promise<OutboxRow[]> {
     const now = deps.clock.now()
     const result = await deps.db.raw<{ rows: OutboxRow[] }>(
-      `UPDATE email_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1
+      `UPDATE email_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1, claim_token = ?
         WHERE id IN (
           SELECT id FROM email_outbox
            WHERE (status = 'queued' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until <= ?)
            ORDER BY next_attempt_at, id
            LIMIT ? FOR UPDATE SKIP LOCKED)
-        RETURNING id, account_id, invitation_id, kind, to_email, payload, attempts`,
-      [new Date(now.getTime() + lockMs), now, now, batchSize],
+        RETURNING id, account_id, invitation_id, kind, to_email, payload, attempts, claim_token`,
+      [new Date(now.getTime() + lockMs), randomUUID(), now, now, limit],
     )
     return result.rows
+  }
+
+  /** The row, only while this worker's claim on it holds: every update goes through here. */
+  function held(db: Deps['db'], row: OutboxRow) {
+    return db('email_outbox').where({ id: row.id, status: 'sending', claim_token: row.claim_token })
   }
 
   /** Extend our lease just before sending; false when another worker has taken the row over. */
   async function renewLease(row: OutboxRow): Promise<boolean> {
     const now = deps.clock.now()
-    const n = await deps.db('email_outbox')
-      .where({ id: row.id, status: 'sending', attempts: row.attempts })
-      .update({ locked_until: new Date(now.getTime() + lockMs) })
-    return n === 1
+    return (await held(deps.db, row).update({ locked_until: new Date(now.getTime() + lockMs) })) === 1
   }
 
   /** Give a claimed row back untouched (a hold, a shutdown): the attempt does not count. */
-  async function release(rows: OutboxRow[], at: Date): Promise<void> {
-    for (const row of rows) {
-      await deps.db('email_outbox')
-        .where({ id: row.id, status: 'sending', attempts: row.attempts })
-        .update({ status: 'queued', locked_until: null, attempts: row.attempts - 1, next_attempt_at: at })
-    }
+  async function release(row: OutboxRow, at: Date, lastError?: string): Promise<void> {
+    await held(deps.db, row).update({
+      status: 'queued',
+      locked_until: null,
+      claim_token: null,
+      attempts: row.attempts - 1,
+      next_attempt_at: at,
+      ...(lastError ? { last_error: lastError.slice(0, 500) } : {}),
+    })
   }
 
-  async function park(row: OutboxRow, reason: string, parkKind: string): Promise<'parked'> {
-    await deps.db.transaction(async (trx) => {
-      await trx('email_outbox').where({ id: row.id }).update({ status: 'failed', locked_until: null, last_error: reason.slice(0, 500) })
-      if (row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'failed', delivery_detail: reason.slice(0, 500) })
+  /** Close the row as failed (and say so on its invitation), if the claim still holds. */
+  async function fail(row: OutboxRow, reason: string): Promise<boolean> {
+    return deps.db.transaction(async (trx) => {
+      const n = await held(trx, row).update({ status: 'failed', locked_until: null, claim_token: null, last_error: reason.slice(0, 500) })
+      if (n === 1 && row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'failed', delivery_detail: reason.slice(0, 500) })
+      return n === 1
     })
+  }
+
+  function lostClaim(row: OutboxRow, what: string): 'lost' {
+    log.warn({ outboxId: String(row.id), kind: row.kind }, `${what}, but this worker's claim had passed to another: its result stands`)
+    return 'lost'
+  }
+
+  async function park(row: OutboxRow, reason: string, parkKind: string): Promise<'parked' | 'lost'> {
+    if (!(await fail(row, reason))) return lostClaim(row, 'email would be parked')
     metrics.parked.inc({ reason: parkKind })
     log.error({ outboxId: String(row.id), kind: row.kind, reason }, 'email parked as failed')
     return 'parked'
@@ -139,9 +188,13 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     return { link: invitationUrl(deps.config.publicBaseUrl, deps.config.inviteSecret, inv.link_id), expiresAt: inv.expires_at.toISOString(), dead: null }
   }
 
-  /** Wait for a send slot; 'held' when the gate is held (quota, paused), 'lost' when the lease went. */
-  async function waitForSlot(row: OutboxRow): Promise<'go' | 'held' | 'lost'> {
+  /**
+   * Wait for a send slot; 'held' when the gate is held (quota, paused), 'lost' when the lease
+   * went, 'stopping' when the worker is shutting down.
+   */
+  async function waitForSlot(row: OutboxRow): Promise<'go' | 'held' | 'lost' | 'stopping'> {
     for (;;) {
+      if (stopping) return 'stopping'
       const slot = await takeSendSlot(deps.db, { rate, now: gateNow(), probeMs })
       if (slot.granted) {
         // The grant instant, from the shared gate's clock: shows the pacing across replicas.
@@ -149,8 +202,9 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
         return (await renewLease(row)) ? 'go' : 'lost'
       }
       if (slot.hold) return 'held'
-      // Wait, but never past half the lease without renewing it.
-      await sleep(Math.min(slot.waitMs, lockMs / 2))
+      // Wait, but never past half the lease without renewing it, and look up now and then so a
+      // shutdown is not kept waiting for a slot far ahead.
+      await sleep(Math.min(slot.waitMs, lockMs / 2, 1_000))
       if (!(await renewLease(row))) return 'lost'
     }
   }
@@ -162,7 +216,8 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     const { link, expiresAt, dead } = await linkFor(row)
     if (dead) {
       // The link was replaced, used, revoked or expired before we got to it: its email would only confuse.
-      await deps.db('email_outbox').where({ id: row.id }).update({ status: 'failed', locked_until: null, last_error: dead })
+      const n = await held(deps.db, row).update({ status: 'failed', locked_until: null, claim_token: null, last_error: dead })
+      if (n === 0) return lostClaim(row, 'email would be skipped')
       log.info({ outboxId: id, kind: row.kind, reason: dead }, 'email skipped')
       return 'parked'
     }
@@ -171,15 +226,28 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       log.warn({ outboxId: id }, 'lease lost before sending; another worker has this email')
       return 'lost'
     }
-    if (slot === 'held') return 'held'
+    if (slot === 'held' || slot === 'stopping') {
+      await release(row, deps.clock.now())
+      return slot === 'held' ? 'held' : 'released'
+    }
     const content = renderEmail(row.kind, { ...row.payload, expiresAt: expiresAt ?? row.payload.expiresAt }, link)
     let messageId: string
+    metrics.inFlight.inc()
     try {
-      messageId = (await sender.send({ id, to: row.to_email, from: deps.config.emailFrom, ...content, tags: { kind: row.kind } })).messageId
+      messageId = (await sendWithDeadline({ id, to: row.to_email, from: deps.config.emailFrom, ...content, tags: { kind: row.kind } })).messageId
     } catch (err) {
+      if (shutdown.signal.aborted) {
+        // Abandoned at shutdown while the provider had not answered: hand it back for the next
+        // process (the attempt does not count). If the provider did accept it, the copy carries the same link.
+        await release(row, deps.clock.now(), 'interrupted by shutdown before the provider answered')
+        log.warn({ outboxId: id, kind: row.kind }, 'email send abandoned at shutdown; handed back to the queue')
+        return 'released'
+      }
       return recordFailure(row, err)
+    } finally {
+      metrics.inFlight.dec()
     }
-    await recordSent(row, messageId)
+    if (!(await recordSent(row, messageId))) return lostClaim(row, `email sent (${messageId})`)
     metrics.sent.inc()
     log.info({ outboxId: id, kind: row.kind, messageId }, 'email sent')
     const cleared = await clearHold(deps.db).catch(() => null)
@@ -188,18 +256,41 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   }
 
   /**
-   * The email is out: record it, and keep trying while the database is away (a Postgres restart
-   * must not turn into a second send once the lease runs out).
+   * The transport's send, given up at `sendTimeoutMs` even if the transport ignores the signal:
+   * the worker's lane must come back whatever the transport does.
    */
-  async function recordSent(row: OutboxRow, messageId: string): Promise<void> {
+  async function sendWithDeadline(message: Parameters<EmailSender['send']>[0]): Promise<{ messageId: string }> {
+    const deadline = AbortSignal.timeout(sendTimeoutMs)
+    const signal = AbortSignal.any([deadline, shutdown.signal])
+    let onAbort: (() => void) | undefined
+    const abandoned = new Promise<never>((_resolve, reject) => {
+      onAbort = () => {
+        const why = shutdown.signal.aborted ? 'the worker is shutting down' : `no answer within ${sendTimeoutMs} ms`
+        reject(new EmailSendError('retry', `${sender.name}: ${why}`, { vendorCode: 'Timeout', timedOut: true }))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return await Promise.race([sender.send(message, { signal }), abandoned])
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /**
+   * The email is out: record it, and keep trying while the database is away (a Postgres restart
+   * must not turn into a second send once the lease runs out). False when the claim had passed
+   * to another worker: then that worker's record stands.
+   */
+  async function recordSent(row: OutboxRow, messageId: string): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         const now = deps.clock.now()
-        await deps.db.transaction(async (trx) => {
-          await trx('email_outbox').where({ id: row.id }).update({ status: 'sent', sent_at: now, locked_until: null, message_id: messageId, last_error: null })
-          if (row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'sent', delivery_message_id: messageId, delivery_detail: null })
+        return await deps.db.transaction(async (trx) => {
+          const n = await held(trx, row).update({ status: 'sent', sent_at: now, locked_until: null, claim_token: null, message_id: messageId, last_error: null })
+          if (n === 1 && row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'sent', delivery_message_id: messageId, delivery_detail: null })
+          return n === 1
         })
-        return
       } catch (err) {
         if (attempt >= 60) throw err
         log.warn({ outboxId: String(row.id), messageId, err: err instanceof Error ? err.message : String(err) }, 'email sent but not yet recorded; retrying')
@@ -213,30 +304,30 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     const now = deps.clock.now()
     const reason = `${failure.vendorCode ?? failure.kind}: ${failure.message}`.slice(0, 500)
     metrics.failures.inc({ kind: failure.kind })
+    if (failure.timedOut) metrics.timeouts.inc()
     switch (failure.kind) {
       case 'reject':
         return park(row, reason, 'rejected')
       case 'retry': {
         if (row.attempts >= maxAttempts) return park(row, `gave up after ${row.attempts} attempts: ${reason}`, 'attempts')
         const wait = backoffMs(row.attempts)
-        await deps.db('email_outbox')
-          .where({ id: row.id })
-          .update({ status: 'queued', locked_until: null, last_error: reason, next_attempt_at: new Date(now.getTime() + wait) })
-        log.warn({ outboxId: String(row.id), kind: row.kind, reason, retryInMs: wait }, 'email send failed; will retry')
+        const n = await held(deps.db, row).update({ status: 'queued', locked_until: null, claim_token: null, last_error: reason, next_attempt_at: new Date(now.getTime() + wait) })
+        if (n === 0) return lostClaim(row, `email send failed (${reason})`)
+        const fields = { outboxId: String(row.id), kind: row.kind, reason, retryInMs: wait, attempts: row.attempts }
+        if (failure.timedOut) log.warn({ ...fields, deadlineMs: sendTimeoutMs }, 'email provider did not answer in time; will retry (other emails keep going)')
+        else log.warn(fields, 'email send failed; will retry')
         return 'retry'
       }
       case 'quota': {
         const forMs = failure.retryAfterMs ?? 15 * 60_000
         await holdSending(deps.db, { kind: 'quota', forMs, reason, now: gateNow() })
-        await release([row], now)
-        await deps.db('email_outbox').where({ id: row.id }).update({ last_error: reason })
+        await release(row, now, reason)
         log.warn({ outboxId: String(row.id), reason, holdMs: forMs }, 'SES daily quota reached: every send waits for the window to reopen')
         return 'held'
       }
       case 'paused': {
         const state = await holdSending(deps.db, { kind: 'paused', forMs: probeMs, reason, now: gateNow() })
-        await release([row], now)
-        await deps.db('email_outbox').where({ id: row.id }).update({ last_error: reason })
+        await release(row, now, reason)
         log.error(
           { alarm: 'email_sending_paused', reason, since: state.hold?.alarmSince, probeEveryMs: probeMs },
           'ALARM: email sending is paused by the provider; every email is held (nothing is lost) until an operator re-enables sending',
@@ -250,38 +341,76 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     }
   }
 
-  async function drainOnce(): Promise<number> {
+  /** Handle one claimed row; an outage (the database away) is logged, and the lease brings the row back. */
+  async function handleSafely(row: OutboxRow): Promise<Outcome | 'error'> {
+    try {
+      return await handle(row)
+    } catch (err) {
+      log.error({ outboxId: String(row.id), err: err instanceof Error ? err.message : String(err) }, 'email round failed for one email; it is retried after its lease')
+      return 'error'
+    }
+  }
+
+  async function gateIsHeld(): Promise<boolean> {
     const gate = await readGate(deps.db, gateNow())
-    if (gate.hold && gate.hold.until > gate.now) return 0
-    const rows = await claim()
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!
-      if (stopping) {
-        // Shutdown: hand the rest back now rather than leaving them to the lease (DESIGN.md §4).
-        await release(rows.slice(i), deps.clock.now())
-        break
-      }
-      const outcome = await handle(row)
-      if (outcome === 'held') {
-        await release(rows.slice(i + 1), deps.clock.now())
-        break
+    return gate.hold !== null && gate.hold.until > gate.now
+  }
+
+  async function drainOnce(): Promise<number> {
+    if (await gateIsHeld()) return 0
+    const rows = await claim(batchSize)
+    let heldSeen = false
+    const queue = [...rows]
+    const lane = async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        if (stopping || heldSeen) {
+          // Shutdown or a hold: hand the rest back now rather than leaving them to the lease.
+          await release(row, deps.clock.now())
+          continue
+        }
+        if ((await handleSafely(row)) === 'held') heldSeen = true
       }
     }
+    await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, lane))
     return rows.length
   }
 
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        wake = null
+        resolve()
+      }
+      wake = done
+    })
+  }
+
+  /**
+   * Continuous delivery: keep up to `concurrency` emails in flight, claiming more as lanes free
+   * up, so an email whose send hangs until its deadline holds one lane and nothing else.
+   */
   async function loop(): Promise<void> {
-    if (!running) return
-    let handled = 0
-    try {
-      const round = drainOnce()
-      inFlight = round
-      handled = await round
-    } catch (err) {
-      // The database may be restarting: keep the loop alive and try again after the poll wait.
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'email worker round failed')
+    while (running) {
+      try {
+        const free = concurrency - active.size
+        if (free > 0 && !(await gateIsHeld()) && running) {
+          for (const row of await claim(Math.min(free, batchSize))) {
+            const lane: Promise<void> = handleSafely(row).then(() => {
+              active.delete(lane)
+              wake?.()
+            })
+            active.add(lane)
+          }
+        }
+      } catch (err) {
+        // The database may be restarting: keep the loop alive and try again after the poll wait.
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'email worker round failed')
+      }
+      // Until a lane frees up (then more may be claimed at once) or the next poll.
+      if (running) await pause(pollIntervalMs)
     }
-    if (running) timer = setTimeout(() => void loop(), handled >= batchSize ? 0 : pollIntervalMs)
   }
 
   return {
@@ -289,14 +418,25 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       if (running) return
       running = true
       stopping = false
-      void loop()
+      shutdown = new AbortController()
+      loopDone = loop()
     },
     async stop() {
       running = false
       stopping = true
-      if (timer) clearTimeout(timer)
-      timer = null
-      await inFlight.catch(() => undefined)
+      wake?.()
+      await loopDone.catch(() => undefined)
+      const settled = Promise.allSettled([...active])
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), stopWaitMs)
+      })
+      if ((await Promise.race([settled, late])) === 'late') {
+        log.warn({ inFlight: active.size, waitedMs: stopWaitMs }, 'shutdown: abandoning email sends still waiting for the provider')
+        shutdown.abort()
+      }
+      clearTimeout(timer)
+      await Promise.allSettled([...active])
     },
     drainOnce,
   }
@@ -318,10 +458,23 @@ function workerMetrics(registry: Registry, transport: string) {
   const parked =
     existing<Counter<'transport' | 'reason'>>('inviteops_email_parked_total') ??
     new Counter({ name: 'inviteops_email_parked_total', help: 'Emails parked as failed, by reason', labelNames: ['transport', 'reason'] as const, registers: [registry] })
+  const timeouts =
+    existing<Counter<'transport'>>('inviteops_email_send_timeouts_total') ??
+    new Counter({
+      name: 'inviteops_email_send_timeouts_total',
+      help: 'Sends the provider did not answer within the deadline (each is retried with backoff)',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    })
+  const inFlight =
+    existing<Gauge<'transport'>>('inviteops_email_sends_in_flight') ??
+    new Gauge({ name: 'inviteops_email_sends_in_flight', help: 'Sends waiting for the provider right now', labelNames: ['transport'] as const, registers: [registry] })
   return {
     sent: { inc: () => sent.inc({ transport }) },
     failures: { inc: (l: { kind: string }) => failures.inc({ transport, kind: l.kind }) },
     parked: { inc: (l: { reason: string }) => parked.inc({ transport, reason: l.reason }) },
+    timeouts: { inc: () => timeouts.inc({ transport }) },
+    inFlight: { inc: () => inFlight.inc({ transport }), dec: () => inFlight.dec({ transport }) },
   }
 }
 

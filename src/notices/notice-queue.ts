@@ -24,6 +24,19 @@ const claimOptions = z.object({
 /** An id as `claimAccountEvents` hands it out: the bigserial in decimal. Others match no row. */
 const eventId = /^[0-9]{1,19}$/
 
+/**
+ * What a worker holds of a claimed event: its id and the claim's number (`attempts`, which every
+ * claim raises by one and nothing lowers). Closing or releasing an event is conditioned on both,
+ * so a worker whose lease ran out (another worker has claimed the event since) changes nothing.
+ */
+export interface EventClaim {
+  id: string
+  attempts: number
+}
+
+/** Just the fence of a claimed row that could not be read otherwise. */
+const claimedRow = z.object({ id: z.string().regex(eventId), attempts: z.number().int().nonnegative() })
+
 // Like the email outbox (src/email/outbox-worker.ts): lock the oldest due rows, skipping those
 // another replica holds, and take a lease on them in the same statement. `attempts` counts claims,
 // so a worker can tell an event that keeps failing. Served by account_events_undelivered_idx.
@@ -41,7 +54,7 @@ const CLAIM_SQL = `
   RETURNING e.id::text AS id, e.account_id, e.type, e.payload, e.created_at, e.attempts`
 
 /**
- * Claim undelivered account events for posting (DESIGN.md §7), oldest first. Each is leased to
+ * Claim undelivered account events for posting (docs/notices.md), oldest first. Each is leased to
  * the caller until `now + leaseMs`: no other claim returns it before then, whatever the
  * replicas; after that (the worker died, or took too long) it is claimed again, with `attempts`
  * one higher. Finish each one with `markEventsDelivered` or `releaseEvents`.
@@ -55,7 +68,7 @@ export async function claimAccountEvents(deps: Deps, opts: ClaimOptions = {}): P
   const now = deps.clock.now()
   const result = await deps.db.raw<{ rows: unknown[] }>(CLAIM_SQL, [now, limit, new Date(now.getTime() + leaseMs)])
   const events: AccountEvent[] = []
-  const unreadable: string[] = []
+  const unreadable: EventClaim[] = []
   for (const row of result.rows) {
     const read = readAccountEvent(row)
     if (read.ok) {
@@ -63,35 +76,44 @@ export async function claimAccountEvents(deps: Deps, opts: ClaimOptions = {}): P
       continue
     }
     deps.logger.warn({ eventId: read.id, type: read.type, reason: read.reason }, 'unreadable account event closed without a notice')
-    if (read.id !== null && eventId.test(read.id)) unreadable.push(read.id)
+    const claim = claimedRow.safeParse(row)
+    if (claim.success) unreadable.push(claim.data)
   }
   if (unreadable.length > 0) await markEventsDelivered(deps, unreadable, UNREADABLE_EVENT_NOTE)
   // RETURNING has no order of its own; the ids (bigserial) are the order events were written in.
   return events.sort((a, b) => compareIds(a.id, b.id))
 }
 
+/** The claimed events among `claims` that are still open and still held by these claims. */
+function stillHeld(deps: Deps, claims: readonly EventClaim[]) {
+  const valid = claims.filter((c) => eventId.test(c.id) && Number.isSafeInteger(c.attempts))
+  if (valid.length === 0) return null
+  return deps.db('account_events')
+    .whereIn(
+      ['id', 'attempts'],
+      valid.map((c) => [c.id, c.attempts]),
+    )
+    .whereNull('delivered_at')
+}
+
 /**
  * Close events: posted, or deliberately not posted, with `note` saying why (e.g. 'no notice
- * channel'). An event already closed keeps its first close. Returns how many were closed now.
+ * channel'). An event already closed keeps its first close, and an event claimed again by
+ * another worker since is left to that worker. Returns how many were closed now.
  */
-export async function markEventsDelivered(deps: Deps, ids: readonly string[], note: string | null = null): Promise<number> {
-  const valid = ids.filter((id) => eventId.test(id))
-  if (valid.length === 0) return 0
-  return deps.db('account_events')
-    .whereIn('id', valid)
-    .whereNull('delivered_at')
-    .update({ delivered_at: deps.clock.now(), delivery_note: note, claimed_until: null })
+export async function markEventsDelivered(deps: Deps, claims: readonly EventClaim[], note: string | null = null): Promise<number> {
+  const held = stillHeld(deps, claims)
+  return held ? held.update({ delivered_at: deps.clock.now(), delivery_note: note, claimed_until: null }) : 0
 }
 
 /**
  * Hand claimed events back, to be claimed again at `retryAt` and not before (a rate limit's
  * Retry-After, a channel that is briefly unavailable). The claim still counts in `attempts`.
- * Returns how many were released (closed events are left alone).
+ * Returns how many were released (closed events, and events claimed again since, are left alone).
  */
-export async function releaseEvents(deps: Deps, ids: readonly string[], retryAt: Date): Promise<number> {
-  const valid = ids.filter((id) => eventId.test(id))
-  if (valid.length === 0) return 0
-  return deps.db('account_events').whereIn('id', valid).whereNull('delivered_at').update({ claimed_until: retryAt })
+export async function releaseEvents(deps: Deps, claims: readonly EventClaim[], retryAt: Date): Promise<number> {
+  const held = stillHeld(deps, claims)
+  return held ? held.update({ claimed_until: retryAt }) : 0
 }
 
 const channelRow = z.object({ channel_id: z.string().trim().min(1) })

@@ -19,9 +19,19 @@ export interface SentEmail {
   messageId: string
 }
 
+/** What the worker hands a transport with each message. */
+export interface SendOptions {
+  /**
+   * Aborted when the worker's deadline for this send has passed. A transport that talks to a
+   * network must pass it on (the SDK's `abortSignal`, fetch's `signal`) so a hung connection is
+   * torn down rather than left open; the worker stops waiting at the deadline either way.
+   */
+  signal?: AbortSignal
+}
+
 export interface EmailSender {
   readonly name: string
-  send(message: EmailMessage): Promise<SentEmail>
+  send(message: EmailMessage, options?: SendOptions): Promise<SentEmail>
 }
 
 /**
@@ -39,12 +49,18 @@ export class EmailSendError extends Error {
   readonly retryAfterMs: number | undefined
   /** The vendor's error name (e.g. `MessageRejected`), for the stored reason. */
   readonly vendorCode: string | undefined
+  /**
+   * The provider did not answer in time (connect or request deadline). Always `retry`: the
+   * message may or may not have been accepted, and a second copy carries the same link.
+   */
+  readonly timedOut: boolean
 
-  constructor(kind: EmailFailureKind, message: string, opts: { retryAfterMs?: number; vendorCode?: string; cause?: unknown } = {}) {
+  constructor(kind: EmailFailureKind, message: string, opts: { retryAfterMs?: number; vendorCode?: string; cause?: unknown; timedOut?: boolean } = {}) {
     super(message, { cause: opts.cause })
     this.name = 'EmailSendError'
     this.kind = kind
     this.retryAfterMs = opts.retryAfterMs
     this.vendorCode = opts.vendorCode
+    this.timedOut = opts.timedOut ?? false
   }
 }

@@ -75,7 +75,7 @@ it.skipIf(unavailable !== null)('Postgres restarted during a drain: sent N of N,
       return out
     },
   }
-  const worker = createEmailWorker({ deps, sender, maxSendRate: 25, pollIntervalMs: 50, lockMs: 3_000, batchSize: 5 })
+  const worker = createEmailWorker({ deps, sender, maxSendRate: 25, pollIntervalMs: 50, lockMs: 3_000, sendTimeoutMs: 1_500, batchSize: 5 })
   worker.start()
   await restartDone
   for (;;) {

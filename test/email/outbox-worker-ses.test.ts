@@ -44,7 +44,8 @@ function worker(registry = new Registry()) {
     quotaWaitMs: 15 * MIN,
     clientConfig: { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
   })
-  return createEmailWorker({ deps, sender, registry, gateClock: 'deps', pauseProbeMs: 5 * MIN, sleep: async (ms) => deps.clock.advance(ms) })
+  // One lane: each test scripts SES's answers in order, and a hold must find the next email not yet sent.
+  return createEmailWorker({ deps, sender, registry, gateClock: 'deps', pauseProbeMs: 5 * MIN, sleep: async (ms) => deps.clock.advance(ms), concurrency: 1 })
 }
 
 /** SES answers, in order; every request is counted so an unexpected one shows. */

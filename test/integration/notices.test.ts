@@ -260,44 +260,59 @@ describe('the notice queue', () => {
   })
 
   test('delivered events are never claimed again; the note says why one was not posted', async () => {
-    const posted = await insertEvent('posted@x.test')
-    const skipped = await insertEvent('skipped@x.test')
-    const claimed = await claimAccountEvents(deps)
-    expect(claimed.map((e) => e.id)).toEqual([posted, skipped])
-    expect(await markEventsDelivered(deps, [posted])).toBe(1)
-    expect(await markEventsDelivered(deps, [skipped], 'no notice channel')).toBe(1)
+    await insertEvent('posted@x.test')
+    await insertEvent('skipped@x.test')
+    const [posted, skipped] = await claimAccountEvents(deps)
+    expect(emailsOf([posted!, skipped!])).toEqual(['posted@x.test', 'skipped@x.test'])
+    expect(await markEventsDelivered(deps, [posted!])).toBe(1)
+    expect(await markEventsDelivered(deps, [skipped!], 'no notice channel')).toBe(1)
     const closedAt = deps.clock.now()
     deps.clock.advance(DAY)
     expect(await claimAccountEvents(deps)).toEqual([])
     // closing again changes nothing (the first close stands)
-    expect(await markEventsDelivered(deps, [posted, skipped], 'late duplicate')).toBe(0)
+    expect(await markEventsDelivered(deps, [posted!, skipped!], 'late duplicate')).toBe(0)
     expect(await db.knex('account_events').orderBy('id').select('delivered_at', 'delivery_note', 'claimed_until')).toEqual([
       { delivered_at: closedAt, delivery_note: null, claimed_until: null },
       { delivered_at: closedAt, delivery_note: 'no notice channel', claimed_until: null },
     ])
     // ids that name no event are ignored, not an error
-    expect(await markEventsDelivered(deps, ['not-an-id', ''])).toBe(0)
-    expect(await releaseEvents(deps, ['1; DROP TABLE x'], deps.clock.now())).toBe(0)
+    expect(await markEventsDelivered(deps, [{ id: 'not-an-id', attempts: 1 }, { id: '', attempts: 1 }])).toBe(0)
+    expect(await releaseEvents(deps, [{ id: '1; DROP TABLE x', attempts: 1 }], deps.clock.now())).toBe(0)
+  })
+
+  test('a worker whose lease ran out changes nothing: the event belongs to the worker that claimed it since', async () => {
+    await insertEvent('slow@x.test')
+    const [stale] = await claimAccountEvents(deps, { leaseMs: 1_000 })
+    deps.clock.advance(1_000) // the first worker stalled past its lease…
+    const [current] = await claimAccountEvents(deps, { leaseMs: 60_000 })
+    expect(current).toMatchObject({ id: stale!.id, attempts: 2 })
+    // …and comes back: it can neither close the event nor put it back in the queue
+    expect(await markEventsDelivered(deps, [stale!], 'stale close')).toBe(0)
+    expect(await releaseEvents(deps, [stale!], deps.clock.now())).toBe(0)
+    expect(await claimAccountEvents(deps)).toEqual([]) // still leased to the second worker
+    expect(await markEventsDelivered(deps, [current!])).toBe(1)
+    expect(await db.knex('account_events').first('delivery_note', 'attempts')).toEqual({ delivery_note: null, attempts: 2 })
   })
 
   test('a released event comes back at its retryAt, not before and not at the end of the lease', async () => {
-    const later = await insertEvent('later@x.test')
-    const now = await insertEvent('now@x.test')
-    await claimAccountEvents(deps)
+    const laterId = await insertEvent('later@x.test')
+    await insertEvent('now@x.test')
+    const [later, now] = await claimAccountEvents(deps)
     const retryAt = new Date(deps.clock.now().getTime() + 5 * 60_000)
-    expect(await releaseEvents(deps, [later], retryAt)).toBe(1)
+    expect(await releaseEvents(deps, [later!], retryAt)).toBe(1)
     // released for "right away": claimable before its lease would have ended
-    expect(await releaseEvents(deps, [now], deps.clock.now())).toBe(1)
-    expect((await claimAccountEvents(deps)).map((e) => e.id)).toEqual([now])
-    await markEventsDelivered(deps, [now])
+    expect(await releaseEvents(deps, [now!], deps.clock.now())).toBe(1)
+    const nowAgain = await claimAccountEvents(deps)
+    expect(nowAgain.map((e) => e.id)).toEqual([now!.id])
+    await markEventsDelivered(deps, nowAgain)
     deps.clock.advance(61_000) // the original lease is over, the retryAt is not
     expect(await claimAccountEvents(deps)).toEqual([])
     deps.clock.set(retryAt)
     const back = await claimAccountEvents(deps)
-    expect(back.map((e) => [e.id, e.attempts])).toEqual([[later, 2]])
+    expect(back.map((e) => [e.id, e.attempts])).toEqual([[laterId, 2]])
     // a delivered event cannot be released back into the queue
-    await markEventsDelivered(deps, [later])
-    expect(await releaseEvents(deps, [later], deps.clock.now())).toBe(0)
+    await markEventsDelivered(deps, back)
+    expect(await releaseEvents(deps, back, deps.clock.now())).toBe(0)
     expect(await claimAccountEvents(deps)).toEqual([])
   })
 

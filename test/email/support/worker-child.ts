@@ -30,10 +30,13 @@ const hang: EmailSender = {
   },
 }
 const sender = process.env.MODE === 'hang' ? hang : createSesSender({ quotaWaitMs: 60_000 })
+const lockMs = Number(process.env.LOCK_MS ?? 60_000)
 const worker = createEmailWorker({
   deps: { db, clock: systemClock, logger, config: testConfig({ publicBaseUrl: process.env.PUBLIC_BASE_URL ?? 'http://invite.test' }) },
   sender,
-  lockMs: Number(process.env.LOCK_MS ?? 60_000),
+  lockMs,
+  // The longest deadline a lease allows: in `hang` mode the parent kills us well before it.
+  sendTimeoutMs: Math.floor(lockMs / 2),
   pollIntervalMs: 50,
   maxSendRate: 50,
 })

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { startSesStandIn, type SesStandIn } from '../email/support/ses-stand-in.ts'
+
+/**
+ * A real `inviteops serve` sending through SES, where SES accepts one request and never answers
+ * it (a local stand-in at AWS_ENDPOINT_URL_SES). The operator's view: the other email still goes
+ * out, the log says once what happened, /metrics counts it, /readyz stays ready, and SIGTERM
+ * stops the process with exit code 0 (the grace timer would exit 1).
+ */
+const BIN = join(import.meta.dirname, '../../bin/inviteops.js')
+let dataDir: string
+let ses: SesStandIn
+
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    EMAIL_TRANSPORT: 'ses',
+    EMAIL_FROM: 'InviteOps <invitations@acme.test>',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_ENDPOINT_URL_SES: ses.url,
+    SES_MAX_SEND_RATE: '20',
+    SES_REQUEST_TIMEOUT: '1s',
+    ...extra,
+  }
+  delete env.DATABASE_URL // the embedded path, like a fresh machine
+  delete env.NODE_ENV
+  return env
+}
+
+function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: childEnv() })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    p.on('close', (code) => resolve({ code, out, err }))
+  })
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-stuck-ses-'))
+  ses = await startSesStandIn((to) => (to === 'stuck@acme.test' ? 'hang' : 'ok'))
+})
+
+afterAll(async () => {
+  await ses.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+test('a hung SES request: the other email goes out, a warning, a metric, still ready, SIGTERM exits 0', async () => {
+  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'])).code).toBe(0)
+  for (const email of ['stuck@acme.test', 'bob@acme.test']) {
+    const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', email, '--name', 'Some One'])
+    expect(added.out).toContain(`Invited ${email}`)
+  }
+
+  const server = spawn(process.execPath, [BIN, 'serve'], { env: childEnv() })
+  let stdout = ''
+  let stderr = ''
+  server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
+  try {
+    await ses.waitFor(/^closed:stuck@acme\.test$/) // the SDK gave up on the hung request
+    expect(ses.accepted).toEqual(['bob@acme.test'])
+    const base = /InviteOps is running on (http:\/\/localhost:\d+)/.exec(stderr)?.[1]
+    expect(base, stderr).toBeDefined()
+    const timeouts = async () => Number((await (await fetch(`${base}/metrics`)).text()).match(/^inviteops_email_send_timeouts_total\{transport="ses"\} (\d+)$/m)?.[1] ?? 0)
+    await expect.poll(timeouts, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
+    expect((await fetch(`${base}/readyz`)).status).toBe(200)
+  } finally {
+    server.kill('SIGTERM')
+  }
+  expect(await exited, `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`).toBe(0)
+  expect(stdout).toContain('"msg":"stopped"')
+  // One warning per request SES left unanswered (it is retried with backoff meanwhile), none for bob.
+  const warnings = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { level: number; msg: string; outboxId?: string })
+    .filter((l) => l.msg.includes('did not answer in time'))
+  const hung = ses.events.filter((e) => e === 'hang:stuck@acme.test').length
+  expect(warnings.length).toBeGreaterThanOrEqual(1)
+  expect(warnings.length).toBeLessThanOrEqual(hung)
+  expect(warnings.every((w) => w.level === 40 && w.outboxId === '1')).toBe(true) // pino's warn; the stuck email was queued first
+  expect(ses.accepted).toEqual(['bob@acme.test'])
+}, 120_000) // three CLI processes and a server start PGlite one after another
