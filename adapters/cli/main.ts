@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { z } from 'zod'
-import { createAccount } from '../../src/accounts/create-account.ts'
+import { createAccount, type CreateAccountFailure } from '../../src/accounts/create-account.ts'
 import { createGroup } from '../../src/accounts/create-group.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { queryGroups } from '../../src/accounts/list-groups.ts'
@@ -16,11 +16,12 @@ import { displayStatuses } from '../../src/invitations/model.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createLogger } from '../../src/server/logger.ts'
+import { nameCharacterProblem } from '../../src/shared/names.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
 import { startServer } from '../server/start.ts'
 import { resolveLinkBase } from './link-base.ts'
-import { joinedCell, renderOutcome } from './render.ts'
+import { joinedCell, nameProblemText, renderOutcome } from './render.ts'
 
 /** `inviteops …`: the operator's CLI (DESIGN.md §4). Exit 0 done, 1 refused or failed, 2 usage. */
 
@@ -142,11 +143,15 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         const { values } = parse(rest, usage, { name: { type: 'string' }, admin: { type: 'string' }, 'admin-name': { type: 'string' }, json: { type: 'boolean' } })
         const name = required(values, 'name', usage)
         const admin = required(values, 'admin', usage)
-        const [adminFirst = '', ...adminLast] = (typeof values['admin-name'] === 'string' ? values['admin-name'] : '').trim().split(/\s+/)
+        const adminName = typeof values['admin-name'] === 'string' ? values['admin-name'] : ''
+        // The whole value first: split into words, a line break would look like a space.
+        const adminNameProblem = nameCharacterProblem(adminName)
+        if (adminNameProblem) throw new CliFailure(`--admin-name ${nameProblemText(adminNameProblem, 0)}. Nothing was created.`)
+        const [adminFirst = '', ...adminLast] = adminName.trim().split(/\s+/)
         return await withDatabase(env, logger, async (_db, deps) => {
           const r = await createAccount(deps.db, deps.clock, { name, adminEmail: admin, adminFirstName: adminFirst, adminLastName: adminLast.join(' '), defaultGroup: deps.config.defaultGroup })
           if (!r.ok) {
-            io.err(r.code === 'account.name_taken' ? `An account named "${r.name}" already exists.` : r.code === 'email.invalid' ? `"${admin}" is not a valid email address.` : 'The account name must be 1 to 200 characters.')
+            io.err(accountFailureText(r, admin))
             return 1
           }
           if (values.json) io.out(JSON.stringify(r.value))
@@ -171,7 +176,7 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
           const account = await accountOrFail(deps, accountArg)
           const r = await createGroup(deps.db, deps.clock, { accountId: account.id, name, isAdmin: values.admin === true })
           if (!r.ok) {
-            io.err(r.code === 'group.name_taken' ? `The group "${r.name}" already exists in ${account.name}.` : 'A group name is 1 to 100 characters on one line.')
+            io.err(r.code === 'group.name_taken' ? `The group "${r.name}" already exists in ${account.name}.` : `--name: the group name ${nameProblemText(r.problem, r.limit)}. Nothing was created.`)
             return 1
           }
           io.out(values.json ? JSON.stringify(r.value) : `Created group "${name.trim()}"${values.admin ? ' (administrators)' : ''} in ${account.name}.`)
@@ -254,6 +259,26 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
       return 1
     }
     throw err
+  }
+}
+
+/** Why `accounts create` was refused, naming the flag (or setting) at fault. */
+function accountFailureText(r: CreateAccountFailure, admin: string): string {
+  switch (r.code) {
+    case 'account.name_taken':
+      return `An account named "${r.name}" already exists.`
+    case 'email.invalid':
+      return `"${admin}" is not a valid email address.`
+    case 'account.name_invalid':
+      return `--name: the account name ${nameProblemText(r.problem, r.limit)}. Nothing was created.`
+    case 'account.admin_name_invalid':
+      return `--admin-name: the ${r.part} name ${nameProblemText(r.problem, r.limit)}. Nothing was created.`
+    case 'group.name_invalid':
+      return `DEFAULT_GROUP: the group name ${nameProblemText(r.problem, r.limit)}. Nothing was created.`
+    default: {
+      const unhandled: never = r
+      return `Refused (${(unhandled as { code: string }).code}).`
+    }
   }
 }
 

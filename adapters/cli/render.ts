@@ -2,6 +2,7 @@ import type { CommandOutcome } from '../../src/commands/types.ts'
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { AuditEntry, UserView } from '../../src/invitations/model.ts'
 import type { EmailProblem } from '../../src/shared/email-address.ts'
+import { oneLine, type NameProblem } from '../../src/shared/names.ts'
 
 /** Terminal wording for `inviteops run`: one exhaustive switch per union (STYLE.md §4). */
 
@@ -40,6 +41,26 @@ const EMAIL_PROBLEMS: Record<EmailProblem, string> = {
   not_ascii: 'must use plain ASCII before the @',
 }
 
+/** Why a name was refused, after the words naming it ("--name …"). */
+export function nameProblemText(problem: NameProblem, limit: number): string {
+  switch (problem) {
+    case 'empty':
+      return 'is empty'
+    case 'too_long':
+      return `is too long (at most ${limit} characters)`
+    case 'line_break':
+      return 'must be on one line (no line breaks)'
+    case 'control_characters':
+      return 'contains control characters'
+    case 'bidi_controls':
+      return 'contains invisible characters that change the reading direction'
+    default: {
+      const unhandled: never = problem
+      return `is not allowed (${String(unhandled)})`
+    }
+  }
+}
+
 export function failureText(f: LifecycleFailure): string {
   switch (f.code) {
     case 'auth.not_admin':
@@ -53,7 +74,7 @@ export function failureText(f: LifecycleFailure): string {
     case 'group.required':
       return 'Name at least one group with --group.'
     case 'group.not_found':
-      return `No group named ${f.missing.join(', ')}. Groups: ${f.available.join(', ') || 'none'}.`
+      return `No group named ${oneLine(f.missing.join(', '))}. Groups: ${oneLine(f.available.join(', ')) || 'none'}.`
     case 'user.not_found':
       return `${f.email} is not a user of this account. Invite them with: add ${f.email} --name "First Last"`
     case 'user.already_invited':
@@ -87,17 +108,21 @@ export function failureText(f: LifecycleFailure): string {
   }
 }
 
+// Names and group names are shown through `oneLine`: a name stored before the name rule could hold
+// a line break or a terminal escape sequence, which must not forge a line or drive the terminal.
+const groupsOf = (u: UserView): string => oneLine(u.groups.join(', '))
+const nameOf = (u: UserView): string => oneLine(`${u.firstName} ${u.lastName}`.trim())
+
 function userLine(u: UserView, now: Date): string {
-  const name = `${u.firstName} ${u.lastName}`.trim() || '—'
-  return `${u.email.padEnd(32)} ${name.padEnd(24)} ${(u.groups.join(', ') || '—').padEnd(24)} ${joinedCell(u, now)}`
+  return `${u.email.padEnd(32)} ${(nameOf(u) || '—').padEnd(24)} ${(groupsOf(u) || '—').padEnd(24)} ${joinedCell(u, now)}`
 }
 
 function userDetails(u: UserView, now: Date): string[] {
-  const lines = [`${u.email} — ${`${u.firstName} ${u.lastName}`.trim() || '(no name)'}`, `  status:  ${joinedCell(u, now)}`, `  groups:  ${u.groups.join(', ') || '—'}`]
+  const lines = [`${u.email} — ${nameOf(u) || '(no name)'}`, `  status:  ${joinedCell(u, now)}`, `  groups:  ${groupsOf(u) || '—'}`]
   if (u.invitation) {
     const i = u.invitation
     lines.push(`  invited: ${formatTime(i.createdAt)}${i.invitedBy ? ` by ${i.invitedBy}` : ''}; emails sent: ${i.sentCount}`)
-    if (i.delivery) lines.push(`  email:   ${i.delivery.status}${i.delivery.messageId ? ` (id ${i.delivery.messageId})` : ''}${i.delivery.detail ? ` — ${i.delivery.detail}` : ''}`)
+    if (i.delivery) lines.push(`  email:   ${i.delivery.status}${i.delivery.messageId ? ` (id ${i.delivery.messageId})` : ''}${i.delivery.detail ? ` — ${oneLine(i.delivery.detail)}` : ''}`)
   }
   lines.push(`  actions: ${u.actions.join(', ') || 'none'}`)
   return lines
@@ -125,7 +150,7 @@ export function renderOutcome(o: CommandOutcome, now: Date): { ok: boolean; text
     case 'show':
       return { ok: true, text: [...userDetails(o.user, now), '  history:', ...o.history.map((e) => `    ${auditLine(e)}`)].join('\n') }
     case 'added':
-      return { ok: true, text: `Invited ${o.user.email} (${o.user.groups.join(', ')}); the link is valid until ${formatDay(o.user.invitation!.expiresAt)}.` }
+      return { ok: true, text: `Invited ${o.user.email} (${groupsOf(o.user)}); the link is valid until ${formatDay(o.user.invitation!.expiresAt)}.` }
     case 'resent':
       return { ok: true, text: `Sent the invitation to ${o.user.email} again; valid until ${formatDay(o.user.invitation!.expiresAt)}.` }
     case 'regenerated':
@@ -133,13 +158,13 @@ export function renderOutcome(o: CommandOutcome, now: Date): { ok: boolean; text
     case 'link':
       return { ok: true, text: `${o.url}\n(valid until ${formatTime(o.expiresAt)}; keep it private — anyone with it can accept)` }
     case 'edited':
-      return { ok: true, text: `${o.user.email} is now in: ${o.user.groups.join(', ')}.` }
+      return { ok: true, text: `${o.user.email} is now in: ${groupsOf(o.user)}.` }
     case 'confirm_remove':
       return { ok: false, text: `This removes ${o.user.email} (${joinedCell(o.user, now)}) from the account. Run again with --yes to confirm.` }
     case 'removed':
       return { ok: true, text: `Removed ${o.user.email}. They were told by email and can be invited again later.` }
     case 'groups':
-      return { ok: true, text: o.groups.map((g) => `${g.name}${g.isAdmin ? ' (administrators)' : ''} — ${g.memberCount} member${g.memberCount === 1 ? '' : 's'}`).join('\n') }
+      return { ok: true, text: o.groups.map((g) => `${oneLine(g.name)}${g.isAdmin ? ' (administrators)' : ''} — ${g.memberCount} member${g.memberCount === 1 ? '' : 's'}`).join('\n') }
     case 'audit':
       return { ok: true, text: o.entries.length === 0 ? 'No audit entries.' : o.entries.map(auditLine).join('\n') }
     default: {

@@ -367,6 +367,10 @@ export function fieldMessage(field: RegistrationField, code: RegistrationFieldEr
       return field === 'firstName' ? 'Enter your first name.' : field === 'lastName' ? 'Enter your last name.' : 'This field is required.'
     case 'too_long':
       return field === 'password' ? 'Use at most 200 characters.' : 'Use at most 100 characters.'
+    case 'line_break':
+      return field === 'firstName' ? 'Enter your first name on one line.' : 'Enter your last name on one line.'
+    case 'control_characters':
+      return `Remove the invisible control characters from your ${field === 'firstName' ? 'first' : 'last'} name.`
     case 'password_too_short':
       return 'Use at least 8 characters.'
     case 'password_needs_lower':

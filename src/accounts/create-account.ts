@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import type { Clock } from '../ports/clock.ts'
 import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
+import { checkName, type NameProblem } from '../shared/names.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 
 export const ADMIN_GROUP = 'Administrators'
@@ -16,20 +17,35 @@ export interface CreateAccount {
 
 export type CreateAccountFailure =
   | { code: 'account.name_taken'; name: string }
-  | { code: 'account.name_invalid' }
+  | { code: 'account.name_invalid'; problem: NameProblem; limit: number }
+  | { code: 'account.admin_name_invalid'; part: 'first' | 'last'; problem: NameProblem; limit: number }
+  | { code: 'group.name_invalid'; name: string; problem: NameProblem; limit: number }
   | { code: 'email.invalid'; input: string; reason: EmailProblem }
 
 /**
  * An operator creates an account with its first administrator (Active at once: they act from
  * chat, not through an emailed link) and the groups "Administrators" and the default group.
+ * Names follow the one name rule (src/shared/names.ts); the administrator's name may be left empty
+ * (chat then shows their address), and is checked part by part when given.
  */
 export async function createAccount(
   db: Knex,
   clock: Clock,
   cmd: CreateAccount,
 ): Promise<Result<{ accountId: string; name: string; adminUserId: string }, CreateAccountFailure>> {
-  const name = cmd.name.trim()
-  if (name === '' || name.length > 200) return fail({ code: 'account.name_invalid' })
+  const checked = checkName('account', cmd.name)
+  if (!checked.ok) return fail({ code: 'account.name_invalid', problem: checked.problem, limit: checked.limit })
+  const name = checked.name
+  const adminName = { first: '', last: '' }
+  for (const part of ['first', 'last'] as const) {
+    const input = part === 'first' ? cmd.adminFirstName : cmd.adminLastName
+    if (input.trim() === '') continue
+    const partName = checkName('personPart', input)
+    if (!partName.ok) return fail({ code: 'account.admin_name_invalid', part, problem: partName.problem, limit: partName.limit })
+    adminName[part] = partName.name
+  }
+  const defaultGroup = checkName('group', cmd.defaultGroup)
+  if (!defaultGroup.ok) return fail({ code: 'group.name_invalid', name: cmd.defaultGroup, problem: defaultGroup.problem, limit: defaultGroup.limit })
   const email = normaliseEmail(cmd.adminEmail)
   if (!email.ok) return fail({ code: 'email.invalid', input: cmd.adminEmail, reason: email.reason })
   const now = clock.now()
@@ -41,7 +57,7 @@ export async function createAccount(
       .returning<{ id: string }[]>('id')
     if (!account) return fail({ code: 'account.name_taken', name })
     const groups = [{ name: ADMIN_GROUP, is_admin: true }]
-    if (cmd.defaultGroup.toLowerCase() !== ADMIN_GROUP.toLowerCase()) groups.push({ name: cmd.defaultGroup, is_admin: false })
+    if (defaultGroup.name.toLowerCase() !== ADMIN_GROUP.toLowerCase()) groups.push({ name: defaultGroup.name, is_admin: false })
     const inserted = await trx('groups')
       .insert(groups.map((g) => ({ ...g, account_id: account.id, created_at: now })))
       .returning<{ id: string; is_admin: boolean }[]>(['id', 'is_admin'])
@@ -49,8 +65,8 @@ export async function createAccount(
       .insert({
         account_id: account.id,
         email: email.email,
-        first_name: cmd.adminFirstName.trim(),
-        last_name: cmd.adminLastName.trim(),
+        first_name: adminName.first,
+        last_name: adminName.last,
         status: 'active',
         joined_at: now,
         created_at: now,

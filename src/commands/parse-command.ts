@@ -1,5 +1,6 @@
 import { displayStatuses } from '../invitations/model.ts'
 import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
+import { checkName, nameCharacterProblem, type NameProblem } from '../shared/names.ts'
 import { HELP_TEXT, USAGE } from './grammar.ts'
 import type { Command, CommandName, ListFilter, ParseFailure } from './types.ts'
 
@@ -31,6 +32,26 @@ const EMAIL_WORDS: Record<EmailProblem, string> = {
   several_addresses: 'must be a single address',
   malformed: 'is not a valid address',
   not_ascii: 'must use plain ASCII letters before the @',
+}
+
+/** Why a name was refused, after the words naming the field ("--name …", "the group name `x` …"). */
+function nameWords(problem: NameProblem, limit: number): string {
+  switch (problem) {
+    case 'empty':
+      return 'is empty'
+    case 'too_long':
+      return `is too long (at most ${limit} characters)`
+    case 'line_break':
+      return 'must be on one line (no line breaks)'
+    case 'control_characters':
+      return 'contains control characters'
+    case 'bidi_controls':
+      return 'contains invisible characters that change the reading direction'
+    default: {
+      const unreachable: never = problem
+      return unreachable
+    }
+  }
 }
 
 type Parsed = { ok: true; command: Command } | { ok: false; failure: ParseFailure }
@@ -87,8 +108,9 @@ function parseEmail(subcommand: CommandName, word: string | undefined): { ok: tr
 
 /** Show what the user typed without letting control characters or huge text through. */
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
-  const clean = s.replace(/[\u0000-\u001f\u007f`]/g, '?')
+  // Line and paragraph separators and bidirectional controls too (the name rule's list), and
+  // backticks, which would end the inline code the message shows this in.
+  const clean = s.replace(/[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069`]/gu, '?')
   return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean
 }
 
@@ -141,8 +163,14 @@ function rejectExtras(subcommand: CommandName, flags: Flags, allowed: { position
   return null
 }
 
-// eslint-disable-next-line no-control-regex -- group names must not carry control characters
-const GROUP_NAME = /^[^\u0000-\u001f\u007f]{1,100}$/u
+/** The first group name that breaks the name rule, worded; null when all are fine. */
+function badGroup(subcommand: CommandName, groups: readonly string[]): Parsed | null {
+  for (const group of groups) {
+    const checked = checkName('group', group)
+    if (!checked.ok) return invalid(subcommand, `the group name \`${printable(group)}\` ${nameWords(checked.problem, checked.limit)}`)
+  }
+  return null
+}
 
 /**
  * Parse `/invite …` text (without the `/invite` itself) into a command. Every failure names the
@@ -211,15 +239,21 @@ export function parseCommand(text: string): Parsed {
       let firstName: string | null = null
       let lastName: string | null = null
       if (flags.name[0] !== undefined) {
+        // The whole value first: split into words, a line break would look like a space.
+        const problem = nameCharacterProblem(flags.name[0])
+        if (problem) return invalid(name, `--name ${nameWords(problem, 0)}`)
         const parts = flags.name[0].trim().split(/\s+/u)
-        // eslint-disable-next-line no-control-regex -- names must not carry control characters
-        if (parts.length < 2 || /[\u0000-\u001f\u007f<>]/u.test(flags.name[0])) return invalid(name, '--name needs a first and a last name, e.g. --name "Ada Lovelace"')
-        if (flags.name[0].length > 200) return invalid(name, 'the name is too long')
-        firstName = parts[0]!
-        lastName = parts.slice(1).join(' ')
+        if (parts.length < 2) return invalid(name, '--name needs a first and a last name, e.g. --name "Ada Lovelace"')
+        const first = checkName('personPart', parts[0]!)
+        const last = checkName('personPart', parts.slice(1).join(' '))
+        if (!first.ok) return invalid(name, `the first name ${nameWords(first.problem, first.limit)}`)
+        if (!last.ok) return invalid(name, `the last name ${nameWords(last.problem, last.limit)}`)
+        firstName = first.name
+        lastName = last.name
       }
       const groups = flags.group
-      if (groups.some((g) => !GROUP_NAME.test(g))) return invalid(name, 'a group name is empty or too long')
+      const badGroups = badGroup(name, groups)
+      if (badGroups) return badGroups
       return { ok: true, command: { name, email: email.email, firstName, lastName, groups } }
     }
     case 'edit': {
@@ -228,7 +262,8 @@ export function parseCommand(text: string): Parsed {
       const email = parseEmail(name, flags.positional[0])
       if (!email.ok) return email.parsed
       if (flags.group.length === 0) return invalid(name, 'name at least one group with --group')
-      if (flags.group.some((g) => !GROUP_NAME.test(g))) return invalid(name, 'a group name is empty or too long')
+      const badGroups = badGroup(name, flags.group)
+      if (badGroups) return badGroups
       return { ok: true, command: { name, email: email.email, groups: flags.group } }
     }
   }

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.ts'
+import { checkName, type NameProblem } from '../shared/names.ts'
 import { hashPassword } from '../shared/password.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { LinkCode } from './codes.ts'
@@ -18,6 +19,8 @@ export interface AcceptInvitation {
 export type RegistrationFieldError =
   | 'required'
   | 'too_long'
+  | 'line_break'
+  | 'control_characters'
   | 'password_too_short'
   | 'password_needs_lower'
   | 'password_needs_upper'
@@ -30,16 +33,23 @@ export type RegistrationField = 'firstName' | 'lastName' | 'password' | 'passwor
 
 export type AcceptFailure = { code: LinkCode } | { code: 'registration.invalid'; fields: Partial<Record<RegistrationField, RegistrationFieldError[]>> }
 
-const NAME_MAX = 100
 const PASSWORD_MAX = 200
+
+const NAME_ERRORS: Record<NameProblem, RegistrationFieldError> = {
+  empty: 'required',
+  too_long: 'too_long',
+  line_break: 'line_break',
+  control_characters: 'control_characters',
+  // Invisible either way; the page words both alike.
+  bidi_controls: 'control_characters',
+}
 
 /** Check the registration form (DESIGN.md §1 "accept"); empty when it is fine. */
 export function registrationErrors(cmd: AcceptInvitation): Partial<Record<RegistrationField, RegistrationFieldError[]>> {
   const errors: Partial<Record<RegistrationField, RegistrationFieldError[]>> = {}
   for (const field of ['firstName', 'lastName'] as const) {
-    const value = cmd[field].trim()
-    if (value === '') errors[field] = ['required']
-    else if (value.length > NAME_MAX) errors[field] = ['too_long']
+    const checked = checkName('personPart', cmd[field])
+    if (!checked.ok) errors[field] = [NAME_ERRORS[checked.problem]]
   }
   if (cmd.password.length > PASSWORD_MAX) errors.password = ['too_long']
   else {
@@ -65,7 +75,9 @@ export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promi
   const checked = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
   if (!checked.ok) return checked
   const fields = registrationErrors(cmd)
-  if (Object.keys(fields).length > 0) return fail({ code: 'registration.invalid', fields })
+  const firstName = checkName('personPart', cmd.firstName)
+  const lastName = checkName('personPart', cmd.lastName)
+  if (Object.keys(fields).length > 0 || !firstName.ok || !lastName.ok) return fail({ code: 'registration.invalid', fields })
   // Hash outside the transaction: it is the slow part and needs no lock.
   const passwordHash = await hashPassword(cmd.password)
 
@@ -77,7 +89,7 @@ export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promi
     const { user, accountName } = link.value
     await trx('users')
       .where({ id: user.id })
-      .update({ status: 'active', joined_at: now, first_name: cmd.firstName.trim(), last_name: cmd.lastName.trim(), password_hash: passwordHash, updated_at: now })
+      .update({ status: 'active', joined_at: now, first_name: firstName.name, last_name: lastName.name, password_hash: passwordHash, updated_at: now })
     await recordInviteeAnswer(trx, link.value, 'accepted', now)
     return ok({ email: user.email, accountName, joinedAt: now })
   })

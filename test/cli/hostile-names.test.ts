@@ -1,0 +1,96 @@
+/**
+ * The operator's CLI refuses names that are not one line of plain text (accounts, their first
+ * administrator, groups, and `add --name` through `run`), naming the flag and creating nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { main } from '../../adapters/cli/main.ts'
+import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+
+let db: TestDatabase
+let dataDir: string
+let env: NodeJS.ProcessEnv
+beforeAll(async () => {
+  db = await createTestDatabase()
+  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-cli-names-'))
+  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
+})
+afterAll(async () => {
+  await db.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, env)
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+/** Every row an operator command could add. */
+async function counts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const table of ['accounts', 'groups', 'users', 'user_groups']) {
+    const [row] = await db.knex(table).count<{ n: string }[]>({ n: '*' })
+    out[table] = Number(row?.n ?? 0)
+  }
+  return out
+}
+
+describe('accounts create', () => {
+  test.each([
+    [['--name', 'Acme\n*URGENT*', '--admin', 'a1@acme.test'], '--name: the account name must be on one line (no line breaks)'],
+    [['--name', 'Acme\u0007', '--admin', 'a2@acme.test'], '--name: the account name contains control characters'],
+    [['--name', 'Acme \u202eevil', '--admin', 'a3@acme.test'], '--name: the account name contains invisible characters that change the reading direction'],
+    [['--name', 'A'.repeat(201), '--admin', 'a4@acme.test'], '--name: the account name is too long (at most 200 characters)'],
+    [['--name', 'Acme', '--admin', 'a5@acme.test', '--admin-name', 'Eve Smith\n*URGENT* https://evil.example'], '--admin-name must be on one line (no line breaks)'],
+    [['--name', 'Acme', '--admin', 'a6@acme.test', '--admin-name', 'Eve \u0000Smith'], '--admin-name contains control characters'],
+    [['--name', 'Acme', '--admin', 'a7@acme.test', '--admin-name', `Eve ${'s'.repeat(101)}`], '--admin-name: the last name is too long (at most 100 characters)'],
+  ])('%j is refused: %s; nothing is created', async (args, message) => {
+    const before = await counts()
+    const r = await cli('accounts', 'create', ...args)
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(message)
+    expect(r.err).toContain('Nothing was created.')
+    expect(await counts()).toEqual(before)
+  })
+
+  test('a name with & < > * is text, and is accepted (trimmed)', async () => {
+    const r = await cli('accounts', 'create', '--name', '  Tom & Jerry <Ltd> *x* ', '--admin', 'tom@acme.test', '--admin-name', 'Tom  Cat', '--json')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.out)).toMatchObject({ name: 'Tom & Jerry <Ltd> *x*' })
+    expect(await db.knex('users').where({ email: 'tom@acme.test' }).first<{ first_name: string; last_name: string }>('first_name', 'last_name')).toEqual({ first_name: 'Tom', last_name: 'Cat' })
+  })
+})
+
+describe('groups create', () => {
+  beforeAll(async () => {
+    expect((await cli('accounts', 'create', '--name', 'Globex', '--admin', 'hank@globex.test')).code).toBe(0)
+  })
+  test.each([
+    ['Sales\nTeam', '--name: the group name must be on one line (no line breaks)'],
+    ['Sales\u2028Team', '--name: the group name must be on one line (no line breaks)'],
+    ['Sales\u001b[31m', '--name: the group name contains control characters'],
+    ['Sales\u2066x', '--name: the group name contains invisible characters that change the reading direction'],
+    ['G'.repeat(101), '--name: the group name is too long (at most 100 characters)'],
+  ])('%j is refused: %s; nothing is created', async (name, message) => {
+    const before = await counts()
+    const r = await cli('groups', 'create', '--account', 'Globex', '--name', name)
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(message)
+    expect(await counts()).toEqual(before)
+  })
+})
+
+describe('run add --name', () => {
+  test('a name with a line break is refused with the reason; nothing is created', async () => {
+    await cli('accounts', 'create', '--name', 'Initrode', '--admin', 'bill@initrode.test')
+    const before = await counts()
+    const r = await cli('run', '--account', 'Initrode', '--as', 'bill@initrode.test', '--', 'add', 'eve@initrode.test', '--name', 'Eve Smith\n*URGENT*')
+    expect(r.code).toBe(1)
+    expect(r.err).toContain('--name must be on one line (no line breaks)')
+    expect(await counts()).toEqual(before)
+  })
+})
