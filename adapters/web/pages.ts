@@ -77,7 +77,7 @@ export interface RegisterFormData {
 
 /** The password rule, shown as a hint and checked by the core (DESIGN.md §1). */
 export const PASSWORD_RULE_TEXT =
-  'At least 8 characters, with a lower-case letter, an upper-case letter, a digit and a special character (such as ! ? # or %).'
+  'At least 8 characters, with a lower-case letter, an upper-case letter, a digit and a special character such as ! ? # or % (a space does not count).'
 
 // ---------------------------------------------------------------------------------------------
 // Layout

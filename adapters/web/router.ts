@@ -381,6 +381,8 @@ export function fieldMessage(field: RegistrationField, code: RegistrationFieldEr
       return 'Add a digit (0–9).'
     case 'password_needs_special':
       return 'Add a special character, such as ! ? # or %.'
+    case 'password_space_not_special':
+      return 'Add a special character, such as ! ? # or % (a space does not count).'
     case 'password_mismatch':
       return 'The two passwords do not match.'
     case 'terms_required':

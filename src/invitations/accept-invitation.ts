@@ -26,6 +26,7 @@ export type RegistrationFieldError =
   | 'password_needs_upper'
   | 'password_needs_digit'
   | 'password_needs_special'
+  | 'password_space_not_special'
   | 'password_mismatch'
   | 'terms_required'
 
@@ -59,7 +60,8 @@ export function registrationErrors(cmd: AcceptInvitation): Partial<Record<Regist
     if (p.needsLower) list.push('password_needs_lower')
     if (p.needsUpper) list.push('password_needs_upper')
     if (p.needsDigit) list.push('password_needs_digit')
-    if (p.needsSpecial) list.push('password_needs_special')
+    // A password whose only candidate was a space is told so, in words of its own.
+    if (p.needsSpecial) list.push(p.spaceIsNotSpecial ? 'password_space_not_special' : 'password_needs_special')
     if (list.length > 0) errors.password = list
   }
   if (cmd.passwordConfirmation !== cmd.password) errors.passwordConfirmation = ['password_mismatch']

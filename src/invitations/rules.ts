@@ -37,15 +37,26 @@ export interface PasswordProblems {
   needsUpper: boolean
   needsDigit: boolean
   needsSpecial: boolean
+  /** `needsSpecial`, and the password holds whitespace, which does not count (a page says so). */
+  spaceIsNotSpecial: boolean
 }
 
-/** The registration password rule (DESIGN.md §1): ≥8 chars, lower, upper, digit, special. */
+/**
+ * A special character is Unicode punctuation (P*) or a symbol (S*), in any script: ASCII
+ * `! ? # % - _ @ …`, and also `¿ « » — € £ §` or an emoji. Not special: letters, digits, marks,
+ * whitespace of any kind (a space, a tab, a no-break space), control and format characters.
+ */
+const SPECIAL = /[\p{P}\p{S}]/u
+
+/** The registration password rule (DESIGN.md §1): ≥8 chars, lower, upper, digit, special (not a space). */
 export function passwordProblems(password: string): PasswordProblems {
+  const needsSpecial = !SPECIAL.test(password)
   return {
     tooShort: [...password].length < 8,
     needsLower: !/\p{Ll}/u.test(password),
     needsUpper: !/\p{Lu}/u.test(password),
     needsDigit: !/\p{Nd}/u.test(password),
-    needsSpecial: !/[^\p{L}\p{Nd}]/u.test(password),
+    needsSpecial,
+    spaceIsNotSpecial: needsSpecial && /[\s\p{Z}]/u.test(password),
   }
 }

@@ -31,6 +31,51 @@ test('password rule: ≥8, lower, upper, digit, special', () => {
   expect(passwordProblems('alllowercase')).toMatchObject({ needsUpper: true, needsDigit: true, needsSpecial: true, tooShort: false })
 })
 
+describe('password rule: what counts as a special character', () => {
+  const fine = (password: string) => Object.values(passwordProblems(password)).some(Boolean) === false
+
+  test('a space is not special: Aa1 aaaa is refused, and says why', () => {
+    expect(passwordProblems('Aa1 aaaa')).toEqual({ tooShort: false, needsLower: false, needsUpper: false, needsDigit: false, needsSpecial: true, spaceIsNotSpecial: true })
+    expect(fine('Aa1!aaaa')).toBe(true)
+    // A special character beside a space is fine: the space simply does not count.
+    expect(fine('Aa1 aaa!')).toBe(true)
+  })
+
+  test.each([
+    ['tab', 'Aa1\taaaa'],
+    ['no-break space', 'Aa1\u00a0aaaa'],
+    ['ideographic space', 'Aa1\u3000aaaa'],
+    ['line separator', 'Aa1\u2028aaaa'],
+  ])('no other whitespace counts either (%s)', (_kind, password) => {
+    expect(passwordProblems(password)).toMatchObject({ needsSpecial: true, spaceIsNotSpecial: true })
+  })
+
+  test.each([
+    ['a control character', 'Aa1\u0007aaaa'],
+    ['a zero-width joiner (format character)', 'Aa1\u200daaaa'],
+    ['a combining mark', 'Aa1e\u0301aaaa'],
+    ['a letter of another script', 'Aa1ßaaaa'],
+    ['a digit of another script', 'Aa1٣aaaa'],
+  ])('%s is not special', (_kind, password) => {
+    expect(passwordProblems(password)).toMatchObject({ needsSpecial: true, spaceIsNotSpecial: false })
+  })
+
+  // Decision: any Unicode punctuation (P*) or symbol (S*) counts, in any script.
+  test.each([
+    ['ASCII punctuation', 'Aa1-aaaa'],
+    ['ASCII symbol', 'Aa1+aaaa'],
+    ['inverted question mark', 'Aa1¿aaaa'],
+    ['guillemet', 'Aa1«aaaa'],
+    ['em dash', 'Aa1—aaaa'],
+    ['euro sign', 'Aa1€aaaa'],
+    ['section sign', 'Aa1§aaaa'],
+    ['fullwidth exclamation mark', 'Aa1！aaaa'],
+    ['an emoji', 'Aa1🔑aaaa'],
+  ])('%s is special', (_kind, password) => {
+    expect(fine(password)).toBe(true)
+  })
+})
+
 describe('links', () => {
   const secret = Buffer.alloc(32, 1)
   test('a token carries 256 bits derived from a 128-bit random id', () => {
