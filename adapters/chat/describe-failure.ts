@@ -9,8 +9,10 @@ import { day, dayTime } from '../../src/users/joined-cell.ts'
 
 /** How a chat platform marks text up, and what it calls things. */
 export interface ChatStyle {
-  /** Escapes text from a person (a name, an email) for the platform's markup. */
+  /** Escapes an email address or a code for the platform's markup, on one line. */
   esc(text: string): string
+  /** Escapes a name someone chose (a group's, a person's) so it shows as plain text: no markup, no link. */
+  escName(text: string): string
   /** Inline code (a command to type); escapes its content itself. */
   code(text: string): string
   /** Emphasis around already escaped text. */
@@ -25,7 +27,7 @@ export interface ChatStyle {
 
 /** Words for every refusal of the core, naming the right action where there is one (DESIGN.md §1). */
 export function describeFailure(failure: LifecycleFailure, now: Date, style: ChatStyle): string {
-  const { esc, code, strong } = style
+  const { esc, escName, code, strong } = style
   switch (failure.code) {
     case 'auth.not_admin':
       return `Only an active administrator of this account can do that. If you are one, check that your ${style.platform} email is the one your account knows.`
@@ -38,7 +40,7 @@ export function describeFailure(failure: LifecycleFailure, now: Date, style: Cha
     case 'group.required':
       return 'Every user needs at least one group: add `--group <name>`. `/invite groups` lists them.'
     case 'group.not_found':
-      return `No group named ${failure.missing.map((g) => strong(esc(g))).join(', ')}. Groups of this account: ${failure.available.map(esc).join(', ') || 'none yet'}.`
+      return `No group named ${failure.missing.map((g) => strong(escName(g))).join(', ')}. Groups of this account: ${failure.available.map(escName).join(', ') || 'none yet'}.`
     case 'user.not_found':
       return `${esc(failure.email)} is not a user of this account. Invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
     case 'user.already_invited':

@@ -133,7 +133,7 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
       const blockId = source?.actions[0]?.block_id
       const blocks = source?.message?.blocks
       if (blockId && blocks?.some((b) => b.block_id === blockId)) {
-        const updated = blocks.map((b) => (b.block_id === blockId ? { type: 'context', block_id: blockId, elements: [{ type: 'mrkdwn', text: banner }] } : b))
+        const updated = blocks.map((b) => (b.block_id === blockId ? { type: 'context', block_id: blockId, elements: [{ type: 'mrkdwn', text: banner, verbatim: true }] } : b))
         // The blocks are Slack's copy of the notice we posted, passed back as they came.
         await io.respond(responseUrl, { text: source?.message?.text ?? banner, blocks: updated as unknown as SlackMessage['blocks'], replace_original: true })
         return
@@ -155,7 +155,7 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
       }
     }
     // A notice or a one-off prompt: replaced by what happened, so its buttons are gone.
-    await io.respond(responseUrl, { text: banner, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: banner } }], replace_original: true })
+    await io.respond(responseUrl, { text: banner, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: banner, verbatim: true } }], replace_original: true })
   }
 
   /** The account's user behind an id from a button value, or null (another account's id included). */

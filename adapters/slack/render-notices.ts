@@ -16,7 +16,7 @@
 import type { AccountEvent } from '../../src/notices/account-events.ts'
 import { compactId, encodeBlockId } from './actions.ts'
 import { day, dayTime } from '../../src/users/joined-cell.ts'
-import { esc } from './format.ts'
+import { esc, escName } from './format.ts'
 import { actionButton, code, context, section, type SlackMessage } from './render.ts'
 
 /** Rows with buttons in one notice (Slack allows 50 blocks; two per row keeps it readable). */
@@ -83,9 +83,9 @@ interface Row {
   facts: string
 }
 
-/** A person's name and email, or just the email when that is all we know. */
+/** A person's name and email, or just the email when that is all we know (the name escaped as a name). */
 function who(name: string, email: string): string {
-  return name === email ? `*${esc(email)}*` : `*${esc(name)}* (${esc(email)})`
+  return name === email ? `*${esc(email)}*` : `*${escName(name)}* (${esc(email)})`
 }
 
 /** The buttons of a row; the block id marks the row as part of a notice for the click handler. */
@@ -135,7 +135,7 @@ export function renderExpiryNotice(events: readonly Expired[], now: Date): Notic
   const message = grouped(rows, {
     one: (r) => `:hourglass: The invitation of ${who(r.name, r.email)} has expired.`,
     many: `:hourglass: *${rows.length} invitations have expired.*`,
-    fallbackOne: (r) => `The invitation of ${r.email} has expired.`,
+    fallbackOne: (r) => `The invitation of ${esc(r.email)} has expired.`,
     fallbackMany: `${rows.length} invitations have expired.`,
   })
   return { message, eventIds: events.map((e) => e.id) }
@@ -154,7 +154,7 @@ export function renderRequestNotice(events: readonly Requested[], now: Date): No
   const message = grouped(rows, {
     one: (r) => `:raising_hand: ${who(r.name, r.email)} asked for a new invitation.`,
     many: `:raising_hand: *${rows.length} people asked for a new invitation.*`,
-    fallbackOne: (r) => `${r.email} asked for a new invitation.`,
+    fallbackOne: (r) => `${esc(r.email)} asked for a new invitation.`,
     fallbackMany: `${rows.length} people asked for a new invitation.`,
   })
   return { message, eventIds: events.map((e) => e.id) }
@@ -167,7 +167,7 @@ function activityLine(event: Activity): string {
     case 'invitation.declined':
       return `:no_entry_sign: *${esc(event.facts.email)}* declined the invitation.`
     case 'email.bounced': {
-      const reason = event.facts.detail ? ` (${esc(event.facts.detail.slice(0, 200))})` : ''
+      const reason = event.facts.detail ? ` (${escName(event.facts.detail.slice(0, 200))})` : ''
       const next = event.facts.suppressed
         ? `InviteOps will not email this address again: check it with ${code(`/invite show ${event.facts.email}`)}.`
         : 'The address is not blocked: a later resend may get through.'
@@ -212,6 +212,6 @@ export function renderExpiringSoon(event: ExpiringSoon, now: Date): NoticeMessag
     })
   }
   if (total > shown.length) blocks.push(context(`…and ${total - shown.length} more. ${code('/invite list invited')} shows them all.`))
-  const text = total === 1 && first ? `The invitation of ${first.email} expires within 24 hours.` : `${total} invitations expire within 24 hours.`
+  const text = total === 1 && first ? `The invitation of ${esc(first.email)} expires within 24 hours.` : `${total} invitations expire within 24 hours.`
   return { message: { text, blocks }, eventIds: [event.id] }
 }

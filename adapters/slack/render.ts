@@ -13,7 +13,8 @@ import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
 import { ActionIds, encodeBlockId, encodeListTarget, encodeRowAction, listFilters, type Origin } from './actions.ts'
 import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
-import { esc } from './format.ts'
+import { esc, escLines, escName } from './format.ts'
+import { oneLine } from '../../src/shared/names.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 
@@ -51,8 +52,15 @@ const MAX_AUDIT = 25
 /** Rows per list message: header, context, filter, banner, divider, paging leave room below 50. */
 export const MAX_LIST_ROWS = 40
 
-const plain = (text: string): SlackTypes.PlainTextElement => ({ type: 'plain_text', text: text.slice(0, 75), emoji: true })
-const mrkdwn = (text: string): SlackTypes.MrkdwnElement => ({ type: 'mrkdwn', text: text.slice(0, 3000) })
+const plain = (text: string): SlackTypes.PlainTextElement => ({ type: 'plain_text', text: oneLine(text).slice(0, 75), emoji: true })
+/**
+ * Every mrkdwn object is `verbatim`: Slack then keeps formatting and our explicit `<…>` forms
+ * (mentions, links) but does not turn bare web addresses, channel names or mentions in the text
+ * into links (https://docs.slack.dev/reference/block-kit/composition-objects/text-object), so a
+ * name or a bounce message can never become something to click. Nothing we write relies on that
+ * automatic parsing.
+ */
+const mrkdwn = (text: string): SlackTypes.MrkdwnElement => ({ type: 'mrkdwn', text: text.slice(0, 3000), verbatim: true })
 export const section = (text: string, extra: Partial<SlackTypes.SectionBlock> = {}): SlackTypes.SectionBlock => ({ type: 'section', text: mrkdwn(text), ...extra })
 export const context = (text: string): SlackTypes.ContextBlock => ({ type: 'context', elements: [mrkdwn(text)] })
 
@@ -69,7 +77,16 @@ export function describeFailure(failure: LifecycleFailure, now: Date): string {
   return describeChatFailure(failure, now, SLACK_STYLE)
 }
 
-const SLACK_STYLE: ChatStyle = { esc, code, strong: (text) => `*${text}*`, platform: 'Slack', place: 'workspace', connect: 'slack connect' }
+const SLACK_STYLE: ChatStyle = { esc, escName, code, strong: (text) => `*${text}*`, platform: 'Slack', place: 'workspace', connect: 'slack connect' }
+
+/** A user's name for mrkdwn (escaped as a name), or their address while no name is known. */
+function nameOf(user: UserView): string {
+  const name = displayName(user)
+  return name === user.email ? esc(name) : escName(name)
+}
+
+/** Group names for mrkdwn, comma separated. */
+const groupList = (groups: readonly string[]): string => groups.map(escName).join(', ')
 
 /** "valid until 3 Dec" for a user's current invitation. */
 function validUntil(user: UserView, now: Date): string {
@@ -84,7 +101,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
     case 'help': {
       const text = 'InviteOps: manage your account’s invitations from Slack.'
       return {
-        reply: message(text, [section(`*${text}*`), section('```' + esc(outcome.usage) + '```')]),
+        reply: message(text, [section(`*${text}*`), section('```' + escLines(outcome.usage) + '```')]),
         announce: null,
         summary: text,
       }
@@ -92,7 +109,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
     case 'usage': {
       const text = outcome.failure.message
       return {
-        reply: message(text, [section(`:warning: ${esc(text)}`), section('Usage:\n```' + esc(outcome.failure.usage) + '```')]),
+        reply: message(text, [section(`:warning: ${esc(text)}`), section('Usage:\n```' + escLines(outcome.failure.usage) + '```')]),
         announce: null,
         summary: text,
       }
@@ -107,7 +124,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       return { reply: renderShow(outcome.user, outcome.history, now), announce: null, summary: `${outcome.user.email}: ${joinedCell(outcome.user, now)}` }
     case 'added': {
       const u = outcome.user
-      const text = `${who} invited ${esc(u.email)} (${esc(displayName(u))}; ${u.groups.map(esc).join(', ')})${validUntil(u, now)}`
+      const text = `${who} invited ${esc(u.email)} (${nameOf(u)}; ${groupList(u.groups)})${validUntil(u, now)}`
       return { reply: null, announce: message(text), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
     }
     case 'resent': {
@@ -136,8 +153,8 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
     }
     case 'edited': {
       const u = outcome.user
-      const text = `${who} changed the groups of ${esc(u.email)} to ${u.groups.map(esc).join(', ')}`
-      return { reply: null, announce: message(text), summary: `Groups of ${esc(u.email)} changed by ${who}: ${u.groups.map(esc).join(', ')}` }
+      const text = `${who} changed the groups of ${esc(u.email)} to ${groupList(u.groups)}`
+      return { reply: null, announce: message(text), summary: `Groups of ${esc(u.email)} changed by ${who}: ${groupList(u.groups)}` }
     }
     case 'confirm_remove':
       return { reply: renderConfirmRemove(outcome.user, ctx.origin ?? { kind: 'reply' }), announce: null, summary: `Remove ${esc(outcome.user.email)}?` }
@@ -238,7 +255,7 @@ export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now:
     blocks.push({
       type: 'section',
       block_id: encodeBlockId(origin, `row-${user.id}`),
-      text: mrkdwn(`*${esc(user.email)}* · ${esc(displayName(user))}\n${user.groups.map(esc).join(', ') || '_no group_'}\n${joinedCell(user, now)}`),
+      text: mrkdwn(`*${esc(user.email)}* · ${nameOf(user)}\n${groupList(user.groups) || '_no group_'}\n${joinedCell(user, now)}`),
       ...(accessory ? { accessory } : {}),
     })
   }
@@ -254,13 +271,13 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
   const origin: Origin = { kind: 'show', userId: user.id }
   const inv = user.invitation
   const fields: SlackTypes.MrkdwnElement[] = [
-    mrkdwn(`*Name*\n${esc(displayName(user))}`),
+    mrkdwn(`*Name*\n${nameOf(user)}`),
     mrkdwn(`*Status*\n${joinedCell(user, now)}`),
-    mrkdwn(`*Groups*\n${user.groups.map(esc).join(', ') || '_none_'}`),
+    mrkdwn(`*Groups*\n${groupList(user.groups) || '_none_'}`),
   ]
   if (inv) {
     fields.push(mrkdwn(`*Invited*\n${day(inv.createdAt, now)}${inv.invitedBy ? ` by ${esc(inv.invitedBy)}` : ''}`))
-    if (inv.delivery) fields.push(mrkdwn(`*Email*\n${inv.delivery.status}${inv.delivery.detail ? `: ${esc(inv.delivery.detail)}` : ''}`))
+    if (inv.delivery) fields.push(mrkdwn(`*Email*\n${inv.delivery.status}${inv.delivery.detail ? `: ${escName(inv.delivery.detail)}` : ''}`))
   }
   const blocks: KnownBlock[] = [{ type: 'header', text: plain(user.email) }]
   if (banner) blocks.push(context(banner))
@@ -281,7 +298,7 @@ export function renderConfirmRemove(user: UserView, origin: Origin): SlackMessag
   return {
     text,
     blocks: [
-      section(`:warning: Remove *${esc(user.email)}* (${esc(displayName(user))}) from the account? A pending invitation link stops working and they get an email saying so.`),
+      section(`:warning: Remove *${esc(user.email)}* (${nameOf(user)}) from the account? A pending invitation link stops working and they get an email saying so.`),
       {
         type: 'actions',
         block_id: encodeBlockId(origin, 'confirm'),
@@ -296,7 +313,7 @@ export function renderConfirmRemove(user: UserView, origin: Origin): SlackMessag
 
 function renderGroups(groups: GroupView[]): SlackMessage {
   if (groups.length === 0) return message('This account has no groups yet.')
-  const lines = groups.map((g) => `• *${esc(g.name)}*${g.isAdmin ? ' (administrators)' : ''}: ${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'}`)
+  const lines = groups.map((g) => `• *${escName(g.name)}*${g.isAdmin ? ' (administrators)' : ''}: ${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'}`)
   return { text: `${groups.length} groups`, blocks: [section('*Groups*'), section(lines.join('\n'))] }
 }
 
@@ -374,7 +391,7 @@ export function renderEditModal(user: UserView, groups: GroupView[], privateMeta
     close: plain('Cancel'),
     private_metadata: privateMetadata,
     blocks: [
-      section(`Groups of *${esc(user.email)}* (${esc(displayName(user))}). Every user keeps at least one group.`),
+      section(`Groups of *${esc(user.email)}* (${nameOf(user)}). Every user keeps at least one group.`),
       {
         type: 'input',
         block_id: EDIT_MODAL_BLOCK_ID,

@@ -17,7 +17,8 @@ import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invit
 import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
-import { code, esc, escCard } from './format.ts'
+import { oneLine } from '../../src/shared/names.ts'
+import { code, esc, escCard, escCardName, escName } from './format.ts'
 import { listFilters, type CardOrigin, type CardValue } from './schemas.ts'
 
 /** An Adaptive Card element or action: plain JSON (Teams reads it; we only write it). */
@@ -59,7 +60,19 @@ export function describeFailure(failure: LifecycleFailure, now: Date): string {
   return describeChatFailure(failure, now, TEAMS_STYLE)
 }
 
-const TEAMS_STYLE: ChatStyle = { esc, code, strong: (text) => `**${text}**`, platform: 'Teams', place: 'tenant', connect: 'teams connect' }
+const TEAMS_STYLE: ChatStyle = { esc, escName, code, strong: (text) => `**${text}**`, platform: 'Teams', place: 'tenant', connect: 'teams connect' }
+
+/** A user's name for a message (escaped as a name), or their address while no name is known. */
+function nameText(user: UserView): string {
+  const name = displayName(user)
+  return name === user.email ? esc(name) : escName(name)
+}
+
+/** A user's name for a card. */
+function nameCard(user: UserView): string {
+  const name = displayName(user)
+  return name === user.email ? escCard(name) : escCardName(name)
+}
 
 function validUntil(user: UserView, now: Date): string {
   return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now)}` : ''
@@ -71,7 +84,7 @@ const fenced = (body: string): string => '```\n' + body.replace(/```/g, "'''") +
 /** Renders what a command produced. One case per `CommandOutcome.kind` (STYLE.md §4). */
 export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
   const { now } = ctx
-  const who = `**${esc(ctx.actorName)}**`
+  const who = `**${escName(ctx.actorName)}**`
   switch (outcome.kind) {
     case 'help': {
       const intro = 'InviteOps: manage your account’s invitations from Teams. Mention me in a channel (@InviteOps list) or write to me directly:'
@@ -93,7 +106,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       return { message: renderShow(outcome.user, outcome.history, now), summary: `${esc(outcome.user.email)}: ${joinedCell(outcome.user, now)}` }
     case 'added': {
       const u = outcome.user
-      const msg = `${who} invited ${esc(u.email)} (${esc(displayName(u))}; ${u.groups.map(esc).join(', ')})${validUntil(u, now)}`
+      const msg = `${who} invited ${esc(u.email)} (${nameText(u)}; ${u.groups.map(escName).join(', ')})${validUntil(u, now)}`
       return { message: text(msg), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
     }
     case 'resent': {
@@ -112,7 +125,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
     }
     case 'edited': {
       const u = outcome.user
-      return { message: text(`${who} changed the groups of ${esc(u.email)} to ${u.groups.map(esc).join(', ')}`), summary: `Groups of ${esc(u.email)} changed by ${who}: ${u.groups.map(esc).join(', ')}` }
+      return { message: text(`${who} changed the groups of ${esc(u.email)} to ${u.groups.map(escName).join(', ')}`), summary: `Groups of ${esc(u.email)} changed by ${who}: ${u.groups.map(escName).join(', ')}` }
     }
     case 'confirm_remove':
       return { message: renderConfirmRemove(outcome.user, ctx.origin ?? { kind: 'reply' }), summary: `Remove ${esc(outcome.user.email)}?` }
@@ -182,8 +195,8 @@ export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now:
   if (list.users.length === 0) body.push(block('_No users match this filter._', { separator: true }))
   for (const user of list.users) {
     const items: CardElement[] = [
-      block(`**${escCard(user.email)}** · ${escCard(displayName(user))}`),
-      block(user.groups.map(escCard).join(', ') || '_no group_', { isSubtle: true, spacing: 'None' }),
+      block(`**${escCard(user.email)}** · ${nameCard(user)}`),
+      block(user.groups.map(escCardName).join(', ') || '_no group_', { isSubtle: true, spacing: 'None' }),
       block(joinedCell(user, now), { spacing: 'None' }),
     ]
     if (user.actions.length > 0) items.push({ type: 'ActionSet', actions: user.actions.map((a) => rowButton(a, user, origin)) })
@@ -200,13 +213,13 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
   const origin: CardOrigin = { kind: 'show', userId: user.id }
   const inv = user.invitation
   const facts = [
-    { title: 'Name', value: escCard(displayName(user)) },
+    { title: 'Name', value: nameCard(user) },
     { title: 'Status', value: joinedCell(user, now) },
-    { title: 'Groups', value: user.groups.map(escCard).join(', ') || 'none' },
+    { title: 'Groups', value: user.groups.map(escCardName).join(', ') || 'none' },
   ]
   if (inv) {
     facts.push({ title: 'Invited', value: `${day(inv.createdAt, now)}${inv.invitedBy ? ` by ${escCard(inv.invitedBy)}` : ''}` })
-    if (inv.delivery) facts.push({ title: 'Email', value: `${inv.delivery.status}${inv.delivery.detail ? `: ${escCard(inv.delivery.detail)}` : ''}` })
+    if (inv.delivery) facts.push({ title: 'Email', value: `${inv.delivery.status}${inv.delivery.detail ? `: ${escCardName(inv.delivery.detail)}` : ''}` })
   }
   const body: CardElement[] = []
   if (banner) body.push(bannerBlock(banner))
@@ -224,7 +237,7 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
 /** The question `remove` asks before acting (DESIGN.md §2): a second card with Remove and Cancel. */
 export function renderConfirmRemove(user: UserView, origin: CardOrigin): TeamsMessage {
   const body = [
-    block(`⚠️ Remove **${escCard(user.email)}** (${escCard(displayName(user))}) from the account?`, { weight: 'Bolder' }),
+    block(`⚠️ Remove **${escCard(user.email)}** (${nameCard(user)}) from the account?`, { weight: 'Bolder' }),
     block('A pending invitation link stops working and they get an email saying so. They can be invited again later.', { isSubtle: true }),
   ]
   const actions = [submit('Remove', { inviteops: 'remove.confirmed', userId: user.id, origin }, 'destructive'), submit('Cancel', { inviteops: 'cancel', origin })]
@@ -235,8 +248,8 @@ export function renderConfirmRemove(user: UserView, origin: CardOrigin): TeamsMe
 export function renderEditCard(user: UserView, groups: GroupView[], origin: CardOrigin): TeamsMessage {
   const current = groups.filter((g) => user.groups.includes(g.name)).map((g) => g.id)
   const body = [
-    block(`Groups of **${escCard(user.email)}** (${escCard(displayName(user))}). Every user keeps at least one group.`),
-    { type: 'Input.ChoiceSet', id: 'groups', isMultiSelect: true, style: 'expanded', value: current.join(','), choices: groups.slice(0, 100).map((g) => ({ title: g.name, value: g.id })) },
+    block(`Groups of **${escCard(user.email)}** (${nameCard(user)}). Every user keeps at least one group.`),
+    { type: 'Input.ChoiceSet', id: 'groups', isMultiSelect: true, style: 'expanded', value: current.join(','), choices: groups.slice(0, 100).map((g) => ({ title: oneLine(g.name), value: g.id })) },
   ]
   const actions = [submit('Save', { inviteops: 'edit.save', userId: user.id, origin }, 'positive'), submit('Cancel', { inviteops: 'cancel', origin })]
   return { kind: 'card', card: card(body, actions), text: `Edit the groups of ${user.email}` }
@@ -244,7 +257,7 @@ export function renderEditCard(user: UserView, groups: GroupView[], origin: Card
 
 function renderGroups(groups: GroupView[]): TeamsMessage {
   if (groups.length === 0) return text('This account has no groups yet.')
-  const lines = groups.map((g) => `- **${esc(g.name)}**${g.isAdmin ? ' (administrators)' : ''}: ${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'}`)
+  const lines = groups.map((g) => `- **${escName(g.name)}**${g.isAdmin ? ' (administrators)' : ''}: ${g.memberCount} ${g.memberCount === 1 ? 'member' : 'members'}`)
   return text(`**Groups**\n\n${lines.join('\n')}`)
 }
 
@@ -296,7 +309,7 @@ export function renderProblem(problem: string): TeamsMessage {
 
 /** What a link asked for in a channel or group chat says there: where the link went, not the link. */
 export function renderLinkSentPrivately(email: string, actorName: string): TeamsMessage {
-  return text(`🔒 **${esc(actorName)}**, I sent you the invitation link for ${esc(email)} in a private chat: links are never posted where others can read them.`)
+  return text(`🔒 **${escName(actorName)}**, I sent you the invitation link for ${esc(email)} in a private chat: links are never posted where others can read them.`)
 }
 
 /** The one answer to an outage (logged with details; the user gets no stack trace). */
