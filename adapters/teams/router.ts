@@ -3,30 +3,75 @@
  * CloudAdapter inside the app's one HTTP server.
  *
  * Order of work, per request (STYLE.md §4): JSON body parsed for this route only, with a size
- * limit (malformed → 400, nothing runs) → botbuilder authenticates the activity (the Bot Framework
- * JWT when an App ID is set: a missing or invalid Authorization header gets 401 and nothing runs)
- * → zod-parse → duplicate check → the core → render → connector calls (turn-io.ts).
+ * limit (malformed → 400, nothing runs) → the activity is authenticated (botbuilder's check of the
+ * Bot Framework JWT when an App ID is set, run here under a deadline: any failure, whatever its
+ * cause, is a 401 with a fixed body, and nothing runs) → botbuilder's turn pipeline → zod-parse →
+ * duplicate check → the core → render → connector calls (turn-io.ts, each under a deadline).
  *
  * The turn runs inside the request: the Bot Framework gives a bot 15 seconds to answer
  * (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit#handle-rate-limits-for-bots)
  * and one invitation command is a short transaction. A redelivery of the same activity (the
  * channel retrying after a timeout) is recognised by its id and not run twice.
  */
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type InvokeResponse, type TurnContext } from 'botbuilder'
 import express, { Router, type ErrorRequestHandler } from 'express'
 import { z } from 'zod'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
+import type { Logger } from '../../src/ports/logger.ts'
 import type { TeamsConfig } from './config.ts'
 import { createTeamsHandlers } from './interactions.ts'
 import { SOMETHING_WENT_WRONG } from './render.ts'
 import { MessageActivity } from './schemas.ts'
-import { createTurnIO, toActivity } from './turn-io.ts'
+import { createTurnIO, toActivity, withConnectorDeadline } from './turn-io.ts'
 
 export const TEAMS_MESSAGES_PATH = '/api/messages'
 
+/**
+ * Deadlines of the calls the Teams adapter makes, in one place. The turn runs inside the
+ * channel's request, which the Bot Framework gives 15 seconds; a turn makes up to three connector
+ * calls in a row (a member lookup, a reply or card update, a 1:1 chat), so each gets 5 seconds,
+ * far more than a healthy call needs. Verifying an activity may first fetch Microsoft's OpenID
+ * metadata and signing keys (two requests, normally cached for a day): 5 seconds for both.
+ */
+export const TEAMS_DEADLINES = { verifyMs: 5_000, connectorMs: 5_000 } as const
+
 /** The least an activity is: an object with a type. The rest is checked after authentication. */
 const ActivityEnvelope = z.looseObject({ type: z.string().min(1).max(100) })
+/**
+ * The body, typed as botbuilder's Activity for its pipeline once it has a type (the same check
+ * botbuilder's CloudAdapter.process makes); our turn zod-parses the fields it reads.
+ */
+const BotbuilderActivity = z.custom<Activity>((body) => ActivityEnvelope.safeParse(body).success)
+/** The name of an invoke, for the log. */
+const InvokeName = z.object({ name: z.string().max(100) })
+/** A JWT's claims we look at before botbuilder does (times), read without trusting them. */
+const JwtTimes = z.looseObject({ exp: z.number().optional(), nbf: z.number().optional() })
+/** What the errors of a failed verification carry (botframework-connector's AuthenticationError, node-fetch's FetchError). */
+const VerificationError = z.object({ name: z.string().optional(), statusCode: z.number().optional() })
+
+/** botbuilder's clock skew allowance on token times (tokenValidationParameters.js: 5 minutes). */
+const CLOCK_TOLERANCE_S = 5 * 60
+/**
+ * After a verification outlived its deadline (Microsoft's metadata hanging), how long new ones
+ * are refused at once rather than each starting a fetch that may hang too: the library's fetch
+ * cannot be cancelled, so this bounds the connections left waiting to one per period.
+ */
+const STALLED_RETRY_MS = 30_000
+
+/** Why an activity was refused as unauthenticated: logged, never sent back. */
+export type TeamsAuthRefusal =
+  | 'missing_authorization'
+  | 'malformed_authorization'
+  | 'token_expired'
+  | 'token_rejected'
+  | 'keys_unavailable'
+  | 'keys_timeout'
+  | 'keys_stalled'
+
+type AuthenticateRequestResult = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']>>
+type Verdict = { ok: true; result: AuthenticateRequestResult } | { ok: false; reason: TeamsAuthRefusal }
 
 export interface TeamsRouterOptions {
   /** How long an activity id is remembered to drop duplicates (default 10 minutes). */
@@ -39,6 +84,8 @@ export interface TeamsRouterOptions {
    * come from `config`.
    */
   authSettings?: Record<string, string>
+  /** Deadlines of outside calls (tests shorten them); default `TEAMS_DEADLINES`. */
+  deadlines?: Partial<typeof TEAMS_DEADLINES>
 }
 
 /** An express Router with a way to wait for the turns in flight. */
@@ -51,16 +98,21 @@ export type TeamsRouter = Router & {
 export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: TeamsRouterOptions = {}): TeamsRouter {
   const logger = deps.logger.child({ adapter: 'teams' })
   if (!config.appId) logger.warn('Teams runs UNAUTHENTICATED (TEAMS_UNAUTHENTICATED=1): activities are not verified. Never in production.')
+  const deadlines = { ...TEAMS_DEADLINES, ...options.deadlines }
   // An empty App ID is botbuilder's "authentication disabled" (the Emulator's mode); teamsConfigFromEnv
   // gives one only outside production.
-  const auth = new ConfigurationBotFrameworkAuthentication({
-    ...options.authSettings,
-    MicrosoftAppId: config.appId ?? '',
-    MicrosoftAppPassword: config.appPassword ?? '',
-    MicrosoftAppType: config.appType,
-    MicrosoftAppTenantId: config.tenantId ?? '',
-  })
-  const adapter = new CloudAdapter(auth)
+  const auth = new DeadlineAuthentication(
+    {
+      ...options.authSettings,
+      MicrosoftAppId: config.appId ?? '',
+      MicrosoftAppPassword: config.appPassword ?? '',
+      MicrosoftAppType: config.appType,
+      MicrosoftAppTenantId: config.tenantId ?? '',
+    },
+    deadlines.connectorMs,
+  )
+  const adapter = new TeamsCloudAdapter(auth)
+  const verify = createActivityVerifier({ auth, authenticated: config.appId !== null, timeoutMs: deadlines.verifyMs, logger })
   const handlers = createTeamsHandlers(deps)
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
@@ -97,20 +149,45 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   const router = Router()
   router.post(TEAMS_MESSAGES_PATH, express.json({ limit: options.bodyLimit ?? '256kb' }), async (req, res) => {
     // botbuilder throws (→ 500) on some shapes it cannot read; an activity needs at least a type.
-    if (!ActivityEnvelope.safeParse(req.body).success) {
+    const body = BotbuilderActivity.safeParse(req.body)
+    if (!body.success) {
       res.status(400).json({ error: 'The body is not a Bot Framework activity.' })
       return
     }
-    const work = adapter.process(req, res, async (context) => {
-      const p = turn(context)
-      pending.add(p)
-      try {
-        await p
-      } finally {
-        pending.delete(p)
-      }
-    })
-    await work
+    const activity = body.data
+    const verdict = await verify(activity, req.get('authorization') ?? '')
+    if (!verdict.ok) {
+      // One fixed answer, whatever went wrong: the reason is for our log, not for the caller.
+      logger.warn({ reason: verdict.reason }, 'teams activity refused: not authenticated')
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' })
+      return
+    }
+    let answer: InvokeResponse | undefined
+    try {
+      answer = await adapter.runAuthenticated(verdict.result, activity, async (context) => {
+        const p = turn(context)
+        pending.add(p)
+        try {
+          await p
+        } finally {
+          pending.delete(p)
+        }
+      })
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), type: activity.type }, 'teams activity failed')
+      answer = { status: 500, body: { error: 'internal' } }
+    }
+    // An invoke is a question the Teams client waits on (a card's Action.Execute, a message
+    // extension, a sign-in step). We offer none, so none is handled: botbuilder would answer 501.
+    // Answered 200 with an empty object instead: nothing is wrong with the request (no 4xx), and a
+    // 5xx would count as our outage and be retried; `{}` is a valid "nothing to show".
+    if (activity.type === 'invoke' && (answer === undefined || answer.status >= 500)) {
+      logger.info({ name: InvokeName.safeParse(activity).data?.name ?? null }, 'teams invoke not handled: answered 200 {}')
+      answer = { status: 200, body: {} }
+    }
+    if (answer === undefined) res.status(200).end()
+    else if (answer.body === undefined) res.status(answer.status).end()
+    else res.status(answer.status).json(answer.body)
   })
   // Body errors of this route (malformed JSON, too large): a plain 4xx, nothing runs.
   const bodyErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
@@ -132,4 +209,135 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
       while (pending.size > 0) await Promise.allSettled([...pending])
     },
   })
+}
+
+/**
+ * botbuilder's CloudAdapter, run from an activity we have authenticated ourselves. Its own
+ * `process()` authenticates too, but answers a failure of the key fetch with a 500 carrying the
+ * error's message and prints every refusal to the console; its `processActivity` (protected)
+ * takes an AuthenticateRequestResult instead of a header: the rest of its pipeline (connector
+ * client, turn, invoke and expectReplies answers) is unchanged.
+ */
+class TeamsCloudAdapter extends CloudAdapter {
+  runAuthenticated(result: AuthenticateRequestResult, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(result, activity, logic)
+  }
+}
+
+/** botbuilder's configuration-driven authentication, whose connector clients all have a deadline. */
+class DeadlineAuthentication extends ConfigurationBotFrameworkAuthentication {
+  readonly #connectorMs: number
+
+  constructor(settings: ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[0], connectorMs: number) {
+    super(settings)
+    this.#connectorMs = connectorMs
+  }
+
+  // The factory of a turn (replies, updates, member lookups) comes with the authentication result.
+  override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    const result = await super.authenticateRequest(activity, authHeader)
+    return result.connectorFactory ? { ...result, connectorFactory: withConnectorDeadline(result.connectorFactory, this.#connectorMs) } : result
+  }
+
+  // The factory of a new conversation (createConversationAsync: the 1:1 chat for a link).
+  override createConnectorFactory(...args: Parameters<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>): ReturnType<ConfigurationBotFrameworkAuthentication['createConnectorFactory']> {
+    return withConnectorDeadline(super.createConnectorFactory(...args), this.#connectorMs)
+  }
+}
+
+/**
+ * Where botframework-connector's own console output goes while one of our verifications runs.
+ * It prints some refusals itself (jwtTokenExtractor.js: `console.error` for an expired token, and
+ * for any failure once the signing key was found, with the key), which would put every forged
+ * request on stderr outside our log. The console is process-wide, so it is wrapped once; the
+ * wrapper diverts only calls made inside a verification (AsyncLocalStorage follows the awaits)
+ * and passes every other call through untouched.
+ */
+const verificationConsole = new AsyncLocalStorage<(line: string) => void>()
+/** Our wrappers (a WeakSet, not a mark on the function: a spy may copy a function's properties). */
+const consoleWrappers = new WeakSet<object>()
+
+function divertVerificationConsole(): void {
+  for (const method of ['error', 'warn', 'log'] as const) {
+    const original = console[method]
+    // Wrapped already, unless something (a test's spy) has replaced it since.
+    if (consoleWrappers.has(original)) continue
+    const wrapper = (...args: unknown[]) => {
+      const sink = verificationConsole.getStore()
+      if (sink) sink(args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a))).join(' ').slice(0, 300))
+      else original.apply(console, args)
+    }
+    consoleWrappers.add(wrapper)
+    console[method] = wrapper
+  }
+}
+
+/**
+ * Authenticates activities: botbuilder's verification of the Bot Framework JWT (signature against
+ * Microsoft's published keys, issuer, audience, endorsements, service URL), with what botbuilder
+ * lacks around it: a deadline (its metadata fetch has none), one refusal whatever the cause (its
+ * errors range from 401s to a network failure's 500), a reason code for the log, and quick
+ * refusals of what cannot pass (no header, not a JWT, expired) before any key is fetched.
+ */
+function createActivityVerifier(opts: { auth: ConfigurationBotFrameworkAuthentication; authenticated: boolean; timeoutMs: number; logger: Logger }): (activity: Activity, header: string) => Promise<Verdict> {
+  divertVerificationConsole()
+  const quiet = (line: string) => opts.logger.debug({ botbuilder: line }, 'teams: botbuilder output during verification')
+  /** Since when a verification has been stuck past its deadline, if one is. */
+  let stalledSince: number | null = null
+
+  return async (activity, header) => {
+    if (opts.authenticated) {
+      const early = earlyRefusal(header)
+      if (early) return { ok: false, reason: early }
+      if (stalledSince !== null && Date.now() - stalledSince < STALLED_RETRY_MS) return { ok: false, reason: 'keys_stalled' }
+    }
+    const attempt = verificationConsole.run(quiet, () => opts.auth.authenticateRequest(activity, header))
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), opts.timeoutMs)
+    })
+    try {
+      const outcome = await Promise.race([attempt, late])
+      if (outcome !== 'late') return { ok: true, result: outcome }
+      const mark = Date.now()
+      stalledSince = mark
+      const settled = () => {
+        if (stalledSince === mark) stalledSince = null
+      }
+      attempt.then(settled, settled)
+      return { ok: false, reason: 'keys_timeout' }
+    } catch (error) {
+      return { ok: false, reason: refusalOf(error) }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** What can be refused from the header alone; botbuilder would refuse the same, later. */
+function earlyRefusal(header: string): TeamsAuthRefusal | null {
+  if (header.trim() === '') return 'missing_authorization'
+  const jwt = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/.exec(header)
+  if (!jwt?.[2]) return 'malformed_authorization'
+  let claims: unknown
+  try {
+    claims = JSON.parse(Buffer.from(jwt[2], 'base64url').toString('utf8'))
+  } catch {
+    return 'malformed_authorization'
+  }
+  const times = JwtTimes.safeParse(claims)
+  if (!times.success) return 'malformed_authorization'
+  const now = Date.now() / 1000
+  if (times.data.exp !== undefined && times.data.exp + CLOCK_TOLERANCE_S < now) return 'token_expired'
+  if (times.data.nbf !== undefined && times.data.nbf - CLOCK_TOLERANCE_S > now) return 'token_rejected'
+  return null
+}
+
+/** A failed verification's reason: Microsoft's keys out of reach, or the token itself. */
+function refusalOf(error: unknown): TeamsAuthRefusal {
+  const shape = VerificationError.safeParse(error)
+  if (!shape.success) return 'token_rejected'
+  // node-fetch's network and body errors; botbuilder's "Failed to load openID config/Keys" (500).
+  if (shape.data.name === 'FetchError' || shape.data.statusCode === 500) return 'keys_unavailable'
+  return 'token_rejected'
 }

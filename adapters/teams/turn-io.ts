@@ -8,12 +8,47 @@
  *  - PUT  {serviceUrl}/v3/conversations/{conversationId}/activities/{activityId} (a card updated in place)
  *  - POST {serviceUrl}/v3/conversations, then POST …/{newId}/activities          (a 1:1 chat for a link)
  */
-import { CardFactory, TeamsInfo, type CloudAdapter, type ConversationParameters, type TurnContext } from 'botbuilder'
+import { CardFactory, TeamsInfo, type CloudAdapter, type ConfigurationBotFrameworkAuthentication, type ConversationParameters, type TurnContext } from 'botbuilder'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { TeamsIO } from './interactions.ts'
 import type { TeamsMessage } from './render.ts'
 import type { MessageActivity } from './schemas.ts'
 import { tenantOf } from './schemas.ts'
+
+/** What makes Bot Connector clients (botframework-connector's ConnectorFactory, not exported by botbuilder). */
+export type ConnectorFactory = ReturnType<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>
+
+/**
+ * `factory`, with a deadline on every call its clients make (a member lookup, a reply, a card
+ * update, a new 1:1 chat): after `timeoutMs` the call fails with a plain error and the socket is
+ * dropped.
+ *
+ * botframework-connector leaves no option for it: its factory builds each ConnectorClient with
+ * fixed options (ConnectorFactoryImpl.create even replaces `requestPolicyFactories`) and the
+ * Azure HTTP pipeline under it is private. Every operation goes through the client's public
+ * `sendOperationRequest`, whose `abortSignal` option the pipeline honours (it aborts the request
+ * and does not retry an abort), so that is the seam. The race covers the one step the signal
+ * does not reach: the bot's own access token, fetched from Entra ID before the request is sent.
+ */
+export function withConnectorDeadline(factory: ConnectorFactory, timeoutMs: number): ConnectorFactory {
+  return {
+    async create(serviceUrl, audience) {
+      const client = await factory.create(serviceUrl, audience)
+      const send = client.sendOperationRequest.bind(client)
+      client.sendOperationRequest = (args, spec, callback) => {
+        const deadline = AbortSignal.timeout(timeoutMs)
+        const call = send({ ...args, options: { ...args.options, abortSignal: args.options?.abortSignal ?? deadline } }, spec, callback)
+        return Promise.race([
+          call,
+          new Promise<never>((_resolve, reject) => {
+            deadline.addEventListener('abort', () => reject(new Error(`the Bot Connector did not answer within ${timeoutMs} ms`)), { once: true })
+          }),
+        ])
+      }
+      return client
+    },
+  }
+}
 
 /** The Bot Framework's public-cloud audience (botframework-connector's ToChannelFromBotOAuthScope). */
 const PUBLIC_CLOUD_AUDIENCE = 'https://api.botframework.com'
