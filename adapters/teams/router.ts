@@ -35,7 +35,15 @@ export const TEAMS_MESSAGES_PATH = '/api/messages'
  * far more than a healthy call needs. Verifying an activity may first fetch Microsoft's OpenID
  * metadata and signing keys (two requests, normally cached for a day): 5 seconds for both.
  */
-export const TEAMS_DEADLINES = { verifyMs: 5_000, connectorMs: 5_000 } as const
+export const TEAMS_DEADLINES: Readonly<TeamsDeadlines> = { verifyMs: 5_000, connectorMs: 5_000 }
+
+/** Milliseconds each kind of outside call may take. */
+export interface TeamsDeadlines {
+  /** Verifying an activity's token, Microsoft's metadata and keys included. */
+  verifyMs: number
+  /** One Bot Connector call. */
+  connectorMs: number
+}
 
 /** The least an activity is: an object with a type. The rest is checked after authentication. */
 const ActivityEnvelope = z.looseObject({ type: z.string().min(1).max(100) })
@@ -85,7 +93,7 @@ export interface TeamsRouterOptions {
    */
   authSettings?: Record<string, string>
   /** Deadlines of outside calls (tests shorten them); default `TEAMS_DEADLINES`. */
-  deadlines?: Partial<typeof TEAMS_DEADLINES>
+  deadlines?: Partial<TeamsDeadlines>
 }
 
 /** An express Router with a way to wait for the turns in flight. */
