@@ -1,6 +1,7 @@
 /**
- * Slack mrkdwn escaping. The status and date words shared with other adapters (the Joined cell of
- * DESIGN.md §2) are in src/users/joined-cell.ts.
+ * Slack's text format, both ways: escaping what we put in mrkdwn, and reading the text of a slash
+ * command back into what the person typed. The status and date words shared with other adapters
+ * (the Joined cell of DESIGN.md §2) are in src/users/joined-cell.ts.
  */
 import { oneLine } from '../../src/shared/names.ts'
 import { breakAutoLinks } from '../chat/autolinks.ts'
@@ -44,4 +45,35 @@ const LOOKALIKES: Record<string, string> = {
 export function escName(text: string): string {
   const escaped = esc(breakAutoLinks(text)).replace(/[*＊_＿~`｀]/g, (c) => LOOKALIKES[c] ?? c)
   return escaped.replace(/^(\s*)(&gt;|＞)/, '$1\u00ad$2')
+}
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>' }
+
+/**
+ * The text of a slash command as the person typed it. Slack sends it formatted
+ * (https://docs.slack.dev/messaging/formatting-message-text#retrieving-messages): links, emails
+ * and mentions in angle brackets (`<mailto:a@b.com|a@b.com>`, `<https://x.example>`,
+ * `<@U123|alice>`, `<!here>`), and `&`, `<`, `>` escaped as `&amp;`, `&lt;`, `&gt;`.
+ *
+ * Decoding belongs here, at Slack's edge, not in the core's parser: the core reads plain text from
+ * every platform (Teams and the CLI have no such escaping, and `Tom &amp; Jerry` typed in a
+ * terminal must stay exactly that). So first each bracketed form becomes the text it shows (its
+ * label after `|` when it has one, else its address; a mention keeps its `@` or `#`), and only
+ * then are the three entities decoded, once and in one pass: a `&lt;` someone typed arrives as
+ * `&amp;lt;` and stays the text `&lt;`, and no decoded `<` can start a form, since the forms were
+ * read first. (The core still unwraps `<mailto:…>` for an address pasted into the CLI.)
+ */
+export function commandTextFromSlack(text: string): string {
+  const plain = text.replace(/<([^<>]*)>/g, (_form, inner: string) => {
+    const bar = inner.indexOf('|')
+    const target = bar === -1 ? inner : inner.slice(0, bar)
+    const label = bar === -1 ? '' : inner.slice(bar + 1)
+    // <@U123|alice> a user, <#C123|general> a channel: the label lacks the sigil.
+    if (target.startsWith('@') || target.startsWith('#')) return `${target[0]}${label || target.slice(1)}`
+    // <!here>, <!subteam^S123|@team>, <!date^…|fallback>: the label, else the keyword.
+    if (target.startsWith('!')) return label || `@${target.slice(1).split('^')[0] ?? ''}`
+    if (/^mailto:/i.test(target)) return label || target.slice('mailto:'.length)
+    return label || target
+  })
+  return plain.replace(/&(?:amp|lt|gt);/g, (entity) => ENTITIES[entity] ?? entity)
 }

@@ -35,6 +35,7 @@ import {
   renderShow,
   type SlackMessage,
 } from './render.ts'
+import { commandTextFromSlack } from './format.ts'
 import { EditModalMetadata, type BlockActionsPayload, type SlashCommandBody, type ViewSubmissionPayload } from './schemas.ts'
 
 /** A body for `response_url` (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses). */
@@ -244,7 +245,10 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
     async slashCommand(body) {
       const who = await caller(body.team_id, body.user_id, body.user_name ?? null, body.channel_id, body.response_url)
       if (!who) return
-      const outcome = await runCommandText(deps, { accountId: who.accountId, actor: who.actor, text: body.text })
+      // Slack formats and escapes the text it sends; the core reads what the person typed. Only
+      // this text needs it: the values of buttons, menus and the edit modal come back in JSON as
+      // we wrote them (ids, group names), so they are not decoded.
+      const outcome = await runCommandText(deps, { accountId: who.accountId, actor: who.actor, text: commandTextFromSlack(body.text) })
       await deliver(outcome, who, body.response_url, body.channel_id)
     },
 

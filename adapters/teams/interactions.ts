@@ -63,15 +63,19 @@ interface Caller {
 export function commandText(raw: string): string {
   const withoutMentions = raw.replace(/<at>[\s\S]*?<\/at>/gi, ' ')
   // Teams sends a message's text HTML-escaped in places (quotes, ampersands, non-breaking spaces).
-  const decoded = withoutMentions
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;|&apos;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/[\u00a0\u200b]/g, ' ')
+  // Decoded once, in one pass: `&amp;lt;` (someone typed `&lt;`) is the text `&lt;`, never `<`.
+  const decoded = withoutMentions.replace(/&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|([a-z]+));/gi, decodeEntity).replace(/[\u00a0\u200b]/g, ' ')
   return decoded.trim().replace(/^\/?invite(?:\s+|$)/i, '').trim()
+}
+
+const NAMED_ENTITIES: Record<string, string> = { nbsp: ' ', quot: '"', apos: "'", lt: '<', gt: '>', amp: '&' }
+
+/** One HTML character reference; one we do not know (or an invalid code point) stays as it is. */
+function decodeEntity(entity: string, decimal: string | undefined, hex: string | undefined, name: string | undefined): string {
+  if (name !== undefined) return NAMED_ENTITIES[name.toLowerCase()] ?? entity
+  const codePoint = decimal !== undefined ? Number(decimal) : parseInt(hex ?? '', 16)
+  const valid = codePoint > 0 && codePoint <= 0x10ffff && !(codePoint >= 0xd800 && codePoint <= 0xdfff)
+  return valid ? String.fromCodePoint(codePoint) : entity
 }
 
 export function createTeamsHandlers(deps: Deps): TeamsHandlers {

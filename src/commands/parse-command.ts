@@ -91,7 +91,11 @@ export function tokenize(text: string): string[] | null {
   return words
 }
 
-/** `<mailto:a@b.com|a@b.com>` (Slack's formatting of an address) → `a@b.com`. */
+/**
+ * `<mailto:a@b.com|a@b.com>` (Slack's formatting of an address) → `a@b.com`. The Slack adapter
+ * hands the core plain text already (adapters/slack/format.ts); this stays for an address pasted
+ * from Slack into the CLI, which is harmless: a plain address is returned as it is.
+ */
 export function unwrapChatEmail(word: string): string {
   const m = /^<mailto:([^|>]*)(?:\|([^>]*))?>$/i.exec(word)
   if (!m) return word

@@ -2,7 +2,8 @@
  * A name someone chose is shown in Slack as exactly that text: no forged line, no bold, italic,
  * strike or code, no block quote, no link. First through every renderer that shows a name (pure),
  * then through the real route with a row written straight into the database, as a row stored
- * before names were checked would be.
+ * before names were checked would be; and a name holding `&` round-trips through add, list and
+ * show (Slack escapes `&` in command text: https://docs.slack.dev/messaging/formatting-message-text#escaping).
  */
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
@@ -15,6 +16,7 @@ import {
   API_ORIGIN,
   fixture,
   formBody,
+  mockPostMessage,
   mockResponseUrl,
   mockUsersInfo,
   payloadBody,
@@ -286,6 +288,26 @@ describe('a name stored before the rule is shown inert through the real route', 
 })
 
 describe('names typed in Slack', () => {
+  it('a name with & round-trips: stored as typed, shown escaped once in mrkdwn', async () => {
+    const posted: Record<string, unknown>[] = []
+    mockPostMessage(posted)
+    // What Slack sends when someone types: add tom@acme.test --name "Tom & Jerry"
+    const [list, show] = await commands(['add <mailto:tom@acme.test|tom@acme.test> --name "Tom &amp; Jerry"', 'list', 'show tom@acme.test'], 2)
+    const stored = await h.deps.db('users').where({ email: 'tom@acme.test' }).first<{ first_name: string; last_name: string }>('first_name', 'last_name')
+    expect(stored).toEqual({ first_name: 'Tom', last_name: '& Jerry' })
+    expect(posted[0]?.text).toBe(`<@${ALICE}> invited tom@acme.test (Tom &amp; Jerry; Members), valid until 3 Dec`)
+    expect(sectionTexts(list!).find((t) => t.startsWith('*tom@acme.test*'))).toMatch(/^\*tom@acme\.test\* · Tom &amp; Jerry\n/)
+    expect(sectionTexts(show!)).toContain('*Name*\nTom &amp; Jerry')
+  })
+
+  it('a literal &lt; typed in a name stays that text (Slack sends &amp;lt;)', async () => {
+    mockPostMessage([])
+    const [show] = await commands(['add lt@acme.test --name "Ann &amp;lt;3"', 'show lt@acme.test'], 1)
+    const stored = await h.deps.db('users').where({ email: 'lt@acme.test' }).first<{ last_name: string }>('last_name')
+    expect(stored?.last_name).toBe('&lt;3')
+    expect(sectionTexts(show!)).toContain('*Name*\nAnn &amp;lt;3')
+  })
+
   it('a name with a line break is refused with the reason, and nothing changes', async () => {
     const before = await snapshotCounts(h.deps)
     const [reply] = await commands(['add eve@acme.test --name "Eve Smith\n*URGENT* click https://evil.example/x"'])

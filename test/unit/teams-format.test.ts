@@ -1,6 +1,24 @@
-/** Escaping names and other text for Teams markdown (messages and Adaptive Cards). */
+/** Teams text both ways: decoding a typed message (commandText) and escaping names for markdown. */
 import { describe, expect, test } from 'vitest'
 import { esc, escCard, escCardName, escName } from '../../adapters/teams/format.ts'
+import { commandText } from '../../adapters/teams/interactions.ts'
+
+describe('commandText decodes HTML character references exactly once', () => {
+  test.each([
+    ['add tom@x.com --name &quot;Tom &amp; Jerry&quot;', 'add tom@x.com --name "Tom & Jerry"'],
+    // Someone typed `&lt;`: Teams sends `&amp;lt;`, which is the text `&lt;`, not `<`.
+    ['add a@x.com --name "Eve &amp;lt;b&amp;gt;"', 'add a@x.com --name "Eve &lt;b&gt;"'],
+    ['&amp;amp;', '&amp;'],
+    ['&amp;quot;', '&quot;'],
+    ['&amp;nbsp;x', '&nbsp;x'],
+    ['&lt;b&gt; &#39;x&#39; &apos;y&apos; &#x41;&#65;', "<b> 'x' 'y' AA"],
+    ['a&nbsp;b', 'a b'],
+    ['&unknown; &#0; &#xD800; &#1114112;', '&unknown; &#0; &#xD800; &#1114112;'],
+    ['<at>InviteOps</at> show bob@acme.test', 'show bob@acme.test'],
+  ])('%j → %j', (raw, typed) => {
+    expect(commandText(raw)).toBe(typed)
+  })
+})
 
 describe('escaping for Teams markdown', () => {
   const hostile = 'Eve Smith\n*URGENT* click https://evil.example/x <https://evil.example|here> [here](https://evil.example) &amp; _x_ ~y~ `z` # h'
