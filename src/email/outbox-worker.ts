@@ -493,15 +493,18 @@ export function describeGate(gate: GateState): { paused: boolean; quotaHeld: boo
 
 /**
  * A readiness check for the composition root (`createHttpApp({ checks: [...] })`). It reports
- * the alarm as a detail but stays `ok`: a paused SES account must not take every replica out of
- * the load balancer (Slack and the invitee pages still work; emails wait safely in the outbox).
+ * the alarm as a reason code (`email_sending_paused`, `email_quota_hold`) with the words for the
+ * log, but stays `ok`: a paused SES account must not take every replica out of the load balancer
+ * (Slack and the invitee pages still work; emails wait safely in the outbox).
  */
-export function emailSendingReadiness(deps: Pick<Deps, 'db'>): { name: string; check(): Promise<{ ok: boolean; detail?: string }> } {
+export function emailSendingReadiness(deps: Pick<Deps, 'db'>): { name: string; check(): Promise<{ ok: boolean; reason?: string; detail?: string }> } {
   return {
     name: 'email',
     async check() {
-      const gate = await readGate(deps.db, 'database')
-      return { ok: true, detail: describeGate(gate).detail }
+      const gate = describeGate(await readGate(deps.db, 'database'))
+      if (gate.paused) return { ok: true, reason: 'email_sending_paused', detail: gate.detail }
+      if (gate.quotaHeld) return { ok: true, reason: 'email_quota_hold', detail: gate.detail }
+      return { ok: true }
     },
   }
 }
