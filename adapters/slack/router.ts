@@ -11,7 +11,7 @@
  * for it (`idle()`).
  */
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt'
-import { WebClient, type WebClientOptions } from '@slack/web-api'
+import { WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
@@ -31,11 +31,36 @@ export const SLACK_EVENTS_PATH = '/slack/events'
  */
 export const SLASH_COMMANDS: readonly string[] = ['/invite', '/inviteops']
 
+/**
+ * Deadlines of the calls the Slack adapter makes, in one place. A healthy Web API call or
+ * `response_url` post takes a fraction of a second: 10 seconds per attempt means Slack (or the
+ * way to it) is in trouble. The work runs after the ack, so one slow call holds up nobody's HTTP
+ * request, only the answer the administrator waits for.
+ */
+export const SLACK_DEADLINES: Readonly<SlackDeadlines> = { webApiMs: 10_000, responseUrlMs: 10_000 }
+
+/** Milliseconds each kind of outside call may take. */
+export interface SlackDeadlines {
+  /** One Web API attempt (`users.info`, `chat.postMessage`, `views.open`). */
+  webApiMs: number
+  /** One `response_url` post. */
+  responseUrlMs: number
+}
+
+/**
+ * Web API retries: a couple, within 30 seconds. The client's default (10 retries over about 30
+ * minutes) suits a background job, not an administrator waiting for an answer; a rate limit is
+ * still waited out (the client pauses for Retry-After) within the same budget.
+ */
+const WEB_API_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxRetryTime: 30_000 }
+
 export interface SlackRouterOptions {
   /** Web API client; default: one on `config.apiUrl` with the bot token. */
   client?: WebClient
   /** Extra WebClient options for the default client (tests: `retryConfig: { retries: 0 }`). */
   clientOptions?: WebClientOptions
+  /** Deadlines of outside calls (tests shorten them); default `SLACK_DEADLINES`. */
+  deadlines?: Partial<SlackDeadlines>
   identities?: IdentityResolver
   /** Time for the signature window, in ms (default `Date.now`). */
   nowMs?: () => number
@@ -74,12 +99,14 @@ function boltLogger(logger: Logger): BoltLogger {
 export function createSlackRouter(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackRouter {
   const logger = deps.logger.child({ adapter: 'slack' })
   const nowMs = options.nowMs ?? (() => Date.now())
-  const client = options.client ?? new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, ...options.clientOptions })
+  const deadlines = { ...SLACK_DEADLINES, ...options.deadlines }
+  const clientOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: deadlines.webApiMs, retryConfig: WEB_API_RETRIES, ...options.clientOptions }
+  const client = options.client ?? new WebClient(config.botToken, { logLevel: LogLevel.ERROR, ...clientOptions })
   const identities = options.identities ?? createIdentityResolver({ client, logger })
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
 
-  const io = createSlackIO({ client, apiUrl: config.apiUrl, logger, fetch: options.fetch })
+  const io = createSlackIO({ client, apiUrl: config.apiUrl, logger, fetch: options.fetch, responseUrlTimeoutMs: deadlines.responseUrlMs })
   const handlers = createSlackHandlers(deps, io, identities)
 
   // The same key seen by another replica (Slack may redeliver to any of them) also means "done
@@ -126,7 +153,8 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     logger: boltLogger(logger),
     ignoreSelf: false,
     convoStore: false,
-    clientOptions: { slackApiUrl: config.apiUrl, ...options.clientOptions },
+    // Bolt's own client (a listener's `client`): the same deadlines as ours.
+    clientOptions,
   })
 
   app.command(/.*/, async ({ ack, body, command, context }) => {

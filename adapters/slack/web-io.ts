@@ -52,9 +52,22 @@ function safeHost(url: string): string {
   }
 }
 
-export function createSlackIO(opts: { client: WebClient; apiUrl: string; logger: Logger; fetch?: typeof fetch }): SlackIO {
+/** How long a `response_url` post may take when the caller does not say (see SLACK_DEADLINES in router.ts). */
+const DEFAULT_RESPONSE_URL_TIMEOUT_MS = 10_000
+
+export interface SlackIOOptions {
+  client: WebClient
+  apiUrl: string
+  logger: Logger
+  fetch?: typeof fetch
+  /** Deadline of one `response_url` post (default 10 s). */
+  responseUrlTimeoutMs?: number
+}
+
+export function createSlackIO(opts: SlackIOOptions): SlackIO {
   const { client, apiUrl, logger } = opts
   const doFetch = opts.fetch ?? fetch
+  const responseUrlTimeoutMs = opts.responseUrlTimeoutMs ?? DEFAULT_RESPONSE_URL_TIMEOUT_MS
   return {
     async respond(responseUrl, body: ResponseBody | { delete_original: true }) {
       if (!allowedResponseUrl(responseUrl, apiUrl)) {
@@ -62,7 +75,15 @@ export function createSlackIO(opts: { client: WebClient; apiUrl: string; logger:
         return
       }
       // Slack allows 5 uses of a response_url within 30 minutes (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses).
-      const res = await doFetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+      let res: Response
+      try {
+        res = await doFetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(responseUrlTimeoutMs) })
+      } catch (error) {
+        // The URL itself is a credential for 30 minutes: the host only, in the log and the error.
+        const timedOut = error instanceof Error && error.name === 'TimeoutError'
+        logger.warn({ host: safeHost(responseUrl), reason: timedOut ? 'timeout' : 'network', err: error instanceof Error ? error.message : String(error) }, 'response_url post failed')
+        throw new Error(timedOut ? `response_url did not answer within ${responseUrlTimeoutMs} ms` : 'response_url could not be reached')
+      }
       if (!res.ok) logger.warn({ status: res.status }, 'response_url answered with an error')
     },
     async postMessage(channel, message) {
