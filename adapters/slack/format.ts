@@ -21,9 +21,9 @@ export function escLines(text: string): string {
   return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))
 }
 
-// Slack has no escape for its formatting characters (the escaping section above lists only
-// `&`, `<` and `>`), so a name's `*`, `_`, `~` and backtick become look-alike characters that Slack
-// does not read as markup (the fullwidth forms too, which Slack also reads as markup).
+// Slack documents no escape for its formatting characters (the escaping section above lists only
+// `&`, `<` and `>`), so a name's `*`, `_`, `~` and backtick become look-alike characters that are
+// not markup; their fullwidth forms too, which some Slack clients (Japanese input) format as well.
 const LOOKALIKES: Record<string, string> = {
   '*': '\u2217', // ∗ ASTERISK OPERATOR
   '＊': '\ufe61', // ﹡ SMALL ASTERISK
