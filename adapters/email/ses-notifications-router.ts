@@ -4,8 +4,8 @@ import type { Deps } from '../../src/deps.ts'
 import { recordDeliveryEvent } from '../../src/email/record-delivery-event.ts'
 import type { DeliveryFeedback } from '../../src/email/record-delivery-event.ts'
 import {
+  createFetchHttpGet,
   createSnsVerifier,
-  fetchHttpGet,
   isTrustedSnsUrl,
   sesAnyNotificationSchema,
   sesBounceSchema,
@@ -20,6 +20,8 @@ export interface SesNotificationsRouterOptions {
   topicArn: string
   /** How certificates and SubscribeURL are fetched (tests intercept; default native fetch). */
   httpGet?: HttpGet
+  /** Deadline of one such fetch when `httpGet` is not given (default `SNS_FETCH_TIMEOUT_MS`, 5 s). */
+  fetchTimeoutMs?: number
   /** Clock for the certificate's validity window (real time by default: certificates live in real time). */
   now?: () => Date
 }
@@ -33,7 +35,7 @@ export interface SesNotificationsRouterOptions {
  * Forged or malformed requests change nothing: verification happens before any write.
  */
 export function createSesNotificationsRouter(deps: Deps, options: SesNotificationsRouterOptions): Router {
-  const httpGet = options.httpGet ?? fetchHttpGet
+  const httpGet = options.httpGet ?? createFetchHttpGet({ timeoutMs: options.fetchTimeoutMs })
   const verifier = createSnsVerifier({ topicArn: options.topicArn, httpGet, now: options.now ?? (() => new Date()) })
   const snsHost = snsHostForTopic(options.topicArn)
   const logger = deps.logger.child({ route: 'ses-notifications' })
@@ -78,11 +80,13 @@ export function createSesNotificationsRouter(deps: Deps, options: SesNotificatio
           res.status(403).json({ error: 'untrusted_subscribe_url' })
           return
         }
-        const confirmed = await httpGet(m.SubscribeURL).then(
-          (r) => r.status === 200,
-          () => false,
+        const failure = await httpGet(m.SubscribeURL).then(
+          (r) => (r.status === 200 ? null : `status ${r.status}`),
+          (error: unknown) => (error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'network'),
         )
-        if (!confirmed) {
+        if (failure !== null) {
+          // SNS sends the confirmation again later; the URL holds the subscription's token: not logged.
+          logger.warn({ snsMessageId: m.MessageId, reason: failure }, 'SNS subscription could not be confirmed')
           res.status(502).json({ error: 'subscription confirmation failed' })
           return
         }

@@ -106,11 +106,24 @@ export function isTrustedSnsUrl(raw: string, expectedHost: string, kind: 'cert' 
 /** Fetches a URL's body (the signing certificate, the subscription confirmation). Injectable. */
 export type HttpGet = (url: string) => Promise<{ status: number; body: string }>
 
-/** The default `HttpGet`: native fetch, a short timeout, and no redirects (a redirect could leave SNS's host). */
-export const fetchHttpGet: HttpGet = async (url) => {
-  const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(5000) })
-  return { status: res.status, body: await res.text() }
+/**
+ * How long fetching a signing certificate (or confirming a subscription) may take, body included.
+ * SNS's own host answers in milliseconds; past a few seconds the answer is not coming, and
+ * failing is safe: the delivery is answered 503 and SNS delivers it again later.
+ */
+export const SNS_FETCH_TIMEOUT_MS = 5_000
+
+/** An `HttpGet` over native fetch: a deadline on the whole exchange, and no redirects (a redirect could leave SNS's host). */
+export function createFetchHttpGet(opts: { timeoutMs?: number } = {}): HttpGet {
+  const timeoutMs = opts.timeoutMs ?? SNS_FETCH_TIMEOUT_MS
+  return async (url) => {
+    const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs) })
+    return { status: res.status, body: await res.text() }
+  }
 }
+
+/** The default `HttpGet` (`createFetchHttpGet` with its default deadline). */
+export const fetchHttpGet: HttpGet = createFetchHttpGet()
 
 export type SnsVerdict =
   | { ok: true }

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest'
-import { createSnsVerifier, isTrustedSnsUrl, snsEnvelopeSchema, snsHostForTopic, snsStringToSign } from '../../adapters/email/sns.ts'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSesNotificationsRouter } from '../../adapters/email/ses-notifications-router.ts'
+import { createFetchHttpGet, createSnsVerifier, isTrustedSnsUrl, snsEnvelopeSchema, snsHostForTopic, snsStringToSign } from '../../adapters/email/sns.ts'
 import type { HttpGet } from '../../adapters/email/sns.ts'
+import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { makeDeps } from '../support/factories.ts'
+import { captureLogger } from './support/capture-logger.ts'
 import { CERT_ORIGIN, CERT_PATH, TOPIC_ARN, makeSigningKey, notification, signEnvelope, subscriptionConfirmation } from './support/sns-signer.ts'
 
 const key = makeSigningKey()
@@ -127,5 +135,82 @@ describe('signature verification', () => {
     const httpGet: HttpGet = async () => ({ status: 200, body: key.certPem })
     const future = createSnsVerifier({ topicArn: TOPIC_ARN, httpGet, now: () => new Date(Date.now() + 365 * 86_400_000) })
     expect(await future.verify(signEnvelope(key, notification('{}')))).toEqual({ ok: false, reason: 'bad_certificate' })
+  })
+})
+
+describe('deadlines on the fetches (a certificate host that accepts and never answers)', () => {
+  let silent: Server
+  let origin: string
+  let db: TestDatabase
+  let hung = 0
+  beforeAll(async () => {
+    // Answers the certificate path; every other path is accepted and never answered.
+    silent = createServer((req, res) => {
+      if (req.url === CERT_PATH) return void res.end(key.certPem)
+      hung++
+    })
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    origin = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    db = await createTestDatabase({ migrate: false })
+  })
+  afterAll(async () => {
+    silent.closeAllConnections()
+    await new Promise<void>((resolve) => silent.close(() => resolve()))
+    await db.close()
+  })
+
+  /** The real fetch with a short deadline, sent to the local server in place of SNS's host. */
+  const viaSilent = (): HttpGet => {
+    const get = createFetchHttpGet({ timeoutMs: 100 })
+    return (url) => get(url.replace(`https://${HOST}`, origin))
+  }
+
+  it('the fetch itself gives up at its deadline with a plain timeout', async () => {
+    await expect(createFetchHttpGet({ timeoutMs: 100 })(`${origin}/never`)).rejects.toMatchObject({ name: 'TimeoutError' })
+  })
+
+  async function serve(httpGet: HttpGet) {
+    const logger = captureLogger()
+    const app = express()
+    app.use('/ses/notifications', createSesNotificationsRouter(makeDeps(db.knex, { logger }), { topicArn: TOPIC_ARN, httpGet }))
+    const server = app.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ses/notifications`
+    return {
+      logger,
+      post: async (m: unknown) => {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8' }, body: JSON.stringify(m) })
+        return { status: res.status, body: (await res.json()) as unknown }
+      },
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    }
+  }
+
+  it('a certificate that never comes: 503 cert_unavailable (SNS delivers again later), a warning logged', async () => {
+    const before = hung
+    const get = createFetchHttpGet({ timeoutMs: 100 })
+    const app = await serve((url) => get(url.replace(`https://${HOST}${CERT_PATH}`, `${origin}/hanging-cert.pem`)))
+    try {
+      expect(await app.post(signEnvelope(key, notification('{}')))).toEqual({ status: 503, body: { error: 'cert_unavailable' } })
+      expect(hung).toBe(before + 1)
+      expect(app.logger.lines.find((l) => l.msg === 'refused SNS message')?.fields).toMatchObject({ reason: 'cert_unavailable' })
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('a SubscribeURL that never answers: 502, a warning with the reason, not the URL', async () => {
+    const before = hung
+    const app = await serve(viaSilent())
+    try {
+      expect(await app.post(signEnvelope(key, subscriptionConfirmation()))).toEqual({ status: 502, body: { error: 'subscription confirmation failed' } })
+      expect(hung).toBe(before + 1)
+      const warning = app.logger.lines.find((l) => l.msg === 'SNS subscription could not be confirmed')
+      expect(warning?.fields).toMatchObject({ reason: 'timeout' })
+      expect(JSON.stringify(warning)).not.toContain('Token=')
+    } finally {
+      await app.close()
+    }
   })
 })
