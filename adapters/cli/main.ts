@@ -16,7 +16,7 @@ import { displayStatuses } from '../../src/invitations/model.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createLogger } from '../../src/server/logger.ts'
-import { nameCharacterProblem } from '../../src/shared/names.ts'
+import { nameCharacterProblem, oneLine } from '../../src/shared/names.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
 import { startServer } from '../server/start.ts'
@@ -164,7 +164,7 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         return await withDatabase(env, logger, async (_db, deps) => {
           const rows = await deps.db('accounts').orderBy('name').select<{ id: string; name: string; created_at: Date }[]>('id', 'name', 'created_at')
           if (values.json) io.out(JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }))))
-          else io.out(rows.length === 0 ? 'No accounts yet. Create one with: inviteops accounts create --name <name> --admin <email>' : rows.map((r) => `${r.id}  ${r.name}`).join('\n'))
+          else io.out(rows.length === 0 ? 'No accounts yet. Create one with: inviteops accounts create --name <name> --admin <email>' : rows.map((r) => `${r.id}  ${oneLine(r.name)}`).join('\n'))
           return 0
         })
       }
@@ -189,7 +189,7 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         return await withDatabase(env, logger, async (_db, deps) => {
           const account = await accountOrFail(deps, accountArg)
           const groups = await queryGroups(deps.db, account.id)
-          io.out(values.json ? JSON.stringify(groups) : groups.map((g) => `${g.name}${g.isAdmin ? ' (administrators)' : ''} — ${g.memberCount}`).join('\n'))
+          io.out(values.json ? JSON.stringify(groups) : groups.map((g) => `${oneLine(g.name)}${g.isAdmin ? ' (administrators)' : ''} — ${g.memberCount}`).join('\n'))
           return 0
         })
       }
@@ -220,7 +220,7 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
           const now = deps.clock.now()
           const { users } = await queryUserViews(deps.db, account.id, { now, filter: status })
           if (values.json) io.out(JSON.stringify(users))
-          else io.out(users.length === 0 ? 'No users.' : users.map((u) => `${u.email.padEnd(32)} ${`${u.firstName} ${u.lastName}`.trim().padEnd(24)} ${u.groups.join(', ').padEnd(24)} ${joinedCell(u, now)}`).join('\n'))
+          else io.out(users.length === 0 ? 'No users.' : users.map((u) => `${oneLine(u.email).padEnd(32)} ${oneLine(`${u.firstName} ${u.lastName}`.trim()).padEnd(24)} ${oneLine(u.groups.join(', ')).padEnd(24)} ${joinedCell(u, now)}`).join('\n'))
           return 0
         })
       }

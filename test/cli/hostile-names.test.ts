@@ -94,3 +94,20 @@ describe('run add --name', () => {
     expect(await counts()).toEqual(before)
   })
 })
+
+describe('listings', () => {
+  test('names stored before the rule (a line break, an escape sequence) are printed on one line, inert', async () => {
+    expect((await cli('accounts', 'create', '--name', 'Listed', '--admin', 'lister@acme.test', '--admin-name', 'Lee Lister')).code).toBe(0)
+    const account = await db.knex('accounts').where({ name: 'Listed' }).first('id')
+    await db.knex('accounts').where({ id: account.id }).update({ name: 'Listed\n\u001b[31mFAKE' })
+    await db.knex('users').where({ email: 'lister@acme.test' }).update({ last_name: 'Lister\n\u001b]8;;https://evil.example\u0007click' })
+    await db.knex('groups').where({ account_id: account.id, name: 'Members' }).update({ name: 'Members\r\nroot' })
+    for (const args of [['users', 'list', '--account', account.id], ['accounts', 'list'], ['groups', 'list', '--account', account.id]]) {
+      const r = await cli(...args)
+      expect(r.code, args.join(' ')).toBe(0)
+      // eslint-disable-next-line no-control-regex -- asserting that no control character reaches the terminal
+      expect(r.out, args.join(' ')).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/)
+      for (const line of r.out.split('\n')) expect(line, args.join(' ')).not.toMatch(/^(FAKE|root|click)/)
+    }
+  })
+})
