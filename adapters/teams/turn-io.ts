@@ -37,13 +37,13 @@ export function withConnectorDeadline(factory: ConnectorFactory, timeoutMs: numb
       const send = client.sendOperationRequest.bind(client)
       client.sendOperationRequest = (args, spec, callback) => {
         const deadline = AbortSignal.timeout(timeoutMs)
+        let onAbort = () => {}
+        const late = new Promise<never>((_resolve, reject) => {
+          onAbort = () => reject(new Error(`the Bot Connector did not answer within ${timeoutMs} ms`))
+          deadline.addEventListener('abort', onAbort, { once: true })
+        })
         const call = send({ ...args, options: { ...args.options, abortSignal: args.options?.abortSignal ?? deadline } }, spec, callback)
-        return Promise.race([
-          call,
-          new Promise<never>((_resolve, reject) => {
-            deadline.addEventListener('abort', () => reject(new Error(`the Bot Connector did not answer within ${timeoutMs} ms`)), { once: true })
-          }),
-        ])
+        return Promise.race([call, late]).finally(() => deadline.removeEventListener('abort', onAbort))
       }
       return client
     },
