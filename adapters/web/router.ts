@@ -8,6 +8,7 @@ import { acceptInvitation, type RegistrationField, type RegistrationFieldError }
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { openInvitationLink, type InviteeView } from '../../src/invitations/open-invitation-link.ts'
 import { requestNewInvitation } from '../../src/invitations/request-new-invitation.ts'
+import { redactRequestPath } from '../../src/invitations/links.ts'
 import { createCsrf, readCookie, type CsrfAction } from './csrf.ts'
 import {
   dateFormatter,
@@ -28,9 +29,7 @@ import {
   type RequestProblem,
 } from './pages.ts'
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
-import { redactInvitationPath } from './redact.ts'
 
-export { redactInvitationPath } from './redact.ts'
 
 /** Where the invitee's pages live (DESIGN.md §4: `GET /invitations/<token>`). */
 export const INVITEE_BASE_PATH = '/invitations'
@@ -183,7 +182,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
         // A browser sends Sec-Fetch-Site; a form posted from another site is refused outright.
         const crossSite = req.headers['sec-fetch-site'] === 'cross-site'
         if (crossSite || !form.success || !csrf.verify(cookie, form.data.csrf, action, token)) {
-          logger.info({ path: redactInvitationPath(req.originalUrl), crossSite }, 'invitee form refused: CSRF check failed')
+          logger.info({ path: redactRequestPath(req.originalUrl), crossSite }, 'invitee form refused: CSRF check failed')
           problem(req, res, 'csrf', token)
           return
         }
@@ -334,9 +333,9 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
             ? 'bad_form'
             : 'server_error'
     if (kind === 'server_error') {
-      logger.error({ path: redactInvitationPath(req.originalUrl), err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'invitee page failed')
+      logger.error({ path: redactRequestPath(req.originalUrl), err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'invitee page failed')
     } else {
-      logger.info({ path: redactInvitationPath(req.originalUrl), kind, type }, 'invitee request refused')
+      logger.info({ path: redactRequestPath(req.originalUrl), kind, type }, 'invitee request refused')
     }
     // Headers were set before the failure; set them again in case the error came first.
     res.set(SECURITY_HEADERS)

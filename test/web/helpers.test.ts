@@ -1,25 +1,26 @@
 import { describe, expect, it } from 'vitest'
 import { createCsrf, readCookie } from '../../adapters/web/csrf.ts'
 import { createRateLimiter } from '../../adapters/web/rate-limit.ts'
-import { redactInvitationPath } from '../../adapters/web/redact.ts'
+import { redactRequestPath } from '../../src/invitations/links.ts'
 import { fieldMessage } from '../../adapters/web/router.ts'
 import { fixedClock } from '../../src/ports/clock.ts'
 
 const TOKEN = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde'
 
-describe('redactInvitationPath', () => {
+describe('redactRequestPath (what the invitee router logs)', () => {
   it.each([
-    [`/invitations/${TOKEN}`, '/invitations/:token'],
-    [`/invitations/${TOKEN}/accept`, '/invitations/:token/accept'],
-    [`/invitations/${TOKEN}/decline?x=1`, '/invitations/:token/decline?x=1'],
-    [`https://invite.example/invitations/${TOKEN}#frag`, 'https://invite.example/invitations/:token#frag'],
-    ['/invitations/%E0%A4%A/accept', '/invitations/:token/accept'],
-    ['/INVITATIONS/whatever', '/INVITATIONS/:token'],
+    [`/invitations/${TOKEN}`, '/invitations/[redacted]'],
+    [`/invitations/${TOKEN}/accept`, '/invitations/[redacted]/accept'],
+    [`/invitations/${TOKEN}/decline?x=1`, '/invitations/[redacted]/decline?x=1'],
+    [`https://invite.example/invitations/${TOKEN}#frag`, 'https://invite.example/invitations/[redacted]#frag'],
+    ['/invitations/%E0%A4%A/accept', '/invitations/[redacted]/accept'],
+    ['/INVITATIONS/whatever', '/INVITATIONS/[redacted]'],
     ['/invitations/assets/invitee.css?v=1', '/invitations/assets/invitee.css?v=1'],
     ['/invitations/', '/invitations/'],
+    [`/invitations//${TOKEN}`, '/invitations//[redacted]'],
     ['/slack/events', '/slack/events'],
   ])('%s → %s', (input, expected) => {
-    expect(redactInvitationPath(input)).toBe(expected)
+    expect(redactRequestPath(input)).toBe(expected)
   })
 })
 

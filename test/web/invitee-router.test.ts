@@ -437,7 +437,7 @@ describe('logs and other routes', () => {
     // Refusals log too: a CSRF failure.
     await web.post(`/invitations/${token}/decline`, { csrf: 'nope' })
     const own = logger.lines.filter((l) => l.includes('"component":"invitee-web"'))
-    expect(own.map((l) => JSON.parse(l).path)).toEqual(['/invitations/:token', '/invitations/:token/decline'])
+    expect(own.map((l) => JSON.parse(l).path)).toEqual(['/invitations/[redacted]', '/invitations/[redacted]/decline'])
     expect(own.join('\n')).not.toContain(token)
   })
 
