@@ -1,9 +1,9 @@
-/** Architecture rules, checked by `npm run depcheck` (part of `npm test`). DESIGN.md §3. */
+/** Architecture rules, checked by `npm run depcheck` (part of `npm test`). docs/architecture.md. */
 module.exports = {
   forbidden: [
     {
       name: 'core-never-imports-adapters',
-      comment: 'src/ is the core: adapters import it, never the reverse (DESIGN.md §3).',
+      comment: 'src/ is the core: adapters import it, never the reverse (docs/architecture.md).',
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^adapters/' },

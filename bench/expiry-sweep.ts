@@ -1,7 +1,7 @@
 /**
- * Benchmark: the expiry sweep (src/notices/sweep-expired.ts) on a large account, for DESIGN.md
- * §8: "The expiry sweep touches only expired rows (an index, not a scan); 100k invitations with
- * 10k expired are swept in seconds". Against Postgres (DATABASE_URL) or embedded PGlite.
+ * Benchmark: the expiry sweep (src/notices/sweep-expired.ts) on a large account, against the
+ * target in docs/performance.md: the sweep touches only expired rows (an index, not a scan), and
+ * 100k invitations with 10k expired are swept in seconds. Against Postgres (DATABASE_URL) or embedded PGlite.
  *
  * The account is seeded with set-based SQL (generate_series), not use-case calls, so seeding
  * 100k invitations takes seconds. Every constraint of the schema holds (one pending invitation
@@ -304,7 +304,7 @@ export async function runExpirySweepBench(opts: ExpirySweepOptions): Promise<voi
       console.log('INCOMPLETE RUN: the sweep did not do exactly its work; no target is judged.')
     } else {
       console.log(
-        `\ntargets (DESIGN.md §8, informative): the sweep touches only expired rows (an index, not a scan): ` +
+        `\ntargets (docs/performance.md, informative): the sweep touches only expired rows (an index, not a scan): ` +
           `${usesIndex && sweepScanned === 0 ? 'met' : 'NOT met'} (its SELECT ${usesIndex ? 'uses' : 'does NOT use'} invitations_expiry_unnoticed_idx; ` +
           `${sweepScanned} rows read by sequential scans while it worked); ` +
           `${opts.total} invitations with ${m.expired} expired swept in seconds (taken as under 10 s): ${seconds < 10 ? 'met' : 'NOT met'} (${fmt(seconds, 2)} s)`,

@@ -1,7 +1,7 @@
 /**
  * Benchmark: the regenerate transaction (`regenerateInvitation`, through knex and node-pg) beside
  * pgbench running the same statements in one BEGIN…COMMIT, on the same server, in the same run
- * (DESIGN.md §8: "The regenerate transaction reaches at least half of what pgbench does for a
+ * (docs/performance.md: "The regenerate transaction reaches at least half of what pgbench does for a
  * transaction of the same writes on the same server"). Needs a Postgres server (DATABASE_URL):
  * a fresh database is created there and dropped afterwards; without one it says so and returns.
  *
@@ -566,7 +566,7 @@ export async function runRegenerateVsPgbenchBench(opts: RegeneratePgbenchOptions
         `p50 ${fmt(oursStats.p50 / ((pg1.stats.p50 + pg2.stats.p50) / 2), 2)}×, p99 ${fmt(oursStats.p99 / ((pg1.stats.p99 + pg2.stats.p99) / 2), 2)}× of pgbench's`,
     )
     console.log(
-      `target (DESIGN.md §8, informative): the regenerate transaction reaches ≥ 0.5× pgbench's rate for the same statements: ` +
+      `target (docs/performance.md, informative): the regenerate transaction reaches ≥ 0.5× pgbench's rate for the same statements: ` +
         `${ratio >= 0.5 ? 'met' : 'NOT met'} (${fmt(ratio, 2)}×, ${trace.roundTrips} round trips per transaction)` +
         (trace.same ? '' : ' — but the script no longer mirrors the code (see NOTE above)'),
     )

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs the benchmarks in bench/ one after another and prints their figures.
- * Never part of `npm test` (DESIGN.md §8: measured by benchmarks, not by timed tests).
+ * Never part of `npm test` (docs/performance.md: measured by benchmarks, not by timed tests).
  *
  *   npm run bench                      every benchmark
  *   npm run bench -- slack-regenerate  only that one

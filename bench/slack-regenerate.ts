@@ -2,7 +2,7 @@
  * Benchmark: signed `/invite regenerate <email>` slash commands through the whole HTTP stack
  * (createHttpApp → our gate → Bolt → ack; then, after the ack, users.info → core transaction →
  * outbox → chat.postMessage), against Postgres (DATABASE_URL) or embedded PGlite, beside a bare
- * Bolt app that only acknowledges, measured in the same run (DESIGN.md §8).
+ * Bolt app that only acknowledges, measured in the same run (docs/performance.md).
  *
  * Loopback only: Slack's Web API and response_url are a local fake server in a worker thread. Bounded: a fixed
  * number of requests and a time limit; it stops by itself. Never a timing threshold in a test:
@@ -368,7 +368,7 @@ export async function runSlackRegenerateBench(opts: BenchOptions): Promise<void>
     if (incomplete) {
       console.log('INCOMPLETE RUN: work failed or a phase sent nothing; the figures above are not comparable and no target is judged.')
     } else {
-      console.log(`targets (DESIGN.md §8, informative): ack p99 < 50 ms: ${ackStats.p99 < 50 ? 'met' : 'NOT met'}; full regenerate p99 < 50 ms (sustained): ${e2eStats.p99 < 50 ? 'met' : 'NOT met'}; ack req/s ≥ 0.5× bare: ${ackStats.rps >= 0.5 * bareStats.rps ? 'met' : 'NOT met'}`)
+      console.log(`targets (docs/performance.md, informative): ack p99 < 50 ms: ${ackStats.p99 < 50 ? 'met' : 'NOT met'}; full regenerate p99 < 50 ms (sustained): ${e2eStats.p99 < 50 ? 'met' : 'NOT met'}; ack req/s ≥ 0.5× bare: ${ackStats.rps >= 0.5 * bareStats.rps ? 'met' : 'NOT met'}`)
     }
     if (Date.now() >= deadline) console.log(`(stopped at the ${opts.maxSeconds} s limit: figures cover the requests sent)`)
   } finally {

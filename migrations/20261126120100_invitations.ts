@@ -29,9 +29,9 @@ export async function up(knex: Knex): Promise<void> {
       CHECK (expires_at > created_at),
       CHECK ((state = 'pending') = (ended_at IS NULL))
     );
-    -- One pending invitation per user (DESIGN.md §1).
+    -- One pending invitation per user (docs/lifecycle.md).
     CREATE UNIQUE INDEX invitations_one_pending_per_user ON invitations (user_id) WHERE state = 'pending';
-    -- The expiry sweep reads only pending rows by expiry: an index, not a scan (DESIGN.md §8).
+    -- The expiry sweep reads only pending rows by expiry: an index, not a scan (docs/performance.md).
     CREATE INDEX invitations_pending_expiry_idx ON invitations (expires_at) WHERE state = 'pending';
     CREATE INDEX invitations_user_idx ON invitations (user_id, created_at DESC);
   `)

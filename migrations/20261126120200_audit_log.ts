@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 
-/** Every attempt, allowed or refused, with the chat identity behind it (DESIGN.md §6). */
+/** Every attempt, allowed or refused, with the chat identity behind it (docs/reliability.md). */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE audit_log (

@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 
 /**
  * The email outbox: a row is written in the same transaction as the change it reports, and the
- * worker sends it after commit (DESIGN.md §6). The payload never holds a link: the worker derives
+ * worker sends it after commit (docs/reliability.md). The payload never holds a link: the worker derives
  * it from the invitation's link_id and INVITE_SECRET at send time.
  */
 export async function up(knex: Knex): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 
-/** A Slack workspace or Teams tenant is linked to exactly one account (DESIGN.md §5). */
+/** A Slack workspace or Teams tenant is linked to exactly one account (docs/security.md). */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE chat_connections (

@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 /**
  * Things administrators must be told (accepted, declined, a new invitation requested, an email
  * bounced), written in the same transaction as the change. The channel notices worker consumes
- * them (DESIGN.md §7); until it exists they are visible through the audit log.
+ * them (docs/notices.md); until it exists they are visible through the audit log.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 
 /**
- * SES delivery (issue 3):
+ * SES delivery:
  *  - email_suppressions: recipients SES told us bounced (hard) or complained; no more sends, and
  *    an administrator who tries is told why.
  *  - email_feedback_events: SNS message ids already processed, so a redelivered notification

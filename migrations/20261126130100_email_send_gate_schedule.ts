@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 /**
  * The send gate paces by "next instant a send may start" instead of a token bucket: a bucket
  * with leftover fractions lets two sends start closer than 1/SES_MAX_SEND_RATE, and the limit
- * must never be exceeded (DESIGN.md §8). Holds and the alarm are unchanged.
+ * must never be exceeded (docs/performance.md). Holds and the alarm are unchanged.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

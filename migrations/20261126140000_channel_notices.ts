@@ -1,16 +1,16 @@
 import type { Knex } from 'knex'
 
 /**
- * Channel notices (DESIGN.md §7):
+ * Channel notices (docs/notices.md):
  *  - invitations.expiry_noticed_at: when this link's expiry stopped needing a notice: the sweep
  *    announced it, or the link ended first (accepted, declined, replaced, revoked: set with
  *    ended_at). Null means a pending link whose expiry is still to be announced, and a CHECK keeps
  *    it that way, which also keeps the planner's estimate for the sweep honest (with ended rows
  *    null, it took half the table for "unannounced" and chose another index). Expiry itself
- *    stays computed from expires_at (DESIGN.md §1). A regenerated link is a new row, so it starts
+ *    stays computed from expires_at (docs/lifecycle.md). A regenerated link is a new row, so it starts
  *    null and gets its own notice when it expires in turn.
  *  - invitations_expiry_unnoticed_idx: the sweep reads only newly expired rows, however many
- *    expired-and-announced or ended rows pile up (DESIGN.md §8: an index, not a scan).
+ *    expired-and-announced or ended rows pile up (docs/performance.md: an index, not a scan).
  *  - account_events gets a lease (claimed_until, attempts), like email_outbox, so several
  *    replicas post each event once, and delivery_note says why an event was closed without a
  *    post (no notice channel, unreadable, …).

@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 /**
  * Requests a chat platform delivered, by their delivery key (Slack: team + trigger_id for a
  * command, the click's action_ts for a button), so that a redelivery reaching another replica
- * does not run twice (DESIGN.md §6). Keys are kept for a while, then pruned.
+ * does not run twice (docs/reliability.md). Keys are kept for a while, then pruned.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`

@@ -6,7 +6,7 @@ import type { ServiceConfig } from './deps.ts'
 import { parseDuration } from './invitations/rules.ts'
 
 /**
- * The core's configuration (DESIGN.md §4), validated once at start. Adapters validate their own
+ * The core's configuration (docs/operations.md), validated once at start. Adapters validate their own
  * fragments (Slack, SES) the same way; the composition root reports every problem together.
  */
 const optionalNonEmpty = z

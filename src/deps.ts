@@ -22,7 +22,7 @@ export interface ServiceConfig {
   }
 }
 
-/** Dependencies every use case takes (STYLE.md §6): no module-level singletons. */
+/** Dependencies every use case takes (docs/architecture.md): no module-level singletons. */
 export interface Deps {
   db: Knex
   clock: Clock

@@ -1,6 +1,6 @@
 /**
  * The words Slack and Teams give every refusal of the core, naming the right action where there is
- * one (DESIGN.md §1): one exhaustive switch for both chat platforms, each supplying its markup
+ * one (docs/lifecycle.md): one exhaustive switch for both chat platforms, each supplying its markup
  * (escaping, inline code, emphasis) and its names. The CLI words them for a terminal itself.
  */
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
@@ -25,7 +25,7 @@ export interface ChatStyle {
   connect: string
 }
 
-/** Words for every refusal of the core, naming the right action where there is one (DESIGN.md §1). */
+/** Words for every refusal of the core, naming the right action where there is one (docs/lifecycle.md). */
 export function describeFailure(failure: LifecycleFailure, now: Date, style: ChatStyle): string {
   const { esc, escName, code, strong } = style
   switch (failure.code) {

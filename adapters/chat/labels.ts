@@ -1,4 +1,4 @@
-/** Words chat platforms show for row actions and list filters (DESIGN.md §2), one list for all. */
+/** Words chat platforms show for row actions and list filters (docs/commands.md), one list for all. */
 import type { ListFilter } from '../../src/commands/types.ts'
 import type { RowAction } from '../../src/invitations/model.ts'
 

@@ -23,7 +23,7 @@ import { startServer } from '../server/start.ts'
 import { resolveLinkBase } from './link-base.ts'
 import { joinedCell, nameProblemText, renderOutcome } from './render.ts'
 
-/** `inviteops …`: the operator's CLI (DESIGN.md §4). Exit 0 done, 1 refused or failed, 2 usage. */
+/** `inviteops …`: the operator's CLI (docs/operations.md). Exit 0 done, 1 refused or failed, 2 usage. */
 
 const USAGE: Record<string, string> = {
   serve: 'inviteops serve',

@@ -4,7 +4,7 @@ import type { AuditEntry, UserView } from '../../src/invitations/model.ts'
 import type { EmailProblem } from '../../src/shared/email-address.ts'
 import { oneLine, type NameProblem } from '../../src/shared/names.ts'
 
-/** Terminal wording for `inviteops run`: one exhaustive switch per union (STYLE.md §4). */
+/** Terminal wording for `inviteops run`: one exhaustive switch per union (docs/architecture.md). */
 
 export function formatDay(d: Date): string {
   return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(d)
@@ -14,7 +14,7 @@ export function formatTime(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 }
 
-/** The Joined cell of DESIGN.md §2. */
+/** The Joined cell of docs/commands.md. */
 export function joinedCell(u: UserView, now: Date): string {
   switch (u.status) {
     case 'active':

@@ -3,7 +3,7 @@ import { z } from 'zod'
 /**
  * Settings of the SES transport and its SNS feedback route, as a zod fragment the composition
  * root merges into the application's config schema (src/config.ts). Parsed once at start; an
- * operator sees every problem together (DESIGN.md §4).
+ * operator sees every problem together (docs/operations.md).
  *
  * The AWS SDK's own variables (AWS_REGION, AWS_ENDPOINT_URL_SES, AWS_ACCESS_KEY_ID, profiles…)
  * are deliberately NOT read here: the SDK resolves them itself, exactly as AWS documents.

@@ -143,7 +143,7 @@ export function toEml(message: EmailMessage, messageId: string, date: Date): str
 /**
  * The default transport (EMAIL_TRANSPORT=file): each email becomes an .eml file under
  * DATA_DIR/outbox, for development and demos. The log names the file, never the link inside it:
- * logs must not carry link secrets (DESIGN.md §5), even in development.
+ * logs must not carry link secrets (docs/security.md), even in development.
  */
 export function createFileEmailSender(opts: { dataDir: string; logger: Logger }): EmailSender {
   const dir = join(opts.dataDir, 'outbox')

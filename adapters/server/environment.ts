@@ -11,7 +11,7 @@ export interface Environment {
 }
 
 /**
- * Every variable of the contract (DESIGN.md §4), core and adapters, validated once. Returns all
+ * Every variable of the contract (docs/operations.md), core and adapters, validated once. Returns all
  * problems together so an operator fixes them in one go.
  */
 export function loadEnvironment(env: NodeJS.ProcessEnv): { ok: true; env: Environment } | { ok: false; problems: string[] } {
@@ -25,7 +25,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): { ok: true; env: Enviro
   const slack = slackEnvSchema.superRefine(checkSlackEnv).safeParse(blankAsUnset(env, Object.keys(slackEnvSchema.shape)))
   if (!slack.success) problems.push(...formatProblems(slack.error))
 
-  // Nothing runs unauthenticated in production (DESIGN.md §5): the Teams schema refuses
+  // Nothing runs unauthenticated in production (docs/security.md): the Teams schema refuses
   // TEAMS_UNAUTHENTICATED there.
   const production = env.NODE_ENV === 'production'
   const teams = teamsEnvChecked({ production }).safeParse(blankAsUnset(env, Object.keys(teamsEnvSchema.shape)))

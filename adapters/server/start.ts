@@ -26,7 +26,7 @@ export interface RunningServer {
 }
 
 /**
- * The composition root of `inviteops serve` (DESIGN.md §4): migrate, wire the core to its
+ * The composition root of `inviteops serve` (docs/operations.md): migrate, wire the core to its
  * adapters, serve HTTP, run the email worker. Everything is passed in; nothing is global.
  */
 export async function startServer(env: Environment, logger: Logger, opts: { emailSender?: EmailSender; workerPollMs?: number } = {}): Promise<RunningServer> {
@@ -77,7 +77,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     if (slack) mounts.push({ path: '/', router: slack })
     const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams) : null
     if (teams) mounts.push({ path: '/', router: teams })
-    // Channel notices (DESIGN.md §7) go to the channel each account linked with `slack connect --channel`.
+    // Channel notices (docs/notices.md) go to the channel each account linked with `slack connect --channel`.
     const notices = env.slack ? (await import('../slack/notices.ts')).createSlackNoticesFromConfig(deps, env.slack) : null
     if (env.ses.snsTopicArn) {
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')

@@ -1,5 +1,5 @@
 /**
- * The Slack adapter's settings (DESIGN.md §4): enabled when both SLACK_SIGNING_SECRET and
+ * The Slack adapter's settings (docs/operations.md): enabled when both SLACK_SIGNING_SECRET and
  * SLACK_BOT_TOKEN are set; SLACK_API_URL points the Web API elsewhere (a proxy, a test server).
  *
  * `slackEnvSchema` is a zod fragment the composition root merges into the app's config schema so

@@ -1,7 +1,7 @@
 /**
  * Slack's text format, both ways: escaping what we put in mrkdwn, and reading the text of a slash
  * command back into what the person typed. The status and date words shared with other adapters
- * (the Joined cell of DESIGN.md §2) are in src/users/joined-cell.ts.
+ * (the Joined cell of docs/commands.md) are in src/users/joined-cell.ts.
  */
 import { oneLine } from '../../src/shared/names.ts'
 import { breakAutoLinks } from '../chat/autolinks.ts'

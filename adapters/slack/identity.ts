@@ -1,5 +1,5 @@
 /**
- * Who is behind a Slack request (DESIGN.md §5): `users.info` gives the member's confirmed email,
+ * Who is behind a Slack request (docs/security.md): `users.info` gives the member's confirmed email,
  * which the core then checks against the account's Active administrators on every call.
  *
  * Refused before the core is asked for an email: deactivated members, bots and apps, guests
@@ -7,7 +7,7 @@
  * without a confirmed email. Such actors still reach the core, with no email, so the refusal is
  * audited like any other (the core answers `auth.not_admin`).
  *
- * Answers are cached for a short while (DESIGN.md §5: "never cached for more than a few
+ * Answers are cached for a short while (docs/security.md: "never cached for more than a few
  * minutes"), so a click does not cost a Web API round trip; a deactivated admin loses access
  * within `ttlMs`.
  */

@@ -4,13 +4,13 @@
  * Transport (Bolt, HTTP) stays in router.ts; Slack I/O goes through the `SlackIO` port so the
  * flow reads top to bottom.
  *
- * Where answers go (issue 5, DESIGN.md §5):
+ * Where answers go (docs/security.md):
  *  - errors, help, lists, cards, copied links: ephemeral, to the administrator who asked
  *    (`response_url`); a link secret is never posted where others can read it;
  *  - state changes: confirmed in the channel (`chat.postMessage`, or an `in_channel` response
  *    when the bot is not a member of that channel);
  *  - a click updates the message it came from (`replace_original`): the list keeps its filter
- *    and page, a notice loses its buttons so nobody acts twice (DESIGN.md §7).
+ *    and page, a notice loses its buttons so nobody acts twice (docs/notices.md).
  */
 import { findChatConnection } from '../../src/accounts/chat-connections.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'

@@ -1,5 +1,5 @@
 /**
- * The channel notices worker for Slack (DESIGN.md §7). Each round:
+ * The channel notices worker for Slack (docs/notices.md). Each round:
  *
  *  1. sweeps invitations that expired since the last round into `invitation.expired` events
  *     (once each, whichever replica sweeps: src/notices/sweep-expired.ts), and once a day from

@@ -1,5 +1,5 @@
 /**
- * Channel notices as Block Kit messages (DESIGN.md §7): what the notices worker posts to an
+ * Channel notices as Block Kit messages (docs/notices.md): what the notices worker posts to an
  * account's notice channel.
  *
  *  - Expired invitations, and invitees asking for a new one, get a row each with the buttons

@@ -1,8 +1,8 @@
 /**
- * Block Kit renderers: pure functions from the core's results to Slack messages (STYLE.md §9).
+ * Block Kit renderers: pure functions from the core's results to Slack messages (docs/architecture.md).
  * All Slack wording lives here: one exhaustive switch over `CommandOutcome.kind`, one over
  * `LifecycleFailure.code`, so a new kind or code does not compile until Slack says something
- * about it (STYLE.md §4).
+ * about it (docs/architecture.md).
  *
  * Limits respected (https://docs.slack.dev/reference/block-kit/blocks): ≤ 50 blocks per message,
  * section text ≤ 3000 characters, overflow menus hold 2 to 5 options, option values ≤ 75.
@@ -93,7 +93,7 @@ function validUntil(user: UserView, now: Date): string {
   return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now)}` : ''
 }
 
-/** Renders what a command produced. One case per `CommandOutcome.kind` (STYLE.md §4). */
+/** Renders what a command produced. One case per `CommandOutcome.kind` (docs/architecture.md). */
 export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
   const { now, actorUserId } = ctx
   const who = mention(actorUserId)
@@ -292,7 +292,7 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
   return { text: `${user.email}: ${joinedCell(user, now)}`, blocks }
 }
 
-/** The question `remove` asks before acting (DESIGN.md §2), with Slack's own confirmation dialog. */
+/** The question `remove` asks before acting (docs/commands.md), with Slack's own confirmation dialog. */
 export function renderConfirmRemove(user: UserView, origin: Origin): SlackMessage {
   const text = `Remove ${user.email} from the account?`
   return {
@@ -327,14 +327,14 @@ function renderAudit(email: string | null, entries: AuditEntry[], now: Date): Sl
   return { text: title, blocks: [section(`*${title}*`), section(lines.join('\n'))] }
 }
 
-/** What an unlinked workspace is told (DESIGN.md §5): how the operator links it. */
+/** What an unlinked workspace is told (docs/security.md): how the operator links it. */
 export function renderNotLinked(teamId: string, channelId: string | null): SlackMessage {
   const cmd = `inviteops slack connect --team ${teamId} --account <account id or name>${channelId ? ` --channel ${channelId}` : ''}`
   const text = `This Slack workspace is not linked to an InviteOps account yet. An operator links it with: ${cmd}`
   return message(text, [section(':link: This Slack workspace is not linked to an InviteOps account yet. An operator links it by running:'), section('```' + cmd + '```')])
 }
 
-/** Why we cannot act for this Slack user, before the core is even asked (DESIGN.md §5). */
+/** Why we cannot act for this Slack user, before the core is even asked (docs/security.md). */
 export type IdentityProblem = 'deleted' | 'bot' | 'guest' | 'stranger' | 'no_email' | 'unconfirmed_email' | 'lookup_failed'
 
 export function describeIdentityProblem(problem: IdentityProblem): string {

@@ -1,8 +1,8 @@
 /**
  * `POST /slack/events`: slash commands, interactivity and events on one Request URL
- * (DESIGN.md §4), served by Bolt 5 inside the app's one HTTP server.
+ * (docs/operations.md), served by Bolt 5 inside the app's one HTTP server.
  *
- * Order of work, per request (STYLE.md §4): our gate (verify.ts: signature in a 5-minute window
+ * Order of work, per request (docs/architecture.md): our gate (verify.ts: signature in a 5-minute window
  * both ways, body shape) → Bolt's ExpressReceiver (verifies again, parses, dispatches) → ack at
  * once → zod-parse → the core → render → `response_url` / `chat.postMessage`.
  *
@@ -26,7 +26,7 @@ import { createSlackIO } from './web-io.ts'
 export const SLACK_EVENTS_PATH = '/slack/events'
 
 /**
- * The slash commands we answer: `/invite` (DESIGN.md §2) and `/inviteops`, for a workspace where
+ * The slash commands we answer: `/invite` (docs/commands.md) and `/inviteops`, for a workspace where
  * the app's `/invite` would clash with Slack's built-in one (adapters/slack/README-slack.md).
  */
 export const SLASH_COMMANDS: readonly string[] = ['/invite', '/inviteops']

@@ -1,5 +1,5 @@
 /**
- * Zod schemas for every byte Slack sends us (STYLE.md §5). Only the fields we use are required;
+ * Zod schemas for every byte Slack sends us (docs/architecture.md). Only the fields we use are required;
  * Slack adds fields freely, so objects are not strict.
  *
  * References:
@@ -104,7 +104,7 @@ export const SlackRequestBody = z.union([
   z.object({ ssl_check: z.literal('1') }),
 ])
 
-/** The slice of `users.info` we decide on (DESIGN.md §5). */
+/** The slice of `users.info` we decide on (docs/security.md). */
 export const UsersInfoResponse = z.object({
   ok: z.literal(true),
   user: z.object({

@@ -8,7 +8,7 @@
  * message instead of Bolt's bare 400/500, before anything reaches a handler.
  *
  * The raw body is read once here and handed to Bolt as `req.rawBody`, which its ExpressReceiver
- * reuses (the app has no global body parser: DESIGN.md §5).
+ * reuses (the app has no global body parser: docs/security.md).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { parse as parseQueryString } from 'node:querystring'

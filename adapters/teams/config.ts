@@ -1,12 +1,12 @@
 /**
- * The Teams adapter's settings (DESIGN.md §4): the Bot Framework's own variable names, so a bot
+ * The Teams adapter's settings (docs/operations.md): the Bot Framework's own variable names, so a bot
  * registration's values paste in unchanged (MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD,
  * MICROSOFT_APP_TYPE, MICROSOFT_APP_TENANT_ID).
  *
  * Teams is enabled when MICROSOFT_APP_ID is set: botbuilder then validates the JWT on every
  * incoming activity. Outside production it may also run without credentials through an explicit
  * TEAMS_UNAUTHENTICATED=1 (the Bot Framework Emulator, tests); production refuses that
- * (DESIGN.md §4/§5: nothing runs unauthenticated in production).
+ * (docs/security.md: nothing runs unauthenticated in production).
  *
  * `teamsEnvSchema` is a zod fragment the composition root merges into the app's env checks, with
  * `checkTeamsEnv` as its cross-field rule; `teamsConfigFromEnv` turns parsed values into the

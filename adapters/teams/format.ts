@@ -2,7 +2,7 @@
  * Escaping for Teams markdown (messages and Adaptive Card TextBlocks). The status and date words
  * are the core's (src/users/joined-cell.ts), shared with Slack; the Teams adapter depends on no
  * other platform's adapter (only on adapters/chat, shared by both), so it can move to the M365
- * Agents SDK on its own (DESIGN.md §9).
+ * Agents SDK on its own (docs/platform-notes.md).
  *
  * Teams renders a subset of markdown: bold, italic, strike, inline code, links `[text](url)`,
  * headings, bulleted lists (`- `, `* `, `+ `) and numbered lists (`1. `) at the start of a line.

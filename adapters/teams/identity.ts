@@ -1,5 +1,5 @@
 /**
- * Who is behind a Teams activity (DESIGN.md §5): `TeamsInfo.getMember` gives the member's email
+ * Who is behind a Teams activity (docs/security.md): `TeamsInfo.getMember` gives the member's email
  * (or, failing that, their user principal name), which the core then checks against the
  * account's Active administrators on every message and every click. Nothing is cached: a
  * deactivated administrator loses access at their next click.

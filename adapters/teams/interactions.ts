@@ -2,13 +2,13 @@
  * What the Teams adapter does with an authenticated, zod-parsed message activity: find the linked
  * account, find who is asking, build the command, run it in the core, render, deliver. Transport
  * (botbuilder, HTTP) stays in router.ts; Teams I/O goes through the `TeamsIO` port (turn-io.ts)
- * so the flow reads top to bottom and botbuilder stays at the edge (DESIGN.md §9).
+ * so the flow reads top to bottom and botbuilder stays at the edge (docs/platform-notes.md).
  *
  * Where answers go:
  *  - a typed command is answered in the conversation it came from (Teams has no ephemeral
  *    messages: everything there is visible to its members);
  *  - a link secret is never posted where others can read it: asked in a channel or group chat,
- *    it goes to a 1:1 chat with the administrator and the channel is told so (DESIGN.md §1);
+ *    it goes to a 1:1 chat with the administrator and the channel is told so (docs/lifecycle.md);
  *  - a card click updates the card in place (`updateActivity` on `replyToId`): the list keeps its
  *    filter and page, with a banner saying what happened.
  */
@@ -90,7 +90,7 @@ export function createTeamsHandlers(deps: Deps): TeamsHandlers {
       await io.reply(renderNotLinked(tenantId))
       return null
     }
-    // Checked on every message and click (DESIGN.md §5). Without a vouched email the core refuses
+    // Checked on every message and click (docs/security.md). Without a vouched email the core refuses
     // (`auth.not_admin`) and audits the attempt.
     const identity = judgeTeamsMember(await io.getMember(activity.from.id), tenantId)
     if (!identity.ok) log.info({ problem: identity.problem, from: activity.from.aadObjectId ?? activity.from.id }, 'teams member not vouched for')

@@ -1,11 +1,11 @@
 /**
- * Teams renderers: pure functions from the core's results to Teams messages (STYLE.md §9). Text
+ * Teams renderers: pure functions from the core's results to Teams messages (docs/architecture.md). Text
  * (markdown, escaped) for confirmations, refusals and help; an Adaptive Card 1.4 for `list`,
  * `show`, the removal prompt and the edit form.
  *
  * All Teams wording lives here: one exhaustive switch over `CommandOutcome.kind`, one over
  * `LifecycleFailure.code`, so a new kind or code does not compile until Teams says something
- * about it (STYLE.md §4).
+ * about it (docs/architecture.md).
  *
  * Card limits: Teams accepts cards up to about 28 KB
  * (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages);
@@ -81,7 +81,7 @@ function validUntil(user: UserView, now: Date): string {
 /** A fenced block for usage and help (Teams markdown keeps it verbatim). */
 const fenced = (body: string): string => '```\n' + body.replace(/```/g, "'''") + '\n```'
 
-/** Renders what a command produced. One case per `CommandOutcome.kind` (STYLE.md §4). */
+/** Renders what a command produced. One case per `CommandOutcome.kind` (docs/architecture.md). */
 export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
   const { now } = ctx
   const who = `**${escName(ctx.actorName)}**`
@@ -118,7 +118,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       return { message: text(`${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now)}`), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
     }
     case 'link': {
-      // The link is a secret: interactions.ts sends this only in a personal chat (DESIGN.md §1).
+      // The link is a secret: interactions.ts sends this only in a personal chat (docs/lifecycle.md).
       const u = outcome.user
       const msg = `🔗 Invitation link for **${esc(u.email)}**, valid until ${day(outcome.expiresAt, now)}:\n\n${outcome.url}\n\nSend it to them yourself: it lets whoever holds it join the account as this user.`
       return { message: text(msg), summary: `Link for ${esc(u.email)} sent to you in a private chat` }
@@ -234,7 +234,7 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
   return { kind: 'card', card: card(body, user.actions.map((a) => rowButton(a, user, origin))), text: `${user.email}: ${joinedCell(user, now)}` }
 }
 
-/** The question `remove` asks before acting (DESIGN.md §2): a second card with Remove and Cancel. */
+/** The question `remove` asks before acting (docs/commands.md): a second card with Remove and Cancel. */
 export function renderConfirmRemove(user: UserView, origin: CardOrigin): TeamsMessage {
   const body = [
     block(`⚠️ Remove **${escCard(user.email)}** (${nameCard(user)}) from the account?`, { weight: 'Bolder' }),
@@ -276,13 +276,13 @@ export function renderBannerOnly(banner: string): TeamsMessage {
   return { kind: 'card', card: card([bannerBlock(banner)]), text: banner }
 }
 
-/** What an unlinked tenant is told (DESIGN.md §4/§5): how the operator links it. */
+/** What an unlinked tenant is told (docs/operations.md): how the operator links it. */
 export function renderNotLinked(tenantId: string | null): TeamsMessage {
   if (!tenantId) return text('This message did not say which Microsoft 365 tenant it comes from, so I cannot tell which account it is for. Nothing was done.')
   return text(`🔗 This Microsoft 365 tenant is not linked to an InviteOps account yet. An operator links it by running:\n\n${fenced(`npx inviteops teams connect --tenant ${tenantId} --account <name>`)}`)
 }
 
-/** Why Teams could not vouch for the caller, before the core is even asked (DESIGN.md §5). */
+/** Why Teams could not vouch for the caller, before the core is even asked (docs/security.md). */
 export type IdentityProblem = 'lookup_failed' | 'no_email' | 'guest' | 'stranger'
 
 export function describeIdentityProblem(problem: IdentityProblem): string {

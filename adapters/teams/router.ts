@@ -1,8 +1,8 @@
 /**
- * `POST /api/messages`: the Teams bot endpoint (DESIGN.md §4), served by botbuilder's
+ * `POST /api/messages`: the Teams bot endpoint (docs/operations.md), served by botbuilder's
  * CloudAdapter inside the app's one HTTP server.
  *
- * Order of work, per request (STYLE.md §4): JSON body parsed for this route only, with a size
+ * Order of work, per request (docs/architecture.md): JSON body parsed for this route only, with a size
  * limit (malformed → 400, nothing runs) → the activity is authenticated (botbuilder's check of the
  * Bot Framework JWT when an App ID is set, run here under a deadline: any failure, whatever its
  * cause, is a 401 with a fixed body, and nothing runs) → botbuilder's turn pipeline → zod-parse →

@@ -1,5 +1,5 @@
 /**
- * Zod schemas for every byte Teams sends us (STYLE.md §5): the activity botbuilder has already
+ * Zod schemas for every byte Teams sends us (docs/architecture.md): the activity botbuilder has already
  * authenticated, the data of our own card buttons coming back, and the connector's member answer.
  * Only the fields we use are required; Microsoft adds fields freely, so objects are not strict.
  *
@@ -56,7 +56,7 @@ export function tenantOf(activity: MessageActivity): string | null {
   return activity.channelData?.tenant?.id ?? activity.conversation.tenantId ?? null
 }
 
-/** A personal (1:1) chat: the only place a link secret may be posted (DESIGN.md §1, "copy link"). */
+/** A personal (1:1) chat: the only place a link secret may be posted (docs/lifecycle.md, "copy link"). */
 export function isPersonal(activity: MessageActivity): boolean {
   return activity.conversation.conversationType === 'personal'
 }
@@ -90,7 +90,7 @@ export const CardValue = z.discriminatedUnion('inviteops', [
 ])
 export type CardValue = z.infer<typeof CardValue>
 
-/** `GET /v3/conversations/{id}/members/{userId}`: the slice we decide on (DESIGN.md §5). */
+/** `GET /v3/conversations/{id}/members/{userId}`: the slice we decide on (docs/security.md). */
 export const TeamsMember = z.object({
   id: z.string().min(1),
   name: z.string().optional(),

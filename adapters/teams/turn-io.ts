@@ -1,6 +1,6 @@
 /**
  * The `TeamsIO` port over one botbuilder turn: the only file besides router.ts that knows
- * botbuilder's API, so moving to the M365 Agents SDK touches these two (DESIGN.md §9).
+ * botbuilder's API, so moving to the M365 Agents SDK touches these two (docs/platform-notes.md).
  *
  * Connector calls made (https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference):
  *  - GET  {serviceUrl}/v3/conversations/{conversationOrTeamId}/members/{userId}  (TeamsInfo.getMember)

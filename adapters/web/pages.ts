@@ -1,5 +1,5 @@
 /**
- * The invitee's pages, as pure functions from data to `{ status, html }` (STYLE.md §9).
+ * The invitee's pages, as pure functions from data to `{ status, html }` (docs/architecture.md).
  * Plain server-rendered HTML: no JavaScript, one stylesheet, forms that post back.
  *
  * Privacy rule: a page about a link that does not open (unknown, expired, replaced, used,
@@ -75,7 +75,7 @@ export interface RegisterFormData {
   errors: FieldMessages
 }
 
-/** The password rule, shown as a hint and checked by the core (DESIGN.md §1). */
+/** The password rule, shown as a hint and checked by the core (docs/lifecycle.md). */
 export const PASSWORD_RULE_TEXT =
   'At least 8 characters, with a lower-case letter, an upper-case letter, a digit and a special character such as ! ? # or % (a space does not count).'
 
@@ -308,7 +308,7 @@ export interface ExpiredExtras {
 
 /**
  * The page for a link that does not open. Unknown, malformed and dead links all come here: the
- * router sends every token through the same lookup and this one switch (DESIGN.md §5).
+ * router sends every token through the same lookup and this one switch (docs/security.md).
  */
 export function renderLinkProblem(ctx: PageContext, code: LinkCode, extras: ExpiredExtras | null): RenderedPage {
   switch (code) {

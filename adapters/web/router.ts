@@ -31,7 +31,7 @@ import {
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
 
 
-/** Where the invitee's pages live (DESIGN.md §4: `GET /invitations/<token>`). */
+/** Where the invitee's pages live (docs/operations.md: `GET /invitations/<token>`). */
 export const INVITEE_BASE_PATH = '/invitations'
 
 export interface InviteeRouterOptions {
@@ -49,7 +49,7 @@ export interface InviteeRouterOptions {
   secureCookies?: boolean
 }
 
-// Every byte from outside goes through zod (STYLE.md §5). The token's own shape is checked by the
+// Every byte from outside goes through zod (docs/architecture.md). The token's own shape is checked by the
 // core, so unknown and malformed tokens take one path; here only an absurd length is cut short.
 const TokenParam = z.string().min(1).max(256)
 // Field bounds are structural (anything longer is not a person typing into this form); the
@@ -84,7 +84,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 }
 
 /**
- * The invitee's pages (issue 4), as an express 5 router to mount at `/` (it answers only under
+ * The invitee's pages, as an express 5 router to mount at `/` (it answers only under
  * `/invitations`, so its middleware never touches other routes such as Bolt's raw bodies):
  *
  *  - `GET  /invitations/:token`              welcome screen, or the page of the link's state
@@ -359,7 +359,7 @@ function details(view: InviteeView): InviteeDetails {
   }
 }
 
-/** The core's field codes in the page's words: one exhaustive switch (STYLE.md §4). */
+/** The core's field codes in the page's words: one exhaustive switch (docs/architecture.md). */
 export function fieldMessage(field: RegistrationField, code: RegistrationFieldError): string {
   switch (code) {
     case 'required':

@@ -7,7 +7,7 @@ export interface ChatConnection {
   channelId: string | null
 }
 
-/** The account a Slack workspace or Teams tenant is linked to (exactly one, DESIGN.md §5). */
+/** The account a Slack workspace or Teams tenant is linked to (exactly one, docs/security.md). */
 export async function findChatConnection(db: Knex | Knex.Transaction, platform: ChatPlatform, externalId: string): Promise<ChatConnection | null> {
   const row = await db('chat_connections')
     .where({ platform, external_id: externalId })

@@ -12,7 +12,7 @@ export interface AuditRecord {
   detail?: Record<string, unknown>
 }
 
-/** Append one entry to the audit log (DESIGN.md §6: every attempt, allowed or refused). */
+/** Append one entry to the audit log (docs/reliability.md: every attempt, allowed or refused). */
 export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<void> {
   await db('audit_log').insert({
     account_id: entry.accountId,

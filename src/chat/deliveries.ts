@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import type { ChatPlatform } from '../accounts/chat-connections.ts'
 
 /**
- * Whether this is the first delivery of a chat request, across every replica (DESIGN.md §6: a
+ * Whether this is the first delivery of a chat request, across every replica (docs/reliability.md: a
  * Slack or Teams retry, or the same payload twice, has one effect). Records `key` as seen at `now`
  * in the same statement; a key seen longer than `ttlMs` ago counts as new again.
  */

@@ -1,6 +1,6 @@
 import type { CommandName } from './types.ts'
 
-/** The usage line of each subcommand (DESIGN.md §2), shared by Slack, Teams and the CLI. */
+/** The usage line of each subcommand (docs/commands.md), shared by Slack, Teams and the CLI. */
 export const USAGE: Record<CommandName, string> = {
   help: '/invite help',
   list: '/invite list [invited|expired|active|declined|removed|all] [page <n>]',

@@ -1,10 +1,10 @@
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import type { AuditEntry, DisplayStatus, GroupView, RowAction, UserView } from '../invitations/model.ts'
 
-/** `/invite list` filters (DESIGN.md §2). */
+/** `/invite list` filters (docs/commands.md). */
 export type ListFilter = DisplayStatus | 'all'
 
-/** A parsed `/invite …` command: one grammar for Slack, Teams and the CLI (DESIGN.md §2). */
+/** A parsed `/invite …` command: one grammar for Slack, Teams and the CLI (docs/commands.md). */
 export type Command =
   | { name: 'help' }
   | { name: 'list'; filter: ListFilter; page: number }

@@ -14,7 +14,7 @@ import { PgliteSessionQueue } from './pglite-session-queue.ts'
  * pglite-socket's multiplexer lets the app use the ordinary `pg` driver (one SQL code path for
  * embedded and real Postgres), keeps transactions from interleaving, and lets a second process
  * (`npx inviteops …` while `npm start` runs) reach the same data through the owner instead of
- * opening the files twice, which would corrupt them (DESIGN.md §4).
+ * opening the files twice, which would corrupt them (docs/operations.md).
  */
 export interface EmbeddedServer {
   /** postgres:// URL of the socket server. */
@@ -33,7 +33,7 @@ export const EMBEDDED_SHARED_BUFFERS = '16MB'
 
 /**
  * PGlite's start parameters plus a smaller buffer cache: a service on one machine with a small
- * database, where the 112 MB saved matter more (DESIGN.md §8: under 200 MB). PGlite's own
+ * database, where the 112 MB saved matter more (docs/performance.md: under 200 MB). PGlite's own
  * defaults are kept; if a release stops exposing them, its plain defaults are used.
  */
 function startParams(): string[] | undefined {

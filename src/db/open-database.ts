@@ -46,7 +46,7 @@ function knexFor(url: string, poolMax: number, acquireTimeoutMs: number): Knex {
 const POSTGRES_ACQUIRE_MS = 10_000
 const EMBEDDED_ACQUIRE_MS = 60_000
 
-/** Open the database named by the configuration: Postgres, or embedded PGlite (DESIGN.md §4). */
+/** Open the database named by the configuration: Postgres, or embedded PGlite (docs/operations.md). */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const poolMax = opts.poolMax ?? 10
   if (opts.databaseUrl) {

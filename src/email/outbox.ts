@@ -33,7 +33,7 @@ export interface EnqueueEmail {
   invitationMarkedQueued?: boolean
 }
 
-/** Write an email to the outbox inside the caller's transaction (DESIGN.md §6). */
+/** Write an email to the outbox inside the caller's transaction (docs/reliability.md). */
 export async function enqueueEmail(trx: Knex.Transaction, email: EnqueueEmail): Promise<void> {
   await trx('email_outbox').insert({
     account_id: email.accountId,
@@ -57,8 +57,8 @@ const DAY = 24 * HOUR
 
 /**
  * May an administrator's action email `toEmail` now? No when SES told us to stop writing to the
- * address (a hard bounce or a complaint: issue 3), or when a per-administrator or per-recipient
- * send limit is reached (DESIGN.md §5). Limits are counted from the outbox itself, so they hold
+ * address (a hard bounce or a complaint), or when a per-administrator or per-recipient
+ * send limit is reached (docs/security.md). Limits are counted from the outbox itself, so they hold
  * across restarts and replicas without a counter to keep in step. One round trip for all three.
  */
 export async function checkSendable(

@@ -38,7 +38,7 @@ interface OutboxMatch {
 }
 
 /**
- * Record what SES said about a sent email (DESIGN.md §6, §7): suppress the recipient, mark the
+ * Record what SES said about a sent email (docs/reliability.md, docs/notices.md): suppress the recipient, mark the
  * invitation's delivery status (bounced / complained, visible in `/invite show`), tell the
  * account's administrators (account_events → channel notice) and audit it. One transaction; a
  * replay of the same SNS message is a no-op.

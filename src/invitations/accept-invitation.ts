@@ -45,7 +45,7 @@ const NAME_ERRORS: Record<NameProblem, RegistrationFieldError> = {
   bidi_controls: 'control_characters',
 }
 
-/** Check the registration form (DESIGN.md §1 "accept"); empty when it is fine. */
+/** Check the registration form (docs/lifecycle.md "accept"); empty when it is fine. */
 export function registrationErrors(cmd: AcceptInvitation): Partial<Record<RegistrationField, RegistrationFieldError[]>> {
   const errors: Partial<Record<RegistrationField, RegistrationFieldError[]>> = {}
   for (const field of ['firstName', 'lastName'] as const) {

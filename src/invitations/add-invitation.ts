@@ -20,7 +20,7 @@ export interface AddInvitation {
 const NAME_MAX = 100
 
 /**
- * Invite someone (DESIGN.md §1 "add"): allowed when the email is not already Invited or Active in
+ * Invite someone (docs/lifecycle.md "add"): allowed when the email is not already Invited or Active in
  * the account. A person who declined or was removed gets their membership back as Invited.
  * Concurrent adds of one email give one user: the insert meets the unique (account, email) index
  * and waits for the first transaction, then sees the row as Invited.

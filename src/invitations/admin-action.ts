@@ -38,7 +38,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * The frame of every administrator use case: one transaction; the actor checked against the
- * database on every call (DESIGN.md §5: never cached here); the target email normalised; the
+ * database on every call (docs/security.md: never cached here); the target email normalised; the
  * attempt audited, allowed or refused, in the same transaction as its effect.
  */
 export async function adminAction<T>(

@@ -1,7 +1,7 @@
 /**
- * Why a link does not open the welcome screen (the invitee's page, DESIGN.md §5). The
+ * Why a link does not open the welcome screen (the invitee's page, docs/security.md). The
  * administrator-side refusals are the `LifecycleFailure` union in failures.ts; adapters map each
- * code to their own words in one exhaustive switch (STYLE.md §3, §4).
+ * code to their own words in one exhaustive switch (docs/architecture.md).
  */
 export const LinkCodes = {
   invalid: 'link.invalid',

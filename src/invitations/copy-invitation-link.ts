@@ -15,7 +15,7 @@ export interface CopyInvitationLink {
 }
 
 /**
- * "Copy link" (DESIGN.md §1): the working link of an Invited user, for the asking administrator
+ * "Copy link" (docs/lifecycle.md): the working link of an Invited user, for the asking administrator
  * only (the adapter must show it privately). No email is sent; the attempt is audited.
  */
 export function copyInvitationLink(deps: Deps, cmd: CopyInvitationLink): Promise<Result<{ user: UserView; url: string; expiresAt: Date }, LifecycleFailure>> {

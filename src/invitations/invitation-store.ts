@@ -89,7 +89,7 @@ export async function sendInvitationEmail(
 
 /**
  * The refusal for an action that does not apply to `status`, naming the right action
- * (DESIGN.md §1): expired → regenerate, still valid → resend, declined/removed → add.
+ * (docs/lifecycle.md): expired → regenerate, still valid → resend, declined/removed → add.
  */
 export function refusalFor(status: DisplayStatus, user: UserRow, pending: InvitationRow | null): LifecycleFailure {
   switch (status) {

@@ -12,7 +12,7 @@ export interface ResolvedLink {
 }
 
 /**
- * Find the invitation behind a token and say whether it still opens (DESIGN.md §5). Malformed,
+ * Find the invitation behind a token and say whether it still opens (docs/security.md). Malformed,
  * unknown and known-but-dead tokens take the same path: one indexed lookup by hash, then the
  * state. The hash match is confirmed in constant time against the secret-derived token.
  */

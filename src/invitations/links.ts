@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /**
- * Invitation links (DESIGN.md §5).
+ * Invitation links (docs/security.md).
  *
  * A link's token is HMAC-SHA256(INVITE_SECRET, link_id), base64url (256 bits; link_id itself is
  * 128 random bits). The database stores link_id and SHA-256(token): a dump alone yields no working

@@ -1,5 +1,5 @@
 /**
- * The invitation lifecycle of DESIGN.md §1, as data. What a row *is* (stored state) is kept apart
+ * The invitation lifecycle (docs/lifecycle.md), as data. What a row *is* (stored state) is kept apart
  * from what an administrator *sees* (`DisplayStatus`): expiry is computed from `expires_at`
  * against the clock, never flipped by a job.
  */
@@ -15,7 +15,7 @@ export const displayStatuses = ['invited', 'expired', 'active', 'declined', 'rem
 /** Stored state of one link. Each regenerate makes a new row; the old one becomes `replaced`. */
 export type InvitationState = 'pending' | 'accepted' | 'declined' | 'replaced' | 'revoked'
 
-/** Delivery of the latest email for an invitation (issue: SES delivery status). */
+/** Delivery of the latest email for an invitation (its SES delivery status). */
 export type DeliveryStatus = 'queued' | 'sent' | 'failed' | 'bounced' | 'complained'
 
 /** Actions an administrator can take on a row (the ••• menu). */
@@ -55,7 +55,7 @@ export interface UserView {
   joinedAt: Date | null
   /** The current (latest) invitation, if the user was ever invited. */
   invitation: InvitationView | null
-  /** Exactly the actions that apply now (DESIGN.md §1), in menu order. */
+  /** Exactly the actions that apply now (docs/lifecycle.md), in menu order. */
   actions: RowAction[]
 }
 

@@ -19,7 +19,7 @@ export interface InviteeView {
 
 /**
  * Read a link for the invitee's page. Read-only: mail scanners and link previews open links,
- * so a GET must never change anything (DESIGN.md §4).
+ * so a GET must never change anything (docs/operations.md).
  */
 export async function openInvitationLink(deps: Deps, cmd: { token: string }): Promise<Result<InviteeView, { code: LinkCode }>> {
   const link = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())

@@ -20,7 +20,7 @@ export interface RegenerateInvitation {
 }
 
 /**
- * "Send new invitation" (DESIGN.md §1): only for an expired invitation. The old link is dead for
+ * "Send new invitation" (docs/lifecycle.md): only for an expired invitation. The old link is dead for
  * good (`replaced`), a new one is valid for INVITE_TTL and emailed. The user row is locked first,
  * so concurrent regenerates serialise: exactly one new link and one email.
  */

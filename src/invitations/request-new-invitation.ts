@@ -35,7 +35,7 @@ export type RequestNewInvitationFailure =
   | { code: 'request.too_soon'; requestedAt: Date; retryAt: Date }
 
 /**
- * "Request a new invitation", the button on the expired-link page (DESIGN.md §1, issue 4):
+ * "Request a new invitation", the button on the expired-link page (docs/lifecycle.md):
  * records the request for the account's administrators (a row in `invitation_requests`, an
  * `account_events` row the notices worker posts, an audit entry), all in one transaction.
  *

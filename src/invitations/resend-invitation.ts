@@ -14,7 +14,7 @@ export interface ResendInvitation {
 }
 
 /**
- * Email the same link again and reset its expiry to the full validity from now (DESIGN.md §1).
+ * Email the same link again and reset its expiry to the full validity from now (docs/lifecycle.md).
  * Only while the link is still valid: an expired one must be regenerated.
  */
 export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {

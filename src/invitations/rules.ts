@@ -2,7 +2,7 @@ import type { DisplayStatus, RowAction, StoredUserStatus } from './model.ts'
 
 /**
  * The "Joined" status an administrator sees. An invitation is expired the instant
- * `now >= expires_at` (DESIGN.md §1): computed, never flipped by a job.
+ * `now >= expires_at` (docs/lifecycle.md): computed, never flipped by a job.
  */
 export function displayStatus(stored: StoredUserStatus, pendingExpiresAt: Date | null, now: Date): DisplayStatus {
   if (stored !== 'invited') return stored
@@ -17,7 +17,7 @@ const ACTIONS: Record<DisplayStatus, RowAction[]> = {
   removed: [],
 }
 
-/** Exactly the actions that apply to a row now (the ••• menu, DESIGN.md §1). */
+/** Exactly the actions that apply to a row now (the ••• menu, docs/lifecycle.md). */
 export function rowActions(status: DisplayStatus): RowAction[] {
   return [...ACTIONS[status]]
 }
@@ -48,7 +48,7 @@ export interface PasswordProblems {
  */
 const SPECIAL = /[\p{P}\p{S}]/u
 
-/** The registration password rule (DESIGN.md §1): ≥8 chars, lower, upper, digit, special (not a space). */
+/** The registration password rule (docs/lifecycle.md): ≥8 chars, lower, upper, digit, special (not a space). */
 export function passwordProblems(password: string): PasswordProblems {
   const needsSpecial = !SPECIAL.test(password)
   return {

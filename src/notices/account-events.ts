@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { fail, ok, type Result } from '../shared/result.ts'
 
 /**
- * Every `account_events.type` the notices understand (DESIGN.md §7). Written by:
+ * Every `account_events.type` the notices understand (docs/notices.md). Written by:
  *  - `invitation.expired`: the expiry sweep (src/notices/sweep-expired.ts);
  *  - `invitation.accepted`, `invitation.declined`: the invitee's answer (src/invitations/invitee-link.ts);
  *  - `invitation.new_requested`: the expired-link page (src/invitations/request-new-invitation.ts);
@@ -125,7 +125,7 @@ interface Envelope {
   attempts: number
 }
 
-/** Something the account's administrators are told in their channel (DESIGN.md §7). */
+/** Something the account's administrators are told in their channel (docs/notices.md). */
 export type AccountEvent =
   | (Envelope & { type: 'invitation.expired'; facts: InvitationExpiredFacts })
   | (Envelope & { type: 'invitation.accepted'; facts: InviteeAnswerFacts })

@@ -19,13 +19,13 @@ const isoUtc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-
 /**
  * The rows a sweep takes (bindings: now, limit): newly expired pending invitations, oldest expiry
  * first. Exported so a test can ask the planner about exactly this query (it must use
- * invitations_expiry_unnoticed_idx, DESIGN.md §8).
+ * invitations_expiry_unnoticed_idx, docs/performance.md).
  */
 export const SWEEP_SELECT_SQL = `SELECT id FROM invitations WHERE state = 'pending' AND expiry_noticed_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`
 
 // One statement, so the mark and the event commit together or not at all:
 //  - `due` locks up to `limit` newly expired pending invitations, oldest expiry first, through
-//    invitations_expiry_unnoticed_idx (DESIGN.md §8). SKIP LOCKED: a row another sweeper (or a
+//    invitations_expiry_unnoticed_idx (docs/performance.md). SKIP LOCKED: a row another sweeper (or a
 //    regenerate, a remove) holds is left to it. A row another sweeper marked and committed after
 //    our snapshot is re-checked on locking (READ COMMITTED re-evaluates the WHERE on the newest
 //    version), so it no longer qualifies: each expiry gets exactly one event, whatever the replicas.
@@ -66,10 +66,10 @@ const SWEEP_SQL = `
 const optionsSchema = z.object({ limit: z.number().int().min(1).max(100_000).default(DEFAULT_LIMIT) })
 
 /**
- * Announce invitations that have expired since the last sweep (DESIGN.md §7): each pending
+ * Announce invitations that have expired since the last sweep (docs/notices.md): each pending
  * invitation whose `expires_at` has passed (by `deps.clock`) gets one `invitation.expired`
  * account event, which the notices worker posts to the account's channel. Expiry itself is never
- * a state change (DESIGN.md §1): the sweep only records that the expiry was announced
+ * a state change (docs/lifecycle.md): the sweep only records that the expiry was announced
  * (`expiry_noticed_at`).
  *
  * Safe to run on every replica at once. A link that is resent is still valid (resend refuses

@@ -16,7 +16,7 @@ export const EXPIRING_SOON_LIST_LIMIT = 50
 
 const DEFAULT_HOUR_UTC = 9
 const HOUR = 3_600_000
-/** "Expiring within 24 h" (DESIGN.md §7). */
+/** "Expiring within 24 h" (docs/notices.md). */
 const WINDOW_MS = 24 * HOUR
 const EVENT_TYPE = 'invitations.expiring_soon'
 
@@ -26,7 +26,7 @@ const isoUtc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-
 /**
  * The invitations a digest may list (bindings: now, now + 24 h): pending, still valid, expiring
  * within the window. Exported so a test can ask the planner about exactly this query (it must use
- * invitations_pending_expiry_idx, DESIGN.md §8: a range of the index, not a scan).
+ * invitations_pending_expiry_idx, docs/performance.md: a range of the index, not a scan).
  */
 export const EXPIRING_SOON_RANGE_SQL = `SELECT id, account_id, user_id, expires_at, invited_by_email FROM invitations WHERE state = 'pending' AND expires_at > ? AND expires_at <= ?`
 
@@ -87,7 +87,7 @@ const DIGEST_SQL = `
 const optionsSchema = z.object({ hourUtc: z.number().int().min(0).max(23).default(DEFAULT_HOUR_UTC) })
 
 /**
- * Write the daily "expiring within 24 h" digest (DESIGN.md §7): once `deps.clock` is at or past
+ * Write the daily "expiring within 24 h" digest (docs/notices.md): once `deps.clock` is at or past
  * `hourUtc` o'clock UTC, every account with pending invitations that expire within the next 24 h
  * gets one `invitations.expiring_soon` account event for that UTC day (its `dedupe_key`), listing
  * the first `EXPIRING_SOON_LIST_LIMIT` by expiry and counting them all; the notices worker posts

@@ -1,4 +1,4 @@
-/** Time, passed in so tests can move it (STYLE.md §6). */
+/** Time, passed in so tests can move it (docs/architecture.md). */
 export interface Clock {
   now(): Date
 }

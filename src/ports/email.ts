@@ -1,6 +1,6 @@
 /**
  * The port every email transport implements (file, SES). The outbox worker calls `send` after
- * the transaction that enqueued the email has committed (DESIGN.md §6).
+ * the transaction that enqueued the email has committed (docs/reliability.md).
  */
 export interface EmailMessage {
   /** Outbox row id: transports may use it as an idempotency hint or a header. */

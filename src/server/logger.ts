@@ -3,7 +3,7 @@ import { redactInvitationUrl } from '../invitations/links.ts'
 import type { Logger } from '../ports/logger.ts'
 
 /**
- * Structured JSON logs (pino). Logs never contain a link secret or a token (DESIGN.md §5):
+ * Structured JSON logs (pino). Logs never contain a link secret or a token (docs/security.md):
  * known secret-bearing fields are censored, and every finished line is scrubbed before it is
  * written: invitation URLs and paths, however spelled, lose their token, and any token-shaped
  * run (43 base64url characters) is cut wherever it stands.

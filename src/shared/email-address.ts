@@ -10,7 +10,7 @@ const LOCAL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
 
 /**
- * Validate and normalise an address once, at the edge of the core (DESIGN.md §5): no CR/LF or
+ * Validate and normalise an address once, at the edge of the core (docs/security.md): no CR/LF or
  * other control characters, no lists, ASCII as SES needs (an internationalised domain becomes
  * punycode; a non-ASCII local part is refused), lower case.
  */

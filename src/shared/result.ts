@@ -1,5 +1,5 @@
 /**
- * Expected outcomes are values, outages are exceptions (STYLE.md §3).
+ * Expected outcomes are values, outages are exceptions (docs/architecture.md).
  * A use case returns `Result`; a failure carries a stable, namespaced `code` and the facts an
  * adapter needs to word it (never the wording itself).
  */

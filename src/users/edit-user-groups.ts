@@ -15,7 +15,7 @@ export interface EditUserGroups {
 }
 
 /**
- * Replace a user's groups (DESIGN.md §1 "edit"): any status but Removed, at least one group,
+ * Replace a user's groups (docs/lifecycle.md "edit"): any status but Removed, at least one group,
  * and the account never loses its last administrator this way either.
  */
 export function editUserGroups(deps: Deps, cmd: EditUserGroups): Promise<Result<{ user: UserView }, LifecycleFailure>> {

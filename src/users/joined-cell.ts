@@ -1,5 +1,5 @@
 /**
- * The words chat adapters show for a user's status and dates (DESIGN.md §2): the Joined cell
+ * The words chat adapters show for a user's status and dates (docs/commands.md): the Joined cell
  * (`Invited · expires in 3 days`, `Invitation expired · 14 Feb`, `Joined 3 Dec`), "valid until
  * 3 Dec", status labels and display names. Plain text: each adapter escapes it for its own markup.
  *
@@ -54,7 +54,7 @@ export function statusLabel(status: DisplayStatus): string {
   }
 }
 
-/** The Joined cell of DESIGN.md §2. */
+/** The Joined cell of docs/commands.md. */
 export function joinedCell(user: UserView, now: Date): string {
   switch (user.status) {
     case 'active':

@@ -26,7 +26,7 @@ export interface UserList {
 
 export const DEFAULT_PAGE_SIZE = 10
 
-/** The Users page (DESIGN.md §2), paged and filtered by the Joined status. */
+/** The Users page (docs/commands.md), paged and filtered by the Joined status. */
 export function listUsers(deps: Deps, cmd: ListUsers): Promise<Result<UserList, LifecycleFailure>> {
   return adminAction(deps, { ...cmd, action: 'users.list', successCode: 'users.listed' }, async ({ trx, admin, now, detail }) => {
     const pageSize = Math.min(Math.max(cmd.pageSize ?? DEFAULT_PAGE_SIZE, 1), 50)

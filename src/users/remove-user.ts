@@ -14,7 +14,7 @@ export interface RemoveUser {
 }
 
 /**
- * Remove a user from the account (DESIGN.md §1): not yourself, not the last administrator.
+ * Remove a user from the account (docs/lifecycle.md): not yourself, not the last administrator.
  * A pending link dies (`revoked`), a removal email is queued (not counted against send limits: it
  * cannot be repeated for one person), and the person can be invited again.
  */

@@ -1,5 +1,5 @@
 /**
- * The invitee's page in real Chromium (issue 4, point 7), with JavaScript disabled in the page:
+ * The invitee's page in real Chromium, with JavaScript disabled in the page:
  * everything must work as plain HTML forms. Each test walks what an invitee does, then checks
  * the database. The suite prints how many browser tests ran and passed.
  */

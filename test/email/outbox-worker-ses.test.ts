@@ -10,7 +10,7 @@ import { captureLogger } from './support/capture-logger.ts'
 
 /**
  * The outbox worker with the real SES sender and SDK, SES's HTTP API intercepted by nock: each
- * SES answer leads to the behaviour issue 3 asks for. Time is the test's clock (the worker's
+ * SES answer leads to the behaviour docs/reliability.md describes. Time is the test's clock (the worker's
  * waits advance it), so backoffs and holds are exact and nothing sleeps.
  */
 const SES = 'https://email.eu-west-1.amazonaws.com'

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { firstDelivery, pruneDeliveries } from '../../src/chat/deliveries.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
 
-/** Delivery keys shared by replicas (DESIGN.md §6): one effect per chat request, wherever it lands. */
+/** Delivery keys shared by replicas (docs/reliability.md): one effect per chat request, wherever it lands. */
 let db: TestDatabase
 beforeAll(async () => {
   db = await createTestDatabase()

@@ -45,7 +45,7 @@ test('a failed query in one connection leaves the others working', async () => {
   expect(results.slice(1).every((r) => r.status === 'fulfilled')).toBe(true)
 })
 
-test('runs with a buffer cache sized for one machine, not the server default (DESIGN.md §8 memory)', async () => {
+test('runs with a buffer cache sized for one machine, not the server default (docs/performance.md memory)', async () => {
   const { rows } = await db.knex.raw<{ rows: { shared_buffers: string }[] }>('SHOW shared_buffers')
   expect(rows[0]?.shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS)
 })

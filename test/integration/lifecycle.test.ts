@@ -47,7 +47,7 @@ async function userIn(status: DisplayStatus, email = `${status}@x.test`): Promis
 
 const statuses: DisplayStatus[] = ['invited', 'expired', 'active', 'declined', 'removed']
 
-/** The lifecycle table of DESIGN.md §1: what each action does from each status. */
+/** The lifecycle table of docs/lifecycle.md: what each action does from each status. */
 const expected: Record<string, Record<DisplayStatus, string>> = {
   add: { invited: 'user.already_invited', expired: 'invitation.expired', active: 'user.already_active', declined: 'ok', removed: 'ok' },
   resend: { invited: 'ok', expired: 'invitation.expired', active: 'user.already_active', declined: 'user.declined', removed: 'user.removed' },

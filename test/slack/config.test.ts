@@ -5,7 +5,7 @@ function parse(env: Record<string, string>) {
   return slackEnvSchema.superRefine(checkSlackEnv).safeParse(env)
 }
 
-describe('Slack settings (DESIGN.md §4)', () => {
+describe('Slack settings (docs/operations.md)', () => {
   it('is off when neither variable is set', () => {
     const r = parse({})
     expect(r.success && slackConfigFromEnv(r.data)).toBeNull()

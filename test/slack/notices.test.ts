@@ -1,5 +1,5 @@
 /**
- * Channel notices (DESIGN.md §7) end to end: invitations expire on the injected clock, the
+ * Channel notices (docs/notices.md) end to end: invitations expire on the injected clock, the
  * notices worker sweeps them and posts to the account's notice channel through the real Web API
  * client (Slack played by nock), and the buttons on the posted notice are clicked through the
  * real signed route. The database is checked after each step.

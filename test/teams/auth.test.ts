@@ -1,5 +1,5 @@
 /**
- * With an App ID set, every activity's Bot Framework JWT is verified (DESIGN.md §5): a request
+ * With an App ID set, every activity's Bot Framework JWT is verified (docs/security.md): a request
  * whose token cannot be verified, for whatever reason, gets 401 with a fixed body, nothing runs,
  * and one warning with a reason code is logged. The network stays closed: Microsoft's OpenID
  * metadata and signing keys are played by nock (or by a local server that never answers), with
