@@ -72,10 +72,14 @@ export async function userGroupNames(db: Db, userId: string): Promise<string[]> 
   return rows.map((r) => r.name)
 }
 
-/** Replace a user's groups. */
+/**
+ * Replace a user's groups. The ids are a set: names resolve case-insensitively, so one command can
+ * name the same group twice ("Engineering", "engineering").
+ */
 export async function setUserGroups(db: Db, userId: string, groupIds: string[]): Promise<void> {
+  const distinct = [...new Set(groupIds)]
   await db('user_groups').where({ user_id: userId }).delete()
-  if (groupIds.length > 0) await db('user_groups').insert(groupIds.map((group_id) => ({ user_id: userId, group_id })))
+  if (distinct.length > 0) await db('user_groups').insert(distinct.map((group_id) => ({ user_id: userId, group_id })))
 }
 
 function invitationView(row: InvitationRow): InvitationView {
