@@ -1,5 +1,20 @@
+import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { ChatPlatform } from '../accounts/chat-connections.ts'
+
+// NUL, or half of a surrogate pair: a text column cannot hold the first, and the driver turns the
+// second into U+FFFD (two different keys would become one).
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * The key as stored: as it is when Postgres can hold it exactly (cut to the column's 500
+ * characters), else a digest of its UTF-16 code units, which is lossless.
+ */
+function storedKey(key: string): string {
+  if (!UNSTORABLE.test(key)) return key.slice(0, 500)
+  return `sha256:${createHash('sha256').update(Buffer.from(key, 'utf16le')).digest('hex')}`
+}
 
 /**
  * Whether this is the first delivery of a chat request, across every replica (docs/reliability.md: a
@@ -12,7 +27,7 @@ export async function firstDelivery(db: Knex, platform: ChatPlatform, key: strin
      ON CONFLICT (platform, key) DO UPDATE SET seen_at = EXCLUDED.seen_at
        WHERE chat_deliveries.seen_at <= ?
      RETURNING 1`,
-    [platform, key.slice(0, 500), now, new Date(now.getTime() - ttlMs)],
+    [platform, storedKey(key), now, new Date(now.getTime() - ttlMs)],
   )
   return rows.length === 1
 }
