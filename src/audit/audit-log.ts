@@ -12,19 +12,32 @@ export interface AuditRecord {
   detail?: Record<string, unknown>
 }
 
+// NUL, or half of a surrogate pair: neither text nor jsonb columns take them.
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+/**
+ * Text as Postgres can store it: what it cannot is recorded as U+FFFD. An attempt carries what
+ * its sender chose, and it is audited whatever that was, rather than failing unrecorded.
+ */
+function storable(text: string): string {
+  return text.replace(UNSTORABLE, '\ufffd')
+}
+
 /** Append one entry to the audit log (docs/reliability.md: every attempt, allowed or refused). */
 export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<void> {
+  const text = (value: string | null | undefined, max: number) => (value === null || value === undefined ? null : storable(value.slice(0, max)))
   await db('audit_log').insert({
     account_id: entry.accountId,
     at: entry.at,
     actor_platform: entry.actor.platform,
-    actor_platform_id: entry.actor.platformUserId.slice(0, 200),
-    actor_email: entry.actor.email?.slice(0, 254) ?? null,
+    actor_platform_id: text(entry.actor.platformUserId, 200),
+    actor_email: text(entry.actor.email, 254),
     action: entry.action,
-    target_email: entry.targetEmail?.slice(0, 254) ?? null,
+    target_email: text(entry.targetEmail, 254),
     result_code: entry.resultCode,
     ok: entry.ok,
-    detail: JSON.stringify(entry.detail ?? {}),
+    detail: JSON.stringify(entry.detail ?? {}, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value)),
   })
 }
 
