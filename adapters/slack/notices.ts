@@ -21,7 +21,7 @@ import { WebClient } from '@slack/web-api'
 import { LogLevel } from '@slack/bolt'
 import type { Deps } from '../../src/deps.ts'
 import type { AccountEvent } from '../../src/notices/account-events.ts'
-import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
+import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents, renewEventClaims, type EventClaim } from '../../src/notices/notice-queue.ts'
 import { sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
 import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import type { SlackConfig } from './config.ts'
@@ -64,13 +64,18 @@ export interface NoticeRound {
   retried: number
   /** Events closed unposted because Slack refused for good. */
   refused: number
+  /** Events not posted because this worker's claim on them had passed to another worker. */
+  lost: number
 }
 
 export interface SlackNotices {
   runOnce(): Promise<NoticeRound>
   /** Runs a round now and then every `intervalMs`, until `stop`. */
   start(): void
-  /** Stops the loop and waits for the round in flight. */
+  /**
+   * Stops the loop and waits for the round in flight, which ends after the post it is making:
+   * the notices it had not posted yet are handed back for the next start or another replica.
+   */
   stop(): Promise<void>
 }
 
@@ -91,6 +96,9 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
   const sleep = opts.sleep ?? sleepFor
   const monotonicMs = opts.monotonicMs ?? (() => performance.now())
   const lastPostAt = new Map<string, number>()
+  let stopped = true
+  /** Set by `stop`: the round in flight posts nothing more. */
+  let stopping = false
 
   async function spaceOut(channel: string): Promise<void> {
     const last = lastPostAt.get(channel)
@@ -112,13 +120,25 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
     const claimOf = new Map(events.map((e) => [e.id, e]))
     for (const { message, eventIds: ids } of renderNotices(events, deps.clock.now())) {
       // Each close or release is fenced by the claim this round holds (notice-queue.ts).
-      const eventIds = ids.flatMap((id) => claimOf.get(id) ?? [])
+      const eventIds: EventClaim[] = ids.flatMap((id) => claimOf.get(id) ?? [])
       if (holdUntil) {
         // Slack asked this channel to wait: the rest of the account's notices wait with it.
         round.retried += await releaseEvents(deps, eventIds, holdUntil)
         continue
       }
+      if (stopping) {
+        // Shutting down: hand the rest back now rather than at the end of the lease.
+        await releaseEvents(deps, eventIds, deps.clock.now())
+        continue
+      }
       await spaceOut(channel)
+      // A round posts one message after another, so a slow Slack can make it outlive the claim
+      // it took at the start: renew just before posting, and post only what is still ours.
+      if (!(await renewEventClaims(deps, eventIds, leaseMs))) {
+        log.warn({ channel, accountId, events: eventIds.length }, 'notice not posted: another worker claimed it meanwhile (this round was too slow)')
+        round.lost += eventIds.length
+        continue
+      }
       const posted = await io.postMessage(channel, message)
       if (posted.ok) {
         round.posted += 1
@@ -142,7 +162,7 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
   }
 
   async function runOnce(): Promise<NoticeRound> {
-    const round: NoticeRound = { expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 }
+    const round: NoticeRound = { expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0, lost: 0 }
     // Bounded like the rest: a backlog of expiries (a first start) is swept over a few rounds.
     for (let sweep = 0; sweep < 10; sweep += 1) {
       const { noticed } = await sweepExpiredInvitations(deps, { limit: SWEEP_LIMIT })
@@ -151,20 +171,19 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
     }
     round.digests = (await sweepExpiringSoon(deps)).digests
     // Bounded: a round ends even if events keep arriving; the next round takes the rest.
-    for (let batch = 0; batch < 10; batch += 1) {
+    for (let batch = 0; batch < 10 && !stopping; batch += 1) {
       const events = await claimAccountEvents(deps, { limit: batchSize, leaseMs })
       const byAccount = new Map<string, AccountEvent[]>()
       for (const event of events) byAccount.set(event.accountId, [...(byAccount.get(event.accountId) ?? []), event])
       for (const [accountId, accountEvents] of byAccount) await deliverAccount(accountId, accountEvents, round)
       if (events.length < batchSize) break
     }
-    if (round.expired + round.digests + round.posted + round.withoutChannel + round.retried + round.refused > 0) log.info({ ...round }, 'notices round')
+    if (round.expired + round.digests + round.posted + round.withoutChannel + round.retried + round.refused + round.lost > 0) log.info({ ...round }, 'notices round')
     return round
   }
 
   let timer: NodeJS.Timeout | null = null
   let inFlight: Promise<unknown> | null = null
-  let stopped = true
 
   function schedule(delayMs: number): void {
     timer = setTimeout(() => {
@@ -187,10 +206,12 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
     start() {
       if (!stopped) return
       stopped = false
+      stopping = false
       schedule(0)
     },
     async stop() {
       stopped = true
+      stopping = true
       if (timer) clearTimeout(timer)
       timer = null
       await inFlight

@@ -85,10 +85,10 @@ export async function claimAccountEvents(deps: Deps, opts: ClaimOptions = {}): P
 }
 
 /** The claimed events among `claims` that are still open and still held by these claims. */
-function stillHeld(deps: Deps, claims: readonly EventClaim[]) {
+function stillHeld(db: Knex | Knex.Transaction, claims: readonly EventClaim[]) {
   const valid = claims.filter((c) => eventId.test(c.id) && Number.isSafeInteger(c.attempts))
   if (valid.length === 0) return null
-  return deps.db('account_events')
+  return db('account_events')
     .whereIn(
       ['id', 'attempts'],
       valid.map((c) => [c.id, c.attempts]),
@@ -102,9 +102,32 @@ function stillHeld(deps: Deps, claims: readonly EventClaim[]) {
  * another worker since is left to that worker. Returns how many were closed now.
  */
 export async function markEventsDelivered(deps: Deps, claims: readonly EventClaim[], note: string | null = null): Promise<number> {
-  const held = stillHeld(deps, claims)
+  const held = stillHeld(deps.db, claims)
   return held ? held.update({ delivered_at: deps.clock.now(), delivery_note: note, claimed_until: null }) : 0
 }
+
+/**
+ * Extend the claims just before acting on them (posting a message): true when every event is
+ * still open and still held by these claims, with the lease renewed to `now + leaseMs`; false
+ * when any has been closed or claimed by another worker since, and then nothing is renewed. A
+ * worker that gets false must not post: the events are someone else's now.
+ */
+export async function renewEventClaims(deps: Deps, claims: readonly EventClaim[], leaseMs: number): Promise<boolean> {
+  if (claims.length === 0) return true
+  return deps.db.transaction(async (trx) => {
+    const held = stillHeld(trx, claims)
+    if (!held) return false
+    const renewed = await held.update({ claimed_until: new Date(deps.clock.now().getTime() + leaseMs) })
+    if (renewed === claims.length) return true
+    // Some were lost: undo the partial renewal (the transaction) and let the caller skip the post.
+    throw new LostClaims()
+  }).catch((err: unknown) => {
+    if (err instanceof LostClaims) return false
+    throw err
+  })
+}
+
+class LostClaims extends Error {}
 
 /**
  * Hand claimed events back, to be claimed again at `retryAt` and not before (a rate limit's
@@ -112,7 +135,7 @@ export async function markEventsDelivered(deps: Deps, claims: readonly EventClai
  * Returns how many were released (closed events, and events claimed again since, are left alone).
  */
 export async function releaseEvents(deps: Deps, claims: readonly EventClaim[], retryAt: Date): Promise<number> {
-  const held = stillHeld(deps, claims)
+  const held = stillHeld(deps.db, claims)
   return held ? held.update({ claimed_until: retryAt }) : 0
 }
 

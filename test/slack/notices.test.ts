@@ -10,7 +10,7 @@ import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { createSlackNoticesFromConfig, type SlackNoticesOptions } from '../../adapters/slack/notices.ts'
-import { DAY, inviteUser } from '../support/factories.ts'
+import { DAY, inviteUser, seedAccount } from '../support/factories.ts'
 import { ALICE, API_ORIGIN, API_URL, BOT_TOKEN, CHANNEL, SIGNING_SECRET, fixture, mockPostMessage, mockResponseUrl, mockUsersInfo, payloadBody, postSigned, snapshotCounts, useSlackRouteTests, type Harness } from './support.ts'
 
 interface Block {
@@ -79,8 +79,8 @@ async function click(payload: unknown): Promise<void> {
   await h.router.idle()
 }
 
-async function events(): Promise<{ type: string; delivered_at: Date | null; delivery_note: string | null }[]> {
-  return h.deps.db('account_events').orderBy('id').select('type', 'delivered_at', 'delivery_note')
+async function events(): Promise<{ type: string; delivered_at: Date | null; delivery_note: string | null; claimed_until: Date | null }[]> {
+  return h.deps.db('account_events').orderBy('id').select('type', 'delivered_at', 'delivery_note', 'claimed_until')
 }
 
 describe('an expired invitation', () => {
@@ -115,7 +115,7 @@ describe('an expired invitation', () => {
 
     // Nothing new: no post (nock would refuse an unexpected call and the round would say so).
     const second = await worker.runOnce()
-    expect(second).toEqual({ expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0 })
+    expect(second).toEqual({ expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0, lost: 0 })
     expect((await events()).every((e) => e.delivered_at !== null && e.delivery_note === null)).toBe(true)
   })
 
@@ -306,6 +306,83 @@ describe('when Slack or the setup says no', () => {
     h.deps.clock.advance(8 * DAY)
     expect(await notices().runOnce()).toMatchObject({ expired: 1, posted: 0, withoutChannel: 1 })
     expect((await events())[0]?.delivery_note).toBe('no notice channel')
+  })
+})
+
+describe('two replicas', () => {
+  it('a round slower than its lease posts nothing more once another replica has claimed the notices', async () => {
+    // Three accounts, one notice channel each, one expiry each.
+    const channels = ['C0SLOW', 'C0NEXT', 'C0LAST']
+    await h.deps.db('chat_connections').del()
+    for (const [i, channel] of channels.entries()) {
+      const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
+      await connectChat(h.deps.db, { platform: 'slack', externalId: `T0REPLICA${i}`, accountId: seed.account.id, channelId: channel })
+      await inviteUser(h.deps, seed, `gone${i}@acme.test`)
+    }
+    h.deps.clock.advance(8 * DAY)
+
+    // Slack holds the first post (replica A's) until the test lets it go.
+    const posted: string[] = []
+    let seen!: () => void
+    const firstPostSeen = new Promise<void>((resolve) => (seen = resolve))
+    let answerFirst!: () => void
+    nock(API_ORIGIN)
+      .post('/api/chat.postMessage')
+      .reply(function (_uri, body, callback) {
+        posted.push(new URLSearchParams(String(body)).get('channel') ?? JSON.stringify(body))
+        answerFirst = () => callback(null, [200, { ok: true, ts: '1.1' }])
+        seen()
+      })
+    nock(API_ORIGIN)
+      .post('/api/chat.postMessage', (b: Record<string, string>) => (posted.push(b.channel ?? '?'), true))
+      .times(3)
+      .reply(200, { ok: true, ts: '1.2' })
+
+    const leaseMs = 5 * 60_000
+    const a = notices({ leaseMs })
+    const b = notices({ leaseMs })
+    const roundA = a.runOnce()
+    await firstPostSeen
+    h.deps.clock.advance(leaseMs + 1) // A's post is slow: its claim on the other two runs out
+    expect(await b.runOnce()).toMatchObject({ posted: 3, delivered: 3 })
+    answerFirst()
+    // A's post in flight could not be called back; the two it had not started are not posted by A.
+    expect(await roundA).toMatchObject({ posted: 1, delivered: 0, lost: 2 })
+    // Each channel got its notice from B; only the one A had in flight got a second copy.
+    const [inFlight] = posted
+    expect(posted.sort()).toEqual([...channels, inFlight].sort())
+    expect((await events()).every((e) => e.delivered_at !== null)).toBe(true)
+  })
+
+  it('stop: the round in flight ends after the post it is making and hands the rest back', async () => {
+    const channels = ['C0FIRST', 'C0SECOND']
+    await h.deps.db('chat_connections').del()
+    for (const [i, channel] of channels.entries()) {
+      const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
+      await connectChat(h.deps.db, { platform: 'slack', externalId: `T0STOP${i}`, accountId: seed.account.id, channelId: channel })
+      await inviteUser(h.deps, seed, `gone${i}@acme.test`)
+    }
+    h.deps.clock.advance(8 * DAY)
+    let seen!: () => void
+    const firstPostSeen = new Promise<void>((resolve) => (seen = resolve))
+    let answerFirst!: () => void
+    const scope = nock(API_ORIGIN)
+      .post('/api/chat.postMessage')
+      .reply(function (_uri, _body, callback) {
+        answerFirst = () => callback(null, [200, { ok: true, ts: '1.1' }])
+        seen()
+      })
+    const worker = notices({ intervalMs: 60_000 })
+    worker.start()
+    await firstPostSeen
+    const stopped = worker.stop()
+    answerFirst()
+    await stopped
+    expect(scope.isDone()).toBe(true) // one post, no second (nock would refuse it)
+    const rows = await events()
+    expect(rows.filter((e) => e.delivered_at !== null)).toHaveLength(1)
+    // The other is claimable again at once (not only when the lease ends) by the next start.
+    expect(rows.filter((e) => e.delivered_at === null).every((e) => e.claimed_until !== null && e.claimed_until <= h.deps.clock.now())).toBe(true)
   })
 })
 
