@@ -8,6 +8,10 @@ import { z } from 'zod'
  * The AWS SDK's own variables (AWS_REGION, AWS_ENDPOINT_URL_SES, AWS_ACCESS_KEY_ID, profiles…)
  * are deliberately NOT read here: the SDK resolves them itself, exactly as AWS documents.
  */
+/** Defaults of the two deadlines: SES answers SendEmail in well under a second when it is well. */
+export const SES_CONNECT_TIMEOUT_MS = 3_000
+export const SES_REQUEST_TIMEOUT_MS = 5_000
+
 export const sesEnvSchema = z.object({
   /** Emails per second the worker never exceeds, across every replica (SES account limit). */
   SES_MAX_SEND_RATE: z.coerce.number().positive().max(10_000).default(1),
@@ -30,9 +34,9 @@ export const sesEnvSchema = z.object({
     .regex(/^\d+(s|m|h)$/, 'a duration such as 90s, 15m, 1h')
     .default('15m'),
   /** Deadline for opening a connection to SES. */
-  SES_CONNECT_TIMEOUT: deadline('3s'),
+  SES_CONNECT_TIMEOUT: deadline(SES_CONNECT_TIMEOUT_MS),
   /** Deadline for one SES request, from sending it to the whole answer. */
-  SES_REQUEST_TIMEOUT: deadline('5s'),
+  SES_REQUEST_TIMEOUT: deadline(SES_REQUEST_TIMEOUT_MS),
 })
 
 export type SesEnv = z.infer<typeof sesEnvSchema>
@@ -71,12 +75,12 @@ function parseShortDuration(text: string): number {
  * A deadline between 100 ms and 30 s (`500ms`, `3s`). A longer one would only keep an email
  * waiting on a connection that has already failed it.
  */
-function deadline(fallback: string) {
+function deadline(fallbackMs: number) {
   return z
     .string()
     .refine((v) => {
       const ms = parseShortDuration(v)
       return ms >= 100 && ms <= 30_000
     }, 'must be a duration from 100ms to 30s, such as 500ms or 3s')
-    .default(fallback)
+    .default(`${fallbackMs}ms`)
 }

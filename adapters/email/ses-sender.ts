@@ -2,6 +2,7 @@ import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses'
 import type { SESClientConfig } from '@aws-sdk/client-ses'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { EmailSendError } from '../../src/ports/email.ts'
+import { SES_CONNECT_TIMEOUT_MS, SES_REQUEST_TIMEOUT_MS } from './config.ts'
 import type { EmailMessage, EmailSender, SendOptions, SentEmail } from '../../src/ports/email.ts'
 
 /**
@@ -31,10 +32,6 @@ export interface SesSenderOptions {
   /** A ready client, for tests that want to inspect it. Wins over `clientConfig`. */
   client?: SESClient
 }
-
-/** Defaults of the two deadlines: SES answers SendEmail in well under a second when it is well. */
-export const SES_CONNECT_TIMEOUT_MS = 3_000
-export const SES_REQUEST_TIMEOUT_MS = 5_000
 
 /** Builds the SES transport. The client is created once and reused (connection pooling). */
 export function createSesSender(options: SesSenderOptions): EmailSender & { client: SESClient } {

@@ -117,6 +117,8 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   let loopDone: Promise<void> = Promise.resolve()
   /** Ends the loop's current pause early (a lane freed up, or stop). */
   let wake: (() => void) | null = null
+  /** A lane freed up while the loop was not pausing (claiming): the next pause ends at once. */
+  let wakePending = false
   /** Aborted by `stop` once `stopWaitMs` has passed: abandons sends still hanging. */
   let shutdown = new AbortController()
   const active = new Set<Promise<void>>()
@@ -260,20 +262,24 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
    * the worker's lane must come back whatever the transport does.
    */
   async function sendWithDeadline(message: Parameters<EmailSender['send']>[0]): Promise<{ messageId: string }> {
-    const deadline = AbortSignal.timeout(sendTimeoutMs)
-    const signal = AbortSignal.any([deadline, shutdown.signal])
-    let onAbort: (() => void) | undefined
-    const abandoned = new Promise<never>((_resolve, reject) => {
-      onAbort = () => {
-        const why = shutdown.signal.aborted ? 'the worker is shutting down' : `no answer within ${sendTimeoutMs} ms`
-        reject(new EmailSendError('retry', `${sender.name}: ${why}`, { vendorCode: 'Timeout', timedOut: true }))
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
+    // One controller per send, aborted by its own timer or by shutdown. (Not AbortSignal.any over
+    // the long-lived shutdown signal: Node 20 keeps every signal composed from it, a leak per send.)
+    const controller = new AbortController()
+    const stop = shutdown.signal
+    let reject!: (error: EmailSendError) => void
+    const abandoned = new Promise<never>((_resolve, fail) => (reject = fail))
+    const giveUp = (why: string) => {
+      reject(new EmailSendError('retry', `${sender.name}: ${why}`, { vendorCode: 'Timeout', timedOut: true }))
+      controller.abort()
+    }
+    const timer = setTimeout(() => giveUp(`no answer within ${sendTimeoutMs} ms`), sendTimeoutMs)
+    const onShutdown = () => giveUp('the worker is shutting down')
+    stop.addEventListener('abort', onShutdown, { once: true })
     try {
-      return await Promise.race([sender.send(message, { signal }), abandoned])
+      return await Promise.race([sender.send(message, { signal: controller.signal }), abandoned])
     } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort)
+      clearTimeout(timer)
+      stop.removeEventListener('abort', onShutdown)
     }
   }
 
@@ -376,6 +382,10 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   }
 
   function pause(ms: number): Promise<void> {
+    if (wakePending) {
+      wakePending = false
+      return Promise.resolve()
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms)
       function done() {
@@ -399,7 +409,8 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
           for (const row of await claim(Math.min(free, batchSize))) {
             const lane: Promise<void> = handleSafely(row).then(() => {
               active.delete(lane)
-              wake?.()
+              if (wake) wake()
+              else wakePending = true
             })
             active.add(lane)
           }
@@ -418,13 +429,15 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       if (running) return
       running = true
       stopping = false
+      wakePending = false
       shutdown = new AbortController()
       loopDone = loop()
     },
     async stop() {
       running = false
       stopping = true
-      wake?.()
+      if (wake) wake()
+      else wakePending = true
       await loopDone.catch(() => undefined)
       const settled = Promise.allSettled([...active])
       let timer: NodeJS.Timeout | undefined

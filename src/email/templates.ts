@@ -1,5 +1,6 @@
 import type { EmailKind, EmailPayload } from './outbox.ts'
 import { escapeHtml } from '../shared/html.ts'
+import { oneLine as showOnOneLine } from '../shared/names.ts'
 
 /** A rendered email. */
 export interface RenderedEmail {
@@ -8,10 +9,9 @@ export interface RenderedEmail {
   html: string
 }
 
-/** Header-safe text: one line, no control characters (subjects carry account names). */
+/** Header-safe text (subjects carry account names): the one display rule for names, trimmed. */
 function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
+  return showOnOneLine(s).replace(/\s+/g, ' ').trim()
 }
 
 function formatDate(iso: string | null): string {

@@ -65,4 +65,10 @@ describe('escaping', () => {
     // Plain text needs no entities: the name appears as typed, on its one line.
     expect(e.text).toContain(`"Alice" <script>steal()</script> Click http://evil.example now`)
   })
+
+  it('names stored before the name rule (line and paragraph separators, direction overrides) are shown on one line, in order', () => {
+    const e = renderEmail('invitation', { ...hostile, accountName: 'Acme\u2028Bcc: x@example.com\u202egnp.exe', recipientFirstName: 'Bob\u2029Fake' }, LINK)
+    expect(e.subject).toBe('You are invited to join Acme Bcc: x@example.com gnp.exe')
+    expect(e.text + e.html).not.toMatch(/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/)
+  })
 })
