@@ -100,14 +100,20 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       database,
       worker,
       close: async () => {
+        // Everything below shares SHUTDOWN_GRACE_MS (less a second to close the database): a step
+        // that would overrun it is left unfinished and said so, so the process still exits 0
+        // before the grace timer forces exit 1. What is left is safe: emails and notices not
+        // recorded are claimed again after their lease.
+        const until = Date.now() + Math.max(0, config.shutdownGraceMs - 1_000)
+        const within = (what: string, work: Promise<unknown> | undefined) => finishBy(until, what, work, logger)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
-        await worker.stop()
-        await notices?.stop()
-        await closed
+        await within('email worker', worker.stop())
+        await within('channel notices', notices?.stop())
+        await within('HTTP requests in flight', closed)
         // Work acknowledged to Slack but still running (answers via response_url) finishes first.
-        await slack?.idle()
-        await teams?.idle()
+        await within('Slack work acknowledged', slack?.idle())
+        await within('Teams turns', teams?.idle())
         await database.close()
       },
     }
@@ -115,4 +121,16 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     await database.close()
     throw err
   }
+}
+
+/** Wait for `work` until `until` (epoch ms) at the latest; past it, log what was left and go on. */
+async function finishBy(until: number, what: string, work: Promise<unknown> | undefined, logger: Logger): Promise<void> {
+  if (!work) return
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, until - Date.now()))
+  })
+  const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), late])
+  clearTimeout(timer)
+  if (outcome === 'late') logger.warn({ step: what }, 'shutdown: left unfinished to stop within SHUTDOWN_GRACE_MS')
 }
