@@ -126,7 +126,7 @@ describe('/invite regenerate', () => {
   })
 })
 
-describe('every command of DESIGN §2', () => {
+describe('every command of the grammar', () => {
   it('help and malformed input answer privately with usage', async () => {
     const replies: Record<string, unknown>[] = []
     mockUsersInfo(ALICE)

@@ -78,7 +78,7 @@ describe('commandText', () => {
   })
 })
 
-describe('every command of DESIGN §2, in a channel', () => {
+describe('every command of the grammar, in a channel', () => {
   it('help, an unknown command and a bad address answer with usage; nothing changes', async () => {
     const before = await snapshotCounts(h.deps)
     const help = await say('help')
