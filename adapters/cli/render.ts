@@ -2,7 +2,7 @@ import type { CommandOutcome } from '../../src/commands/types.ts'
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { AuditEntry, UserView } from '../../src/invitations/model.ts'
 import type { EmailProblem } from '../../src/shared/email-address.ts'
-import { oneLine, type NameProblem } from '../../src/shared/names.ts'
+import { describeNameProblem, oneLine } from '../../src/shared/names.ts'
 
 /** Terminal wording for `inviteops run`: one exhaustive switch per union (docs/architecture.md). */
 
@@ -41,25 +41,11 @@ const EMAIL_PROBLEMS: Record<EmailProblem, string> = {
   not_ascii: 'must use plain ASCII before the @',
 }
 
-/** Why a name was refused, after the words naming it ("--name …"). */
-export function nameProblemText(problem: NameProblem, limit: number): string {
-  switch (problem) {
-    case 'empty':
-      return 'is empty'
-    case 'too_long':
-      return `is too long (at most ${limit} characters)`
-    case 'line_break':
-      return 'must be on one line (no line breaks)'
-    case 'control_characters':
-      return 'contains control characters'
-    case 'bidi_controls':
-      return 'contains invisible characters that change the reading direction'
-    default: {
-      const unhandled: never = problem
-      return `is not allowed (${String(unhandled)})`
-    }
-  }
-}
+/**
+ * Why a name was refused, after the words naming it ("--name …"): the wording the chat commands
+ * use too, kept under the name `main.ts` imports.
+ */
+export const nameProblemText = describeNameProblem
 
 export function failureText(f: LifecycleFailure): string {
   switch (f.code) {

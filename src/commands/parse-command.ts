@@ -1,6 +1,6 @@
 import { displayStatuses } from '../invitations/model.ts'
 import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
-import { checkName, nameCharacterProblem, type NameProblem } from '../shared/names.ts'
+import { checkName, describeNameProblem, nameCharacterProblem, UNSHOWABLE } from '../shared/names.ts'
 import { HELP_TEXT, USAGE } from './grammar.ts'
 import type { Command, CommandName, ListFilter, ParseFailure } from './types.ts'
 
@@ -32,26 +32,6 @@ const EMAIL_WORDS: Record<EmailProblem, string> = {
   several_addresses: 'must be a single address',
   malformed: 'is not a valid address',
   not_ascii: 'must use plain ASCII letters before the @',
-}
-
-/** Why a name was refused, after the words naming the field ("--name …", "the group name `x` …"). */
-function nameWords(problem: NameProblem, limit: number): string {
-  switch (problem) {
-    case 'empty':
-      return 'is empty'
-    case 'too_long':
-      return `is too long (at most ${limit} characters)`
-    case 'line_break':
-      return 'must be on one line (no line breaks)'
-    case 'control_characters':
-      return 'contains control characters'
-    case 'bidi_controls':
-      return 'contains invisible characters that change the reading direction'
-    default: {
-      const unreachable: never = problem
-      return unreachable
-    }
-  }
 }
 
 type Parsed = { ok: true; command: Command } | { ok: false; failure: ParseFailure }
@@ -112,9 +92,9 @@ function parseEmail(subcommand: CommandName, word: string | undefined): { ok: tr
 
 /** Show what the user typed without letting control characters or huge text through. */
 function printable(s: string): string {
-  // Line and paragraph separators and bidirectional controls too (the name rule's list), and
-  // backticks, which would end the inline code the message shows this in.
-  const clean = s.replace(/[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069`]/gu, '?')
+  // What the name rule refuses (line breaks, controls, bidirectional controls), and backticks,
+  // which would end the inline code the message shows this in.
+  const clean = s.replace(UNSHOWABLE, '?').replace(/`/g, '?')
   return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean
 }
 
@@ -171,7 +151,7 @@ function rejectExtras(subcommand: CommandName, flags: Flags, allowed: { position
 function badGroup(subcommand: CommandName, groups: readonly string[]): Parsed | null {
   for (const group of groups) {
     const checked = checkName('group', group)
-    if (!checked.ok) return invalid(subcommand, `the group name \`${printable(group)}\` ${nameWords(checked.problem, checked.limit)}`)
+    if (!checked.ok) return invalid(subcommand, `the group name \`${printable(group)}\` ${describeNameProblem(checked.problem, checked.limit)}`)
   }
   return null
 }
@@ -245,13 +225,13 @@ export function parseCommand(text: string): Parsed {
       if (flags.name[0] !== undefined) {
         // The whole value first: split into words, a line break would look like a space.
         const problem = nameCharacterProblem(flags.name[0])
-        if (problem) return invalid(name, `--name ${nameWords(problem, 0)}`)
+        if (problem) return invalid(name, `--name ${describeNameProblem(problem, 0)}`)
         const parts = flags.name[0].trim().split(/\s+/u)
         if (parts.length < 2) return invalid(name, '--name needs a first and a last name, e.g. --name "Ada Lovelace"')
         const first = checkName('personPart', parts[0]!)
         const last = checkName('personPart', parts.slice(1).join(' '))
-        if (!first.ok) return invalid(name, `the first name ${nameWords(first.problem, first.limit)}`)
-        if (!last.ok) return invalid(name, `the last name ${nameWords(last.problem, last.limit)}`)
+        if (!first.ok) return invalid(name, `the first name ${describeNameProblem(first.problem, first.limit)}`)
+        if (!last.ok) return invalid(name, `the last name ${describeNameProblem(last.problem, last.limit)}`)
         firstName = first.name
         lastName = last.name
       }

@@ -17,8 +17,31 @@ export const NAME_LIMITS = {
 
 export type NameKind = keyof typeof NAME_LIMITS
 
-/** Why a name was refused; adapters word it, naming the field. */
+/** Why a name was refused; `describeNameProblem` words it. */
 export type NameProblem = 'empty' | 'too_long' | 'line_break' | 'control_characters' | 'bidi_controls'
+
+/**
+ * Why a name was refused, in words that follow the ones naming the field ("--name …", "the group
+ * name `x` …"): the chat commands and the CLI say it alike.
+ */
+export function describeNameProblem(problem: NameProblem, limit: number): string {
+  switch (problem) {
+    case 'empty':
+      return 'is empty'
+    case 'too_long':
+      return `is too long (at most ${limit} characters)`
+    case 'line_break':
+      return 'must be on one line (no line breaks)'
+    case 'control_characters':
+      return 'contains control characters'
+    case 'bidi_controls':
+      return 'contains invisible characters that change the reading direction'
+    default: {
+      const unhandled: never = problem
+      return `is not allowed (${String(unhandled)})`
+    }
+  }
+}
 
 export type NameCheck = { ok: true; name: string } | { ok: false; problem: NameProblem; limit: number }
 
@@ -58,8 +81,12 @@ export function checkName(kind: NameKind, input: string): NameCheck {
   return { ok: true, name }
 }
 
-// Everything `nameCharacterProblem` refuses, for display: one pattern, replaced by a space.
-const UNSHOWABLE = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu
+/**
+ * Everything `nameCharacterProblem` refuses, as one pattern for display: `oneLine` replaces each
+ * with a space, the parser's echo of what was typed with `?`. Global (`g`): for `replace`, not
+ * `test`, whose `lastIndex` it would carry from one call to the next.
+ */
+export const UNSHOWABLE = /[\p{Cc}\p{Cs}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu
 
 /**
  * Text for display on one line: every line break, control and bidirectional control character
