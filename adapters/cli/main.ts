@@ -6,6 +6,7 @@ import { createGroup } from '../../src/accounts/create-group.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { queryGroups } from '../../src/accounts/list-groups.ts'
 import { resolveAccount } from '../../src/accounts/resolve-account.ts'
+import { unwrapMailtoLinks } from '../../src/commands/parse-command.ts'
 import { runCommandText } from '../../src/commands/run-command.ts'
 import { resolveInviteSecret } from '../../src/config.ts'
 import { migrateLatest } from '../../src/db/migrate.ts'
@@ -236,7 +237,8 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
           const outcome = await runCommandText({ ...deps, config: { ...deps.config, publicBaseUrl: linkBase.url } }, {
             accountId: account.id,
             actor: { platform: 'cli', platformUserId: safeUser(), email: as, displayName: as },
-            text: joinArgs(positionals),
+            // Text copied from Slack's raw form of a message holds `<mailto:a@b|a@b>`: read as the address.
+            text: unwrapMailtoLinks(joinArgs(positionals)),
             confirmed: values.yes === true,
           })
           const rendered = renderOutcome(outcome, deps.clock.now())

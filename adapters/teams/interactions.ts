@@ -13,6 +13,7 @@
  *    filter and page, with a banner saying what happened.
  */
 import { findChatConnection } from '../../src/accounts/chat-connections.ts'
+import { unwrapMailtoLinks } from '../../src/commands/parse-command.ts'
 import { runCommand, runCommandText } from '../../src/commands/run-command.ts'
 import { rowActionCommand, type CommandOutcome, type ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
@@ -65,7 +66,8 @@ export function commandText(raw: string): string {
   // Teams sends a message's text HTML-escaped in places (quotes, ampersands, non-breaking spaces).
   // Decoded once, in one pass: `&amp;lt;` (someone typed `&lt;`) is the text `&lt;`, never `<`.
   const decoded = withoutMentions.replace(/&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|([a-z]+));/gi, decodeEntity).replace(/[\u00a0\u200b]/g, ' ')
-  return decoded.trim().replace(/^\/?invite(?:\s+|$)/i, '').trim()
+  // Teams has no `<mailto:…|…>` form of its own: one here was pasted from Slack, and means its address.
+  return unwrapMailtoLinks(decoded).trim().replace(/^\/?invite(?:\s+|$)/i, '').trim()
 }
 
 const NAMED_ENTITIES: Record<string, string> = { nbsp: ' ', quot: '"', apos: "'", lt: '<', gt: '>', amp: '&' }

@@ -72,21 +72,20 @@ export function tokenize(text: string): string[] | null {
 }
 
 /**
- * `<mailto:a@b.com|a@b.com>` (Slack's formatting of an address) → `a@b.com`. The Slack adapter
- * hands the core plain text already (adapters/slack/format.ts); this stays for an address pasted
- * from Slack into the CLI, which is harmless: a plain address is returned as it is.
+ * Slack's form of an address, `<mailto:a@b.com|label>`, read as its label (else its address),
+ * wherever it stands in `text`. Not part of `parseCommand`, which reads plain text: the Slack
+ * adapter reads Slack's forms itself, and after its decoding such a form is what the person typed
+ * there (`&lt;mailto:…&gt;`), to be taken literally. Only the edges where a person may paste
+ * Slack's raw form call this: the CLI's `run` and Teams' message text.
  */
-export function unwrapChatEmail(word: string): string {
-  const m = /^<mailto:([^|>]*)(?:\|([^>]*))?>$/i.exec(word)
-  if (!m) return word
-  return m[2] ?? m[1] ?? ''
+export function unwrapMailtoLinks(text: string): string {
+  return text.replace(/<mailto:([^\s|<>]*)(?:\|([^\s<>]*))?>/gi, (_form, address: string, label: string | undefined) => label || address)
 }
 
 function parseEmail(subcommand: CommandName, word: string | undefined): { ok: true; email: string } | { ok: false; parsed: Parsed } {
   if (word === undefined || word === '') return { ok: false, parsed: invalid(subcommand, 'an email address is missing') }
-  const unwrapped = unwrapChatEmail(word)
-  const checked = normaliseEmail(unwrapped)
-  if (!checked.ok) return { ok: false, parsed: invalid(subcommand, `\`${printable(unwrapped)}\` ${EMAIL_WORDS[checked.reason]}`) }
+  const checked = normaliseEmail(word)
+  if (!checked.ok) return { ok: false, parsed: invalid(subcommand, `\`${printable(word)}\` ${EMAIL_WORDS[checked.reason]}`) }
   return { ok: true, email: checked.email }
 }
 

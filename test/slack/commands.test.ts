@@ -126,6 +126,21 @@ describe('/invite regenerate', () => {
   })
 })
 
+describe('command text is decoded once, at the edge', () => {
+  it('a <mailto:…|…> someone typed (Slack sends it as &lt;…&gt;) is text, not a link: refused, nothing changes', async () => {
+    const replies: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE)
+    const hook = mockResponseUrl(RESPONSE_URL, replies)
+    const before = await snapshotCounts(h.deps)
+    await run('add &lt;mailto:a@x.test|b@y.test&gt; --name "A B"')
+    expect(hook.isDone()).toBe(true)
+    expect(replies[0]?.response_type).toBe('ephemeral')
+    expect(JSON.stringify(replies[0])).toContain('must be a single address')
+    expect(await snapshotCounts(h.deps)).toEqual(before)
+    expect(await h.deps.db('users').whereIn('email', ['a@x.test', 'b@y.test'])).toEqual([])
+  })
+})
+
 describe('every command of the grammar', () => {
   it('help and malformed input answer privately with usage', async () => {
     const replies: Record<string, unknown>[] = []

@@ -73,6 +73,9 @@ describe('commandText', () => {
     ['invitees', 'invitees'],
     ['add bob@acme.test --name &quot;Bob Builder&quot;', 'add bob@acme.test --name "Bob Builder"'],
     ['<at>Invite Ops</at> <at>Someone</at> groups', 'groups'],
+    // Slack's form of an address, pasted: its address. Decoded once: a typed `&lt;` stays text.
+    ['<at>InviteOps</at> new <mailto:carol@acme.test|carol@acme.test>', 'new carol@acme.test'],
+    ['resend &amp;lt;mailto:a@x.test&amp;gt;', 'resend &lt;mailto:a@x.test&gt;'],
   ])('%s → %s', (raw, expected) => {
     expect(commandText(raw)).toBe(expected)
   })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { parseCommand, tokenize, unwrapChatEmail } from '../../src/commands/parse-command.ts'
+import { parseCommand, tokenize, unwrapMailtoLinks } from '../../src/commands/parse-command.ts'
 
 describe('parseCommand: real inputs', () => {
   test.each([
@@ -11,8 +11,6 @@ describe('parseCommand: real inputs', () => {
     ['list --page 2', { name: 'list', filter: 'all', page: 2 }],
     ['regenerate bob@x.com', { name: 'regenerate', email: 'bob@x.com' }],
     ['new bob@x.com', { name: 'regenerate', email: 'bob@x.com' }],
-    ['regenerate <mailto:Bob@X.com|Bob@X.com>', { name: 'regenerate', email: 'bob@x.com' }],
-    ['resend <mailto:bob@x.com>', { name: 'resend', email: 'bob@x.com' }],
     ['regenerate BOB@EXAMPLE.COM', { name: 'regenerate', email: 'bob@example.com' }],
     ['link bob@x.com', { name: 'link', email: 'bob@x.com' }],
     ['show bob@bücher.de', { name: 'show', email: 'bob@xn--bcher-kva.de' }],
@@ -69,6 +67,10 @@ describe('parseCommand: malformed inputs get the usage of their subcommand', () 
     ['add bob@x.com --name "Bob Smith', 'command.invalid', null, /quote is not closed/],
     ['x'.repeat(10_000), 'command.invalid', null, /too long/],
     ['😀 regenerate', 'command.unknown', null, /unknown command/],
+    // Slack's form is read at the edges; here it is text someone typed, and not an address.
+    ['regenerate <mailto:Bob@X.com|Bob@X.com>', 'command.invalid', 'regenerate', /single address/],
+    ['add <mailto:a@x.test|b@y.test> --name "A B"', 'command.invalid', 'add', /`<mailto:a@x\.test\|b@y\.test>` must be a single address/],
+    ['resend <mailto:bob@x.com>', 'command.invalid', 'resend', /not a valid address/],
   ])('%j', (text, code, subcommand, message) => {
     const r = parseCommand(text)
     expect(r.ok).toBe(false)
@@ -89,9 +91,12 @@ describe('tokenize and chat formatting', () => {
     expect(tokenize('a "b')).toBeNull()
     expect(tokenize('   ')).toEqual([])
   })
-  test('Slack mailto links unwrap to the address', () => {
-    expect(unwrapChatEmail('<mailto:a@b.com|a@b.com>')).toBe('a@b.com')
-    expect(unwrapChatEmail('<mailto:a@b.com>')).toBe('a@b.com')
-    expect(unwrapChatEmail('a@b.com')).toBe('a@b.com')
+  test('Slack mailto links pasted at an edge unwrap to the address, then parse', () => {
+    expect(unwrapMailtoLinks('<mailto:a@b.com|a@b.com>')).toBe('a@b.com')
+    expect(unwrapMailtoLinks('<mailto:a@b.com>')).toBe('a@b.com')
+    expect(unwrapMailtoLinks('a@b.com')).toBe('a@b.com')
+    expect(unwrapMailtoLinks('add <MAILTO:a@b.com|a@b.com> --name "A <b> C"')).toBe('add a@b.com --name "A <b> C"')
+    expect(parseCommand(unwrapMailtoLinks('regenerate <mailto:Bob@X.com|Bob@X.com>'))).toEqual({ ok: true, command: { name: 'regenerate', email: 'bob@x.com' } })
+    expect(parseCommand(unwrapMailtoLinks('resend <mailto:bob@x.com>'))).toEqual({ ok: true, command: { name: 'resend', email: 'bob@x.com' } })
   })
 })
