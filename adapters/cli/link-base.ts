@@ -6,8 +6,6 @@ import { readPublicBaseUrl } from '../../src/server/instance-settings.ts'
 export interface LinkBase {
   /** Without a trailing slash. */
   url: string
-  /** `environment`: PUBLIC_BASE_URL of the CLI's own environment; `server`: recorded by `serve`; `guess`: neither. */
-  source: 'environment' | 'server' | 'guess'
   /** One line for the terminal beside a printed link, when the base may not be the one emails carry. */
   note: string | null
 }
@@ -28,12 +26,11 @@ export async function resolveLinkBase(db: Knex, config: Pick<AppConfig, 'publicB
   const recorded = await readPublicBaseUrl(db)
   if (config.publicBaseUrlSet) {
     const note = recorded && recorded.url !== own ? `Note: this link uses PUBLIC_BASE_URL from your environment (${own}); the server's emails use ${recorded.url}.` : null
-    return { url: own, source: 'environment', note }
+    return { url: own, note }
   }
-  if (recorded) return { url: recorded.url, source: 'server', note: null }
+  if (recorded) return { url: recorded.url, note: null }
   return {
     url: own,
-    source: 'guess',
     note: `Note: ${own} in this link is a guess: no server has recorded its address in this database yet. Set PUBLIC_BASE_URL, or start the server (npm start) and ask again.`,
   }
 }
