@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { BIN, childEnv, run, waitFor } from '../support/serve.ts'
 
 /**
  * The notices worker inside a real `inviteops serve` (the composition root wires it when Slack is
@@ -12,29 +13,12 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
  * someone with a one-second INVITE_TTL, the link expires, the server starts, and its first round
  * posts the expiry notice to Slack's Web API (a local HTTP server here, via SLACK_API_URL).
  */
-const BIN = join(import.meta.dirname, '../../bin/inviteops.js')
 let dataDir: string
 let slack: Server
 let apiUrl: string
 const posted: Record<string, string>[] = []
 
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', INVITE_TTL: '1s', ...extra }
-  delete env.DATABASE_URL // the embedded path, like a fresh machine
-  delete env.NODE_ENV
-  return env
-}
-
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: childEnv() })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('close', (code) => resolve({ code, out, err }))
-  })
-}
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => childEnv({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', INVITE_TTL: '1s', ...extra })
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
@@ -66,24 +50,24 @@ afterAll(async () => {
 })
 
 test('serve posts one expiry notice to the linked channel, then stops cleanly on SIGTERM', async () => {
-  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'])).code).toBe(0)
-  expect((await run(['slack', 'connect', '--team', 'T0NOTICES', '--account', 'Acme', '--channel', 'C0NOTICES'])).code).toBe(0)
-  const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith'])
+  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'], env())).code).toBe(0)
+  expect((await run(['slack', 'connect', '--team', 'T0NOTICES', '--account', 'Acme', '--channel', 'C0NOTICES'], env())).code).toBe(0)
+  const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith'], env())
   expect(added.out).toContain('Invited bob@acme.test')
   await new Promise((r) => setTimeout(r, 1200)) // the one-second link expires
 
   const server = spawn(process.execPath, [BIN, 'serve'], {
-    env: childEnv({ SLACK_SIGNING_SECRET: 'serve-notices-secret', SLACK_BOT_TOKEN: 'xoxb-serve-notices', SLACK_API_URL: apiUrl }),
+    env: env({ SLACK_SIGNING_SECRET: 'serve-notices-secret', SLACK_BOT_TOKEN: 'xoxb-serve-notices', SLACK_API_URL: apiUrl }),
   })
   let stdout = ''
   let stderr = ''
   server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   try {
-    const until = Date.now() + 90_000
-    // The round logs what it did after the post is recorded: wait for both.
-    while ((posted.length === 0 || !stdout.includes('"msg":"notices round"')) && server.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 100))
-    expect(posted, `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`).toHaveLength(1)
+    const detail = () => `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`
+    // The round logs what it did after the post is recorded: wait for both (or for the server to end).
+    await waitFor('the notice and the round that posted it', () => ((posted.length > 0 && stdout.includes('"msg":"notices round"')) || server.exitCode !== null ? true : undefined), { detail })
+    expect(posted, detail()).toHaveLength(1)
     expect(posted[0]?.channel).toBe('C0NOTICES')
     expect(posted[0]?.text).toBe('The invitation of bob@acme.test has expired.')
     expect(posted[0]?.blocks).toContain('*Bob Smith* (bob@acme.test)')

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startSesStandIn, type SesStandIn } from '../email/support/ses-stand-in.ts'
+import { BIN, childEnv, run, waitFor } from '../support/serve.ts'
 
 /**
  * A real `inviteops serve` sending through SES, where SES accepts one request and never answers
@@ -11,13 +12,11 @@ import { startSesStandIn, type SesStandIn } from '../email/support/ses-stand-in.
  * out, the log says once what happened, /metrics counts it, /readyz stays ready, and SIGTERM
  * stops the process with exit code 0 (the grace timer would exit 1).
  */
-const BIN = join(import.meta.dirname, '../../bin/inviteops.js')
 let dataDir: string
 let ses: SesStandIn
 
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+const env = (): NodeJS.ProcessEnv =>
+  childEnv({
     DATA_DIR: dataDir,
     PORT: '0',
     LOG_LEVEL: 'info',
@@ -28,24 +27,9 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     AWS_SECRET_ACCESS_KEY: 'secret',
     AWS_ENDPOINT_URL_SES: ses.url,
     SES_MAX_SEND_RATE: '20',
+    // The hung request must end by this deadline of its own: nothing else closes it.
     SES_REQUEST_TIMEOUT: '1s',
-    ...extra,
-  }
-  delete env.DATABASE_URL // the embedded path, like a fresh machine
-  delete env.NODE_ENV
-  return env
-}
-
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: childEnv() })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('close', (code) => resolve({ code, out, err }))
   })
-}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'inviteops-stuck-ses-'))
@@ -58,23 +42,24 @@ afterAll(async () => {
 })
 
 test('a hung SES request: the other email goes out, a warning, a metric, still ready, SIGTERM exits 0', async () => {
-  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'])).code).toBe(0)
+  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'], env())).code).toBe(0)
   for (const email of ['stuck@acme.test', 'bob@acme.test']) {
-    const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', email, '--name', 'Some One'])
+    const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', email, '--name', 'Some One'], env())
     expect(added.out).toContain(`Invited ${email}`)
   }
 
-  const server = spawn(process.execPath, [BIN, 'serve'], { env: childEnv() })
+  const server = spawn(process.execPath, [BIN, 'serve'], { env: env() })
   let stdout = ''
   let stderr = ''
   server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
   try {
+    // Each awaited on its own: bob's send and the hung request's deadline may end in either order.
+    await ses.waitFor(/^ok:bob@acme\.test$/)
     await ses.waitFor(/^closed:stuck@acme\.test$/) // the SDK gave up on the hung request
-    expect(ses.accepted).toEqual(['bob@acme.test'])
-    const base = /InviteOps is running on (http:\/\/localhost:\d+)/.exec(stderr)?.[1]
-    expect(base, stderr).toBeDefined()
+    expect(ses.accepted).toEqual(['bob@acme.test']) // bob once, the stuck one never
+    const base = await waitFor('the server to say where it runs', () => /InviteOps is running on (http:\/\/localhost:\d+)/.exec(stderr)?.[1], { detail: () => stderr })
     const timeouts = async () => Number((await (await fetch(`${base}/metrics`)).text()).match(/^inviteops_email_send_timeouts_total\{transport="ses"\} (\d+)$/m)?.[1] ?? 0)
     await expect.poll(timeouts, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
     expect((await fetch(`${base}/readyz`)).status).toBe(200)

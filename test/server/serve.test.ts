@@ -1,68 +1,31 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { BIN, childEnv, freePort, run, waitFor } from '../support/serve.ts'
 
 /**
  * `npm start` as a new user runs it: a real process on embedded PGlite under a fresh DATA_DIR,
  * with the CLI used from "another terminal" at the same time.
  */
-const BIN = join(import.meta.dirname, '../../bin/inviteops.js')
 let dataDir: string
 let port: number
 let server: ChildProcessWithoutNullStreams
 let stdout = ''
 let stderr = ''
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-    s.once('error', reject)
-  })
-}
-
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', ...extra }
-  delete env.DATABASE_URL // this is the embedded path of a fresh machine
-  delete env.NODE_ENV
-  return env
-}
-
-function run(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: childEnv(extra) })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    p.on('close', (code) => resolve({ code, out, err }))
-  })
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 90_000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => childEnv({ DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', ...extra })
+const detail = () => `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'inviteops-serve-'))
   port = await freePort()
-  server = spawn(process.execPath, [BIN, 'serve'], { env: childEnv() })
+  server = spawn(process.execPath, [BIN, 'serve'], { env: env() })
   server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  await waitFor('the server to be ready', () => (stderr.includes('InviteOps is running on') ? true : server.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined))
+  await waitFor('the server to be ready', () => (stderr.includes('InviteOps is running on') ? true : server.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined), { detail })
 }, 120_000)
 
 afterAll(async () => {
@@ -87,17 +50,21 @@ test('serves health, readiness and Prometheus metrics, and says what to do next'
 })
 
 test('the CLI works beside the running server, the worker emails, and no log carries a link secret', async () => {
-  const created = await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'])
+  const created = await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'], env())
   expect(created).toMatchObject({ code: 0 })
-  const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith'])
+  const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith'], env())
   expect(added.out).toContain('Invited bob@acme.test')
-  const link = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'link', 'bob@acme.test'])
+  const link = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'link', 'bob@acme.test'], env())
   const token = /\/invitations\/([A-Za-z0-9_-]{43})/.exec(link.out)?.[1]
   expect(token).toBeDefined()
-  const files = await waitFor('the email', async () => {
-    const f = existsSync(join(dataDir, 'outbox')) ? (await readdir(join(dataDir, 'outbox'))).filter((n) => n.endsWith('.eml')) : []
-    return f.length > 0 ? f : undefined
-  })
+  const files = await waitFor(
+    'the email',
+    async () => {
+      const f = existsSync(join(dataDir, 'outbox')) ? (await readdir(join(dataDir, 'outbox'))).filter((n) => n.endsWith('.eml')) : []
+      return f.length > 0 ? f : undefined
+    },
+    { detail },
+  )
   expect(files).toHaveLength(1)
   const page = await fetch(`http://127.0.0.1:${port}/invitations/${token}`)
   expect(page.status).toBe(200)
@@ -106,13 +73,13 @@ test('the CLI works beside the running server, the worker emails, and no log car
 })
 
 test('a second server on the same DATA_DIR refuses plainly instead of corrupting it', async () => {
-  const second = await run(['serve'], { PORT: String(await freePort()) })
+  const second = await run(['serve'], env({ PORT: String(await freePort()) }))
   expect(second.code).not.toBe(0)
   expect(second.err).toMatch(/in use by another inviteops process \(pid \d+\)/)
 })
 
 test('invalid configuration: every problem printed together, non-zero exit', async () => {
-  const r = await run(['serve'], { PORT: 'http', INVITE_TTL: 'a week', EMAIL_TRANSPORT: 'pigeon', MICROSOFT_APP_ID: 'not-a-guid', MICROSOFT_APP_TYPE: 'Bogus' })
+  const r = await run(['serve'], env({ PORT: 'http', INVITE_TTL: 'a week', EMAIL_TRANSPORT: 'pigeon', MICROSOFT_APP_ID: 'not-a-guid', MICROSOFT_APP_TYPE: 'Bogus' }))
   expect(r.code).toBe(1)
   for (const v of ['PORT', 'INVITE_TTL', 'EMAIL_TRANSPORT', 'MICROSOFT_APP_TYPE']) expect(r.err).toContain(v)
 })

@@ -1,0 +1,65 @@
+/**
+ * `bin/inviteops.js` as real processes, for the tests of `serve` beside the CLI in "another
+ * terminal". Each file names its own environment (DATA_DIR, PORT, a transport…); every child
+ * takes the embedded path of a fresh machine.
+ */
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+
+export const BIN = join(import.meta.dirname, '../../bin/inviteops.js')
+
+/** A port nothing listens on now, for a server started next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+    s.once('error', reject)
+  })
+}
+
+/**
+ * A child's environment: this process's with `vars` set, without DATABASE_URL and NODE_ENV (a
+ * fresh machine runs on embedded PGlite) and without any name in `unset`.
+ */
+export function childEnv(vars: Record<string, string>, unset: readonly string[] = []): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...vars }
+  for (const name of ['DATABASE_URL', 'NODE_ENV', ...unset]) delete env[name]
+  return env
+}
+
+export interface RunResult {
+  code: number | null
+  out: string
+  err: string
+}
+
+/** `inviteops <args>` in `env`, to its end. */
+export function run(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    p.on('close', (code) => resolve({ code, out, err }))
+  })
+}
+
+/**
+ * What `fn` returns once it returns something (asked again every 100 ms): for what another
+ * process does, which sends this one no event. After `timeoutMs` it fails, naming `what` and
+ * adding `detail()` (the server's output, say).
+ */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, opts: { detail?: () => string; timeoutMs?: number } = {}): Promise<T> {
+  const until = Date.now() + (opts.timeoutMs ?? 90_000)
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${opts.detail ? `\n${opts.detail()}` : ''}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
