@@ -1,9 +1,10 @@
 import { Registry } from 'prom-client'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createSesSender } from '../../adapters/email/ses-sender.ts'
 import { createEmailWorker } from '../../src/email/outbox-worker.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
-import { inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 import { captureLogger } from './support/capture-logger.ts'
 import { startSesStandIn, type SesBehaviour, type SesStandIn } from './support/ses-stand-in.ts'
 
@@ -18,17 +19,11 @@ let seed: SeededAccount
 let logs: ReturnType<typeof captureLogger>
 let ses: SesStandIn | null = null
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => {
-  await db.close()
-})
-beforeEach(async () => {
-  await truncateAll(db.knex)
-  logs = captureLogger()
-  deps = makeDeps(db.knex, { logger: logs })
-  seed = await seedAccount(deps)
+useSeededDatabase((t) => ({ db, deps, seed } = t), {
+  makeDepsOptions: () => {
+    logs = captureLogger()
+    return { logger: logs }
+  },
 })
 afterEach(async () => {
   await ses?.close()
@@ -115,7 +110,7 @@ describe('an SES request that never answers', () => {
 })
 
 describe('a worker that lost its claim', () => {
-  it('changes nothing and sends nothing: two workers, one send', async () => {
+  it('changes nothing and does not send again: two workers, one accepted send', async () => {
     // The first request for bob is held open by the test; any later one is answered.
     let first = true
     const stand = await standIn(() => {

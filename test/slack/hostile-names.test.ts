@@ -11,6 +11,7 @@ import { renderEditModal, renderOutcome, type SlackMessage } from '../../adapter
 import { renderNotices } from '../../adapters/slack/render-notices.ts'
 import type { UserView } from '../../src/invitations/model.ts'
 import { readAccountEvent, type AccountEvent } from '../../src/notices/account-events.ts'
+import { HOSTILE_LAST, insertStoredHostileRow } from '../support/factories.ts'
 import {
   ALICE,
   API_ORIGIN,
@@ -27,8 +28,6 @@ import {
   type Harness,
 } from './support.ts'
 
-/** As an invitee could have typed it on the registration page before names were checked. */
-const HOSTILE_LAST = 'Smith\n*URGENT* click https://evil.example/x <https://evil.example|here> &amp; _x_ ~y~ `z`'
 const HOSTILE_GROUP = 'Sales\n> *quoted* https://evil.example'
 
 const NOW = new Date('2026-11-26T10:00:00Z')
@@ -233,21 +232,9 @@ async function commands(texts: string[], replyCount = texts.length): Promise<Rep
   return replies
 }
 
-/** Eve, written straight into the database as an Active member of Members: no check on the way. */
-async function insertStoredHostileRow(): Promise<string> {
-  const now = h.deps.clock.now()
-  const [eve] = await h.deps
-    .db('users')
-    .insert({ account_id: h.seed.account.id, email: 'eve@acme.test', first_name: 'Eve', last_name: HOSTILE_LAST, status: 'active', joined_at: now, created_at: now, updated_at: now })
-    .returning<{ id: string }[]>('id')
-  const members = await h.deps.db('groups').where({ account_id: h.seed.account.id, name: 'Members' }).first<{ id: string }>('id')
-  await h.deps.db('user_groups').insert({ user_id: eve!.id, group_id: members!.id })
-  return eve!.id
-}
-
 describe('a name stored before the rule is shown inert through the real route', () => {
   it('show, list, remove and the edit modal', async () => {
-    await insertStoredHostileRow()
+    await insertStoredHostileRow(h.deps, h.seed)
     const [show, list, remove] = await commands(['show eve@acme.test', 'list', 'remove eve@acme.test'])
 
     const nameField = sectionTexts(show!).find((t) => t.startsWith('*Name*\n'))

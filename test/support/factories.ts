@@ -79,3 +79,28 @@ export async function inviteUser(
   const token = link.value.url.split('/invitations/')[1]!
   return { user: added.value.user, url: link.value.url, token }
 }
+
+/**
+ * A last name as an invitee could have typed it on the registration page before names were
+ * checked: a line break, then mrkdwn (bold, a bare address, a Slack link, italic, strike, code) and
+ * an `&amp;` that must stay visible as typed.
+ */
+export const HOSTILE_LAST = 'Smith\n*URGENT* click https://evil.example/x <https://evil.example|here> &amp; _x_ ~y~ `z`'
+
+/** `HOSTILE_LAST` with Teams markdown too: a `[text](url)` link and a `#` heading. */
+export const HOSTILE_LAST_MARKDOWN = 'Smith\n*URGENT* click https://evil.example/x <https://evil.example|here> [here](https://evil.example) &amp; _x_ ~y~ `z` # h'
+
+/**
+ * Eve (eve@acme.test), written straight into the database as an Active member of Members, with
+ * `lastName`: as a row stored before names were checked, no check on the way. Returns her id.
+ */
+export async function insertStoredHostileRow(deps: Deps, seed: SeededAccount, lastName: string = HOSTILE_LAST): Promise<string> {
+  const now = deps.clock.now()
+  const [eve] = await deps
+    .db('users')
+    .insert({ account_id: seed.account.id, email: 'eve@acme.test', first_name: 'Eve', last_name: lastName, status: 'active', joined_at: now, created_at: now, updated_at: now })
+    .returning<{ id: string }[]>('id')
+  const members = await deps.db('groups').where({ account_id: seed.account.id, name: 'Members' }).first<{ id: string }>('id')
+  await deps.db('user_groups').insert({ user_id: eve!.id, group_id: members!.id })
+  return eve!.id
+}

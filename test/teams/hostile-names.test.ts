@@ -8,6 +8,7 @@ import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { renderConfirmRemove, renderEditCard, renderList, renderOutcome, renderShow, type TeamsMessage } from '../../adapters/teams/render.ts'
 import type { UserView } from '../../src/invitations/model.ts'
+import { HOSTILE_LAST_MARKDOWN, insertStoredHostileRow } from '../support/factories.ts'
 import {
   CHANNEL_CONVERSATION,
   TEAM_ID,
@@ -28,8 +29,6 @@ import {
   type Sent,
 } from './support.ts'
 
-/** As an invitee could have typed it on the registration page before names were checked. */
-const HOSTILE_LAST = 'Smith\n*URGENT* click https://evil.example/x <https://evil.example|here> [here](https://evil.example) &amp; _x_ ~y~ `z` # h'
 const HOSTILE_GROUP = 'Sales\n- **list** https://evil.example'
 
 const NOW = new Date('2026-11-26T10:00:00Z')
@@ -82,7 +81,7 @@ function hostileUser(extra: Partial<UserView> = {}): UserView {
     accountId: '00000000-0000-4000-8000-000000000999',
     email: 'eve@acme.test',
     firstName: 'Eve',
-    lastName: HOSTILE_LAST,
+    lastName: HOSTILE_LAST_MARKDOWN,
     status: 'invited',
     groups: ['Members', HOSTILE_GROUP],
     joinedAt: null,
@@ -171,19 +170,9 @@ async function click(data: unknown): Promise<Sent> {
   return sent[0]!
 }
 
-async function insertStoredHostileRow(): Promise<void> {
-  const now = h.deps.clock.now()
-  const [eve] = await h.deps
-    .db('users')
-    .insert({ account_id: h.seed.account.id, email: 'eve@acme.test', first_name: 'Eve', last_name: HOSTILE_LAST, status: 'active', joined_at: now, created_at: now, updated_at: now })
-    .returning<{ id: string }[]>('id')
-  const members = await h.deps.db('groups').where({ account_id: h.seed.account.id, name: 'Members' }).first<{ id: string }>('id')
-  await h.deps.db('user_groups').insert({ user_id: eve!.id, group_id: members!.id })
-}
-
 describe('a name stored before the rule is shown inert through the real route', () => {
   it('show, list, remove and edit', async () => {
-    await insertStoredHostileRow()
+    await insertStoredHostileRow(h.deps, h.seed, HOSTILE_LAST_MARKDOWN)
     const show = cardOf(await say('show eve@acme.test'))
     expectInertName(show.body.find((el) => el.type === 'FactSet')?.facts?.find((f) => f.title === 'Name')?.value)
 

@@ -2,12 +2,12 @@
  * Names on the invitee's pages: registration refuses a name that is not one line of plain text
  * (naming the field, changing nothing), and a name stored before that rule is escaped as HTML.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
-import { inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { TestDatabase } from '../support/db.ts'
+import { HOSTILE_LAST, inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 import { csrfFrom, snapshot, startInviteeApp, WebClient, type RunningApp } from './support.ts'
 
-const HOSTILE_LAST = 'Smith\n*URGENT* click https://evil.example/x <https://evil.example|here> &amp; _x_ ~y~ `z`'
 const PASSWORD = 'Correct-Horse7'
 
 let db: TestDatabase
@@ -16,14 +16,8 @@ let app: RunningApp
 let seed: SeededAccount
 let web: WebClient
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => db.close())
+useSeededDatabase((t) => ({ db, deps, seed } = t))
 beforeEach(async () => {
-  await truncateAll(db.knex)
-  deps = makeDeps(db.knex)
-  seed = await seedAccount(deps, { name: 'Acme Corp' })
   app = await startInviteeApp(deps, { lookupLimit: { max: 1000, windowMs: 60_000 } })
   web = new WebClient(app.baseUrl)
 })

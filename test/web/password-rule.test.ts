@@ -3,10 +3,11 @@
  * upper-case letter, a digit and a special character, where a space does not count as special.
  * Through the real route (CSRF cookie and field as a browser sends them).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../../src/shared/password.ts'
-import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
-import { inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import type { TestDatabase } from '../support/db.ts'
+import { inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 import { csrfFrom, snapshot, startInviteeApp, WebClient, type RunningApp } from './support.ts'
 
 let db: TestDatabase
@@ -15,14 +16,8 @@ let app: RunningApp
 let seed: SeededAccount
 let web: WebClient
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-})
-afterAll(async () => db.close())
+useSeededDatabase((t) => ({ db, deps, seed } = t))
 beforeEach(async () => {
-  await truncateAll(db.knex)
-  deps = makeDeps(db.knex)
-  seed = await seedAccount(deps, { name: 'Acme Corp' })
   app = await startInviteeApp(deps, { lookupLimit: { max: 1000, windowMs: 60_000 } })
   web = new WebClient(app.baseUrl)
 })
