@@ -61,7 +61,7 @@ const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>
  * label after `|` when it has one, else its address; a mention keeps its `@` or `#`), and only
  * then are the three entities decoded, once and in one pass: a `&lt;` someone typed arrives as
  * `&amp;lt;` and stays the text `&lt;`, and no decoded `<` can start a form, since the forms were
- * read first. (The core still unwraps `<mailto:…>` for an address pasted into the CLI.)
+ * read first. (The CLI and Teams unwrap a `<mailto:…>` pasted from Slack at their own edges: `unwrapMailtoLinks`.)
  */
 export function commandTextFromSlack(text: string): string {
   const plain = text.replace(/<([^<>]*)>/g, (_form, inner: string) => {
