@@ -122,9 +122,6 @@ export function createFetchHttpGet(opts: { timeoutMs?: number } = {}): HttpGet {
   }
 }
 
-/** The default `HttpGet` (`createFetchHttpGet` with its default deadline). */
-export const fetchHttpGet: HttpGet = createFetchHttpGet()
-
 export type SnsVerdict =
   | { ok: true }
   | { ok: false; reason: 'topic_mismatch' | 'untrusted_cert_url' | 'bad_certificate' | 'bad_signature' }

@@ -10,6 +10,13 @@ import { z } from 'zod'
 
 const DEFAULT_SLACK_API_URL = 'https://slack.com/api/'
 
+/**
+ * How long one call to Slack may take: a Web API attempt or a `response_url` post, on the
+ * request path and for the channel notices alike. A healthy call takes a fraction of a second;
+ * 10 seconds means Slack (or the way to it) is in trouble.
+ */
+export const SLACK_CALL_TIMEOUT_MS = 10_000
+
 /** Zod fragment over `process.env` (merge into the app's env schema). */
 export const slackEnvSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().trim().min(1).optional(),

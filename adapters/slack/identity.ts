@@ -28,6 +28,7 @@ export interface IdentityResolver {
 }
 
 export interface IdentityResolverOptions {
+  /** For `users.info`: a read, so a client that retries (a little) is fine. */
   client: WebClient
   logger: Logger
   /** How long an answer is reused; default 2 minutes. */

@@ -16,7 +16,7 @@ import { Router } from 'express'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
-import type { SlackConfig } from './config.ts'
+import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
 import { createSlackHandlers } from './interactions.ts'
 import { BlockActionsPayload, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
@@ -27,17 +27,16 @@ export const SLACK_EVENTS_PATH = '/slack/events'
 
 /**
  * The slash commands we answer: `/invite` (docs/commands.md) and `/inviteops`, for a workspace where
- * the app's `/invite` would clash with Slack's built-in one (adapters/slack/README-slack.md).
+ * the app's `/invite` would clash with Slack's built-in one (README.md, Slack → Troubleshooting).
  */
 export const SLASH_COMMANDS: readonly string[] = ['/invite', '/inviteops']
 
 /**
- * Deadlines of the calls the Slack adapter makes, in one place. A healthy Web API call or
- * `response_url` post takes a fraction of a second: 10 seconds per attempt means Slack (or the
- * way to it) is in trouble. The work runs after the ack, so one slow call holds up nobody's HTTP
- * request, only the answer the administrator waits for.
+ * Deadlines of the calls the request handlers make (`SLACK_CALL_TIMEOUT_MS` each). The work runs
+ * after the ack, so one slow call holds up nobody's HTTP request, only the answer the
+ * administrator waits for.
  */
-export const SLACK_DEADLINES: Readonly<SlackDeadlines> = { webApiMs: 10_000, responseUrlMs: 10_000 }
+export const SLACK_DEADLINES: Readonly<SlackDeadlines> = { webApiMs: SLACK_CALL_TIMEOUT_MS, responseUrlMs: SLACK_CALL_TIMEOUT_MS }
 
 /** Milliseconds each kind of outside call may take. */
 export interface SlackDeadlines {
@@ -48,16 +47,27 @@ export interface SlackDeadlines {
 }
 
 /**
- * Web API retries: a couple, within 30 seconds. The client's default (10 retries over about 30
- * minutes) suits a background job, not an administrator waiting for an answer; a rate limit is
- * still waited out (the client pauses for Retry-After) within the same budget.
+ * Retries of Web API reads (`users.info`): a couple, within 30 seconds. The client's default (10
+ * retries over about 30 minutes) suits a background job, not an administrator waiting for an
+ * answer; a rate limit is still waited out (the client pauses for Retry-After) within the same
+ * budget. Asking again changes nothing at Slack.
  */
-const WEB_API_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxRetryTime: 30_000 }
+const READ_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxRetryTime: 30_000 }
+
+/**
+ * Web API writes (`chat.postMessage`, `views.open`) are never retried. A post that timed out may
+ * have reached Slack, and posting again shows the confirmation twice (the client retries a
+ * timeout like any network error); a `views.open` trigger_id is single-use, so a second try
+ * cannot work. A rate limit is returned at once rather than waited out: a refused post falls
+ * back to the `response_url` (interactions.ts).
+ */
+const WRITE_POLICY: WebClientOptions = { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true }
 
 export interface SlackRouterOptions {
-  /** Web API client; default: one on `config.apiUrl` with the bot token. */
-  client?: WebClient
-  /** Extra WebClient options for the default client (tests: `retryConfig: { retries: 0 }`). */
+  /**
+   * Extra WebClient options (tests: `retryConfig: { retries: 0 }`). They apply to reads; writes
+   * keep `WRITE_POLICY` whatever is given here.
+   */
   clientOptions?: WebClientOptions
   /** Deadlines of outside calls (tests shorten them); default `SLACK_DEADLINES`. */
   deadlines?: Partial<SlackDeadlines>
@@ -100,13 +110,17 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
   const logger = deps.logger.child({ adapter: 'slack' })
   const nowMs = options.nowMs ?? (() => Date.now())
   const deadlines = { ...SLACK_DEADLINES, ...options.deadlines }
-  const clientOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: deadlines.webApiMs, retryConfig: WEB_API_RETRIES, ...options.clientOptions }
-  const client = options.client ?? new WebClient(config.botToken, { logLevel: LogLevel.ERROR, ...clientOptions })
-  const identities = options.identities ?? createIdentityResolver({ client, logger })
+  // Two clients: the Web API client has no per-call retry setting, and reads and writes need
+  // different ones.
+  const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: deadlines.webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, ...options.clientOptions }
+  const writeOptions: WebClientOptions = { ...readOptions, ...WRITE_POLICY }
+  const reads = new WebClient(config.botToken, readOptions)
+  const writes = new WebClient(config.botToken, writeOptions)
+  const identities = options.identities ?? createIdentityResolver({ client: reads, logger })
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
 
-  const io = createSlackIO({ client, apiUrl: config.apiUrl, logger, fetch: options.fetch, responseUrlTimeoutMs: deadlines.responseUrlMs })
+  const io = createSlackIO({ client: writes, apiUrl: config.apiUrl, logger, fetch: options.fetch, responseUrlTimeoutMs: deadlines.responseUrlMs })
   const handlers = createSlackHandlers(deps, io, identities)
 
   // The same key seen by another replica (Slack may redeliver to any of them) also means "done
@@ -153,8 +167,9 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     logger: boltLogger(logger),
     ignoreSelf: false,
     convoStore: false,
-    // Bolt's own client (a listener's `client`): the same deadlines as ours.
-    clientOptions,
+    // Bolt's own client (a listener's `client`, unused by ours): what a listener would do with it
+    // is post, so the writes' policy.
+    clientOptions: writeOptions,
   })
 
   app.command(/.*/, async ({ ack, body, command, context }) => {

@@ -5,6 +5,7 @@
  */
 import { ErrorCode, type WebClient } from '@slack/web-api'
 import type { Logger } from '../../src/ports/logger.ts'
+import { SLACK_CALL_TIMEOUT_MS } from './config.ts'
 import type { PostResult, ResponseBody, SlackIO } from './interactions.ts'
 
 /**
@@ -52,22 +53,23 @@ function safeHost(url: string): string {
   }
 }
 
-/** How long a `response_url` post may take when the caller does not say (see SLACK_DEADLINES in router.ts). */
-const DEFAULT_RESPONSE_URL_TIMEOUT_MS = 10_000
-
 export interface SlackIOOptions {
+  /**
+   * For `chat.postMessage` and `views.open`. Neither is idempotent (a post that timed out may
+   * have reached Slack; a trigger_id is single-use), so give it no retries of its own.
+   */
   client: WebClient
   apiUrl: string
   logger: Logger
   fetch?: typeof fetch
-  /** Deadline of one `response_url` post (default 10 s). */
+  /** Deadline of one `response_url` post (default `SLACK_CALL_TIMEOUT_MS`). */
   responseUrlTimeoutMs?: number
 }
 
 export function createSlackIO(opts: SlackIOOptions): SlackIO {
   const { client, apiUrl, logger } = opts
   const doFetch = opts.fetch ?? fetch
-  const responseUrlTimeoutMs = opts.responseUrlTimeoutMs ?? DEFAULT_RESPONSE_URL_TIMEOUT_MS
+  const responseUrlTimeoutMs = opts.responseUrlTimeoutMs ?? SLACK_CALL_TIMEOUT_MS
   return {
     async respond(responseUrl, body: ResponseBody | { delete_original: true }) {
       if (!allowedResponseUrl(responseUrl, apiUrl)) {

@@ -64,8 +64,6 @@ const LONG_RUN = /[A-Za-z0-9_-]{43,}/
 /** A run pattern, and the same for replacing every match. */
 type Run = { one: RegExp; all: RegExp }
 const runOf = (re: RegExp): Run => ({ one: re, all: new RegExp(re.source, 'g') })
-const TOKEN_RUNS = runOf(TOKEN_RUN)
-const LONG_RUNS = runOf(LONG_RUN)
 /** Where a path (or a URL inside free text) breaks into segments; `?#&=` also end a path. */
 const SEPARATORS = /([/\\?#&=]+)/
 /** The "words" of free text that may hold a path: anything between blanks and quotes. */
@@ -84,7 +82,7 @@ function decodeOnce(s: string): string {
 }
 
 /** Decoded until stable (a few rounds: `%2569` is `%69` is `i`). */
-export function decodeForMatching(s: string): string {
+function decodeForMatching(s: string): string {
   let current = s
   for (let i = 0; i < 4 && current.includes('%'); i++) {
     const next = decodeOnce(current)
@@ -100,13 +98,40 @@ function segmentName(decoded: string): string {
 }
 
 /**
- * Cuts secrets out of one word (a path, a URL). Walks its segments as a server would resolve
- * them (empty and `.` skipped, `..` goes up), so whatever follows an `invitations` segment is
- * replaced, however either is spelled; then cuts token-shaped runs (`run`) anywhere. A
- * raw segment that only decodes to a secret (percent-encoding, `%2F`) is replaced whole:
- * re-encoding what is left of it is not worth a leak.
+ * Whether a segment after `invitations` can be a link secret: only base64url characters (what
+ * a token is made of), once punctuation that ends a sentence or a bracket is set aside. A file
+ * name in a stack frame (`links.ts:61:7)`) is not one, so errors from src/invitations/ keep
+ * their file and line.
  */
-function redactWord(word: string, run: Run): string {
+function mayBeSecret(name: string): boolean {
+  return /^[a-z0-9_-]+$/.test(name.replace(/[.,:;!?)\]}]+$/, ''))
+}
+
+/** How one kind of text is read: which runs are cut anywhere, which segments after `invitations`. */
+interface Rules {
+  run: Run
+  secretSegment: (name: string) => boolean
+}
+
+/** Free text (messages, errors and their stacks): token-shaped runs and segments only. */
+const TEXT_RULES: Rules = { run: runOf(TOKEN_RUN), secretSegment: mayBeSecret }
+
+/**
+ * A request path: longer runs too, and whatever follows `invitations`, even a segment that no
+ * token could be (a broken or tampered link may still hold most of one). No route of ours has
+ * either, so only a secret or noise is lost.
+ */
+const PATH_RULES: Rules = { run: runOf(LONG_RUN), secretSegment: () => true }
+
+/**
+ * Cuts secrets out of one word (a path, a URL). Walks its segments as a server would resolve
+ * them (empty and `.` skipped, `..` goes up), so a segment that follows an `invitations` segment
+ * is replaced if `rules` say it may be a secret, however either is spelled; then cuts runs
+ * anywhere. A raw segment that only decodes to a secret (percent-encoding, `%2F`) is replaced
+ * whole: re-encoding what is left of it is not worth a leak.
+ */
+function redactWord(word: string, rules: Rules): string {
+  const { run } = rules
   if (!/[/\\%]/.test(word) && !run.one.test(word)) return word
   const parts = word.split(SEPARATORS)
   const stack: string[] = []
@@ -128,7 +153,7 @@ function redactWord(word: string, run: Run): string {
         stack.pop()
         continue
       }
-      const secret = stack.at(-1) === 'invitations' && !PUBLIC_INVITATION_SEGMENTS.has(name)
+      const secret = stack.at(-1) === 'invitations' && !PUBLIC_INVITATION_SEGMENTS.has(name) && rules.secretSegment(name)
       if (secret) cut = true
       stack.push(secret ? REDACTED : name)
     }
@@ -140,24 +165,26 @@ function redactWord(word: string, run: Run): string {
 }
 
 /**
- * For logs: `text` with every invitation secret cut out, however its URL or path is spelled
- * (case, percent-encoding, dot segments, doubled slashes, `;` params), and any token-shaped run
- * (43 base64url characters) cut wherever it stands. Never throws; text without either is returned
- * unchanged.
+ * For logs: `text` with every invitation secret cut out (a token-shaped segment after
+ * `invitations`), however its URL or path is spelled (case, percent-encoding, dot segments,
+ * doubled slashes, `;` params), and any token-shaped run (43 base64url characters) cut wherever
+ * it stands. Never throws; text without either is returned
+ * unchanged. It reads plain text: give it a string value before it is serialized (JSON escapes
+ * such as `\n` would be read as part of a path).
  *
  * @example redactInvitationUrl('see http://x/INVITATIONS/abc now') === 'see http://x/INVITATIONS/[redacted] now'
  */
 export function redactInvitationUrl(text: string): string {
-  return text.replace(WORD, (word) => redactWord(word, TOKEN_RUNS))
+  return text.replace(WORD, (word) => redactWord(word, TEXT_RULES))
 }
 
 /**
  * For the request log: a request path with its secrets cut out, as `redactInvitationUrl`, and
- * also any segment holding a run of 43 or more base64url characters (a token with something
- * glued to it). No route of ours has such a segment, so only a secret or noise is lost.
+ * also any segment after `invitations`, whatever its characters, and any segment holding a run of
+ * 43 or more base64url characters (a token with something glued to it).
  */
 export function redactRequestPath(path: string): string {
-  return path.replace(WORD, (word) => redactWord(word, LONG_RUNS))
+  return path.replace(WORD, (word) => redactWord(word, PATH_RULES))
 }
 
 /**

@@ -206,14 +206,25 @@ function createReadinessLog(logger: Logger): (name: string, result: ReadinessRes
   return (name, result) => {
     const shown = publicResult(result)
     const key = `${shown.ok}|${shown.reason ?? ''}`
-    const previous = last.get(name) ?? { key: 'true|', detail: undefined, at: 0 }
+    // A reason the body cannot show (not a code) still belongs in the log, where the detail goes.
+    const reported = result.reason !== undefined && result.reason !== shown.reason ? result.reason : undefined
+    const detail = reported === undefined ? result.detail : `${reported}|${result.detail ?? ''}`
+    // Before its first result a check counts as plainly ok, so a first result that is not (not
+    // ready, or ok with a reason such as `email_sending_paused`) is logged as a change.
+    const previous = last.get(name) ?? { key: PLAINLY_OK, detail: undefined, at: 0 }
     const now = Date.now()
     const changed = previous.key !== key
-    const newDetail = result.detail !== previous.detail && now - previous.at >= DETAIL_LOG_INTERVAL_MS
+    const newDetail = detail !== previous.detail && now - previous.at >= DETAIL_LOG_INTERVAL_MS
     if (!changed && !newDetail) return
-    last.set(name, { key, detail: result.detail, at: now })
-    const fields = { check: name, ok: shown.ok, reason: shown.reason, detail: result.detail }
-    if (shown.ok) logger.info(fields, changed ? `readiness: ${name} is ok again` : `readiness: ${name}`)
-    else logger.warn(fields, `readiness: ${name} is not ready`)
+    last.set(name, { key, detail, at: now })
+    const fields = { check: name, ok: shown.ok, reason: shown.reason, reportedReason: reported, detail: result.detail }
+    if (!shown.ok) logger.warn(fields, `readiness: ${name} is not ready`)
+    else if (!changed) logger.info(fields, `readiness: ${name}`)
+    else if (shown.reason !== undefined) logger.info(fields, `readiness: ${name} is ok, with ${shown.reason}`)
+    // Only a state that was not plainly ok can differ from this one.
+    else logger.info(fields, `readiness: ${name} is ok again`)
   }
 }
+
+/** The state of a check that is ready and has nothing to report. */
+const PLAINLY_OK = 'true|'

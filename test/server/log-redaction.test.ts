@@ -5,6 +5,7 @@
  */
 import { request } from 'node:http'
 import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { Writable } from 'node:stream'
@@ -13,7 +14,7 @@ import fc from 'fast-check'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createInviteeRouter } from '../../adapters/web/router.ts'
-import { canonicalPath, redactInvitationUrl, redactRequestPath } from '../../src/invitations/links.ts'
+import { canonicalPath, linkToken, redactInvitationUrl, redactRequestPath } from '../../src/invitations/links.ts'
 import { createHttpApp } from '../../src/server/http.ts'
 import { createLogger } from '../../src/server/logger.ts'
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
@@ -158,6 +159,10 @@ describe('the redaction rules', () => {
     [`see https://x.test/invitations/${TOKEN} now`, 'see https://x.test/invitations/[redacted] now'],
     [`a token alone: ${TOKEN}.`, 'a token alone: [redacted].'],
     ['/slack/events', '/slack/events'],
+    // A stack frame from src/invitations/ keeps its file and line: a file name is not a secret.
+    ['at linkToken (/srv/app/src/invitations/links.ts:61:7)', 'at linkToken (/srv/app/src/invitations/links.ts:61:7)'],
+    ['at file:///srv/app/src/invitations/links.ts:61:7', 'at file:///srv/app/src/invitations/links.ts:61:7'],
+    ['(see /invitations/short-secret).', '(see /invitations/[redacted]'],
     ['100%', '100%'],
     ['/%E0%A4%A/%', '/%E0%A4%A/%'],
   ])('%s → %s', (input, expected) => {
@@ -168,6 +173,9 @@ describe('the redaction rules', () => {
     expect(redactRequestPath(`/elsewhere/${TOKEN}xyz`)).toBe('/elsewhere/[redacted]')
     // In free text only the token's exact shape is cut: longer ids stay readable in logs.
     expect(redactInvitationUrl(`conversation a:${TOKEN}xyz`)).toBe(`conversation a:${TOKEN}xyz`)
+    // And whatever follows `invitations` in a request path, even what no token could be.
+    expect(redactRequestPath('/invitations/%E0%A4%A/accept')).toBe('/invitations/[redacted]/accept')
+    expect(redactInvitationUrl('/invitations/%E0%A4%A/accept')).toBe('/invitations/%E0%A4%A/accept')
   })
 
   it('reads a path as a router would, for matching', () => {
@@ -204,6 +212,93 @@ describe('the redaction rules', () => {
         redactInvitationUrl(s)
         redactRequestPath(s)
         canonicalPath(s)
+      }),
+    )
+  })
+})
+
+describe('the logger scrubs values, not the serialized line', () => {
+  const TOKEN = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde'
+  const logged: string[] = []
+  const memory = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logged.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''))
+      done()
+    },
+  })
+  const logger = createLogger({ level: 'debug', destination: memory })
+  beforeEach(() => {
+    logged.length = 0
+  })
+  const parsed = () => logged.map((l) => JSON.parse(l) as Record<string, unknown>)
+
+  it('strings with control characters stay valid JSON, and a token behind one is still cut', () => {
+    const values = {
+      newline: `line1\n${TOKEN}`,
+      tab: `\t${TOKEN}`,
+      pathThenNewline: '/invitations/\nfoo',
+      control: '\u0001',
+      controlThenToken: `/invitations/\u0001${TOKEN}`,
+      backslash: `C:\\invitations\\${TOKEN}`,
+      quote: `"${TOKEN}"`,
+    }
+    logger.info(values, `message\n${TOKEN}`)
+    logger.info({ nested: { list: [values] } }, 'nested')
+    logger.info(`\r${TOKEN}`)
+    logger.child({ binding: `\n${TOKEN}`, other: '/invitations/\nfoo' }).warn({ field: `\t${TOKEN}` }, 'child')
+    logger.error({ err: new Error(`failed on\n/invitations/${TOKEN}`) }, 'error')
+    logger.error(new Error(`\u0002${TOKEN}`))
+
+    const lines = parsed() // throws on any line that is not JSON
+    expect(lines).toHaveLength(6)
+    for (const line of logged) expect(line).not.toContain(TOKEN)
+    expect(lines[0]).toMatchObject({
+      newline: 'line1\n[redacted]',
+      tab: '\t[redacted]',
+      pathThenNewline: '/invitations/\nfoo',
+      control: '\u0001',
+      controlThenToken: '/invitations/\u0001[redacted]',
+      backslash: 'C:\\invitations\\[redacted]',
+      quote: '"[redacted]"',
+      msg: 'message\n[redacted]',
+    })
+    expect(lines[1]).toMatchObject({ nested: { list: [{ newline: 'line1\n[redacted]', pathThenNewline: '/invitations/\nfoo' }] } })
+    expect(lines[2]).toMatchObject({ msg: '\r[redacted]' })
+    expect(lines[3]).toMatchObject({ binding: '\n[redacted]', other: '/invitations/\nfoo', field: '\t[redacted]' })
+    expect(lines[4]).toMatchObject({ err: { type: 'Error', message: 'failed on\n/invitations/[redacted]' } })
+    expect(lines[5]).toMatchObject({ err: { message: '\u0002[redacted]' }, msg: '\u0002[redacted]' })
+  })
+
+  it('an error thrown in src/invitations/ keeps its stack frame (file and line)', () => {
+    let thrown: unknown
+    try {
+      linkToken(undefined as unknown as Buffer, 'some-link-id')
+    } catch (error) {
+      thrown = error
+    }
+    const linksFile = fileURLToPath(new URL('../../src/invitations/links.ts', import.meta.url))
+    const frame = (thrown as Error).stack?.split('\n').find((l) => l.includes(`${linksFile}:`))
+    expect(frame).toMatch(/links\.ts:\d+:\d+/)
+    logger.error({ err: thrown }, 'link failed')
+    const [line] = parsed()
+    expect((line?.err as { stack: string }).stack).toContain(frame)
+  })
+
+  it('whatever surrounds a token (generated): every line parses and the token is gone', () => {
+    const base64url = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''))
+    const token = fc.array(base64url, { minLength: 43, maxLength: 43 }).map((cs) => cs.join(''))
+    // What may stand right next to a token without making it part of a longer run.
+    const edge = fc.constantFrom('\n', '\t', '\r', '\u0001', '\u001f', ' ', '"', '\\', '/', '/invitations/', '\u2028', '\ud800')
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), edge, token, edge, fc.string({ unit: 'binary' }), (before, left, t, right, after) => {
+        logged.length = 0
+        const text = `${before}${left}${t}${right}${after}`
+        logger.info({ field: text, deep: { list: [text] } }, text)
+        logger.child({ bound: text }).error(new Error(text))
+        for (const line of logged) {
+          expect(() => JSON.parse(line) as unknown).not.toThrow()
+          expect(line).not.toContain(t)
+        }
       }),
     )
   })

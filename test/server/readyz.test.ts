@@ -146,6 +146,46 @@ describe('/readyz', () => {
     expect(logged.find((l) => l.check === 'email')?.detail).toContain('ALARM: sending paused')
   })
 
+  it('a first result that is ok with a reason is logged as that state; "ok again" only after it', async () => {
+    const test = await createTestDatabase({ migrate: false })
+    cleanups.push(() => test.close())
+    let paused = true
+    const checks: ReadinessCheck[] = [
+      { name: 'email', check: async () => (paused ? { ok: true, reason: 'email_sending_paused' } : { ok: true }) },
+      { name: 'quiet', check: async () => ({ ok: true }) },
+    ]
+    const app = await start(test.knex, checks)
+    await app.probe()
+    await app.probe()
+    paused = false
+    await app.probe()
+    await app.probe()
+
+    const logged = readinessLines(app.lines).map((l) => JSON.parse(l) as { check: string; msg: string; reason?: string; level: number })
+    expect(logged.filter((l) => l.check === 'quiet')).toEqual([])
+    const email = logged.filter((l) => l.check === 'email')
+    expect(email.map((l) => l.msg)).toEqual(['readiness: email is ok, with email_sending_paused', 'readiness: email is ok again'])
+    expect(email[0]).toMatchObject({ level: 30, reason: 'email_sending_paused' })
+  })
+
+  it('a reason that is not a code: kept out of the body, written to the log as reported', async () => {
+    const test = await createTestDatabase({ migrate: false })
+    cleanups.push(() => test.close())
+    const checks: ReadinessCheck[] = [
+      { name: 'wordy', check: async () => ({ ok: false, reason: 'Queue is full at host db-3!' }) },
+      { name: 'okWordy', check: async () => ({ ok: true, reason: 'Paused by ops@vendor' }) },
+    ]
+    const app = await start(test.knex, checks)
+    const res = await app.probe()
+    await app.probe()
+    expect(JSON.parse(res.text)).toMatchObject({ checks: { wordy: { ok: false, reason: 'not_ready' }, okWordy: { ok: true } } })
+    expect(res.text).not.toMatch(/Queue|vendor/)
+
+    const logged = readinessLines(app.lines).map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(logged.filter((l) => l.check === 'wordy')).toEqual([expect.objectContaining({ level: 40, reason: 'not_ready', reportedReason: 'Queue is full at host db-3!' })])
+    expect(logged.filter((l) => l.check === 'okWordy')).toEqual([expect.objectContaining({ level: 30, msg: 'readiness: okWordy', reportedReason: 'Paused by ops@vendor' })])
+  })
+
   it('a check that hangs counts as failed and does not hold the others', async () => {
     const test = await createTestDatabase({ migrate: false })
     cleanups.push(() => test.close())
