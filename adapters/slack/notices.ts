@@ -24,7 +24,7 @@ import type { AccountEvent } from '../../src/notices/account-events.ts'
 import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents, renewEventClaims, type EventClaim } from '../../src/notices/notice-queue.ts'
 import { sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
 import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
-import type { SlackConfig } from './config.ts'
+import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 import type { SlackIO } from './interactions.ts'
 import { renderNotices } from './render-notices.ts'
 import { createSlackIO } from './web-io.ts'
@@ -226,7 +226,7 @@ export function createSlackNotices(deps: Deps, io: Pick<SlackIO, 'postMessage'>,
  */
 export function createSlackNoticesFromConfig(deps: Deps, config: SlackConfig, opts: SlackNoticesOptions = {}): SlackNotices {
   // A post that hangs must not stall the round past its lease (another replica would post it too).
-  const client = new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 10_000 })
+  const client = new WebClient(config.botToken, { slackApiUrl: config.apiUrl, logLevel: LogLevel.ERROR, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: SLACK_CALL_TIMEOUT_MS })
   const io = createSlackIO({ client, apiUrl: config.apiUrl, logger: deps.logger.child({ adapter: 'slack' }) })
   return createSlackNotices(deps, io, opts)
 }
