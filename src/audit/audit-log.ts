@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Actor, AuditEntry } from '../invitations/model.ts'
+import { storable } from '../shared/storable-text.ts'
 
 export interface AuditRecord {
   accountId: string | null
@@ -12,17 +13,8 @@ export interface AuditRecord {
   detail?: Record<string, unknown>
 }
 
-// NUL, or half of a surrogate pair: neither text nor jsonb columns take them.
-// eslint-disable-next-line no-control-regex -- matching NUL is the point
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
-
-/**
- * Text as Postgres can store it: what it cannot is recorded as U+FFFD. An attempt carries what
- * its sender chose, and it is audited whatever that was, rather than failing unrecorded.
- */
-function storable(text: string): string {
-  return text.replace(UNSTORABLE, '\ufffd')
-}
+// An attempt carries what its sender chose, and it is audited whatever that was (what a text
+// column cannot hold recorded as U+FFFD), rather than failing unrecorded.
 
 /** Append one entry to the audit log (docs/reliability.md: every attempt, allowed or refused). */
 export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<void> {

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { ChatPlatform } from '../accounts/chat-connections.ts'
+import { hasUnstorable } from '../shared/storable-text.ts'
 
-// NUL, or half of a surrogate pair: a text column cannot hold the first, and the driver turns the
-// second into U+FFFD (two different keys would become one).
-// eslint-disable-next-line no-control-regex -- matching NUL is the point
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+/** The key column's width. */
+const KEY_CHARS = 500
 
 /**
- * The key as stored: as it is when Postgres can hold it exactly (cut to the column's 500
- * characters), else a digest of its UTF-16 code units, which is lossless.
+ * The key as stored: as it is when Postgres can hold it exactly and it fits the column, else a
+ * digest of its UTF-16 code units. Never cut, and never U+FFFD in place of what a text column
+ * cannot hold: two different keys must never become one (the second request would be dropped
+ * as a redelivery). Teams keys (conversation id and activity id) can run past 500 characters.
  */
 function storedKey(key: string): string {
-  if (!UNSTORABLE.test(key)) return key.slice(0, 500)
+  if (key.length <= KEY_CHARS && !hasUnstorable(key)) return key
   return `sha256:${createHash('sha256').update(Buffer.from(key, 'utf16le')).digest('hex')}`
 }
 

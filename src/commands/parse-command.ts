@@ -167,7 +167,8 @@ export function parseCommand(text: string): Parsed {
   if (words === null) return { ok: false, failure: { code: 'command.invalid', subcommand: null, message: 'a quote is not closed', usage: HELP_TEXT } }
   if (words.length === 0) return { ok: true, command: { name: 'help' } }
   const [head, ...rest] = words as [string, ...string[]]
-  const name = ALIASES[head.toLowerCase()]
+  // Own keys only: `constructor` or `__proto__` typed as a subcommand must be unknown, not Object's.
+  const name = Object.hasOwn(ALIASES, head.toLowerCase()) ? ALIASES[head.toLowerCase()] : undefined
   if (!name) return { ok: false, failure: { code: 'command.unknown', subcommand: null, message: `unknown command \`${printable(head)}\``, usage: HELP_TEXT } }
   const flags = splitFlags(rest)
 

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit-log.ts'
 import type { Actor } from '../invitations/model.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { ok, type Result } from '../shared/result.ts'
+import { storable } from '../shared/storable-text.ts'
 import { suppressRecipient } from './suppressions.ts'
 
 /** A bounce or complaint SES reported (through SNS), already verified and parsed by the adapter. */
@@ -43,11 +44,14 @@ interface OutboxMatch {
  * account's administrators (account_events → channel notice) and audit it. One transaction; a
  * replay of the same SNS message is a no-op.
  */
-export async function recordDeliveryEvent(deps: Deps, cmd: DeliveryFeedback): Promise<Result<DeliveryFeedbackOutcome, never>> {
+export async function recordDeliveryEvent(deps: Deps, feedback: DeliveryFeedback): Promise<Result<DeliveryFeedbackOutcome, never>> {
   const now = deps.clock.now()
+  // SES's words are stored as said, less what a text column cannot hold (a NUL in a diagnostic
+  // code must not fail the record, or SNS would retry until it gives up and the bounce is lost).
+  const cmd = { ...feedback, eventId: storable(feedback.eventId), sesMessageId: storable(feedback.sesMessageId), summary: storable(feedback.summary) }
   const recipients = cmd.recipients.flatMap((r) => {
     const n = normaliseEmail(r.email)
-    return n.ok ? [{ email: n.email, detail: r.detail }] : []
+    return n.ok ? [{ email: n.email, detail: r.detail === null ? null : storable(r.detail) }] : []
   })
   return deps.db.transaction(async (trx) => {
     const fresh = await trx('email_feedback_events')

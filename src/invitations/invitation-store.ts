@@ -17,7 +17,8 @@ export async function resolveGroups(
   accountId: string,
   names: string[],
 ): Promise<Result<{ id: string; name: string; is_admin: boolean }[], LifecycleFailure>> {
-  const wanted = [...new Set(names.map((n) => n.trim()).filter((n) => n !== ''))]
+  // Case-insensitive like the lookup below, so `Engineering, engineering` names one group once.
+  const wanted = [...new Map(names.map((n) => n.trim()).filter((n) => n !== '').map((n) => [n.toLowerCase(), n] as const)).values()]
   if (wanted.length === 0) return fail({ code: 'group.required' })
   const all = await trx('groups').where({ account_id: accountId }).orderBy('name').select<{ id: string; name: string; is_admin: boolean }[]>('id', 'name', 'is_admin')
   const byName = new Map(all.map((g) => [g.name.toLowerCase(), g]))

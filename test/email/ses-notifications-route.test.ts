@@ -142,6 +142,19 @@ describe('bounces and complaints', () => {
     expect(resend.ok).toBe(true)
   })
 
+  it('a NUL in what SES says (diagnostic code, feedback id) is recorded as U+FFFD instead of failing the record', async () => {
+    serveCertificate()
+    const ses = JSON.parse(sesFixture('bounce-permanent')) as { bounce: { feedbackId: string; bouncedRecipients: { diagnosticCode?: string }[] } }
+    ses.bounce.feedbackId = `${ses.bounce.feedbackId}\u0000x`
+    for (const r of ses.bounce.bouncedRecipients) r.diagnosticCode = 'smtp; 550 \u0000 gone'
+    const res = await post(signEnvelope(key, notification(JSON.stringify(ses))))
+    expect(res.status).toBe(200)
+    const s = await snapshot()
+    expect(s.suppressions).toHaveLength(1)
+    expect(s.suppressions[0]?.detail).toContain('550 \ufffd gone')
+    expect(s.invitations.map((i) => i.delivery_status)).toEqual(['bounced'])
+  })
+
   it('a Delivery notification is acknowledged and changes nothing', async () => {
     serveCertificate()
     const before = await snapshot()

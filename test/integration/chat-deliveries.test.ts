@@ -25,10 +25,17 @@ test('concurrent deliveries of one key: exactly one is first', async () => {
   expect(results.filter(Boolean)).toHaveLength(1)
 })
 
-test('prune forgets old keys only; a very long key is cut, not refused', async () => {
+test('prune forgets old keys only; a very long key is stored as its digest, not refused', async () => {
   await firstDelivery(db.knex, 'slack', 'old', T0, TTL)
   await firstDelivery(db.knex, 'slack', 'x'.repeat(2000), at(TTL * 3), TTL)
   expect(await pruneDeliveries(db.knex, at(TTL))).toBeGreaterThanOrEqual(1)
   expect(await db.knex('chat_deliveries').where({ key: 'old' })).toEqual([])
-  expect(await db.knex('chat_deliveries').where({ key: 'x'.repeat(500) })).toHaveLength(1)
+  expect(await db.knex('chat_deliveries').where('key', 'like', 'sha256:%')).toHaveLength(1)
+})
+
+test('two long keys that share their first 500 characters are two deliveries, not one', async () => {
+  const common = `message:${'c'.repeat(600)}`
+  expect(await firstDelivery(db.knex, 'teams', `${common}|1`, T0, TTL)).toBe(true)
+  expect(await firstDelivery(db.knex, 'teams', `${common}|2`, T0, TTL)).toBe(true)
+  expect(await firstDelivery(db.knex, 'teams', `${common}|1`, T0, TTL)).toBe(false)
 })

@@ -20,6 +20,9 @@ describe('a group named twice in one command', () => {
     await inviteUser(deps, seed, 'bob@acme.test')
     const outcome = await runCommand(deps, { accountId: seed.account.id, actor: seed.adminActor, command: { name: 'edit', email: 'bob@acme.test', groups: ['engineering', 'Engineering', 'MEMBERS', 'Members'] } })
     expect(outcome).toMatchObject({ kind: 'edited', user: { groups: ['Engineering', 'Members'] } })
+    // …and the audit entry names each group once too.
+    const entry = await deps.db('audit_log').where({ action: 'user.edit_groups', target_email: 'bob@acme.test' }).orderBy('id', 'desc').first('detail')
+    expect(JSON.stringify(entry?.detail)).not.toMatch(/engineering.*engineering/i)
   })
 
   it('add: the new user is in it once', async () => {

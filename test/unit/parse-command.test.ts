@@ -85,6 +85,10 @@ describe('parseCommand: malformed inputs get the usage of their subcommand', () 
 })
 
 describe('tokenize and chat formatting', () => {
+  test.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])('`%s` is an unknown command, not one of Object\'s', (word) => {
+    expect(parseCommand(word)).toMatchObject({ ok: false, failure: { code: 'command.unknown' } })
+  })
+
   test('quotes group words, typographic quotes too', () => {
     expect(tokenize(`add a@b.c --name "Ada Lovelace" --group 'Big Team' x`)).toEqual(['add', 'a@b.c', '--name', 'Ada Lovelace', '--group', 'Big Team', 'x'])
     expect(tokenize('a “b c” d')).toEqual(['a', 'b c', 'd'])
