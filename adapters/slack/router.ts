@@ -10,7 +10,7 @@
  * every listener acks first and does the work afterwards, tracked so shutdown and tests can wait
  * for it (`idle()`).
  */
-import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt'
+import { App, ExpressReceiver, LogLevel, type AckFn, type Context, type Logger as BoltLogger, type RespondArguments, type ViewResponseAction } from '@slack/bolt'
 import { WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
@@ -19,11 +19,15 @@ import type { Logger } from '../../src/ports/logger.ts'
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
 import { createSlackHandlers } from './interactions.ts'
+import { EDIT_MODAL_BLOCK_ID } from './render.ts'
 import { BlockActionsPayload, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
 import { createSlackGate, readRawBody } from './verify.ts'
 import { createSlackIO } from './web-io.ts'
 
 export const SLACK_EVENTS_PATH = '/slack/events'
+
+const SOMETHING_WENT_WRONG_PLAIN = 'Something went wrong on our side.'
+const SOMETHING_WENT_WRONG = `${SOMETHING_WENT_WRONG_PLAIN} Check with \`/invite show <email>\` before trying again.`
 
 /**
  * The slash commands we answer: `/invite` (docs/commands.md) and `/inviteops`, for a workspace where
@@ -141,8 +145,8 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
         if (responseUrl) {
           await io
             .respond(responseUrl, {
-              text: 'Something went wrong on our side. Check with `/invite show <email>` before trying again.',
-              blocks: [{ type: 'section', text: { type: 'mrkdwn', text: ':warning: Something went wrong on our side. Check with `/invite show <email>` before trying again.' } }],
+              text: SOMETHING_WENT_WRONG,
+              blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:warning: ${SOMETHING_WENT_WRONG}` } }],
               response_type: 'ephemeral',
               replace_original: false,
             })
@@ -151,6 +155,27 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
       })
       .finally(() => pending.delete(p))
     pending.add(p)
+  }
+
+  /**
+   * An ack that remembers it was sent, and what to do when a listener throws: log once, and ack
+   * with `failure` when nothing was acknowledged yet. Bolt would otherwise log the error, wait
+   * out its 3 seconds for an ack and answer 404, which Slack shows as a timeout.
+   */
+  function guardedAck<A>(boltAck: AckFn<A>, what: string, failure: A | undefined): { ack: AckFn<A>; failed(error: unknown): Promise<void> } {
+    let acked = false
+    const ack: AckFn<A> = async (response?: A) => {
+      acked = true
+      await boltAck(response)
+    }
+    return {
+      ack,
+      async failed(error: unknown) {
+        logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), what }, 'slack listener failed before its work was handed off')
+        if (acked) return
+        await boltAck(failure).catch(() => {})
+      },
+    }
   }
 
   const receiver = new ExpressReceiver({
@@ -172,14 +197,23 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     clientOptions: writeOptions,
   })
 
-  app.command(/.*/, async ({ ack, body, command, context }) => {
+  app.command(/.*/, async ({ ack: boltAck, body, command, context }) => {
+    const { ack, failed } = guardedAck(boltAck, 'command', { response_type: 'ephemeral', text: SOMETHING_WENT_WRONG })
+    try {
+      await commandListener(ack, body, command.command, context)
+    } catch (error) {
+      await failed(error)
+    }
+  })
+
+  async function commandListener(ack: AckFn<string | RespondArguments>, body: unknown, commandName: string, context: Context): Promise<void> {
     const parsed = SlashCommandBody.safeParse(body)
     if (!parsed.success) {
       await ack({ response_type: 'ephemeral', text: 'This command arrived incomplete, so nothing was done. Please try again.' })
       return
     }
-    if (!SLASH_COMMANDS.includes(command.command)) {
-      await ack({ response_type: 'ephemeral', text: `InviteOps only answers \`/invite\`, not \`${command.command}\`.` })
+    if (!SLASH_COMMANDS.includes(commandName)) {
+      await ack({ response_type: 'ephemeral', text: `InviteOps only answers \`/invite\`, not \`${commandName}\`.` })
       return
     }
     // A retry (X-Slack-Retry-Num) means Slack did not see our ack in time, not that we missed the
@@ -196,10 +230,21 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     afterAck('command', parsed.data.response_url, async () => {
       if (await firstTimeEverywhere(key)) await handlers.slashCommand(parsed.data)
     })
+  }
+
+  app.action(/.*/, async ({ ack: boltAck, body, context }) => {
+    // A click is acknowledged empty: Slack shows nothing for it, so what went wrong goes to the
+    // response_url (afterAck) when there is one.
+    const { ack, failed } = guardedAck<never>(boltAck, 'action', undefined)
+    try {
+      await ack()
+      actionListener(body, context)
+    } catch (error) {
+      await failed(error)
+    }
   })
 
-  app.action(/.*/, async ({ ack, body, context }) => {
-    await ack()
+  function actionListener(body: unknown, context: Context): void {
     const parsed = BlockActionsPayload.safeParse(body)
     if (!parsed.success) {
       logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'slack action payload refused')
@@ -215,20 +260,29 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     afterAck('action', parsed.data.response_url ?? null, async () => {
       if (await firstTimeEverywhere(key)) await handlers.blockAction(parsed.data)
     })
-  })
+  }
 
   // Any callback id: an unknown one is answered inside `viewSubmission` rather than left to time out.
-  app.view(/.*/, async ({ ack, body }) => {
-    const parsed = ViewSubmissionPayload.safeParse(body)
-    if (!parsed.success) {
-      await ack({ response_action: 'errors', errors: { groups: 'This form arrived incomplete: nothing was changed.' } })
-      return
+  app.view(/.*/, async ({ ack: boltAck, body }) => {
+    // A modal has no response_url: the failure is shown under the input, where Slack shows a
+    // refusal (https://docs.slack.dev/surfaces/modals, "response_action: errors"). The edit may have been
+    // saved before the failure, hence "check" rather than "nothing changed".
+    // Our view listener only takes view_submission (the callback constraint's default type).
+    const { ack, failed } = guardedAck(boltAck as AckFn<ViewResponseAction>, 'view', { response_action: 'errors', errors: { [EDIT_MODAL_BLOCK_ID]: `${SOMETHING_WENT_WRONG_PLAIN} Close this form and check the user with /invite show before trying again.` } })
+    try {
+      const parsed = ViewSubmissionPayload.safeParse(body)
+      if (!parsed.success) {
+        await ack({ response_action: 'errors', errors: { [EDIT_MODAL_BLOCK_ID]: 'This form arrived incomplete: nothing was changed.' } })
+        return
+      }
+      // The edit runs before the ack so that a refusal shows in the modal; it is one short transaction.
+      const { ack: answer, after } = await handlers.viewSubmission(parsed.data)
+      if (answer) await ack(answer)
+      else await ack()
+      afterAck('view', null, after)
+    } catch (error) {
+      await failed(error)
     }
-    // The edit runs before the ack so that a refusal shows in the modal; it is one short transaction.
-    const { ack: answer, after } = await handlers.viewSubmission(parsed.data)
-    if (answer) await ack(answer)
-    else await ack()
-    afterAck('view', null, after)
   })
 
   app.error(async (error) => {

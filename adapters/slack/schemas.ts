@@ -11,23 +11,51 @@
 import { z } from 'zod'
 import { listFilters } from './actions.ts'
 
-const slackId = z.string().regex(/^[A-Z0-9][A-Z0-9_-]{1,40}$/i, 'not a Slack id')
+/**
+ * Slack ids are uppercase letters and digits behind a one-letter kind: `U…`/`W…` users, `T…`
+ * workspaces, `E…` Enterprise organizations, `C…`/`G…`/`D…` conversations. Checked exactly, case
+ * included, because Bolt keys a plain object by the team or enterprise id before any listener
+ * runs (App#processEvent: `this.clients[teamId]`): `constructor` or `toString` there crashes it.
+ * An Enterprise org-wide install may put the `E…` id where a team id usually is.
+ */
+const idOf = (prefixes: string, what: string) => z.string().regex(new RegExp(`^[${prefixes}][A-Z0-9]{1,40}$`), `not a Slack ${what} id`)
+const teamId = idOf('TE', 'workspace')
+const enterpriseId = idOf('E', 'Enterprise organization')
+const userId = idOf('UW', 'user')
+const channelId = idOf('CGD', 'conversation')
+
+/**
+ * A key Bolt reads to decide what a body is (helpers.getTypeAndConversation: `event`, then
+ * `command`, then `name`, then `actions`, then `type`) must be absent from a body of another
+ * kind: otherwise the gate vouches for one kind while Bolt dispatches another, reading fields
+ * nobody checked. `function_data` (workflow steps, which we do not use) makes Bolt build a client
+ * from the body's own token.
+ */
+const absent = z.never().optional()
+const notRoutedElsewhere = { event: absent, function_data: absent }
+
+/**
+ * `response_urls` of a view submission (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload#view_submission):
+ * Bolt reads `response_urls[0].response_url` when there is no `response_url`.
+ */
+const responseUrls = z.array(z.object({ response_url: z.url({ protocol: /^https?$/ }), block_id: z.string().optional(), action_id: z.string().optional(), channel_id: channelId.optional() })).max(25)
 
 /** `POST /slack/events` with `command=/invite`: an x-www-form-urlencoded body. */
 export const SlashCommandBody = z.object({
   command: z.string().min(1).max(100),
   text: z.string().max(4000).default(''),
-  team_id: slackId,
+  team_id: teamId,
   team_domain: z.string().optional(),
-  enterprise_id: z.string().optional(),
-  channel_id: slackId,
+  enterprise_id: enterpriseId.optional(),
+  channel_id: channelId,
   channel_name: z.string().optional(),
-  user_id: slackId,
+  user_id: userId,
   user_name: z.string().max(200).optional(),
   response_url: z.url({ protocol: /^https?$/ }),
   trigger_id: z.string().min(1).max(200),
   api_app_id: z.string().optional(),
   is_enterprise_install: z.string().optional(),
+  ...notRoutedElsewhere,
 })
 export type SlashCommandBody = z.infer<typeof SlashCommandBody>
 
@@ -48,18 +76,23 @@ export type ElementAction = z.infer<typeof ElementAction>
 export const BlockActionsPayload = z.object({
   type: z.literal('block_actions'),
   user: z.object({
-    id: slackId,
-    team_id: slackId.optional(),
+    id: userId,
+    team_id: teamId.optional(),
     username: z.string().max(200).optional(),
     name: z.string().max(200).optional(),
   }),
-  team: z.object({ id: slackId, domain: z.string().optional() }).nullable(),
-  enterprise: z.object({ id: z.string() }).nullable().optional(),
+  team: z.object({ id: teamId, domain: z.string().optional(), enterprise_id: enterpriseId.optional() }).nullable(),
+  enterprise: z.object({ id: enterpriseId }).nullable().optional(),
   api_app_id: z.string().optional(),
   trigger_id: z.string().max(200).optional(),
-  channel: z.object({ id: slackId, name: z.string().optional() }).nullable().optional(),
-  container: z.object({ type: z.string(), channel_id: slackId.optional(), message_ts: z.string().optional(), is_ephemeral: z.boolean().optional() }).optional(),
+  // Absent, never null: Bolt reads `channel.id` whenever `channel` is not undefined.
+  channel: z.object({ id: channelId, name: z.string().optional() }).optional(),
+  container: z.object({ type: z.string(), channel_id: channelId.optional(), message_ts: z.string().optional(), is_ephemeral: z.boolean().optional() }).optional(),
   response_url: z.url({ protocol: /^https?$/ }).optional(),
+  response_urls: responseUrls.optional(),
+  ...notRoutedElsewhere,
+  command: absent,
+  name: absent,
   actions: z.array(ElementAction).min(1).max(25),
   /**
    * The message the click came from (a channel message; absent for ephemeral ones). A notice is
@@ -79,10 +112,18 @@ export type BlockActionsPayload = z.infer<typeof BlockActionsPayload>
 /** The edit-groups modal being submitted. */
 export const ViewSubmissionPayload = z.object({
   type: z.literal('view_submission'),
-  user: z.object({ id: slackId, team_id: slackId.optional(), username: z.string().max(200).optional(), name: z.string().max(200).optional() }),
-  team: z.object({ id: slackId }).nullable(),
+  user: z.object({ id: userId, team_id: teamId.optional(), username: z.string().max(200).optional(), name: z.string().max(200).optional() }),
+  team: z.object({ id: teamId, enterprise_id: enterpriseId.optional() }).nullable(),
+  enterprise: z.object({ id: enterpriseId }).nullable().optional(),
+  response_urls: responseUrls.optional(),
+  ...notRoutedElsewhere,
+  command: absent,
+  name: absent,
+  actions: absent,
   view: z.object({
     callback_id: z.string().max(255),
+    // Bolt takes the team from here first when it is set (a modal opened from a Slack Connect channel).
+    app_installed_team_id: teamId.optional(),
     private_metadata: z.string().max(3000).default(''),
     state: z.object({
       values: z.record(z.string(), z.record(z.string(), z.object({ type: z.string(), selected_options: z.array(optionSchema).max(100).optional() }))),
@@ -108,7 +149,7 @@ export const SlackRequestBody = z.union([
 export const UsersInfoResponse = z.object({
   ok: z.literal(true),
   user: z.object({
-    id: slackId,
+    id: userId,
     team_id: z.string().optional(),
     name: z.string().optional(),
     real_name: z.string().optional(),
@@ -134,7 +175,7 @@ export type UsersInfoResponse = z.infer<typeof UsersInfoResponse>
 /** What the edit modal carries through Slack and back (we wrote it; still parsed on the way in). */
 export const EditModalMetadata = z.object({
   userId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  channelId: slackId.nullable(),
+  channelId: channelId.nullable(),
   responseUrl: z.url({ protocol: /^https?$/ }).nullable(),
   list: z.object({ filter: z.enum(listFilters), page: z.number().int().min(1) }).nullable(),
 })

@@ -78,6 +78,9 @@ export function createSlackGate(opts: { signingSecret: string; logger: Logger; n
     Object.assign(req, { rawBody: Buffer.from(body, 'utf8') })
 
     const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase()
+    // Bolt parses a form only when the header is exactly `application/x-www-form-urlencoded` and
+    // anything else as JSON: hand it the media type we parsed by, so both read the same body.
+    if (contentType) req.headers['content-type'] = contentType
     let parsed: unknown
     if (contentType === 'application/x-www-form-urlencoded') {
       const form = parseQueryString(body)
