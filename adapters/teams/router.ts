@@ -5,8 +5,9 @@
  * Order of work, per request (docs/architecture.md): JSON body parsed for this route only, with a size
  * limit (malformed → 400, nothing runs) → the activity is authenticated (botbuilder's check of the
  * Bot Framework JWT when an App ID is set, run here under a deadline: any failure, whatever its
- * cause, is a 401 with a fixed body, and nothing runs) → botbuilder's turn pipeline → zod-parse →
- * duplicate check → the core → render → connector calls (turn-io.ts, each under a deadline).
+ * cause, is a 401 with a fixed body, and nothing runs) → the envelope botbuilder reads and copies
+ * into replies is zod-checked (malformed → 400, nothing runs) → botbuilder's turn pipeline →
+ * zod-parse → duplicate check → the core → render → connector calls (turn-io.ts, each under a deadline).
  *
  * The turn runs inside the request: the Bot Framework gives a bot 15 seconds to answer
  * (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit#handle-rate-limits-for-bots)
@@ -23,7 +24,7 @@ import type { Logger } from '../../src/ports/logger.ts'
 import type { TeamsConfig } from './config.ts'
 import { createTeamsHandlers } from './interactions.ts'
 import { SOMETHING_WENT_WRONG } from './render.ts'
-import { MessageActivity } from './schemas.ts'
+import { ActivityEnvelope, MessageActivity } from './schemas.ts'
 import { createTurnIO, toActivity, withConnectorDeadline } from './turn-io.ts'
 
 export const TEAMS_MESSAGES_PATH = '/api/messages'
@@ -45,13 +46,14 @@ export interface TeamsDeadlines {
   connectorMs: number
 }
 
-/** The least an activity is: an object with a type. The rest is checked after authentication. */
-const ActivityEnvelope = z.looseObject({ type: z.string().min(1).max(100) })
 /**
- * The body, typed as botbuilder's Activity for its pipeline once it has a type (the same check
- * botbuilder's CloudAdapter.process makes); our turn zod-parses the fields it reads.
+ * The least an activity is: an object with a type, all that authentication needs (the same check
+ * botbuilder's CloudAdapter.process makes). The envelope is checked after authentication
+ * (ActivityEnvelope), so a caller without a valid token learns nothing of the schema.
  */
-const BotbuilderActivity = z.custom<Activity>((body) => ActivityEnvelope.safeParse(body).success)
+const TypedBody = z.looseObject({ type: z.string().min(1).max(100) })
+/** The body, typed as botbuilder's Activity for its authentication once it has a type. */
+const BotbuilderActivity = z.custom<Activity>((body) => TypedBody.safeParse(body).success)
 /** The name of an invoke, for the log. */
 const InvokeName = z.object({ name: z.string().max(100) })
 /** A JWT's claims we look at before botbuilder does (times), read without trusting them. */
@@ -121,6 +123,8 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   )
   const adapter = new TeamsCloudAdapter(auth)
   const verify = createActivityVerifier({ auth, authenticated: config.appId !== null, timeoutMs: deadlines.verifyMs, logger })
+  // Plain http to a loopback connector only without an App ID: the Emulator's mode, never production.
+  const envelope = ActivityEnvelope({ loopbackHttp: config.appId === null })
   const handlers = createTeamsHandlers(deps)
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
@@ -162,14 +166,23 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
       res.status(400).json({ error: 'The body is not a Bot Framework activity.' })
       return
     }
-    const activity = body.data
-    const verdict = await verify(activity, req.get('authorization') ?? '')
+    const verdict = await verify(body.data, req.get('authorization') ?? '')
     if (!verdict.ok) {
       // One fixed answer, whatever went wrong: the reason is for our log, not for the caller.
       logger.warn({ reason: verdict.reason }, 'teams activity refused: not authenticated')
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'unauthorized' })
       return
     }
+    // The envelope, after authentication: a forged request gets the same 401 whatever its shape,
+    // never a 400 that tells which field is wrong. botbuilder then runs on the checked copy (its
+    // unreadable locale dropped, unknown account fields gone), never on the raw body.
+    const checked = envelope.safeParse(req.body)
+    if (!checked.success) {
+      logger.warn({ issues: checked.error.issues.slice(0, 3).map((i) => i.path.join('.')), type: body.data.type }, 'teams activity refused: malformed envelope')
+      res.status(400).json({ error: 'The activity is malformed.' })
+      return
+    }
+    const activity = BotbuilderActivity.parse(checked.data)
     let answer: InvokeResponse | undefined
     try {
       answer = await adapter.runAuthenticated(verdict.result, activity, async (context) => {

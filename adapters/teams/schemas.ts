@@ -17,25 +17,115 @@ import type { RowAction } from '../../src/invitations/model.ts'
 export const rowActions = ['resend', 'regenerate', 'link', 'edit', 'remove'] as const satisfies readonly RowAction[]
 export const listFilters = [...displayStatuses, 'all'] as const satisfies readonly ListFilter[]
 
+/**
+ * An id botbuilder puts in a connector URL path or header (`x-ms-conversation-id`): conversation,
+ * user, bot and activity ids. Teams ids are printable ASCII; anything else cannot be a header
+ * value (Node refuses a character outside Latin-1), so it is refused here rather than failing the
+ * turn's reply.
+ */
+export const connectorId = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[\x20-\x7e]+$/, 'not printable ASCII')
+
 const account = z.object({
-  id: z.string().min(1).max(500),
+  id: connectorId(500),
   name: z.string().max(500).optional(),
   aadObjectId: z.string().max(100).optional(),
 })
 
+/** A language tag (BCP 47, as Teams sends `en-US`), the only shape of `locale` we pass on. */
+const LANGUAGE_TAG = /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/
+
+/** Loopback hosts: the Bot Framework Emulator runs beside the bot, on plain http. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
+/**
+ * Where the connector is (`serviceUrl`): an https URL, as every Bot Framework channel sends. Plain
+ * http only when `loopbackHttp` (unauthenticated mode, for the Emulator on the same machine) and
+ * only to a loopback host, so no reply, with whatever token, leaves the machine in clear text.
+ * Printable ASCII without spaces: botbuilder builds every connector URL by appending to it.
+ */
+function serviceUrl(loopbackHttp: boolean) {
+  return z
+    .string()
+    .max(2000)
+    .regex(/^[\x21-\x7e]+$/, 'not printable ASCII')
+    .refine((value) => {
+      let url: URL
+      try {
+        url = new URL(value)
+      } catch {
+        return false
+      }
+      if (url.username !== '' || url.password !== '') return false
+      if (url.protocol === 'https:') return true
+      return loopbackHttp && url.protocol === 'http:' && isLoopback(url.hostname)
+    }, 'not an https URL')
+}
+
+/**
+ * An account as botbuilder copies it into replies (`from` and `recipient` swapped). Its serializer
+ * checks each field's type and fails the reply on a wrong one, so each is checked here; the
+ * fields not checked here are dropped (no reply needs them).
+ */
+const envelopeAccount = z.object({
+  id: connectorId(500),
+  name: z.string().max(500).nullish(),
+  aadObjectId: z.string().max(100).nullish(),
+  role: z.string().max(50).nullish(),
+})
+
+/**
+ * The envelope of any activity, checked before botbuilder sees it: what botbuilder reads to
+ * answer (`serviceUrl` builds its connector client, for every activity type) and what it copies
+ * into each reply (TurnContext.getConversationReference: `channelId`, `locale`, `serviceUrl`,
+ * `conversation`, `from`/`recipient`, and `id` as the reply's `replyToId`). A wrong type there
+ * makes botbuilder throw (a 500) or fails the reply's serialization after the work is done (the
+ * user is never answered), so a malformed envelope is refused with a 400 and nothing runs.
+ *
+ * Everything else passes through untouched (text, value, channelData, entities: the turn parses
+ * what it reads). An unreadable `locale` is dropped rather than refused: it is only a hint for
+ * the reply, and the message is otherwise fine.
+ */
+export function ActivityEnvelope(opts: { loopbackHttp: boolean }) {
+  return z.looseObject({
+    type: z.string().min(1).max(100),
+    serviceUrl: serviceUrl(opts.loopbackHttp),
+    id: connectorId(500).optional(),
+    replyToId: connectorId(500).nullish(),
+    channelId: connectorId(100).optional(),
+    locale: z.string().max(35).regex(LANGUAGE_TAG).optional().catch(undefined),
+    from: envelopeAccount.optional(),
+    recipient: envelopeAccount.optional(),
+    conversation: envelopeAccount
+      .extend({
+        id: connectorId(1000),
+        conversationType: z.string().max(50).nullish(),
+        tenantId: z.string().max(100).nullish(),
+        isGroup: z.boolean().nullish(),
+      })
+      .optional(),
+  })
+}
+
 /** A message activity, as far as we read it. `text` is absent on a card click (`value` instead). */
 export const MessageActivity = z.object({
   type: z.literal('message'),
-  id: z.string().min(1).max(500),
+  id: connectorId(500),
   channelId: z.string().max(100),
   serviceUrl: z.url({ protocol: /^https?$/ }),
   text: z.string().max(10_000).optional(),
   value: z.unknown().optional(),
-  replyToId: z.string().max(500).optional(),
+  replyToId: connectorId(500).optional(),
   from: account,
   recipient: account,
   conversation: z.object({
-    id: z.string().min(1).max(1000),
+    id: connectorId(1000),
     conversationType: z.string().max(50).optional(),
     tenantId: z.string().max(100).optional(),
     isGroup: z.boolean().optional(),

@@ -262,6 +262,46 @@ describe('Teams with an App ID: what cannot be verified gets 401', () => {
     }
   })
 
+  it('a malformed envelope without a valid token gets the fixed 401, not a 400 that names the field', async () => {
+    const h = await start()
+    try {
+      const malformed: Activity[] = [
+        { ...channelText('list'), serviceUrl: {} as unknown as string },
+        { ...channelText('list'), conversation: { id: 'Ā' } },
+        { ...channelText('list'), locale: 42 },
+      ]
+      for (const activity of malformed) {
+        expect(await post(h.base, activity)).toEqual({ status: 401, text: UNAUTHORIZED })
+        expect(await post(h.base, activity, { authorization: 'Bearer garbage' })).toEqual({ status: 401, text: UNAUTHORIZED })
+      }
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('a valid token with a malformed envelope: 400 once authenticated, nothing runs; plain http to loopback is no Emulator here', async () => {
+    const microsoft = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const keys = publishKeys('envelope', 'microsoft-key-1', microsoft.publicKey)
+    const h = await start({ authSettings: metadataAt(`${LOGIN}/envelope/openidconfiguration`) })
+    try {
+      const before = await snapshotCounts(h.deps)
+      // The token vouches for this serviceUrl; with an App ID only https is accepted.
+      const loopback = 'http://127.0.0.1:9/amer/'
+      const activity: Activity = { ...channelText('list'), serviceUrl: loopback }
+      const res = await post(h.base, activity, { authorization: `Bearer ${token('microsoft-key-1', { privateKey: microsoft.privateKey, claims: { serviceurl: loopback } })}` })
+      expect(res).toEqual({ status: 400, text: '{"error":"The activity is malformed."}' })
+      expect(keys.isDone()).toBe(true)
+      expect(h.refusals()).toEqual([])
+      const conversation: Activity = { ...channelText('list'), conversation: { id: 'Ā' } }
+      const again = await post(h.base, conversation, { authorization: `Bearer ${token('microsoft-key-1', { privateKey: microsoft.privateKey })}` })
+      expect(again.status).toBe(400)
+      expect(await snapshotCounts(h.deps)).toEqual(before)
+      expect(nock.pendingMocks()).toEqual([])
+    } finally {
+      await h.close()
+    }
+  })
+
   it('a valid token is accepted (an activity that needs no answer: 200, no outside call)', async () => {
     const microsoft = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const keys = publishKeys('valid', 'microsoft-key-1', microsoft.publicKey)
