@@ -110,8 +110,13 @@ describe('an SES request that never answers', () => {
 })
 
 describe('a worker that lost its claim', () => {
-  it('changes nothing and does not send again: two workers, one accepted send', async () => {
-    // The first request for bob is held open by the test; any later one is answered.
+  const lockMs = 30_000
+
+  /**
+   * Bob invited, and two workers A and B on one database and one SES whose first request is held
+   * open by the test (any later one is answered).
+   */
+  async function twoWorkersFirstRequestHeld() {
     let first = true
     const stand = await standIn(() => {
       if (!first) return 'ok'
@@ -119,10 +124,14 @@ describe('a worker that lost its claim', () => {
       return 'hold'
     })
     await inviteUser(deps, seed, 'bob@example.com')
-    const lockMs = 30_000
     const options = { deps, gateClock: 'deps' as const, lockMs, sendTimeoutMs: 10_000, concurrency: 1 }
     const a = createEmailWorker({ ...options, sender: sesSender(stand.url, 9_000) })
     const b = createEmailWorker({ ...options, sender: sesSender(stand.url, 9_000) })
+    return { stand, a, b }
+  }
+
+  it('changes nothing and does not send again: two workers, one accepted send', async () => {
+    const { stand, a, b } = await twoWorkersFirstRequestHeld()
 
     const roundA = a.drainOnce() // A claims bob and sends: SES holds the request
     await stand.waitFor(/^hold:bob@example\.com$/)
@@ -143,19 +152,10 @@ describe('a worker that lost its claim', () => {
   })
 
   it('a late success is not recorded over the other worker\'s record', async () => {
-    let first = true
-    const stand = await standIn(() => {
-      if (!first) return 'ok'
-      first = false
-      return 'hold'
-    })
-    await inviteUser(deps, seed, 'bob@example.com')
-    const options = { deps, gateClock: 'deps' as const, lockMs: 30_000, sendTimeoutMs: 10_000, concurrency: 1 }
-    const a = createEmailWorker({ ...options, sender: sesSender(stand.url, 9_000) })
-    const b = createEmailWorker({ ...options, sender: sesSender(stand.url, 9_000) })
+    const { stand, a, b } = await twoWorkersFirstRequestHeld()
     const roundA = a.drainOnce()
     await stand.waitFor(/^hold:/)
-    deps.clock.advance(30_001)
+    deps.clock.advance(lockMs + 1)
     await b.drainOnce()
     const recordedByB = await row('bob@example.com')
     stand.held[0]!.answer() // SES answers A after all
