@@ -189,9 +189,15 @@ describe('/readyz', () => {
   it('a check that hangs counts as failed and does not hold the others', async () => {
     const test = await createTestDatabase({ migrate: false })
     cleanups.push(() => test.close())
-    const app = await start(test.knex, [{ name: 'stuck', check: () => new Promise(() => {}) }], 100)
+    const checks: ReadinessCheck[] = [
+      { name: 'stuck', check: () => new Promise(() => {}) },
+      { name: 'fast', check: async () => ({ ok: true }) },
+    ]
+    const app = await start(test.knex, checks, 100)
     const res = await app.probe()
     expect(res.status).toBe(503)
-    expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: true }, stuck: { ok: false, reason: 'check_timed_out' } } })
+    // The database's own check is left out of the comparison: on a loaded machine a first
+    // connection may itself take longer than this test's short deadline.
+    expect(JSON.parse(res.text)).toMatchObject({ status: 'not ready', checks: { fast: { ok: true }, stuck: { ok: false, reason: 'check_timed_out' } } })
   })
 })
