@@ -84,7 +84,7 @@ async function start(apiOrigin: string): Promise<Running> {
   const router = createSlackRouter(
     deps,
     { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: `${apiOrigin}/api/` },
-    { clientOptions: { retryConfig: { retries: 0 } }, deadlines: { webApiMs: 200, responseUrlMs: 200 } },
+    { clientOptions: { retryConfig: { retries: 0 } }, deadlines: { webApiMs: 1_000, responseUrlMs: 1_000 } },
   )
   const served = await serveRouter(db.knex, router)
   return { ...served, deps, seed, router, lines: logger.lines }
@@ -146,7 +146,7 @@ describe('Slack deadlines', () => {
       const warnings = h.lines.filter((l) => l.includes('response_url post failed'))
       expect(warnings).toHaveLength(2)
       expect(warnings.every((l) => l.includes('"reason":"timeout"'))).toBe(true)
-      expect(h.lines.find((l) => l.includes('slack work failed'))).toContain('response_url did not answer within 200 ms')
+      expect(h.lines.find((l) => l.includes('slack work failed'))).toContain('response_url did not answer within 1000 ms')
       for (const line of h.lines) expect(line).not.toContain(RESPONSE_PATH)
     } finally {
       await h.close()
