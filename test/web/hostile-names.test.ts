@@ -2,26 +2,19 @@
  * Names on the invitee's pages: registration refuses a name that is not one line of plain text
  * (naming the field, changing nothing), and a name stored before that rule is escaped as HTML.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { TestDatabase } from '../support/db.ts'
 import { HOSTILE_LAST, inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
-import { useSeededDatabase } from '../support/hooks.ts'
-import { csrfFrom, snapshot, startInviteeApp, WebClient, type RunningApp } from './support.ts'
+import { csrfFrom, snapshot, useInviteeApp, type WebClient } from './support.ts'
 
 const PASSWORD = 'Correct-Horse7'
 
 let db: TestDatabase
 let deps: TestDeps
-let app: RunningApp
 let seed: SeededAccount
 let web: WebClient
 
-useSeededDatabase((t) => ({ db, deps, seed } = t))
-beforeEach(async () => {
-  app = await startInviteeApp(deps, { lookupLimit: { max: 1000, windowMs: 60_000 } })
-  web = new WebClient(app.baseUrl)
-})
-afterEach(async () => app.close())
+useInviteeApp((t) => ({ db, deps, seed, web } = t))
 
 describe('registration refuses a name that is not one line of text', () => {
   it.each([

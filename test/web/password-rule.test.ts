@@ -3,25 +3,18 @@
  * upper-case letter, a digit and a special character, where a space does not count as special.
  * Through the real route (CSRF cookie and field as a browser sends them).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { verifyPassword } from '../../src/shared/password.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
-import { useSeededDatabase } from '../support/hooks.ts'
-import { csrfFrom, snapshot, startInviteeApp, WebClient, type RunningApp } from './support.ts'
+import { csrfFrom, snapshot, useInviteeApp, type WebClient } from './support.ts'
 
 let db: TestDatabase
 let deps: TestDeps
-let app: RunningApp
 let seed: SeededAccount
 let web: WebClient
 
-useSeededDatabase((t) => ({ db, deps, seed } = t))
-beforeEach(async () => {
-  app = await startInviteeApp(deps, { lookupLimit: { max: 1000, windowMs: 60_000 } })
-  web = new WebClient(app.baseUrl)
-})
-afterEach(async () => app.close())
+useInviteeApp((t) => ({ db, deps, seed, web } = t))
 
 async function register(password: string): Promise<{ status: number; body: string; token: string }> {
   const { token } = await inviteUser(deps, seed, 'bob@acme.test', { firstName: 'Bob', lastName: 'Stone' })

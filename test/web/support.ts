@@ -7,6 +7,10 @@ import { Registry } from 'prom-client'
 import type { Deps } from '../../src/deps.ts'
 import { createHttpApp } from '../../src/server/http.ts'
 import type { Logger } from '../../src/ports/logger.ts'
+import { afterEach, beforeEach } from 'vitest'
+import type { TestDatabase } from '../support/db.ts'
+import type { SeededAccount, TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
 
 /** A running app with the invitee router mounted the way the composition root mounts it. */
 export interface RunningApp {
@@ -111,4 +115,29 @@ export function capturingLogger(): Logger & { lines: string[] } {
     return { info: write, warn: write, error: write, debug: write, child: (b) => make({ ...bindings, ...b }) }
   }
   return Object.assign(make({}), { lines })
+}
+
+/** What each test of an invitee-page file gets: a seeded database, the app serving it, a browser-like client. */
+export interface InviteeTest {
+  db: TestDatabase
+  deps: TestDeps
+  seed: SeededAccount
+  app: RunningApp
+  web: WebClient
+}
+
+/**
+ * The hooks an invitee-page test file needs: a seeded database per test (useSeededDatabase), the
+ * invitee app started on it with a lookup limit no test reaches, and closed after the test.
+ */
+export function useInviteeApp(use: (t: InviteeTest) => void): void {
+  let seeded: Omit<InviteeTest, 'app' | 'web'> | undefined
+  let app: RunningApp | undefined
+  useSeededDatabase((t) => (seeded = t))
+  beforeEach(async () => {
+    if (!seeded) throw new Error('the seeded database did not start')
+    app = await startInviteeApp(seeded.deps, { lookupLimit: { max: 1000, windowMs: 60_000 } })
+    use({ ...seeded, app, web: new WebClient(app.baseUrl) })
+  })
+  afterEach(async () => app?.close())
 }
