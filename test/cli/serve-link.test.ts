@@ -1,10 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { BIN, childEnv, freePort, run, waitFor } from '../support/serve.ts'
+import { childEnv, freePort, run, startServe, waitFor, type ServeProcess } from '../support/serve.ts'
 
 /**
  * What a newcomer does: `PORT=4000 npm start` in one terminal, `npx inviteops run … link` in
@@ -12,27 +11,21 @@ import { BIN, childEnv, freePort, run, waitFor } from '../support/serve.ts'
  */
 let dataDir: string
 let port: number
-let server: ChildProcessWithoutNullStreams
-let stdout = ''
-let stderr = ''
+let serve: ServeProcess
 
 /** The environment of a fresh terminal: DATA_DIR only, so the CLI's own default would be port 3000. */
 const terminalEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
   childEnv({ DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extra }, ['PUBLIC_BASE_URL', ...(extra.PORT ? [] : ['PORT'])])
-const detail = () => `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'inviteops-serve-link-'))
   do port = await freePort()
   while (port === 3000) // the CLI's own default: the test would prove nothing
-  server = spawn(process.execPath, [BIN, 'serve'], { env: terminalEnv({ PORT: String(port) }) })
-  server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  await waitFor('the server to be ready', () => (stderr.includes('InviteOps is running on') ? true : server.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined), { detail })
+  serve = await startServe(terminalEnv({ PORT: String(port) }))
 }, 120_000)
 
 afterAll(async () => {
-  if (server.exitCode === null) server.kill('SIGKILL')
+  if (serve.process.exitCode === null) serve.process.kill('SIGKILL')
   await rm(dataDir, { recursive: true, force: true })
 })
 
@@ -51,14 +44,14 @@ test('the CLI prints the running server\'s links (its PORT, not the CLI\'s), the
   expect((await fetch(`http://127.0.0.1:${port}/invitations/${token}`)).status).toBe(200)
 
   const outbox = join(dataDir, 'outbox')
-  const file = await waitFor('the email', async () => (existsSync(outbox) ? (await readdir(outbox)).find((n) => n.endsWith('.eml')) : undefined), { detail })
+  const file = await waitFor('the email', async () => (existsSync(outbox) ? (await readdir(outbox)).find((n) => n.endsWith('.eml')) : undefined), { detail: serve.detail })
   // `grep -r invitations .data/outbox` finds the very link the CLI printed, whole.
   expect(await readFile(join(outbox, file), 'utf8')).toMatch(new RegExp(`^Accept or decline: ${printed.replace(/[/.]/g, '\\$&')}$`, 'm'))
 })
 
 test('after the server stopped, the CLI still prints the base that server recorded', async () => {
-  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
-  server.kill('SIGTERM')
+  const exited = new Promise<number | null>((resolve) => serve.process.once('exit', (code) => resolve(code)))
+  serve.process.kill('SIGTERM')
   expect(await exited).toBe(0)
   const link = await run([...as, 'link', 'bob@acme.test'], terminalEnv())
   expect(link).toMatchObject({ code: 0, err: '' })

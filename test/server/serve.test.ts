@@ -1,10 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { BIN, childEnv, freePort, run, waitFor } from '../support/serve.ts'
+import { childEnv, freePort, run, startServe, waitFor, type ServeProcess } from '../support/serve.ts'
 
 /**
  * `npm start` as a new user runs it: a real process on embedded PGlite under a fresh DATA_DIR,
@@ -12,31 +11,25 @@ import { BIN, childEnv, freePort, run, waitFor } from '../support/serve.ts'
  */
 let dataDir: string
 let port: number
-let server: ChildProcessWithoutNullStreams
-let stdout = ''
-let stderr = ''
+let serve: ServeProcess
 
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => childEnv({ DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', ...extra })
-const detail = () => `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'inviteops-serve-'))
   port = await freePort()
-  server = spawn(process.execPath, [BIN, 'serve'], { env: env() })
-  server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  await waitFor('the server to be ready', () => (stderr.includes('InviteOps is running on') ? true : server.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined), { detail })
+  serve = await startServe(env())
 }, 120_000)
 
 afterAll(async () => {
-  if (server.exitCode === null) server.kill('SIGKILL')
+  if (serve.process.exitCode === null) serve.process.kill('SIGKILL')
   await rm(dataDir, { recursive: true, force: true })
 })
 
 test('serves health, readiness and Prometheus metrics, and says what to do next', async () => {
-  expect(stderr).toContain(`InviteOps is running on http://localhost:${port}`)
-  expect(stderr).toContain('npx inviteops accounts create')
-  expect(stderr).toContain('Teams is off: set MICROSOFT_APP_ID')
+  expect(serve.stderr).toContain(`InviteOps is running on http://localhost:${port}`)
+  expect(serve.stderr).toContain('npx inviteops accounts create')
+  expect(serve.stderr).toContain('Teams is off: set MICROSOFT_APP_ID')
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   expect(health.status).toBe(200)
   const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
@@ -46,7 +39,7 @@ test('serves health, readiness and Prometheus metrics, and says what to do next'
   expect(metrics).toMatch(/^# TYPE inviteops_http_requests_total counter$/m)
   expect(metrics).toMatch(/^inviteops_email_outbox_pending 0$/m)
   expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m)
-  for (const line of stdout.trim().split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow()
+  for (const line of serve.stdout.trim().split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow()
 })
 
 test('the CLI works beside the running server, the worker emails, and no log carries a link secret', async () => {
@@ -63,13 +56,13 @@ test('the CLI works beside the running server, the worker emails, and no log car
       const f = existsSync(join(dataDir, 'outbox')) ? (await readdir(join(dataDir, 'outbox'))).filter((n) => n.endsWith('.eml')) : []
       return f.length > 0 ? f : undefined
     },
-    { detail },
+    { detail: serve.detail },
   )
   expect(files).toHaveLength(1)
   const page = await fetch(`http://127.0.0.1:${port}/invitations/${token}`)
   expect(page.status).toBe(200)
-  expect(stdout).toContain('email written to the outbox folder')
-  expect(stdout + stderr + added.out + added.err).not.toContain(token)
+  expect(serve.stdout).toContain('email written to the outbox folder')
+  expect(serve.stdout + serve.stderr + added.out + added.err).not.toContain(token)
 })
 
 test('a second server on the same DATA_DIR refuses plainly instead of corrupting it', async () => {
@@ -85,10 +78,10 @@ test('invalid configuration: every problem printed together, non-zero exit', asy
 })
 
 test('SIGTERM: a graceful stop that releases DATA_DIR', async () => {
-  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
-  server.kill('SIGTERM')
+  const exited = new Promise<number | null>((resolve) => serve.process.once('exit', (code) => resolve(code)))
+  serve.process.kill('SIGTERM')
   expect(await exited).toBe(0)
-  expect(stdout).toContain('"msg":"stopped"')
+  expect(serve.stdout).toContain('"msg":"stopped"')
   expect(existsSync(join(dataDir, 'embedded.json'))).toBe(false)
   expect(existsSync(join(dataDir, 'embedded.lock'))).toBe(false)
 })

@@ -3,7 +3,7 @@
  * terminal". Each file names its own environment (DATA_DIR, PORT, a transport…); every child
  * takes the embedded path of a fresh machine.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 
@@ -62,4 +62,35 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${opts.detail ? `\n${opts.detail()}` : ''}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/** A running `inviteops serve`: the process and everything it has printed so far. */
+export interface ServeProcess {
+  process: ChildProcessWithoutNullStreams
+  readonly stdout: string
+  readonly stderr: string
+  /** The tail of both, for a failure message. */
+  detail(): string
+}
+
+/** Starts `inviteops serve` with `env` and resolves once it says it is running (or rejects with its output if it exits). */
+export async function startServe(env: NodeJS.ProcessEnv): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env })
+  const out = { stdout: '', stderr: '' }
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()))
+  const serve: ServeProcess = {
+    process: child,
+    get stdout() {
+      return out.stdout
+    },
+    get stderr() {
+      return out.stderr
+    },
+    detail: () => `stdout: ${out.stdout.slice(-2000)}\nstderr: ${out.stderr.slice(-2000)}`,
+  }
+  await waitFor('the server to be ready', () => (out.stderr.includes('InviteOps is running on') ? true : child.exitCode !== null ? Promise.reject(new Error(out.stderr)) : undefined), {
+    detail: serve.detail,
+  })
+  return serve
 }
