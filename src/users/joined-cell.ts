@@ -3,23 +3,19 @@
  * (`Invited · expires in 3 days`, `Invitation expired · 14 Feb`, `Joined 3 Dec`), "valid until
  * 3 Dec", status labels and display names. Plain text: each adapter escapes it for its own markup.
  *
- * Dates are written in UTC so a message reads the same for everyone and snapshots are stable.
+ * Dates are written in the reader's time zone when it is known, else in UTC (src/shared/dates.ts).
  */
 import type { DisplayStatus, UserView } from '../invitations/model.ts'
+import { formatDay, formatDayTime } from '../shared/dates.ts'
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const
-
-/** "3 Dec", or "3 Dec 2027" when the year is not the current one. */
-export function day(date: Date, now: Date): string {
-  const base = `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()] ?? ''}`
-  return date.getUTCFullYear() === now.getUTCFullYear() ? base : `${base} ${date.getUTCFullYear()}`
+/** "3 Dec", or "3 Dec 2027" when the year is not the current one (in `timeZone`, default UTC). */
+export function day(date: Date, now: Date, timeZone?: string): string {
+  return formatDay(date, now, timeZone)
 }
 
-/** "3 Dec, 14:05 UTC". */
-export function dayTime(date: Date, now: Date): string {
-  const hh = String(date.getUTCHours()).padStart(2, '0')
-  const mm = String(date.getUTCMinutes()).padStart(2, '0')
-  return `${day(date, now)}, ${hh}:${mm} UTC`
+/** "3 Dec, 14:05 UTC" or "3 Dec, 15:05 Europe/Berlin". */
+export function dayTime(date: Date, now: Date, timeZone?: string): string {
+  return formatDayTime(date, now, timeZone)
 }
 
 /** "in 3 days", "in 5 hours", "in 12 minutes", "in less than a minute". */
@@ -55,14 +51,14 @@ export function statusLabel(status: DisplayStatus): string {
 }
 
 /** The Joined cell of docs/commands.md. */
-export function joinedCell(user: UserView, now: Date): string {
+export function joinedCell(user: UserView, now: Date, timeZone?: string): string {
   switch (user.status) {
     case 'active':
-      return user.joinedAt ? `Joined ${day(user.joinedAt, now)}` : 'Active'
+      return user.joinedAt ? `Joined ${day(user.joinedAt, now, timeZone)}` : 'Active'
     case 'invited':
       return user.invitation ? `Invited · expires ${inDuration(user.invitation.expiresAt, now)}` : 'Invited'
     case 'expired':
-      return user.invitation ? `Invitation expired · ${day(user.invitation.expiresAt, now)}` : 'Invitation expired'
+      return user.invitation ? `Invitation expired · ${day(user.invitation.expiresAt, now, timeZone)}` : 'Invitation expired'
     case 'declined':
     case 'removed':
       return statusLabel(user.status)
