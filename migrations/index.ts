@@ -12,6 +12,7 @@ import * as m20261126140000 from './20261126140000_channel_notices.ts'
 import * as m20261126150000 from './20261126150000_chat_deliveries.ts'
 import * as m20261127120000 from './20261127120000_instance_settings.ts'
 import * as m20261129120000 from './20261129120000_outbox_claim_token.ts'
+import * as m20261130100000 from './20261130100000_account_time_zone.ts'
 
 export interface Migration {
   up(knex: Knex): Promise<void>
@@ -36,4 +37,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261126150000_chat_deliveries', m20261126150000],
   ['20261127120000_instance_settings', m20261127120000],
   ['20261129120000_outbox_claim_token', m20261129120000],
+  ['20261130100000_account_time_zone', m20261130100000],
 ]
