@@ -13,6 +13,7 @@ import * as m20261126150000 from './20261126150000_chat_deliveries.ts'
 import * as m20261127120000 from './20261127120000_instance_settings.ts'
 import * as m20261129120000 from './20261129120000_outbox_claim_token.ts'
 import * as m20261130100000 from './20261130100000_account_time_zone.ts'
+import * as m20261130110000 from './20261130110000_notice_destinations.ts'
 
 export interface Migration {
   up(knex: Knex): Promise<void>
@@ -38,4 +39,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261127120000_instance_settings', m20261127120000],
   ['20261129120000_outbox_claim_token', m20261129120000],
   ['20261130100000_account_time_zone', m20261130100000],
+  ['20261130110000_notice_destinations', m20261130110000],
 ]

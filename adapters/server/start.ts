@@ -11,6 +11,8 @@ import type { EmailSender } from '../../src/ports/email.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createHttpApp, type Mount, type ReadinessCheck } from '../../src/server/http.ts'
 import { recordPublicBaseUrl } from '../../src/server/instance-settings.ts'
+import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
+import { createNoticesJob } from '../../src/notices/notices-job.ts'
 import { createFileEmailSender } from '../email/file-sender.ts'
 import { createInviteeRouter } from '../web/router.ts'
 import type { Environment } from './environment.ts'
@@ -77,8 +79,12 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     if (slack) mounts.push({ path: '/', router: slack })
     const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams) : null
     if (teams) mounts.push({ path: '/', router: teams })
-    // Channel notices (docs/notices.md) go to the channel each account linked with `slack connect --channel`.
-    const notices = env.slack ? (await import('../slack/notices.ts')).createSlackNoticesFromConfig(deps, env.slack) : null
+    // Notices (docs/notices.md): one core job whenever any chat platform is enabled, posting
+    // through each enabled platform's notifier to the destinations accounts chose.
+    const notifiers: ChatNotifier[] = []
+    if (env.slack) notifiers.push((await import('../slack/notices.ts')).createSlackNotifier(env.slack))
+    // Teams' notifier is registered here, next to Slack's.
+    const notices = env.slack || env.teams ? createNoticesJob(deps, notifiers) : null
     if (env.ses.snsTopicArn) {
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')
       mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
@@ -108,8 +114,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
         const within = (what: string, work: Promise<unknown> | undefined) => finishBy(until, what, work, logger)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
-        await within('email worker', worker.stop())
-        await within('channel notices', notices?.stop())
+        // Both hand back what they have not done yet; neither waits for the other.
+        await Promise.all([within('email worker', worker.stop()), within('notices', notices?.stop())])
         await within('HTTP requests in flight', closed)
         // Work acknowledged to Slack but still running (answers via response_url) finishes first.
         await within('Slack work acknowledged', slack?.idle())

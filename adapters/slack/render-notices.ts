@@ -1,6 +1,6 @@
 /**
- * Channel notices as Block Kit messages (docs/notices.md): what the notices worker posts to an
- * account's notice channel.
+ * Channel notices as Block Kit messages (docs/notices.md): what the notices job posts, through
+ * the Slack notifier (notices.ts), to an account's Slack destination.
  *
  *  - Expired invitations, and invitees asking for a new one, get a row each with the buttons
  *    *Send new invitation* and *Remove*. A click acts and then replaces only that row's buttons
@@ -14,6 +14,7 @@
  * Pure: events in, messages out. Every value that came from a person is escaped.
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
+import type { NoticeBatch, NoticeContext } from '../../src/notices/chat-notifier.ts'
 import { compactId, encodeBlockId } from './actions.ts'
 import { day, dayTime } from '../../src/users/joined-cell.ts'
 import { esc, escName } from './format.ts'
@@ -30,16 +31,14 @@ type ExpiringSoon = Extract<AccountEvent, { type: 'invitations.expiring_soon' }>
 type Activity = Exclude<AccountEvent, Expired | Requested | ExpiringSoon>
 
 /** One message to post and the events it reports (closed once it is posted). */
-export interface NoticeMessage {
-  message: SlackMessage
-  eventIds: string[]
-}
+export type NoticeMessage = NoticeBatch<SlackMessage>
 
 /**
  * The messages for one account's events of one round: expiries first, then requests for a new
- * invitation, then the activity summary. Nothing for no events.
+ * invitation, then the activity summary. Nothing for no events. Dates are shown in `timeZone`
+ * (the account's: a channel has many readers).
  */
-export function renderNotices(events: readonly AccountEvent[], now: Date): NoticeMessage[] {
+export function renderNotices(events: readonly AccountEvent[], ctx: NoticeContext): NoticeMessage[] {
   const expired: Expired[] = []
   const requested: Requested[] = []
   const activity: Activity[] = []
@@ -68,10 +67,10 @@ export function renderNotices(events: readonly AccountEvent[], now: Date): Notic
     }
   }
   const out: NoticeMessage[] = []
-  if (expired.length > 0) out.push(renderExpiryNotice(expired, now))
-  if (requested.length > 0) out.push(renderRequestNotice(requested, now))
+  if (expired.length > 0) out.push(renderExpiryNotice(expired, ctx))
+  if (requested.length > 0) out.push(renderRequestNotice(requested, ctx))
   if (activity.length > 0) out.push(renderActivity(activity))
-  for (const digest of digests) out.push(renderExpiringSoon(digest, now))
+  for (const digest of digests) out.push(renderExpiringSoon(digest, ctx))
   return out
 }
 
@@ -120,7 +119,7 @@ function grouped(rows: readonly Row[], headings: Headings): SlackMessage {
   return { text: headings.fallbackMany, blocks }
 }
 
-export function renderExpiryNotice(events: readonly Expired[], now: Date): NoticeMessage {
+export function renderExpiryNotice(events: readonly Expired[], { now, timeZone }: NoticeContext): NoticeMessage {
   const rows = [...events]
     .sort((a, b) => a.facts.expiredAt.getTime() - b.facts.expiredAt.getTime())
     .map(
@@ -129,7 +128,7 @@ export function renderExpiryNotice(events: readonly Expired[], now: Date): Notic
         userId: e.facts.userId,
         email: e.facts.email,
         name: e.facts.name,
-        facts: `Invited ${day(e.facts.invitedAt, now)}${e.facts.invitedByEmail ? ` by ${esc(e.facts.invitedByEmail)}` : ''} · expired ${day(e.facts.expiredAt, now)}`,
+        facts: `Invited ${day(e.facts.invitedAt, now, timeZone)}${e.facts.invitedByEmail ? ` by ${esc(e.facts.invitedByEmail)}` : ''} · expired ${day(e.facts.expiredAt, now, timeZone)}`,
       }),
     )
   const message = grouped(rows, {
@@ -141,14 +140,14 @@ export function renderExpiryNotice(events: readonly Expired[], now: Date): Notic
   return { message, eventIds: events.map((e) => e.id) }
 }
 
-export function renderRequestNotice(events: readonly Requested[], now: Date): NoticeMessage {
+export function renderRequestNotice(events: readonly Requested[], { now, timeZone }: NoticeContext): NoticeMessage {
   const rows = events.map(
     (e): Row => ({
       invitationId: e.facts.invitationId,
       userId: e.facts.userId,
       email: e.facts.email,
       name: e.facts.name,
-      facts: `Asked for a new invitation ${day(e.at, now)} · their link expired ${day(e.facts.expiredAt, now)}${e.facts.invitedByEmail ? ` (invited by ${esc(e.facts.invitedByEmail)})` : ''}`,
+      facts: `Asked for a new invitation ${day(e.at, now, timeZone)} · their link expired ${day(e.facts.expiredAt, now, timeZone)}${e.facts.invitedByEmail ? ` (invited by ${esc(e.facts.invitedByEmail)})` : ''}`,
     }),
   )
   const message = grouped(rows, {
@@ -192,7 +191,7 @@ export function renderActivity(events: readonly Activity[]): NoticeMessage {
 }
 
 /** The daily digest: who is about to lose their link, each with a Resend button. */
-export function renderExpiringSoon(event: ExpiringSoon, now: Date): NoticeMessage {
+export function renderExpiringSoon(event: ExpiringSoon, { now, timeZone }: NoticeContext): NoticeMessage {
   const { invitations, total } = event.facts
   const shown = invitations.slice(0, MAX_NOTICE_ROWS)
   const [first] = invitations
@@ -202,7 +201,7 @@ export function renderExpiringSoon(event: ExpiringSoon, now: Date): NoticeMessag
       : `:alarm_clock: *${total} invitations expire within 24 hours.* A resend gives the same link its full validity again.`
   const blocks: SlackMessage['blocks'] = [section(heading)]
   for (const inv of shown) {
-    const facts = `Expires ${dayTime(inv.expiresAt, now)}${inv.invitedByEmail ? ` · invited by ${esc(inv.invitedByEmail)}` : ''}`
+    const facts = `Expires ${dayTime(inv.expiresAt, now, timeZone)}${inv.invitedByEmail ? ` · invited by ${esc(inv.invitedByEmail)}` : ''}`
     if (total === 1) blocks.push(context(facts))
     else blocks.push(section(`${who(inv.name, inv.email)}\n${facts}`))
     blocks.push({

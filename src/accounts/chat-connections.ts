@@ -1,36 +1,64 @@
 import type { Knex } from 'knex'
+import { recordAudit } from '../audit/audit-log.ts'
+import type { ChatPlatform } from '../chat/platform.ts'
+import type { Actor } from '../invitations/model.ts'
+import { storeNoticeDestination } from '../notices/notice-destinations.ts'
 
-export type ChatPlatform = 'slack' | 'teams'
+export type { ChatPlatform } from '../chat/platform.ts'
 
 export interface ChatConnection {
   accountId: string
-  channelId: string | null
 }
 
 /** The account a Slack workspace or Teams tenant is linked to (exactly one, docs/security.md). */
 export async function findChatConnection(db: Knex | Knex.Transaction, platform: ChatPlatform, externalId: string): Promise<ChatConnection | null> {
-  const row = await db('chat_connections')
-    .where({ platform, external_id: externalId })
-    .first<{ account_id: string; channel_id: string | null } | undefined>('account_id', 'channel_id')
-  return row ? { accountId: row.account_id, channelId: row.channel_id } : null
+  const row = await db('chat_connections').where({ platform, external_id: externalId }).first<{ account_id: string } | undefined>('account_id')
+  return row ? { accountId: row.account_id } : null
 }
+
+/** The operator, when no actor is named (`inviteops … connect`). */
+const OPERATOR: Actor = { platform: 'cli', platformUserId: 'operator', email: null }
 
 /**
  * Link a workspace/tenant to an account. Re-linking the same workspace to the same account
- * updates the channel; linking it to another account is refused (it would hand one account's
+ * changes nothing; linking it to another account is refused (it would hand one account's
  * administrators another's users).
+ *
+ * `channelId` (`inviteops slack connect --channel`) also makes that conversation the account's
+ * notice destination on the platform (docs/notices.md), in the same transaction, audited as
+ * `notices.destination.set` by `actor` (default: the operator) at `now` (default: the system's
+ * time).
  */
 export async function connectChat(
   db: Knex,
-  cmd: { platform: ChatPlatform; externalId: string; accountId: string; channelId: string | null },
+  cmd: { platform: ChatPlatform; externalId: string; accountId: string; channelId: string | null; actor?: Actor; now?: Date },
 ): Promise<{ ok: true } | { ok: false; code: 'chat.linked_elsewhere'; accountId: string }> {
   return db.transaction(async (trx) => {
     const existing = await trx('chat_connections').where({ platform: cmd.platform, external_id: cmd.externalId }).forUpdate().first<{ account_id: string } | undefined>('account_id')
     if (existing && existing.account_id !== cmd.accountId) return { ok: false, code: 'chat.linked_elsewhere', accountId: existing.account_id }
-    if (existing) {
-      if (cmd.channelId !== null) await trx('chat_connections').where({ platform: cmd.platform, external_id: cmd.externalId }).update({ channel_id: cmd.channelId })
-    } else {
-      await trx('chat_connections').insert({ platform: cmd.platform, external_id: cmd.externalId, account_id: cmd.accountId, channel_id: cmd.channelId })
+    if (!existing) await trx('chat_connections').insert({ platform: cmd.platform, external_id: cmd.externalId, account_id: cmd.accountId })
+    if (cmd.channelId !== null) {
+      const actor = cmd.actor ?? OPERATOR
+      const now = cmd.now ?? new Date()
+      const { previous } = await storeNoticeDestination(trx, {
+        accountId: cmd.accountId,
+        platform: cmd.platform,
+        conversationId: cmd.channelId,
+        conversationName: null,
+        reference: null,
+        setBy: `${actor.platform}:${actor.platformUserId}`,
+        now,
+      })
+      await recordAudit(trx, {
+        accountId: cmd.accountId,
+        at: now,
+        actor,
+        action: 'notices.destination.set',
+        targetEmail: null,
+        resultCode: 'notices.destination_set',
+        ok: true,
+        detail: { platform: cmd.platform, conversationId: cmd.channelId, previous: previous?.conversationId ?? null, via: `${cmd.platform} connect`, externalId: cmd.externalId },
+      })
     }
     return { ok: true }
   })

@@ -8,7 +8,7 @@ import { fail, ok, type Result } from '../shared/result.ts'
  *  - `invitation.new_requested`: the expired-link page (src/invitations/request-new-invitation.ts);
  *  - `email.bounced`, `email.complained`: SES feedback (src/email/record-delivery-event.ts);
  *  - `invitations.expiring_soon`: the daily digest sweep (src/notices/sweep-expiring-soon.ts),
- *    at most one per account per UTC day (`dedupe_key` = the day).
+ *    at most one per account per day in the account's time zone (`dedupe_key` = that day).
  */
 export const ACCOUNT_EVENT_TYPES = [
   'invitation.expired',
@@ -102,7 +102,7 @@ const expiringInvitation = z
  */
 const expiringSoonPayload = z
   .object({
-    /** The UTC day the digest is for (YYYY-MM-DD), also its `dedupe_key`. */
+    /** The day the digest is for in the account's time zone (YYYY-MM-DD), also its `dedupe_key`. */
     day: z.iso.date(),
     total: z.number().int().nonnegative(),
     invitations: z.array(expiringInvitation),
@@ -121,7 +121,7 @@ interface Envelope {
   accountId: string
   /** When the event happened (created_at, from the writer's clock). */
   at: Date
-  /** How many times the notices worker has claimed it (0 when the row was read without a claim). */
+  /** How many times the notices job has claimed its delivery (0 when the row was read without a claim). */
   attempts: number
 }
 

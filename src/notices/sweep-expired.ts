@@ -68,7 +68,7 @@ const optionsSchema = z.object({ limit: z.number().int().min(1).max(100_000).def
 /**
  * Announce invitations that have expired since the last sweep (docs/notices.md): each pending
  * invitation whose `expires_at` has passed (by `deps.clock`) gets one `invitation.expired`
- * account event, which the notices worker posts to the account's channel. Expiry itself is never
+ * account event, which the notices job posts to the account's destinations. Expiry itself is never
  * a state change (docs/lifecycle.md): the sweep only records that the expiry was announced
  * (`expiry_noticed_at`).
  *

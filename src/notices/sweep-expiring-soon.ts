@@ -1,20 +1,21 @@
 import { z } from 'zod'
 import type { Deps } from '../deps.ts'
+import { localDate, localParts, zoneOrUtc } from '../shared/dates.ts'
 
 export interface SweepExpiringSoonOptions {
-  /** The UTC hour (0–23, default 9) from which the day's digest is written; before it, nothing is. */
-  hourUtc?: number
+  /** The local hour (0–23, default 9) in each account's time zone from which its day's digest is written. */
+  hour?: number
 }
 
 export interface SweepExpiringSoonOutcome {
-  /** Digests written by this call (one `invitations.expiring_soon` event per account, per UTC day). */
+  /** Digests written by this call (one `invitations.expiring_soon` event per account, per local day). */
   digests: number
 }
 
 /** Invitations listed in one digest at most; its `total` still counts them all. */
 export const EXPIRING_SOON_LIST_LIMIT = 50
 
-const DEFAULT_HOUR_UTC = 9
+const DEFAULT_HOUR = 9
 const HOUR = 3_600_000
 /** "Expiring within 24 h" (docs/notices.md). */
 const WINDOW_MS = 24 * HOUR
@@ -30,8 +31,10 @@ const isoUtc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-
  */
 export const EXPIRING_SOON_RANGE_SQL = `SELECT id, account_id, user_id, expires_at, invited_by_email FROM invitations WHERE state = 'pending' AND expires_at > ? AND expires_at <= ?`
 
-// One statement, one digest per account per UTC day, whatever the replicas and the rounds:
-//  - `soon` reads the window through invitations_pending_expiry_idx;
+// One statement per time zone, one digest per account per local day, whatever the replicas and
+// the rounds:
+//  - `soon` reads the window through invitations_pending_expiry_idx, for the accounts of one
+//    time zone (the zone's accounts by primary key);
 //  - `ranked` drops accounts that already have today's digest (a probe of account_events_dedupe_idx,
 //    so a later round builds no JSON and burns no sequence value for them), then numbers each
 //    account's invitations by expiry and counts them all;
@@ -46,7 +49,7 @@ export const EXPIRING_SOON_RANGE_SQL = `SELECT id, account_id, user_id, expires_
 //    other's uncommitted rows cannot deadlock.
 const DIGEST_SQL = `
   WITH soon AS (
-    ${EXPIRING_SOON_RANGE_SQL}
+    ${EXPIRING_SOON_RANGE_SQL} AND account_id = ANY (ARRAY(SELECT id FROM accounts WHERE time_zone = ?))
   ), ranked AS (
     SELECT s.*,
            row_number() OVER (PARTITION BY s.account_id ORDER BY s.expires_at, s.id) AS n,
@@ -84,26 +87,36 @@ const DIGEST_SQL = `
   ON CONFLICT (account_id, type, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
   RETURNING id`
 
-const optionsSchema = z.object({ hourUtc: z.number().int().min(0).max(23).default(DEFAULT_HOUR_UTC) })
+const optionsSchema = z.object({ hour: z.number().int().min(0).max(23).default(DEFAULT_HOUR) })
 
 /**
- * Write the daily "expiring within 24 h" digest (docs/notices.md): once `deps.clock` is at or past
- * `hourUtc` o'clock UTC, every account with pending invitations that expire within the next 24 h
- * gets one `invitations.expiring_soon` account event for that UTC day (its `dedupe_key`), listing
- * the first `EXPIRING_SOON_LIST_LIMIT` by expiry and counting them all; the notices worker posts
- * it to the account's channel. An account with nothing expiring gets nothing.
+ * Write the daily "expiring within 24 h" digest (docs/notices.md): once it is `hour` o'clock (9 by
+ * default) or later in an account's time zone (`accounts.time_zone`; a name the runtime does not
+ * know counts as UTC), every account there with pending invitations that expire within the next
+ * 24 h gets one `invitations.expiring_soon` event for its local day (its `dedupe_key`), listing the
+ * first `EXPIRING_SOON_LIST_LIMIT` by expiry and counting them all; the notices job posts it. An
+ * account with nothing expiring gets nothing.
  *
- * Call it as often as you like (every sweep round) on every replica: the first call of the day
- * past the hour writes the digests; calls before the hour, later calls that day, and calls racing
- * it write none. The window is measured from the call that writes the digest, so a service that
- * was down at the hour still sends the day's digest when it comes back.
+ * Call it as often as you like (every sweep round) on every replica: the first call of the local
+ * day past the hour writes the digests; calls before the hour, later calls that day, and calls
+ * racing it write none. The window is measured from the call that writes the digest, so a service
+ * that was down at the hour still sends the day's digest when it comes back.
  */
 export async function sweepExpiringSoon(deps: Deps, opts: SweepExpiringSoonOptions = {}): Promise<SweepExpiringSoonOutcome> {
-  const { hourUtc } = optionsSchema.parse(opts)
+  const { hour } = optionsSchema.parse(opts)
   const now = deps.clock.now()
-  if (now.getUTCHours() < hourUtc) return { digests: 0 }
-  const day = now.toISOString().slice(0, 10)
   const until = new Date(now.getTime() + WINDOW_MS)
-  const result = await deps.db.raw<{ rows: unknown[] }>(DIGEST_SQL, [now, until, day, EXPIRING_SOON_LIST_LIMIT, day, day, now])
-  return { digests: result.rows.length }
+  // Few distinct zones (one per place the accounts are in): the hour is decided here, with the
+  // runtime's tz database, the same one every date shown to the account is written with. In the
+  // same order on every replica, so two sweeps waiting on each other's rows cannot deadlock.
+  const zones = (await deps.db('accounts').distinct('time_zone').orderBy('time_zone')) as { time_zone: string }[]
+  let digests = 0
+  for (const { time_zone: stored } of zones) {
+    const zone = zoneOrUtc(stored)
+    if (localParts(now, zone).hour < hour) continue
+    const day = localDate(now, zone)
+    const result = await deps.db.raw<{ rows: unknown[] }>(DIGEST_SQL, [now, until, stored, day, EXPIRING_SOON_LIST_LIMIT, day, day, now])
+    digests += result.rows.length
+  }
+  return { digests }
 }
