@@ -17,6 +17,7 @@ import { displayStatuses } from '../../src/invitations/model.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createLogger } from '../../src/server/logger.ts'
+import { isUuid } from '../../src/shared/ids.ts'
 import { nameCharacterProblem, oneLine } from '../../src/shared/names.ts'
 import { queryUserViews } from '../../src/users/user-repository.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
@@ -98,7 +99,7 @@ class CliFailure extends Error {}
 
 const teamId = z.string().regex(/^[TE][A-Z0-9]{2,30}$/, 'a Slack team id looks like T0123ABCD')
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'a Slack channel id looks like C0123ABCD')
-const tenantId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a tenant id is a GUID')
+const tenantId = z.string().refine(isUuid, 'a tenant id is a GUID')
 
 function check<T>(schema: z.ZodType<T>, value: string, flag: string, usage: string): T {
   const r = schema.safeParse(value)

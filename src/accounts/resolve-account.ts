@@ -1,12 +1,13 @@
 import type { Knex } from 'knex'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+import { isUuid } from '../shared/ids.ts'
 
 /** An account by id or by name (case-insensitive), as operators type it in the CLI. */
 export async function resolveAccount(db: Knex | Knex.Transaction, idOrName: string): Promise<{ id: string; name: string } | null> {
+  // `isUuid` narrows what it tests; the name is read from its own binding.
+  const name: string = idOrName
   const q = db('accounts').select<{ id: string; name: string }[]>('id', 'name')
-  if (UUID.test(idOrName)) q.where({ id: idOrName.toLowerCase() })
-  else q.whereRaw('lower(name) = lower(?)', [idOrName.trim()])
+  if (isUuid(idOrName)) q.where({ id: idOrName.toLowerCase() })
+  else q.whereRaw('lower(name) = lower(?)', [name.trim()])
   const [row] = await q
   return row ?? null
 }

@@ -22,6 +22,17 @@ export interface RunCommand {
   confirmed?: boolean
   /** For `regenerate` from a button: the expired invitation it refers to (idempotency key). */
   invitationId?: string | null
+  /**
+   * From a button or form: the account's user the command acts on, by id. The use case looks the
+   * user up by this id (one lookup, scoped to the account); the command's `email` is then ignored
+   * (a button passes ''). An id that is not a uuid or not in the account is refused `user.not_found`.
+   */
+  targetUserId?: string | null
+  /**
+   * A re-render after a click (the click itself was audited): `list` and `show` check the
+   * administrator as always but write no audit entry of their own.
+   */
+  quiet?: boolean
 }
 
 /**
@@ -31,15 +42,16 @@ export interface RunCommand {
 export async function runCommand(deps: Deps, run: RunCommand): Promise<CommandOutcome> {
   const { accountId, actor, command } = run
   const base = { accountId, actor }
+  const target = { targetUserId: run.targetUserId ?? null }
   switch (command.name) {
     case 'help':
       return { kind: 'help', usage: HELP_TEXT }
     case 'list': {
-      const r = await listUsers(deps, { ...base, filter: command.filter, page: command.page })
+      const r = await listUsers(deps, { ...base, filter: command.filter, page: command.page, quiet: run.quiet ?? false })
       return r.ok ? { kind: 'list', ...r.value } : { kind: 'refused', command, failure: r }
     }
     case 'show': {
-      const r = await showUser(deps, { ...base, email: command.email })
+      const r = await showUser(deps, { ...base, ...target, email: command.email, quiet: run.quiet ?? false })
       return r.ok ? { kind: 'show', ...r.value } : { kind: 'refused', command, failure: r }
     }
     case 'add': {
@@ -47,30 +59,30 @@ export async function runCommand(deps: Deps, run: RunCommand): Promise<CommandOu
       return r.ok ? { kind: 'added', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'resend': {
-      const r = await resendInvitation(deps, { ...base, email: command.email })
+      const r = await resendInvitation(deps, { ...base, ...target, email: command.email })
       return r.ok ? { kind: 'resent', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'regenerate': {
-      const r = await regenerateInvitation(deps, { ...base, email: command.email, invitationId: run.invitationId ?? null })
+      const r = await regenerateInvitation(deps, { ...base, ...target, email: command.email, invitationId: run.invitationId ?? null })
       return r.ok ? { kind: 'regenerated', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'link': {
-      const r = await copyInvitationLink(deps, { ...base, email: command.email })
+      const r = await copyInvitationLink(deps, { ...base, ...target, email: command.email })
       return r.ok ? { kind: 'link', ...r.value } : { kind: 'refused', command, failure: r }
     }
     case 'edit': {
-      const r = await editUserGroups(deps, { ...base, email: command.email, groups: command.groups })
+      const r = await editUserGroups(deps, { ...base, ...target, email: command.email, groups: command.groups })
       return r.ok ? { kind: 'edited', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'remove': {
       if (!run.confirmed) {
         // Show first: the same checks (admin, user exists) and an audit line, without the change.
-        const r = await showUser(deps, { ...base, email: command.email })
+        const r = await showUser(deps, { ...base, ...target, email: command.email })
         if (!r.ok) return { kind: 'refused', command, failure: r }
-        if (r.value.user.status === 'removed') return { kind: 'refused', command, failure: { code: 'user.removed', email: command.email } }
+        if (r.value.user.status === 'removed') return { kind: 'refused', command, failure: { code: 'user.removed', email: r.value.user.email } }
         return { kind: 'confirm_remove', user: r.value.user }
       }
-      const r = await removeUser(deps, { ...base, email: command.email })
+      const r = await removeUser(deps, { ...base, ...target, email: command.email })
       return r.ok ? { kind: 'removed', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'groups': {

@@ -2,7 +2,10 @@ import type { Knex } from 'knex'
 import { recordAudit } from '../audit/audit-log.ts'
 import type { Deps } from '../deps.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
+import { isUuid } from '../shared/ids.ts'
 import { fail, type Result } from '../shared/result.ts'
+import { lockAccount } from '../users/admins.ts'
+import { findUserByEmail, findUserById, type UserRow } from '../users/user-repository.ts'
 import type { LifecycleFailure } from './failures.ts'
 import type { Actor } from './model.ts'
 
@@ -30,11 +33,29 @@ export interface AdminActionInput {
   action: string
   /** Raw target email as typed, when the action has one: normalised (or refused) here. */
   targetEmail?: string | null
+  /**
+   * The target by id (a button, a form): looked up in the account, once, inside this transaction;
+   * `targetEmail` is then ignored. An id that is not a uuid or not a user of the account is
+   * refused `user.not_found`.
+   */
+  targetUserId?: string | null
   /** The audit result code for success. */
   successCode: string
+  /** A re-render after a click that was audited already: the administrator is checked, nothing is audited. */
+  quiet?: boolean
+  /**
+   * Set by actions on an existing user: the target is found (by email or id) before the body
+   * runs and handed to it; not found is refused `user.not_found`. Unset: only an id is looked up.
+   */
+  lock?: TargetLock
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/**
+ * How an action on an existing user finds its target: `none` reads it, `user` locks its row,
+ * `account_then_user` locks the account row first (changes to who administers an account are
+ * serialised there, and every such use case takes the two locks in this order).
+ */
+export type TargetLock = 'none' | 'user' | 'account_then_user'
 
 /**
  * The frame of every administrator use case: one transaction; the actor checked against the
@@ -44,16 +65,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export async function adminAction<T>(
   deps: Deps,
   input: AdminActionInput,
-  body: (scope: AdminScope, email: string) => Promise<Result<T, LifecycleFailure>>,
+  body: (scope: AdminScope, email: string, user: UserRow | null) => Promise<Result<T, LifecycleFailure>>,
 ): Promise<Result<T, LifecycleFailure>> {
   const now = deps.clock.now()
-  const validAccount = UUID.test(input.accountId)
+  const validAccount = isUuid(input.accountId)
   return deps.db.transaction(async (trx) => {
     // One query on the common path: an admin found means the account exists.
     const admin = validAccount ? await findAdmin(trx, input.accountId, input.actor) : null
     const accountExists = admin !== null || (validAccount && (await accountIdIfExists(trx, input.accountId)) !== null)
     const detail: Record<string, unknown> = {}
     const audit = async (result: Result<T, LifecycleFailure>, target: string | null) => {
+      if (input.quiet) return result
       await recordAudit(trx, {
         accountId: accountExists ? input.accountId : null,
         at: now,
@@ -67,9 +89,19 @@ export async function adminAction<T>(
       return result
     }
 
+    const byId = input.targetUserId !== undefined && input.targetUserId !== null
     if (!admin) {
-      const target = input.targetEmail ? normaliseEmail(input.targetEmail) : null
+      // Who was aimed at, as far as the input says it without a lookup for a refused actor.
+      const target = !byId && input.targetEmail ? normaliseEmail(input.targetEmail) : null
+      if (byId) detail.targetUserId = String(input.targetUserId).slice(0, 100)
       return audit(fail(accountExists ? { code: 'auth.not_admin' } : { code: 'account.not_found' }), target?.ok ? target.email : null)
+    }
+    if (byId) {
+      const id = input.targetUserId as string
+      // Postgres raises on a malformed uuid: check before the query, and refuse it like an unknown id.
+      const user = isUuid(id) ? await findTarget(trx, admin.accountId, { userId: id }, input.lock ?? 'none') : null
+      if (!user) return audit(fail({ code: 'user.not_found', email: '', userId: id.slice(0, 100) }), null)
+      return audit(await body({ trx, admin, now, detail }, user.email, user), user.email)
     }
     let email = ''
     if (input.targetEmail !== undefined && input.targetEmail !== null) {
@@ -80,9 +112,35 @@ export async function adminAction<T>(
       }
       email = checked.email
     }
-    const result = await body({ trx, admin, now, detail }, email)
-    return audit(result, email || null)
+    if (input.lock !== undefined) {
+      const user = await findTarget(trx, admin.accountId, { email }, input.lock)
+      if (!user) return audit(fail({ code: 'user.not_found', email }), email || null)
+      return audit(await body({ trx, admin, now, detail }, email, user), email || null)
+    }
+    return audit(await body({ trx, admin, now, detail }, email, null), email || null)
   })
+}
+
+/**
+ * An administrator action on an existing user of the account, named by email or by id: the
+ * frame of `adminAction`, and the body gets the user's row (locked as `lock` says). A user that is
+ * not found is refused `user.not_found` before the body runs.
+ */
+export function adminUserAction<T>(
+  deps: Deps,
+  input: AdminActionInput & { lock: TargetLock },
+  body: (scope: AdminScope, user: UserRow) => Promise<Result<T, LifecycleFailure>>,
+): Promise<Result<T, LifecycleFailure>> {
+  return adminAction(deps, input, (scope, _email, user) => {
+    if (!user) throw new Error('adminAction ran a user action without its target')
+    return body(scope, user)
+  })
+}
+
+async function findTarget(trx: Knex.Transaction, accountId: string, by: { email: string } | { userId: string }, lock: TargetLock): Promise<UserRow | null> {
+  if (lock === 'account_then_user') await lockAccount(trx, accountId)
+  const forUpdate = lock !== 'none'
+  return 'userId' in by ? findUserById(trx, accountId, by.userId, { forUpdate }) : findUserByEmail(trx, accountId, by.email, { forUpdate })
 }
 
 async function accountIdIfExists(trx: Knex.Transaction, accountId: string): Promise<string | null> {

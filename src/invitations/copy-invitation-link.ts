@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findPendingInvitation, findUserByEmail, loadUserView } from '../users/user-repository.ts'
-import { adminAction } from './admin-action.ts'
+import { findPendingInvitation, loadUserView } from '../users/user-repository.ts'
+import { adminUserAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { refusalFor } from './invitation-store.ts'
 import { invitationUrl } from './links.ts'
@@ -12,6 +12,8 @@ export interface CopyInvitationLink {
   accountId: string
   actor: Actor
   email: string
+  /** The user by id (a button); `email` is then ignored. */
+  targetUserId?: string | null
 }
 
 /**
@@ -19,9 +21,7 @@ export interface CopyInvitationLink {
  * only (the adapter must show it privately). No email is sent; the attempt is audited.
  */
 export function copyInvitationLink(deps: Deps, cmd: CopyInvitationLink): Promise<Result<{ user: UserView; url: string; expiresAt: Date }, LifecycleFailure>> {
-  return adminAction(deps, { ...cmd, action: 'invitation.copy_link', targetEmail: cmd.email, successCode: 'invitation.link_copied' }, async ({ trx, admin, now, detail }, email) => {
-    const user = await findUserByEmail(trx, admin.accountId, email)
-    if (!user) return fail({ code: 'user.not_found', email })
+  return adminUserAction(deps, { ...cmd, action: 'invitation.copy_link', targetEmail: cmd.email, successCode: 'invitation.link_copied', lock: 'none' }, async ({ trx, admin, now, detail }, user) => {
     const pending = await findPendingInvitation(trx, user.id)
     const status = displayStatus(user.status, pending?.expires_at ?? null, now)
     if (status !== 'invited' || !pending) {

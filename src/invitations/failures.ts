@@ -12,7 +12,8 @@ export type LifecycleFailure =
   | { code: 'user.name_required'; email: string }
   | { code: 'group.required' }
   | { code: 'group.not_found'; missing: string[]; available: string[] }
-  | { code: 'user.not_found'; email: string }
+  /** `email` is '' when the user was named by an id (a button) that is not a user of the account. */
+  | { code: 'user.not_found'; email: string; userId?: string }
   | { code: 'user.already_invited'; email: string; expiresAt: Date }
   | { code: 'user.already_active'; email: string; joinedAt: Date | null }
   | { code: 'user.removed'; email: string }

@@ -1,7 +1,8 @@
 import type { Deps } from '../deps.ts'
+import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { endedExpiry, findInvitation, findPendingInvitation, findUserByEmail, toUserView, userGroupNames } from '../users/user-repository.ts'
-import { adminAction } from './admin-action.ts'
+import { endedExpiry, findInvitation, findPendingInvitation, toUserView, userGroupNames } from '../users/user-repository.ts'
+import { adminUserAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { insertInvitation, refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
 import type { Actor, UserView } from './model.ts'
@@ -11,6 +12,8 @@ export interface RegenerateInvitation {
   accountId: string
   actor: Actor
   email: string
+  /** The user by id (a button); `email` is then ignored. */
+  targetUserId?: string | null
   /**
    * The expired link a button refers to. With it the action is idempotent by business key: a
    * second click (or a platform retry, or another administrator) on the same notice is told that
@@ -25,13 +28,12 @@ export interface RegenerateInvitation {
  * so concurrent regenerates serialise: exactly one new link and one email.
  */
 export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
-  return adminAction(deps, { ...cmd, action: 'invitation.regenerate', targetEmail: cmd.email, successCode: 'invitation.regenerated' }, async ({ trx, admin, now, detail }, email) => {
-    const user = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
-    if (!user) return fail({ code: 'user.not_found', email })
+  return adminUserAction(deps, { ...cmd, action: 'invitation.regenerate', targetEmail: cmd.email, successCode: 'invitation.regenerated', lock: 'user' }, async ({ trx, admin, now, detail }, user) => {
+    const email = user.email
     const pending = await findPendingInvitation(trx, user.id)
     const status = displayStatus(user.status, pending?.expires_at ?? null, now)
 
-    if (cmd.invitationId && /^[0-9a-f-]{36}$/i.test(cmd.invitationId) && cmd.invitationId !== pending?.id) {
+    if (isUuid(cmd.invitationId) && cmd.invitationId !== pending?.id) {
       const clicked = await findInvitation(trx, cmd.invitationId)
       if (clicked && clicked.user_id === user.id && clicked.state === 'replaced' && pending && status === 'invited') {
         return fail({ code: 'invitation.already_replaced', email, by: pending.invited_by_email, at: pending.created_at, expiresAt: pending.expires_at })

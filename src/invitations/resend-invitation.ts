@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findPendingInvitation, findUserByEmail, toUserView, userGroupNames } from '../users/user-repository.ts'
-import { adminAction } from './admin-action.ts'
+import { findPendingInvitation, toUserView, userGroupNames } from '../users/user-repository.ts'
+import { adminUserAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
 import type { Actor, UserView } from './model.ts'
@@ -11,6 +11,8 @@ export interface ResendInvitation {
   accountId: string
   actor: Actor
   email: string
+  /** The user by id (a button); `email` is then ignored. */
+  targetUserId?: string | null
 }
 
 /**
@@ -18,9 +20,8 @@ export interface ResendInvitation {
  * Only while the link is still valid: an expired one must be regenerated.
  */
 export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
-  return adminAction(deps, { ...cmd, action: 'invitation.resend', targetEmail: cmd.email, successCode: 'invitation.resent' }, async ({ trx, admin, now, detail }, email) => {
-    const user = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
-    if (!user) return fail({ code: 'user.not_found', email })
+  return adminUserAction(deps, { ...cmd, action: 'invitation.resend', targetEmail: cmd.email, successCode: 'invitation.resent', lock: 'user' }, async ({ trx, admin, now, detail }, user) => {
+    const email = user.email
     const pending = await findPendingInvitation(trx, user.id)
     const status = displayStatus(user.status, pending?.expires_at ?? null, now)
     if (status !== 'invited' || !pending) {

@@ -1,16 +1,18 @@
 import type { Deps } from '../deps.ts'
-import { adminAction } from '../invitations/admin-action.ts'
+import { adminUserAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import { resolveGroups } from '../invitations/invitation-store.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins, lockAccount } from './admins.ts'
-import { findUserByEmail, loadUserView, setUserGroups } from './user-repository.ts'
+import { countActiveAdmins } from './admins.ts'
+import { loadUserView, setUserGroups } from './user-repository.ts'
 
 export interface EditUserGroups {
   accountId: string
   actor: Actor
   email: string
+  /** The user by id (a button, a form); `email` is then ignored. */
+  targetUserId?: string | null
   groups: string[]
 }
 
@@ -19,11 +21,10 @@ export interface EditUserGroups {
  * and the account never loses its last administrator this way either.
  */
 export function editUserGroups(deps: Deps, cmd: EditUserGroups): Promise<Result<{ user: UserView }, LifecycleFailure>> {
-  return adminAction(deps, { ...cmd, action: 'user.edit_groups', targetEmail: cmd.email, successCode: 'user.groups_updated' }, async ({ trx, admin, now, detail }, email) => {
-    // Admin counts change here: serialise with removals and other edits on the account row.
-    await lockAccount(trx, admin.accountId)
-    const user = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
-    if (!user) return fail({ code: 'user.not_found', email })
+  // Admin counts change here: serialise with removals and other edits on the account row.
+  const input = { ...cmd, action: 'user.edit_groups', targetEmail: cmd.email, successCode: 'user.groups_updated', lock: 'account_then_user' } as const
+  return adminUserAction(deps, input, async ({ trx, admin, now, detail }, user) => {
+    const email = user.email
     if (user.status === 'removed') return fail({ code: 'user.removed', email })
     const groups = await resolveGroups(trx, admin.accountId, cmd.groups)
     if (!groups.ok) return groups

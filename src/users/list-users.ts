@@ -13,6 +13,8 @@ export interface ListUsers {
   /** 1-based; past the end shows the last page. */
   page: number
   pageSize?: number
+  /** A re-render after a click (audited already): no audit entry of its own. */
+  quiet?: boolean
 }
 
 export interface UserList {

@@ -1,16 +1,18 @@
 import type { Deps } from '../deps.ts'
-import { adminAction } from '../invitations/admin-action.ts'
+import { adminUserAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import { sendInvitationEmail } from '../invitations/invitation-store.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins, lockAccount } from './admins.ts'
-import { endedExpiry, findPendingInvitation, findUserByEmail, loadUserView } from './user-repository.ts'
+import { countActiveAdmins } from './admins.ts'
+import { endedExpiry, findPendingInvitation, loadUserView } from './user-repository.ts'
 
 export interface RemoveUser {
   accountId: string
   actor: Actor
   email: string
+  /** The user by id (a button); `email` is then ignored. */
+  targetUserId?: string | null
 }
 
 /**
@@ -19,10 +21,10 @@ export interface RemoveUser {
  * cannot be repeated for one person), and the person can be invited again.
  */
 export function removeUser(deps: Deps, cmd: RemoveUser): Promise<Result<{ user: UserView }, LifecycleFailure>> {
-  return adminAction(deps, { ...cmd, action: 'user.remove', targetEmail: cmd.email, successCode: 'user.removed' }, async ({ trx, admin, now, detail }, email) => {
-    await lockAccount(trx, admin.accountId)
-    const user = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
-    if (!user) return fail({ code: 'user.not_found', email })
+  // The account row first: the last-administrator check below must not race another removal.
+  const input = { ...cmd, action: 'user.remove', targetEmail: cmd.email, successCode: 'user.removed', lock: 'account_then_user' } as const
+  return adminUserAction(deps, input, async ({ trx, admin, now, detail }, user) => {
+    const email = user.email
     if (user.status === 'removed') return fail({ code: 'user.removed', email })
     if (user.id === admin.userId) return fail({ code: 'user.cannot_remove_self', email })
     if (user.status === 'active' && (await countActiveAdmins(trx, admin.accountId, user.id)) === 0) {

@@ -1,23 +1,25 @@
 import { readAudit } from '../audit/audit-log.ts'
 import type { Deps } from '../deps.ts'
-import { adminAction } from '../invitations/admin-action.ts'
+import { adminUserAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import type { Actor, AuditEntry, UserView } from '../invitations/model.ts'
-import { fail, ok, type Result } from '../shared/result.ts'
-import { queryUserViews } from './user-repository.ts'
+import { ok, type Result } from '../shared/result.ts'
+import { loadUserView } from './user-repository.ts'
 
 export interface ShowUser {
   accountId: string
   actor: Actor
   email: string
+  /** The user by id (a button); `email` is then ignored. */
+  targetUserId?: string | null
+  /** A re-render after a click (audited already): no audit entry of its own. */
+  quiet?: boolean
 }
 
 /** One user: details, delivery status, history, and the actions that apply now. */
 export function showUser(deps: Deps, cmd: ShowUser): Promise<Result<{ user: UserView; history: AuditEntry[] }, LifecycleFailure>> {
-  return adminAction(deps, { ...cmd, action: 'user.show', targetEmail: cmd.email, successCode: 'user.shown' }, async ({ trx, admin, now }, email) => {
-    const { users } = await queryUserViews(trx, admin.accountId, { now, emails: [email], count: false })
-    const user = users[0]
-    if (!user) return fail({ code: 'user.not_found', email })
-    return ok({ user, history: await readAudit(trx, admin.accountId, { email, limit: 20 }) })
+  return adminUserAction(deps, { ...cmd, action: 'user.show', targetEmail: cmd.email, successCode: 'user.shown', lock: 'none' }, async ({ trx, admin, now }, row) => {
+    const user = await loadUserView(trx, admin.accountId, row.id, now)
+    return ok({ user, history: await readAudit(trx, admin.accountId, { email: row.email, limit: 20 }) })
   })
 }

@@ -57,6 +57,13 @@ export async function findUserByEmail(db: Db, accountId: string, email: string, 
   return (await q) ?? null
 }
 
+/** The user `id` of the account (scoped: another account's user is not found), locked when asked. */
+export async function findUserById(db: Db, accountId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<UserRow | null> {
+  const q = db<UserRow>('users').where({ account_id: accountId, id }).first()
+  if (opts.forUpdate) q.forUpdate()
+  return (await q) ?? null
+}
+
 /** The one pending invitation of a user (a partial unique index guarantees at most one). */
 export async function findPendingInvitation(db: Db, userId: string): Promise<InvitationRow | null> {
   return (await db<InvitationRow>('invitations').where({ user_id: userId, state: 'pending' }).first()) ?? null
