@@ -27,7 +27,8 @@ export type CardElement = Record<string, unknown>
 export interface AdaptiveCard {
   type: 'AdaptiveCard'
   $schema: string
-  version: '1.4'
+  /** 1.5 where a card has `Action.Execute` buttons: Teams renders Universal Actions only on 1.5 cards. */
+  version: '1.4' | '1.5'
   body: CardElement[]
   actions?: CardElement[]
   msteams?: { width: 'Full' }
