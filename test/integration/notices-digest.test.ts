@@ -3,7 +3,8 @@ import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { addInvitation } from '../../src/invitations/add-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { readAccountEvent, type AccountEvent, type InvitationsExpiringSoonFacts } from '../../src/notices/account-events.ts'
-import { claimAccountEvents, UNREADABLE_EVENT_NOTE } from '../../src/notices/notice-queue.ts'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { claimDeliveries, fanOutEvents, UNREADABLE_EVENT_NOTE } from '../../src/notices/notice-deliveries.ts'
 import { EXPIRING_SOON_LIST_LIMIT, EXPIRING_SOON_RANGE_SQL, sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
@@ -33,12 +34,12 @@ async function inviteExpiringAt(account: SeededAccount, email: string, expiresAt
   return { invitationId: row.id, userId: r.value.user.id }
 }
 
-/** Every stored digest, oldest first, read as the notices worker reads it, with its dedupe key. */
+/** Every stored digest, oldest first, read as the notices job reads it, with its dedupe key. */
 async function storedDigests(): Promise<(Extract<AccountEvent, { type: 'invitations.expiring_soon' }> & { dedupeKey: unknown })[]> {
   const rows: Record<string, unknown>[] = await db.knex('account_events')
     .where({ type: 'invitations.expiring_soon' })
     .orderBy('id')
-    .select('id', 'account_id', 'type', 'payload', 'created_at', 'attempts', 'dedupe_key')
+    .select('id', 'account_id', 'type', 'payload', 'created_at', 'dedupe_key')
   return rows.map((row) => {
     const read = readAccountEvent(row)
     if (!read.ok) throw new Error(`unreadable digest: ${read.reason}`)
@@ -133,16 +134,16 @@ describe('the daily "expiring within 24 h" digest', () => {
     deps.clock.set(NINE)
     expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
 
-    // another hour: 14:00 UTC
+    // another hour: 14:00 (UTC, the account's zone)
     await truncateAll(db.knex)
     seed = await seedAccount(deps)
     await inviteExpiringAt(seed, 'bob@x.test', later(NINE, 6 * HOUR))
     deps.clock.set(later(NINE, 5 * HOUR - 1))
-    expect(await sweepExpiringSoon(deps, { hourUtc: 14 })).toEqual({ digests: 0 })
+    expect(await sweepExpiringSoon(deps, { hour: 14 })).toEqual({ digests: 0 })
     deps.clock.set(later(NINE, 5 * HOUR))
-    expect(await sweepExpiringSoon(deps, { hourUtc: 14 })).toEqual({ digests: 1 })
+    expect(await sweepExpiringSoon(deps, { hour: 14 })).toEqual({ digests: 1 })
 
-    for (const hourUtc of [-1, 24, 9.5, Number.NaN]) await expect(sweepExpiringSoon(deps, { hourUtc })).rejects.toThrow()
+    for (const hour of [-1, 24, 9.5, Number.NaN]) await expect(sweepExpiringSoon(deps, { hour })).rejects.toThrow()
   })
 
   test('an account with nothing expiring gets no digest, and neither does any account with nothing at all', async () => {
@@ -223,6 +224,41 @@ describe('the daily "expiring within 24 h" digest', () => {
     expect((await storedDigests()).map((d) => listed(d.facts))).toEqual([['bob@x.test']])
   })
 
+  test("09:00 in the account's time zone, not UTC: a Berlin account gets its digest at 08:00 UTC in winter, dated by its own day", async () => {
+    const berlin = await seedAccount(deps)
+    await db.knex('accounts').where({ id: berlin.account.id }).update({ time_zone: 'Europe/Berlin' })
+    const tokyo = await seedAccount(deps)
+    await db.knex('accounts').where({ id: tokyo.account.id }).update({ time_zone: 'Asia/Tokyo' })
+    // a stored zone the runtime does not know counts as UTC
+    await db.knex('accounts').where({ id: seed.account.id }).update({ time_zone: 'Mars/Olympus_Mons' })
+    await inviteExpiringAt(berlin, 'berlin@x.test', later(NINE, 12 * HOUR))
+    await inviteExpiringAt(tokyo, 'tokyo@x.test', later(NINE, 12 * HOUR))
+    await inviteExpiringAt(seed, 'utc@x.test', later(NINE, 12 * HOUR))
+    // 07:59:59 UTC = 08:59:59 in Berlin (CET), 16:59:59 in Tokyo: only Tokyo's is due
+    deps.clock.set(later(NINE, -HOUR - 1000))
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
+    // 08:00 UTC = 09:00 in Berlin: Berlin's now, the UTC account's not yet
+    deps.clock.set(later(NINE, -HOUR))
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
+    deps.clock.set(NINE)
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
+    // 09:00 UTC is past 09:00 in Berlin: nothing more for Berlin that day
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 0 })
+    const digests = await storedDigests()
+    expect(digests.map((d) => [listed(d.facts), d.dedupeKey, d.facts.day, d.at])).toEqual([
+      [['tokyo@x.test'], '2026-12-03', '2026-12-03', later(NINE, -HOUR - 1000)],
+      [['berlin@x.test'], '2026-12-03', '2026-12-03', later(NINE, -HOUR)],
+      [['utc@x.test'], '2026-12-03', '2026-12-03', NINE],
+    ])
+    // Tokyo's next day starts at 15:00 UTC: its day's key is the local date, and its 09:00 is 00:00 UTC
+    await inviteExpiringAt(tokyo, 'tokyo2@x.test', later(NINE, 30 * HOUR))
+    deps.clock.set(later(NINE, 15 * HOUR - 1000)) // 23:59:59 UTC = 08:59:59 on 4 Dec in Tokyo
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 0 })
+    deps.clock.set(later(NINE, 15 * HOUR)) // 00:00 UTC on 4 Dec = 09:00 in Tokyo
+    expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
+    expect((await storedDigests()).at(-1)).toMatchObject({ accountId: tokyo.account.id, dedupeKey: '2026-12-04', facts: { day: '2026-12-04' } })
+  })
+
   test('the database holds the rule: one event per (account, type, dedupe key); events without a key are not limited', async () => {
     const row = (dedupeKey: string | null) => ({ account_id: seed.account.id, type: 'invitations.expiring_soon', dedupe_key: dedupeKey, payload: '{}', created_at: deps.clock.now() })
     await db.knex('account_events').insert(row('2026-12-03'))
@@ -242,12 +278,19 @@ describe('the daily "expiring within 24 h" digest', () => {
   })
 })
 
-describe('the digest in the notice queue', () => {
-  test('claimAccountEvents returns the digest parsed', async () => {
+/** The seeded account's Slack destination, so its events get a Slack delivery when fanned out. */
+async function slackDestination(): Promise<void> {
+  expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T0DIGEST', accountId: seed.account.id, channelId: 'C0DIGEST' })).ok).toBe(true)
+}
+
+describe('the digest in the notice deliveries', () => {
+  test('claimDeliveries returns the digest parsed', async () => {
+    await slackDestination()
     const bob = await inviteExpiringAt(seed, 'bob@x.test', later(NINE, 2 * HOUR))
     deps.clock.set(NINE)
     await sweepExpiringSoon(deps)
-    const claimed = await claimAccountEvents(deps)
+    await fanOutEvents(deps)
+    const claimed = (await claimDeliveries(deps, 'slack')).map((n) => n.event)
     expect(claimed).toEqual([
       {
         id: expect.any(String),
@@ -267,6 +310,7 @@ describe('the digest in the notice queue', () => {
   test('a malformed digest is closed as unreadable, with a warning that names no one', async () => {
     const logger = captureLogger()
     deps = makeDeps(db.knex, { logger, now: NINE.toISOString() })
+    await slackDestination()
     const invitation = { invitationId: seed.admin.userId, userId: seed.admin.userId, email: 'secret@x.test', firstName: 'S', lastName: 'E', expiresAt: NINE.toISOString(), invitedByEmail: null }
     const good = { day: '2026-12-03', total: 2, invitations: [invitation] }
     const insert = async (payload: unknown, dedupeKey: string) => {
@@ -286,11 +330,12 @@ describe('the digest in the notice queue', () => {
       await insert({ day: good.day, total: 2 }, 'no-list'),
       await insert(['not', 'an', 'object'], 'array'),
     ]
-    const claimed = await claimAccountEvents(deps)
+    await fanOutEvents(deps)
+    const claimed = (await claimDeliveries(deps, 'slack')).map((n) => n.event)
     expect(claimed.map((e) => e.id)).toEqual([ok])
     expect(claimed[0]?.facts).toMatchObject({ total: 2, invitations: [{ name: 'S E', invitedByEmail: null }] })
-    const rows = await db.knex('account_events').whereIn('id', bad).select('delivered_at', 'delivery_note')
-    expect(rows).toEqual(bad.map(() => ({ delivered_at: NINE, delivery_note: UNREADABLE_EVENT_NOTE })))
+    const rows = await db.knex('notice_deliveries').whereIn('event_id', bad).select('delivered_at', 'note')
+    expect(rows).toEqual(bad.map(() => ({ delivered_at: NINE, note: UNREADABLE_EVENT_NOTE })))
     const warnings = logger.lines.filter((l) => l.level === 'warn')
     expect(warnings.map((w) => w.fields.eventId).sort()).toEqual([...bad].sort())
     expect(JSON.stringify(warnings)).not.toContain('secret@x.test')

@@ -9,7 +9,8 @@ import { regenerateInvitation } from '../../src/invitations/regenerate-invitatio
 import { requestNewInvitation } from '../../src/invitations/request-new-invitation.ts'
 import { resendInvitation } from '../../src/invitations/resend-invitation.ts'
 import { ACCOUNT_EVENT_TYPES, parseAccountEvent, type AccountEvent } from '../../src/notices/account-events.ts'
-import { claimAccountEvents, findNoticeChannel, markEventsDelivered, releaseEvents } from '../../src/notices/notice-queue.ts'
+import { claimDeliveries, closeDeliveries, fanOutEvents, releaseDeliveries, renewDeliveries, type ClaimDeliveriesOptions, type ClaimedNotice, type DeliveryClaim } from '../../src/notices/notice-deliveries.ts'
+import { findNoticeTarget } from '../../src/notices/notice-destinations.ts'
 import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
 import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
@@ -26,9 +27,9 @@ useSeededDatabase((t) => ({ db, deps, seed } = t))
 const REGISTRATION = { firstName: 'Bob', lastName: 'Joined', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true }
 const T0 = new Date(TEST_NOW)
 
-/** Every stored event of one type, read the way the notices worker reads them (unclaimed). */
+/** Every stored event of one type, read the way the notices job reads them (unclaimed). */
 async function storedEvents(type: AccountEvent['type']): Promise<AccountEvent[]> {
-  const rows: unknown[] = await db.knex('account_events').where({ type }).orderBy('id').select('id', 'account_id', 'type', 'payload', 'created_at', 'attempts')
+  const rows: unknown[] = await db.knex('account_events').where({ type }).orderBy('id').select('id', 'account_id', 'type', 'payload', 'created_at')
   return rows.map((row) => {
     const event = parseAccountEvent(row)
     if (!event) throw new Error(`unreadable stored event: ${JSON.stringify(row)}`)
@@ -48,8 +49,19 @@ async function invite(email: string): Promise<void> {
   if (!r.ok) throw new Error(`invite ${email}: ${r.code}`)
 }
 
-/** A well-formed event row written directly (queue tests care about rows, not producers). */
+/** The seeded account's Slack destination, so its events get a Slack delivery when fanned out. */
+async function slackDestination(): Promise<void> {
+  expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T0QUEUE', accountId: seed.account.id, channelId: 'C0QUEUE' })).ok).toBe(true)
+}
+
+/** A well-formed event row written directly and fanned out (queue tests care about rows, not producers). */
 async function insertEvent(email: string, over: { type?: string; payload?: unknown } = {}): Promise<string> {
+  const id = await insertRawEvent(email, over)
+  await fanOutEvents(deps)
+  return id
+}
+
+async function insertRawEvent(email: string, over: { type?: string; payload?: unknown } = {}): Promise<string> {
   const [row] = await db.knex('account_events')
     .insert({
       account_id: seed.account.id,
@@ -61,7 +73,13 @@ async function insertEvent(email: string, over: { type?: string; payload?: unkno
   return String(row!.id)
 }
 
-const emailsOf = (events: AccountEvent[]) => events.map((e) => ('email' in e.facts ? e.facts.email : null))
+const emailsOf = (items: (ClaimedNotice | AccountEvent)[]) => items.map((item) => ('event' in item ? item.event : item)).map((e) => ('email' in e.facts ? e.facts.email : null))
+
+/** Claim Slack's due deliveries, as the job does. */
+const claim = (opts?: ClaimDeliveriesOptions) => claimDeliveries(deps, 'slack', opts)
+const claimsOf = (notices: (ClaimedNotice | undefined)[]): DeliveryClaim[] => notices.map((n) => n!.claim)
+const close = (notices: (ClaimedNotice | undefined)[], note?: string) => closeDeliveries(deps, claimsOf(notices), note)
+const release = (notices: (ClaimedNotice | undefined)[], at: Date) => releaseDeliveries(deps, claimsOf(notices), at)
 
 describe('the expiry sweep', () => {
   test('notices each expired invitation once; valid and ended invitations get no notice', async () => {
@@ -224,101 +242,129 @@ describe('a resend racing the sweep', () => {
   })
 })
 
-describe('the notice queue', () => {
+describe('the notice deliveries', () => {
   test('claims oldest first and leases: nothing during the lease, everything again after it', async () => {
+    await slackDestination()
     for (const email of ['1@x.test', '2@x.test', '3@x.test']) await insertEvent(email)
-    const first = await claimAccountEvents(deps)
+    const first = await claim()
     expect(emailsOf(first)).toEqual(['1@x.test', '2@x.test', '3@x.test'])
-    expect(first.map((e) => e.attempts)).toEqual([1, 1, 1])
-    expect(first[0]).toMatchObject({ accountId: seed.account.id, at: deps.clock.now(), type: 'email.bounced', facts: { detail: 'Permanent/General', suppressed: true } })
-    expect(await claimAccountEvents(deps)).toEqual([])
+    expect(first.map((n) => n.claim.attempts)).toEqual([1, 1, 1])
+    expect(first.map((n) => n.event.attempts)).toEqual([1, 1, 1])
+    expect(first[0]?.event).toMatchObject({ accountId: seed.account.id, at: deps.clock.now(), type: 'email.bounced', facts: { detail: 'Permanent/General', suppressed: true } })
+    expect(await claim()).toEqual([])
     deps.clock.advance(59_999)
-    expect(await claimAccountEvents(deps)).toEqual([])
+    expect(await claim()).toEqual([])
     deps.clock.advance(1)
-    const again = await claimAccountEvents(deps)
-    expect(again.map((e) => e.id)).toEqual(first.map((e) => e.id))
-    expect(again.map((e) => e.attempts)).toEqual([2, 2, 2])
+    const again = await claim()
+    expect(again.map((n) => n.event.id)).toEqual(first.map((n) => n.event.id))
+    expect(again.map((n) => n.claim.attempts)).toEqual([2, 2, 2])
+    // every claim carries a fence of its own
+    expect(new Set([...first, ...again].map((n) => n.claim.fence)).size).toBe(2)
   })
 
   test('`limit` and `leaseMs` are honoured', async () => {
+    await slackDestination()
     for (let i = 0; i < 5; i++) await insertEvent(`${i}@x.test`)
-    expect(emailsOf(await claimAccountEvents(deps, { limit: 2, leaseMs: 1_000 }))).toEqual(['0@x.test', '1@x.test'])
-    expect(emailsOf(await claimAccountEvents(deps, { limit: 2, leaseMs: 1_000 }))).toEqual(['2@x.test', '3@x.test'])
+    expect(emailsOf(await claim({ limit: 2, leaseMs: 1_000 }))).toEqual(['0@x.test', '1@x.test'])
+    expect(emailsOf(await claim({ limit: 2, leaseMs: 1_000 }))).toEqual(['2@x.test', '3@x.test'])
     deps.clock.advance(1_000)
-    expect(emailsOf(await claimAccountEvents(deps, { limit: 10 }))).toEqual(['0@x.test', '1@x.test', '2@x.test', '3@x.test', '4@x.test'])
+    expect(emailsOf(await claim({ limit: 10 }))).toEqual(['0@x.test', '1@x.test', '2@x.test', '3@x.test', '4@x.test'])
   })
 
-  test('concurrent claims never return the same event twice', async () => {
-    for (let i = 0; i < 40; i++) await insertEvent(`${i}@x.test`)
-    const claims = await Promise.all(Array.from({ length: 8 }, () => claimAccountEvents(deps, { limit: 6 })))
-    const ids = claims.flat().map((e) => e.id)
+  test('concurrent claims never return the same delivery twice', async () => {
+    await slackDestination()
+    for (let i = 0; i < 40; i++) await insertRawEvent(`${i}@x.test`)
+    expect(await fanOutEvents(deps)).toEqual({ events: 40, deliveries: 40 })
+    const claims = await Promise.all(Array.from({ length: 8 }, () => claim({ limit: 6 })))
+    const ids = claims.flat().map((n) => n.event.id)
     expect(new Set(ids).size).toBe(ids.length)
     // whatever SKIP LOCKED left behind is still there for the next claim, and only it
-    const rest = (await claimAccountEvents(deps, { limit: 100 })).map((e) => e.id)
+    const rest = (await claim({ limit: 100 })).map((n) => n.event.id)
     expect(rest.filter((id) => ids.includes(id))).toEqual([])
     expect(ids.length + rest.length).toBe(40)
   })
 
-  test('delivered events are never claimed again; the note says why one was not posted', async () => {
+  test('closed deliveries are never claimed again; the note says why one was not posted', async () => {
+    await slackDestination()
     await insertEvent('posted@x.test')
     await insertEvent('skipped@x.test')
-    const [posted, skipped] = await claimAccountEvents(deps)
+    const [posted, skipped] = await claim()
     expect(emailsOf([posted!, skipped!])).toEqual(['posted@x.test', 'skipped@x.test'])
-    expect(await markEventsDelivered(deps, [posted!])).toBe(1)
-    expect(await markEventsDelivered(deps, [skipped!], 'no notice channel')).toBe(1)
+    expect(await close([posted])).toBe(1)
+    expect(await close([skipped], 'no notice destination')).toBe(1)
     const closedAt = deps.clock.now()
     deps.clock.advance(DAY)
-    expect(await claimAccountEvents(deps)).toEqual([])
+    expect(await claim()).toEqual([])
     // closing again changes nothing (the first close stands)
-    expect(await markEventsDelivered(deps, [posted!, skipped!], 'late duplicate')).toBe(0)
-    expect(await db.knex('account_events').orderBy('id').select('delivered_at', 'delivery_note', 'claimed_until')).toEqual([
-      { delivered_at: closedAt, delivery_note: null, claimed_until: null },
-      { delivered_at: closedAt, delivery_note: 'no notice channel', claimed_until: null },
+    expect(await close([posted, skipped], 'late duplicate')).toBe(0)
+    expect(await db.knex('notice_deliveries').orderBy('event_id').select('delivered_at', 'note', 'claimed_until', 'claim_token')).toEqual([
+      { delivered_at: closedAt, note: null, claimed_until: null, claim_token: null },
+      { delivered_at: closedAt, note: 'no notice destination', claimed_until: null, claim_token: null },
     ])
-    // ids that name no event are ignored, not an error
-    expect(await markEventsDelivered(deps, [{ id: 'not-an-id', attempts: 1 }, { id: '', attempts: 1 }])).toBe(0)
-    expect(await releaseEvents(deps, [{ id: '1; DROP TABLE x', attempts: 1 }], deps.clock.now())).toBe(0)
+    // claims that name no delivery, or carry no fence of ours, are ignored, not an error
+    const fence = posted!.claim.fence
+    expect(await closeDeliveries(deps, [{ eventId: 'not-an-id', platform: 'slack', attempts: 1, fence }, { eventId: '', platform: 'slack', attempts: 1, fence }])).toBe(0)
+    expect(await releaseDeliveries(deps, [{ eventId: '1; DROP TABLE x', platform: 'slack', attempts: 1, fence }], deps.clock.now())).toBe(0)
+    expect(await releaseDeliveries(deps, [{ ...posted!.claim, fence: "x' OR 1=1" }], deps.clock.now())).toBe(0)
   })
 
-  test('a worker whose lease ran out changes nothing: the event belongs to the worker that claimed it since', async () => {
+  test('a worker whose lease ran out changes nothing: the delivery belongs to the worker that claimed it since', async () => {
+    await slackDestination()
     await insertEvent('slow@x.test')
-    const [stale] = await claimAccountEvents(deps, { leaseMs: 1_000 })
+    const [stale] = await claim({ leaseMs: 1_000 })
     deps.clock.advance(1_000) // the first worker stalled past its lease…
-    const [current] = await claimAccountEvents(deps, { leaseMs: 60_000 })
-    expect(current).toMatchObject({ id: stale!.id, attempts: 2 })
-    // …and comes back: it can neither close the event nor put it back in the queue
-    expect(await markEventsDelivered(deps, [stale!], 'stale close')).toBe(0)
-    expect(await releaseEvents(deps, [stale!], deps.clock.now())).toBe(0)
-    expect(await claimAccountEvents(deps)).toEqual([]) // still leased to the second worker
-    expect(await markEventsDelivered(deps, [current!])).toBe(1)
-    expect(await db.knex('account_events').first('delivery_note', 'attempts')).toEqual({ delivery_note: null, attempts: 2 })
+    const [current] = await claim({ leaseMs: 60_000 })
+    expect(current?.event.id).toBe(stale!.event.id)
+    expect(current?.claim.attempts).toBe(2)
+    // …and comes back: it can neither renew, close nor put the delivery back in the queue
+    expect(await renewDeliveries(deps, claimsOf([stale]), 60_000)).toBe(false)
+    expect(await close([stale], 'stale close')).toBe(0)
+    expect(await release([stale], deps.clock.now())).toBe(0)
+    expect(await claim()).toEqual([]) // still leased to the second worker
+    expect(await renewDeliveries(deps, claimsOf([current]), 60_000)).toBe(true)
+    expect(await close([current])).toBe(1)
+    expect(await db.knex('notice_deliveries').first('note', 'attempts')).toEqual({ note: null, attempts: 2 })
   })
 
-  test('a released event comes back at its retryAt, not before and not at the end of the lease', async () => {
+  test('renewing is all or nothing: one lost delivery renews none of the others', async () => {
+    await slackDestination()
+    await insertEvent('a@x.test')
+    await insertEvent('b@x.test')
+    const [a, b] = await claim({ leaseMs: 1_000 })
+    expect(await close([b], 'closed by someone else')).toBe(1)
+    expect(await renewDeliveries(deps, claimsOf([a, b]), 60_000)).toBe(false)
+    // a's lease was not extended: it is claimable again when its first lease ends
+    deps.clock.advance(1_000)
+    expect(emailsOf(await claim())).toEqual(['a@x.test'])
+  })
+
+  test('a released delivery comes back at its retryAt, not before and not at the end of the lease', async () => {
+    await slackDestination()
     const laterId = await insertEvent('later@x.test')
     await insertEvent('now@x.test')
-    const [later, now] = await claimAccountEvents(deps)
+    const [later, now] = await claim()
     const retryAt = new Date(deps.clock.now().getTime() + 5 * 60_000)
-    expect(await releaseEvents(deps, [later!], retryAt)).toBe(1)
+    expect(await release([later], retryAt)).toBe(1)
     // released for "right away": claimable before its lease would have ended
-    expect(await releaseEvents(deps, [now!], deps.clock.now())).toBe(1)
-    const nowAgain = await claimAccountEvents(deps)
-    expect(nowAgain.map((e) => e.id)).toEqual([now!.id])
-    await markEventsDelivered(deps, nowAgain)
+    expect(await release([now], deps.clock.now())).toBe(1)
+    const nowAgain = await claim()
+    expect(nowAgain.map((n) => n.event.id)).toEqual([now!.event.id])
+    await close(nowAgain)
     deps.clock.advance(61_000) // the original lease is over, the retryAt is not
-    expect(await claimAccountEvents(deps)).toEqual([])
+    expect(await claim()).toEqual([])
     deps.clock.set(retryAt)
-    const back = await claimAccountEvents(deps)
-    expect(back.map((e) => [e.id, e.attempts])).toEqual([[laterId, 2]])
-    // a delivered event cannot be released back into the queue
-    await markEventsDelivered(deps, back)
-    expect(await releaseEvents(deps, back, deps.clock.now())).toBe(0)
-    expect(await claimAccountEvents(deps)).toEqual([])
+    const back = await claim()
+    expect(back.map((n) => [n.event.id, n.claim.attempts])).toEqual([[laterId, 2]])
+    // a closed delivery cannot be released back into the queue
+    await close(back)
+    expect(await release(back, deps.clock.now())).toBe(0)
+    expect(await claim()).toEqual([])
   })
 
-  test('unreadable rows are closed with a warning; the readable ones are still returned', async () => {
+  test('unreadable events are closed with a warning; the readable ones are still returned', async () => {
     const logger = captureLogger()
     deps = makeDeps(db.knex, { logger })
+    await slackDestination()
     const good1 = await insertEvent('good1@x.test')
     const badPayload = await insertEvent('secret@x.test', { payload: { email: 'secret@x.test', detail: null, suppressed: 'yes' } })
     const unknownType = await insertEvent('x@x.test', { type: 'invitation.teleported' })
@@ -328,17 +374,38 @@ describe('the notice queue', () => {
       payload: { userId: seed.admin.userId, email: 'x@x.test', firstName: 'X', lastName: 'Y', invitationId: seed.admin.userId, invitedByEmail: null, expiredAt: 'last tuesday' },
     })
     const good2 = await insertEvent('good2@x.test')
-    const claimed = await claimAccountEvents(deps)
-    expect(claimed.map((e) => e.id)).toEqual([good1, good2])
+    const claimed = await claim()
+    expect(claimed.map((n) => n.event.id)).toEqual([good1, good2])
     const bad = [badPayload, unknownType, notAnObject, badDate]
-    const rows = await db.knex('account_events').whereIn('id', bad).select('delivered_at', 'delivery_note')
-    expect(rows).toEqual(bad.map(() => ({ delivered_at: deps.clock.now(), delivery_note: 'unreadable event' })))
+    const rows = await db.knex('notice_deliveries').whereIn('event_id', bad).select('delivered_at', 'note')
+    expect(rows).toEqual(bad.map(() => ({ delivered_at: deps.clock.now(), note: 'unreadable event' })))
     const warnings = logger.lines.filter((l) => l.level === 'warn')
     expect(warnings.map((w) => w.fields.eventId).sort()).toEqual([...bad].sort())
     expect(JSON.stringify(warnings)).not.toContain('secret@x.test')
     // closed for good: after the lease only the readable ones come back
     deps.clock.advance(DAY)
-    expect((await claimAccountEvents(deps)).map((e) => e.id)).toEqual([good1, good2])
+    expect((await claim()).map((n) => n.event.id)).toEqual([good1, good2])
+  })
+
+  test('an event is fanned out once, to the destinations its account has then; one added later replays nothing', async () => {
+    const other = await seedAccount(deps)
+    await insertRawEvent('before@x.test') // no destination yet
+    expect(await fanOutEvents(deps)).toEqual({ events: 1, deliveries: 0 })
+    await slackDestination()
+    expect((await connectChat(db.knex, { platform: 'test-chat', externalId: 'W1', accountId: seed.account.id, channelId: 'room-1' })).ok).toBe(true)
+    await insertRawEvent('after@x.test')
+    await db.knex('account_events').insert({ account_id: other.account.id, type: 'email.bounced', payload: JSON.stringify({ email: 'o@x.test', detail: null, suppressed: false }), created_at: deps.clock.now() })
+    // ten fan-outs at once: each event once, one delivery per destination of its own account
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => fanOutEvents(deps)))
+    expect(outcomes.reduce((n, o) => n + o.events, 0)).toBe(2)
+    expect(outcomes.reduce((n, o) => n + o.deliveries, 0)).toBe(2)
+    expect(await db.knex('notice_deliveries').orderBy('platform').select('platform', 'account_id')).toEqual([
+      { platform: 'slack', account_id: seed.account.id },
+      { platform: 'test-chat', account_id: seed.account.id },
+    ])
+    expect(emailsOf(await claim())).toEqual(['after@x.test'])
+    expect(emailsOf(await claimDeliveries(deps, 'test-chat'))).toEqual(['after@x.test'])
+    expect(await fanOutEvents(deps)).toEqual({ events: 0, deliveries: 0 })
   })
 
   test('parseAccountEvent reads rows from either driver shape and never throws on garbage', () => {
@@ -384,10 +451,12 @@ describe('every producer writes a payload the notices can read', () => {
     expect((await requestNewInvitation(deps, { token: expiredToken })).ok).toBe(true)
     expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
 
+    await slackDestination()
+    expect(await fanOutEvents(deps)).toEqual({ events: ACCOUNT_EVENT_TYPES.length, deliveries: ACCOUNT_EVENT_TYPES.length })
     const warnings: unknown[] = []
-    const events = await claimAccountEvents({ ...deps, logger: { ...deps.logger, warn: (o) => warnings.push(o) } }, { limit: 100 })
+    const events = (await claimDeliveries({ ...deps, logger: { ...deps.logger, warn: (o) => warnings.push(o) } }, 'slack', { limit: 100 })).map((n) => n.event)
     expect(warnings).toEqual([])
-    expect(await db.knex('account_events').whereNotNull('delivered_at').count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }])
+    expect(await db.knex('notice_deliveries').whereNotNull('delivered_at').count<{ n: number }[]>({ n: '*' })).toEqual([{ n: 0 }])
     // one of each type: a type with no producer here would fail this line
     expect(events.map((e) => e.type).sort()).toEqual([...ACCOUNT_EVENT_TYPES].sort())
     const facts = Object.fromEntries(events.map((e) => [e.type, e.facts]))
@@ -424,18 +493,25 @@ describe('every producer writes a payload the notices can read', () => {
   })
 })
 
-describe('findNoticeChannel', () => {
-  test("the channel of the account's connection on that platform, or null", async () => {
+describe('findNoticeTarget', () => {
+  test("the account's destination on that platform and its time zone, or none", async () => {
     const other = await seedAccount(deps)
-    expect(await findNoticeChannel(db.knex, seed.account.id, 'slack')).toBeNull()
+    await db.knex('accounts').where({ id: other.account.id }).update({ time_zone: 'Europe/Berlin' })
+    expect(await findNoticeTarget(db.knex, seed.account.id, 'slack')).toEqual({ destination: null, timeZone: 'UTC' })
     expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T1', accountId: seed.account.id, channelId: null })).ok).toBe(true)
-    expect(await findNoticeChannel(db.knex, seed.account.id, 'slack')).toBeNull()
+    expect((await findNoticeTarget(db.knex, seed.account.id, 'slack'))?.destination).toBeNull()
     expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T1', accountId: seed.account.id, channelId: 'C123' })).ok).toBe(true)
     expect((await connectChat(db.knex, { platform: 'teams', externalId: 'tenant-2', accountId: other.account.id, channelId: '19:abc@thread.tacv2' })).ok).toBe(true)
-    expect(await findNoticeChannel(db.knex, seed.account.id, 'slack')).toBe('C123')
-    expect(await findNoticeChannel(db.knex, seed.account.id, 'teams')).toBeNull()
-    expect(await findNoticeChannel(db.knex, other.account.id, 'teams')).toBe('19:abc@thread.tacv2')
-    expect(await findNoticeChannel(db.knex, other.account.id, 'slack')).toBeNull()
-    expect(await findNoticeChannel(db.knex, 'not-a-uuid', 'slack')).toBeNull()
+    expect(await findNoticeTarget(db.knex, seed.account.id, 'slack')).toEqual({ timeZone: 'UTC', destination: { accountId: seed.account.id, platform: 'slack', conversationId: 'C123', reference: null } })
+    expect((await findNoticeTarget(db.knex, seed.account.id, 'teams'))?.destination).toBeNull()
+    expect(await findNoticeTarget(db.knex, other.account.id, 'teams')).toEqual({ timeZone: 'Europe/Berlin', destination: { accountId: other.account.id, platform: 'teams', conversationId: '19:abc@thread.tacv2', reference: null } })
+    expect((await findNoticeTarget(db.knex, other.account.id, 'slack'))?.destination).toBeNull()
+    expect(await findNoticeTarget(db.knex, 'not-a-uuid', 'slack')).toBeNull()
+    // the connection's channel is audited as the operator's choice
+    const audit = await db.knex('audit_log').where({ action: 'notices.destination.set' }).orderBy('id').select('account_id', 'actor_platform', 'ok', 'detail')
+    expect(audit).toEqual([
+      { account_id: seed.account.id, actor_platform: 'cli', ok: true, detail: expect.objectContaining({ platform: 'slack', conversationId: 'C123', previous: null }) },
+      { account_id: other.account.id, actor_platform: 'cli', ok: true, detail: expect.objectContaining({ platform: 'teams', conversationId: '19:abc@thread.tacv2', previous: null }) },
+    ])
   })
 })
