@@ -83,7 +83,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     // through each enabled platform's notifier to the destinations accounts chose.
     const notifiers: ChatNotifier[] = []
     if (env.slack) notifiers.push((await import('../slack/notices.ts')).createSlackNotifier(env.slack))
-    // Teams' notifier is registered here, next to Slack's.
+    if (env.teams) notifiers.push((await import('../teams/notices.ts')).createTeamsNotifier(env.teams, { logger }))
     const notices = env.slack || env.teams ? createNoticesJob(deps, notifiers) : null
     if (env.ses.snsTopicArn) {
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')

@@ -22,8 +22,9 @@ import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deli
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { TeamsConfig } from './config.ts'
-import { createTeamsHandlers } from './interactions.ts'
-import { SOMETHING_WENT_WRONG } from './render.ts'
+import { createTeamsHandlers, type TeamsIO } from './interactions.ts'
+import { INVITEOPS_VERB } from './render-notices.ts'
+import { SOMETHING_WENT_WRONG, type TeamsMessage } from './render.ts'
 import { ActivityEnvelope, MessageActivity } from './schemas.ts'
 import { createTurnIO, toActivity, withConnectorDeadline } from './turn-io.ts'
 
@@ -109,19 +110,7 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   const logger = deps.logger.child({ adapter: 'teams' })
   if (!config.appId) logger.warn('Teams runs UNAUTHENTICATED (TEAMS_UNAUTHENTICATED=1): activities are not verified. Never in production.')
   const deadlines = { ...TEAMS_DEADLINES, ...options.deadlines }
-  // An empty App ID is botbuilder's "authentication disabled" (the Emulator's mode); teamsConfigFromEnv
-  // gives one only outside production.
-  const auth = new DeadlineAuthentication(
-    {
-      ...options.authSettings,
-      MicrosoftAppId: config.appId ?? '',
-      MicrosoftAppPassword: config.appPassword ?? '',
-      MicrosoftAppType: config.appType,
-      MicrosoftAppTenantId: config.tenantId ?? '',
-    },
-    deadlines.connectorMs,
-  )
-  const adapter = new TeamsCloudAdapter(auth)
+  const { auth, adapter } = createBotAdapter(config, { connectorMs: deadlines.connectorMs, authSettings: options.authSettings })
   const verify = createActivityVerifier({ auth, authenticated: config.appId !== null, timeoutMs: deadlines.verifyMs, logger })
   // Plain http to a loopback connector only without an App ID: the Emulator's mode, never production.
   const envelope = ActivityEnvelope({ loopbackHttp: config.appId === null })
@@ -132,8 +121,10 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   const pending = new Set<Promise<void>>()
 
   async function turn(context: TurnContext): Promise<void> {
-    // Installs, member changes, reactions: nothing to do. (Our cards use Action.Submit, which
-    // arrives as a message with `value`; no invoke activities are expected.)
+    // A click on a card's Action.Execute: answered with the updated card (cardAction below).
+    if (context.activity.type === 'invoke') return cardAction(context)
+    // Installs, member changes, reactions: nothing to do. (A click on an older card's
+    // Action.Submit arrives as a message with `value` and is handled as one.)
     if (context.activity.type !== 'message') return
     const parsed = MessageActivity.safeParse(context.activity)
     if (!parsed.success) {
@@ -155,6 +146,72 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
       await context.sendActivity(toActivity({ kind: 'text', text: `⚠️ ${SOMETHING_WENT_WRONG}` })).catch((sendError: unknown) => {
         logger.warn({ err: sendError instanceof Error ? sendError.message : String(sendError) }, 'teams: could not tell the user about the failure')
       })
+    }
+  }
+
+  /**
+   * An `adaptiveCard/action` invoke: a click on one of our cards' Action.Execute buttons
+   * (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/universal-actions-for-adaptive-cards/work-with-universal-actions-for-adaptive-cards).
+   * Its `data` is what the button carried, so the click runs like a message with `value` (the
+   * same parsing, checks, audit and duplicate check), through an I/O that turns the card's update
+   * into the invoke's answer:
+   *  - the card the click came from (`replyToId`), updated, is the answer, so the clicker sees it
+   *    at once, and it is also updated in place for everyone (`PUT …/activities/{replyToId}`);
+   *    that update runs after the answer, so the clicker waits only for the member lookup and
+   *    the command, never for a second connector call;
+   *  - a text answer (a refusal, "not an administrator") is shown to the clicker alone
+   *    (`application/vnd.microsoft.activity.message`), and the shared card stays as it was.
+   * Other invokes, and other verbs, are left to the route's `200 {}`.
+   */
+  async function cardAction(context: TurnContext): Promise<void> {
+    const invoke = CardActionInvoke.safeParse(context.activity)
+    if (!invoke.success) return
+    const action = invoke.data.value.action
+    if (action.verb !== INVITEOPS_VERB) {
+      logger.info({ verb: action.verb.slice(0, 100) }, 'teams card action with an unknown verb')
+      return answerInvoke(context, { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'InviteOps does not know this button.' } })
+    }
+    const parsed = MessageActivity.safeParse({ ...context.activity, type: 'message', text: undefined, value: action.data ?? null })
+    if (!parsed.success) {
+      logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'teams card action refused')
+      return answerInvoke(context, { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'The click could not be read.' } })
+    }
+    const activity = parsed.data
+    const key = `${activity.conversation.id}|${activity.id}`
+    if (!deduper.firstTime(key) || !(await ledger.firstTime(key))) {
+      logger.info({ activityId: activity.id }, 'teams card action delivered again: not run twice')
+      return answerInvoke(context, textAnswer('This click was already handled.'))
+    }
+    const base = createTurnIO(context, activity, { adapter, appId: config.appId, logger })
+    const answered: { message: TeamsMessage | null } = { message: null }
+    const afterAnswer: (() => Promise<void>)[] = []
+    const io: TeamsIO = {
+      ...base,
+      async update(activityId, message) {
+        if (activityId !== activity.replyToId || message.kind !== 'card') return base.update(activityId, message)
+        answered.message = message
+        afterAnswer.push(() => base.update(activityId, message))
+      },
+      async reply(message) {
+        // The first text said in answer to a click is the clicker's alone; anything else is posted.
+        if (answered.message === null && message.kind === 'text') answered.message = message
+        else await base.reply(message)
+      },
+    }
+    try {
+      await handlers.message(activity, io)
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), activityId: activity.id }, 'teams card action failed')
+      return answerInvoke(context, textAnswer(`⚠️ ${SOMETHING_WENT_WRONG}`))
+    }
+    const given = answered.message
+    await answerInvoke(context, given === null ? textAnswer('Done.') : given.kind === 'card' ? cardAnswer(given) : textAnswer(given.text))
+    for (const work of afterAnswer) {
+      const p = work().catch((error: unknown) => {
+        logger.warn({ err: error instanceof Error ? error.message : String(error), activityId: activity.replyToId }, 'teams: the card could not be updated for everyone')
+      })
+      pending.add(p)
+      void p.finally(() => pending.delete(p))
     }
   }
 
@@ -198,10 +255,10 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
       logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), type: activity.type }, 'teams activity failed')
       answer = { status: 500, body: { error: 'internal' } }
     }
-    // An invoke is a question the Teams client waits on (a card's Action.Execute, a message
-    // extension, a sign-in step). We offer none, so none is handled: botbuilder would answer 501.
-    // Answered 200 with an empty object instead: nothing is wrong with the request (no 4xx), and a
-    // 5xx would count as our outage and be retried; `{}` is a valid "nothing to show".
+    // An invoke is a question the Teams client waits on. Our cards' Action.Execute is answered by
+    // cardAction; others (a message extension, a sign-in step) we do not offer: botbuilder would
+    // answer 501. Answered 200 with an empty object instead: nothing is wrong with the request
+    // (no 4xx), and a 5xx would count as our outage and be retried; `{}` is a valid "nothing to show".
     if (activity.type === 'invoke' && (answer === undefined || answer.status >= 500)) {
       logger.info({ name: InvokeName.safeParse(activity).data?.name ?? null }, 'teams invoke not handled: answered 200 {}')
       answer = { status: 200, body: {} }
@@ -232,6 +289,55 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   })
 }
 
+/** An `adaptiveCard/action` invoke, as far as the router reads it; the data is parsed by the handlers (CardValue). */
+const CardActionInvoke = z.object({
+  name: z.literal('adaptiveCard/action'),
+  value: z.object({
+    action: z.object({ type: z.literal('Action.Execute'), verb: z.string().max(1000), data: z.unknown().optional() }),
+  }),
+})
+
+/** What an `adaptiveCard/action` invoke is answered with (the Universal Actions response format). */
+type CardActionAnswer =
+  | { statusCode: 200; type: 'application/vnd.microsoft.card.adaptive'; value: unknown }
+  | { statusCode: 200; type: 'application/vnd.microsoft.activity.message'; value: string }
+  | { statusCode: 400; type: 'application/vnd.microsoft.error'; value: { code: string; message: string } }
+
+/** The card shown in place of the one clicked: the same JSON as the card's update for everyone. */
+function cardAnswer(message: Extract<TeamsMessage, { kind: 'card' }>): CardActionAnswer {
+  return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: toActivity(message).attachments?.[0]?.content ?? message.card }
+}
+
+/** A short message to the clicker alone (Teams shows it under the card). */
+function textAnswer(text: string): CardActionAnswer {
+  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text }
+}
+
+/** Gives botbuilder the invoke's answer; the route sends it back as the HTTP response. */
+async function answerInvoke(context: TurnContext, body: CardActionAnswer): Promise<void> {
+  await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body } })
+}
+
+/**
+ * botbuilder's authentication and adapter for `config`, every connector call under `connectorMs`:
+ * the router's (turns) and the notifier's (proactive posts, notices.ts).
+ */
+export function createBotAdapter(config: TeamsConfig, opts: { connectorMs: number; authSettings?: Record<string, string> | undefined }): { auth: DeadlineAuthentication; adapter: TeamsCloudAdapter } {
+  // An empty App ID is botbuilder's "authentication disabled" (the Emulator's mode); teamsConfigFromEnv
+  // gives one only outside production.
+  const auth = new DeadlineAuthentication(
+    {
+      ...opts.authSettings,
+      MicrosoftAppId: config.appId ?? '',
+      MicrosoftAppPassword: config.appPassword ?? '',
+      MicrosoftAppType: config.appType,
+      MicrosoftAppTenantId: config.tenantId ?? '',
+    },
+    opts.connectorMs,
+  )
+  return { auth, adapter: new TeamsCloudAdapter(auth) }
+}
+
 /**
  * botbuilder's CloudAdapter, run from an activity we have authenticated ourselves. Its own
  * `process()` authenticates too, but answers a failure of the key fetch with a 500 carrying the
@@ -239,14 +345,14 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
  * takes an AuthenticateRequestResult instead of a header: the rest of its pipeline (connector
  * client, turn, invoke and expectReplies answers) is unchanged.
  */
-class TeamsCloudAdapter extends CloudAdapter {
+export class TeamsCloudAdapter extends CloudAdapter {
   runAuthenticated(result: AuthenticateRequestResult, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
     return this.processActivity(result, activity, logic)
   }
 }
 
 /** botbuilder's configuration-driven authentication, whose connector clients all have a deadline. */
-class DeadlineAuthentication extends ConfigurationBotFrameworkAuthentication {
+export class DeadlineAuthentication extends ConfigurationBotFrameworkAuthentication {
   readonly #connectorMs: number
 
   constructor(settings: ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[0], connectorMs: number) {
