@@ -183,7 +183,7 @@ describe('every Slack view that shows a name keeps it inert', () => {
     ['the daily digest of one', [soon(1)], /^:alarm_clock: The invitation of \*([\s\S]*?)\* \(eve0@acme\.test\) expires within 24 hours\.$/],
     ['the daily digest of several', [soon(2)], /^\*([\s\S]*?)\* \(eve0@acme\.test\)\nExpires /],
   ])('notices: %s', (_what, events, pattern) => {
-    const notices = renderNotices(events, NOW)
+    const notices = renderNotices(events, { now: NOW, timeZone: 'UTC' })
     expect(notices).toHaveLength(1)
     const message = notices[0]!.message
     const region = sectionTexts(message)
@@ -196,7 +196,7 @@ describe('every Slack view that shows a name keeps it inert', () => {
 
   it('notices: a bounce message from the mail server is inert too', () => {
     const bounce = stored('email.bounced', { email: 'eve@acme.test', detail: '550 rejected\n*forged line* see https://evil.example/x', suppressed: true })
-    const [notice] = renderNotices([bounce], NOW)
+    const [notice] = renderNotices([bounce], { now: NOW, timeZone: 'UTC' })
     const [line] = sectionTexts(notice!.message)
     expect(line).toContain('bounced (550 rejected ')
     expect(line).not.toMatch(/[\r\n]|\*forged|https?:\/\//)

@@ -1,15 +1,18 @@
 /**
- * Channel notices (docs/notices.md) end to end: invitations expire on the injected clock, the
- * notices worker sweeps them and posts to the account's notice channel through the real Web API
- * client (Slack played by nock), and the buttons on the posted notice are clicked through the
- * real signed route. The database is checked after each step.
+ * Slack notices (docs/notices.md) end to end: invitations expire on the injected clock, the core's
+ * notices job sweeps them and posts them to the account's Slack destination through the Slack
+ * notifier's real Web API client (Slack played by nock), and the buttons on the posted notice are
+ * clicked through the real signed route. The database is checked after each step.
  */
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
-import { createSlackNoticesFromConfig, type SlackNoticesOptions } from '../../adapters/slack/notices.ts'
+import { createSlackNotifier } from '../../adapters/slack/notices.ts'
+import { fanOutEvents } from '../../src/notices/notice-deliveries.ts'
+import { sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
+import { createNoticesJob, emptyRound, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
 import { DAY, inviteUser, seedAccount } from '../support/factories.ts'
 import { ALICE, API_ORIGIN, API_URL, BOT_TOKEN, CHANNEL, SIGNING_SECRET, fixture, mockPostMessage, mockResponseUrl, mockUsersInfo, payloadBody, postSigned, snapshotCounts, useSlackRouteTests, type Harness } from './support.ts'
 
@@ -39,8 +42,10 @@ let actionTs = 1732615900
 
 useSlackRouteTests({ onHarness: (x) => (h = x) })
 
-function notices(opts: SlackNoticesOptions = {}) {
-  return createSlackNoticesFromConfig(h.deps, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: API_URL }, { channelGapMs: 0, ...opts })
+/** The notices job with Slack's notifier only (no spacing unless a test asks for it). */
+function notices(opts: NoticesJobOptions & { channelGapMs?: number } = {}) {
+  const { channelGapMs = 0, ...jobOptions } = opts
+  return createNoticesJob(h.deps, [createSlackNotifier({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: API_URL }, { conversationGapMs: channelGapMs })], jobOptions)
 }
 
 /** chat.postMessage calls, with `blocks` decoded (the Web API client sends them as a JSON string). */
@@ -79,8 +84,25 @@ async function click(payload: unknown): Promise<void> {
   await h.router.idle()
 }
 
+/** Slack's deliveries, with their events' types, oldest first. */
 async function events(): Promise<{ type: string; delivered_at: Date | null; delivery_note: string | null; claimed_until: Date | null }[]> {
-  return h.deps.db('account_events').orderBy('id').select('type', 'delivered_at', 'delivery_note', 'claimed_until')
+  return h.deps.db('notice_deliveries as d')
+    .join('account_events as e', 'e.id', 'd.event_id')
+    .where('d.platform', 'slack')
+    .orderBy('d.event_id')
+    .select('e.type', 'd.delivered_at', 'd.note as delivery_note', 'd.claimed_until')
+}
+
+/** Start the replica tests from no destination at all. */
+async function unlinkAll(): Promise<void> {
+  await h.deps.db('chat_connections').del()
+  await h.deps.db('notice_destinations').del()
+}
+
+/** What the job's first steps do, without posting: the expiry sweep, then the fan-out. */
+async function sweepAndFanOut(): Promise<void> {
+  await sweepExpiredInvitations(h.deps)
+  await fanOutEvents(h.deps)
 }
 
 describe('an expired invitation', () => {
@@ -115,7 +137,7 @@ describe('an expired invitation', () => {
 
     // Nothing new: no post (nock would refuse an unexpected call and the round would say so).
     const second = await worker.runOnce()
-    expect(second).toEqual({ expired: 0, digests: 0, posted: 0, delivered: 0, withoutChannel: 0, retried: 0, refused: 0, lost: 0 })
+    expect(second).toEqual(emptyRound())
     expect((await events()).every((e) => e.delivered_at !== null && e.delivery_note === null)).toBe(true)
   })
 
@@ -298,14 +320,27 @@ describe('when Slack or the setup says no', () => {
     expect(await events()).toEqual([expect.objectContaining({ type: 'invitation.expired', delivery_note: 'slack: not_in_channel' })])
   })
 
-  it('an account linked without a notice channel has its events closed unposted', async () => {
-    await h.deps.db('chat_connections').del()
+  it('an account linked without a notice channel gets no delivery; one added later does not replay the old notices', async () => {
+    await unlinkAll()
     const linked = await connectChat(h.deps.db, { platform: 'slack', externalId: 'T0NOCHANNEL', accountId: h.seed.account.id, channelId: null })
     expect(linked.ok).toBe(true)
     await inviteUser(h.deps, h.seed, 'dana@acme.test')
     h.deps.clock.advance(8 * DAY)
-    expect(await notices().runOnce()).toMatchObject({ expired: 1, posted: 0, withoutChannel: 1 })
-    expect((await events())[0]?.delivery_note).toBe('no notice channel')
+    expect(await notices().runOnce()).toEqual({ ...emptyRound(), expired: 1 })
+    expect(await events()).toEqual([])
+    // the event was seen (fanned out to no destination): a destination added now does not replay it
+    expect(await h.deps.db('account_events').whereNull('fanned_out_at').select('id')).toEqual([])
+    await connectChat(h.deps.db, { platform: 'slack', externalId: 'T0NOCHANNEL', accountId: h.seed.account.id, channelId: CHANNEL })
+    expect(await notices().runOnce()).toEqual(emptyRound()) // nock would refuse a post
+  })
+
+  it('a destination removed after the events were fanned out: they are closed unposted, with a note', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    await sweepAndFanOut()
+    await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id }).del()
+    expect(await notices().runOnce()).toMatchObject({ posted: 0, withoutDestination: 1 })
+    expect(await events()).toEqual([expect.objectContaining({ delivery_note: 'no notice destination' })])
   })
 })
 
@@ -313,7 +348,7 @@ describe('two replicas', () => {
   it('a round slower than its lease posts nothing more once another replica has claimed the notices', async () => {
     // Three accounts, one notice channel each, one expiry each.
     const channels = ['C0SLOW', 'C0NEXT', 'C0LAST']
-    await h.deps.db('chat_connections').del()
+    await unlinkAll()
     for (const [i, channel] of channels.entries()) {
       const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
       await connectChat(h.deps.db, { platform: 'slack', externalId: `T0REPLICA${i}`, accountId: seed.account.id, channelId: channel })
@@ -356,7 +391,7 @@ describe('two replicas', () => {
 
   it('stop: the round in flight ends after the post it is making and hands the rest back', async () => {
     const channels = ['C0FIRST', 'C0SECOND']
-    await h.deps.db('chat_connections').del()
+    await unlinkAll()
     for (const [i, channel] of channels.entries()) {
       const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
       await connectChat(h.deps.db, { platform: 'slack', externalId: `T0STOP${i}`, accountId: seed.account.id, channelId: channel })
