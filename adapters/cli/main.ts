@@ -204,7 +204,8 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         const accountArg = required(values, 'account', usage)
         return await withDatabase(env, logger, async (_db, deps) => {
           const account = await accountOrFail(deps, accountArg)
-          const r = await connectChat(deps.db, { platform, externalId, accountId: account.id, channelId: channel })
+          // The channel becomes the account's Slack notice destination, audited as the operator's action.
+          const r = await connectChat(deps.db, { platform, externalId, accountId: account.id, channelId: channel, actor: { platform: 'cli', platformUserId: safeUser(), email: null }, now: deps.clock.now() })
           if (!r.ok) {
             io.err(`${externalId} is already linked to another account (${r.accountId}); a workspace or tenant serves exactly one account.`)
             return 1
