@@ -3,7 +3,8 @@ import { checkName, type NameProblem } from '../shared/names.ts'
 import { hashPassword } from '../shared/password.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { LinkCode } from './codes.ts'
-import { recordInviteeAnswer, resolveLink } from './invitee-link.ts'
+import { openLink } from './invitation-repository.ts'
+import { recordInviteeAnswer } from './invitee-link.ts'
 import { passwordProblems } from './rules.ts'
 
 export interface AcceptInvitation {
@@ -74,7 +75,7 @@ export function registrationErrors(cmd: AcceptInvitation): Partial<Record<Regist
  * becomes Active with the join date; the link is used up; administrators are told (account event).
  */
 export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promise<Result<{ email: string; accountName: string; joinedAt: Date }, AcceptFailure>> {
-  const checked = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
+  const checked = await openLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
   if (!checked.ok) return checked
   const fields = registrationErrors(cmd)
   const firstName = checkName('personPart', cmd.firstName)
@@ -86,7 +87,7 @@ export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promi
   return deps.db.transaction(async (trx) => {
     const now = deps.clock.now()
     // Check again under a lock: the link may have been used, declined or revoked meanwhile.
-    const link = await resolveLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
+    const link = await openLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
     if (!link.ok) return link
     const { user, accountName } = link.value
     await trx('users')

@@ -1,9 +1,10 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findPendingInvitation, setUserGroups, toUserView, userGroupNames, type UserRow } from '../users/user-repository.ts'
+import { setUserGroups, toUserView, userGroupNames, type UserRow } from '../users/user-repository.ts'
 import { adminAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
-import { insertInvitation, refusalFor, resolveGroups, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
+import { findPendingInvitation, insertInvitation } from './invitation-repository.ts'
+import { refusalFor, resolveGroups, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
 

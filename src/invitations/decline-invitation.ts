@@ -1,7 +1,8 @@
 import type { Deps } from '../deps.ts'
 import { ok, type Result } from '../shared/result.ts'
 import type { LinkCode } from './codes.ts'
-import { recordInviteeAnswer, resolveLink } from './invitee-link.ts'
+import { openLink } from './invitation-repository.ts'
+import { recordInviteeAnswer } from './invitee-link.ts'
 
 /**
  * The invitee declines through their link: `Declined`, the link dead, administrators told
@@ -10,7 +11,7 @@ import { recordInviteeAnswer, resolveLink } from './invitee-link.ts'
 export async function declineInvitation(deps: Deps, cmd: { token: string }): Promise<Result<{ email: string; accountName: string }, { code: LinkCode }>> {
   return deps.db.transaction(async (trx) => {
     const now = deps.clock.now()
-    const link = await resolveLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
+    const link = await openLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
     if (!link.ok) return link
     const { user, accountName } = link.value
     await trx('users').where({ id: user.id }).update({ status: 'declined', updated_at: now })

@@ -1,8 +1,9 @@
 import type { Deps } from '../deps.ts'
+import { zoneOrUtc } from '../shared/dates.ts'
 import { ok, type Result } from '../shared/result.ts'
-import { userGroupNames } from '../users/user-repository.ts'
+import { userFullName, userGroupNames } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
-import { resolveLink } from './invitee-link.ts'
+import { openLink } from './invitation-repository.ts'
 
 /** What the invitee's welcome screen shows: only their own invitation. */
 export interface InviteeView {
@@ -15,6 +16,8 @@ export interface InviteeView {
   invitedBy: string | null
   groups: string[]
   expiresAt: Date
+  /** The account's time zone (IANA name): the page shows the expiry in it. */
+  timeZone: string
 }
 
 /**
@@ -22,13 +25,10 @@ export interface InviteeView {
  * so a GET must never change anything (docs/operations.md).
  */
 export async function openInvitationLink(deps: Deps, cmd: { token: string }): Promise<Result<InviteeView, { code: LinkCode }>> {
-  const link = await resolveLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
+  const link = await openLink(deps.db, deps.config.inviteSecret, cmd.token, deps.clock.now())
   if (!link.ok) return link
-  const { invitation, user, accountName } = link.value
-  const inviter = invitation.invited_by_user_id
-    ? await deps.db('users').where({ id: invitation.invited_by_user_id }).first<{ first_name: string; last_name: string } | undefined>('first_name', 'last_name')
-    : undefined
-  const inviterName = inviter ? `${inviter.first_name} ${inviter.last_name}`.trim() : ''
+  const { invitation, user, accountName, accountTimeZone } = link.value
+  const inviterName = invitation.invited_by_user_id ? await userFullName(deps.db, invitation.invited_by_user_id) : null
   return ok({
     invitationId: invitation.id,
     accountName,
@@ -38,5 +38,6 @@ export async function openInvitationLink(deps: Deps, cmd: { token: string }): Pr
     invitedBy: inviterName || invitation.invited_by_email,
     groups: await userGroupNames(deps.db, user.id),
     expiresAt: invitation.expires_at,
+    timeZone: zoneOrUtc(accountTimeZone),
   })
 }

@@ -1,10 +1,11 @@
 import type { Deps } from '../deps.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { endedExpiry, findInvitation, findPendingInvitation, toUserView, userGroupNames } from '../users/user-repository.ts'
+import { toUserView, userGroupNames } from '../users/user-repository.ts'
 import { adminUserAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
-import { insertInvitation, refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
+import { endInvitation, findInvitation, findPendingInvitation, insertInvitation, markReplacedBy } from './invitation-repository.ts'
+import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
 
@@ -45,9 +46,9 @@ export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Pro
     const limited = await sendLimitFailure(deps, trx, admin, email, now)
     if (limited) return fail(limited)
     // End the old link first: the partial unique index allows one pending link per user.
-    await trx('invitations').where({ id: pending.id }).update({ state: 'replaced', ended_at: now, ended_by_email: admin.email, expiry_noticed_at: endedExpiry(trx, now) })
+    await endInvitation(trx, pending.id, { state: 'replaced', now, byEmail: admin.email })
     const invitation = await insertInvitation(deps, trx, user, admin, now)
-    await trx('invitations').where({ id: pending.id }).update({ replaced_by: invitation.id })
+    await markReplacedBy(trx, pending.id, invitation.id)
     const groups = await userGroupNames(trx, user.id)
     await sendInvitationEmail(trx, { kind: 'new_invitation', user, invitation, admin, now, groups, invitationMarkedQueued: true })
     detail.replaced = pending.id

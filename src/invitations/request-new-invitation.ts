@@ -2,10 +2,10 @@ import type { Knex } from 'knex'
 import { recordAudit } from '../audit/audit-log.ts'
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import type { InvitationRow, UserRow } from '../users/user-repository.ts'
+import type { UserRow } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
-import { isWellFormedToken, tokenHash, tokenMatches } from './links.ts'
-import type { Actor } from './model.ts'
+import { insertNewInvitationRequest, lastNewInvitationRequest, linkRefusal, resolveLinkToken, type InvitationRow } from './invitation-repository.ts'
+import { inviteeActor } from './invitee-link.ts'
 
 /** How often one expired link may ask the administrators for a new invitation. */
 export const NEW_INVITATION_REQUEST_INTERVAL_MS = 24 * 60 * 60 * 1000
@@ -50,7 +50,8 @@ export type RequestNewInvitationFailure =
 export async function requestNewInvitation(deps: Deps, cmd: RequestNewInvitation): Promise<Result<NewInvitationRequested, RequestNewInvitationFailure>> {
   const now = deps.clock.now()
   return deps.db.transaction(async (trx) => {
-    const found = await lockInvitationByToken(deps, trx, cmd.token)
+    // The same lookup as the invitee's page, locked: a double click records one request.
+    const found = await resolveLinkToken(trx, deps.config.inviteSecret, cmd.token, { forUpdate: true })
     if (!found) return fail({ code: 'link.invalid' as const })
     const { invitation, user } = found
 
@@ -59,19 +60,17 @@ export async function requestNewInvitation(deps: Deps, cmd: RequestNewInvitation
       return fail(failure)
     }
 
-    const dead = deadLinkCode(invitation)
-    if (dead) return refused({ code: dead })
-    if (now.getTime() < invitation.expires_at.getTime()) return refused({ code: 'request.link_still_valid', expiresAt: invitation.expires_at })
+    // Only an expired link asks: a dead one shows its own page, a valid one still opens.
+    const refusal = linkRefusal(invitation, now)
+    if (refusal === null) return refused({ code: 'request.link_still_valid', expiresAt: invitation.expires_at })
+    if (refusal !== 'link.expired') return refused({ code: refusal })
 
-    const last = await trx('invitation_requests')
-      .where({ invitation_id: invitation.id })
-      .orderBy('requested_at', 'desc')
-      .first<{ requested_at: Date } | undefined>('requested_at')
-    if (last && now.getTime() - last.requested_at.getTime() < NEW_INVITATION_REQUEST_INTERVAL_MS) {
-      return refused({ code: 'request.too_soon', requestedAt: last.requested_at, retryAt: new Date(last.requested_at.getTime() + NEW_INVITATION_REQUEST_INTERVAL_MS) })
+    const last = await lastNewInvitationRequest(trx, invitation.id)
+    if (last && now.getTime() - last.getTime() < NEW_INVITATION_REQUEST_INTERVAL_MS) {
+      return refused({ code: 'request.too_soon', requestedAt: last, retryAt: new Date(last.getTime() + NEW_INVITATION_REQUEST_INTERVAL_MS) })
     }
 
-    await trx('invitation_requests').insert({ account_id: invitation.account_id, user_id: user.id, invitation_id: invitation.id, requested_at: now })
+    await insertNewInvitationRequest(trx, invitation, now)
     await trx('account_events').insert({
       account_id: invitation.account_id,
       type: NEW_INVITATION_REQUESTED,
@@ -89,44 +88,6 @@ export async function requestNewInvitation(deps: Deps, cmd: RequestNewInvitation
     await audit(trx, { invitation, user, now, resultCode: NEW_INVITATION_REQUESTED, ok: true })
     return ok({ requestedAt: now })
   })
-}
-
-/** The invitation behind `token` and its user, locked; null when the token opens nothing. */
-async function lockInvitationByToken(
-  deps: Deps,
-  trx: Knex.Transaction,
-  token: string,
-): Promise<{ invitation: InvitationRow; user: UserRow } | null> {
-  // Same path as `resolveLink`: a malformed token still costs one lookup (of a hash that matches
-  // nothing), so malformed, unknown and dead tokens are not told apart by timing. The hash finds
-  // the row; the constant-time check against the secret confirms the token is one we issued.
-  const wellFormed = isWellFormedToken(token)
-  const hash = tokenHash(wellFormed ? token : `malformed:${token.slice(0, 200)}`)
-  const invitation = await trx<InvitationRow>('invitations').where({ token_hash: hash }).forUpdate().first()
-  if (!invitation || !wellFormed || !tokenMatches(deps.config.inviteSecret, invitation.link_id, token)) return null
-  const user = await trx<UserRow>('users').where({ id: invitation.user_id }).first()
-  return user ? { invitation, user } : null
-}
-
-/** The page a non-pending link gets; null while it is pending. */
-function deadLinkCode(invitation: InvitationRow): LinkCode | null {
-  switch (invitation.state) {
-    case 'pending':
-      return null
-    case 'accepted':
-      return 'link.accepted'
-    case 'declined':
-      return 'link.declined'
-    case 'replaced':
-      return 'link.replaced'
-    case 'revoked':
-      return 'link.revoked'
-  }
-}
-
-/** The invitee, as the audit log names them (as accept and decline do): the link vouches for them. */
-function inviteeActor(user: UserRow, invitationId: string): Actor {
-  return { platform: 'web', platformUserId: `invitation:${invitationId}`, email: user.email }
 }
 
 async function audit(

@@ -1,9 +1,10 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { findPendingInvitation, toUserView, userGroupNames } from '../users/user-repository.ts'
+import { toUserView, userGroupNames } from '../users/user-repository.ts'
 import { adminUserAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
-import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-store.ts'
+import { extendInvitation, findPendingInvitation } from './invitation-repository.ts'
+import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
 
@@ -29,22 +30,8 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
     }
     const limited = await sendLimitFailure(deps, trx, admin, email, now)
     if (limited) return fail(limited)
-    const [invitation] = await trx('invitations')
-      .where({ id: pending.id })
-      .update({
-        expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
-        sent_count: pending.sent_count + 1,
-        last_sent_at: now,
-        // The email below is queued in this transaction.
-        delivery_status: 'queued',
-        // The new expiry is announced when it comes, even if a sweep on another replica (its clock
-        // a few ms ahead) already announced the old one.
-        expiry_noticed_at: null,
-        delivery_detail: null,
-        delivery_message_id: null,
-      })
-      .returning('*')
-    if (!invitation) throw new Error('the pending invitation vanished inside its own transaction')
+    // The email below is queued in this transaction.
+    const invitation = await extendInvitation(trx, pending, new Date(now.getTime() + deps.config.inviteTtlMs), now)
     const groups = await userGroupNames(trx, user.id)
     await sendInvitationEmail(trx, { kind: 'resend', user, invitation, admin, now, groups, invitationMarkedQueued: true })
     detail.invitationId = pending.id

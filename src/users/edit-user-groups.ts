@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.ts'
 import { adminUserAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
-import { resolveGroups } from '../invitations/invitation-store.ts'
+import { resolveGroups } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import { countActiveAdmins } from './admins.ts'

@@ -1,11 +1,12 @@
 import type { Deps } from '../deps.ts'
 import { adminUserAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
-import { sendInvitationEmail } from '../invitations/invitation-store.ts'
+import { endInvitation, findPendingInvitation } from '../invitations/invitation-repository.ts'
+import { sendInvitationEmail } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import { countActiveAdmins } from './admins.ts'
-import { endedExpiry, findPendingInvitation, loadUserView } from './user-repository.ts'
+import { loadUserView } from './user-repository.ts'
 
 export interface RemoveUser {
   accountId: string
@@ -32,7 +33,7 @@ export function removeUser(deps: Deps, cmd: RemoveUser): Promise<Result<{ user: 
     }
     const pending = await findPendingInvitation(trx, user.id)
     if (pending) {
-      await trx('invitations').where({ id: pending.id }).update({ state: 'revoked', ended_at: now, ended_by_email: admin.email, expiry_noticed_at: endedExpiry(trx, now) })
+      await endInvitation(trx, pending.id, { state: 'revoked', now, byEmail: admin.email })
       detail.revoked = pending.id
     }
     detail.previousStatus = user.status

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import type { ListFilter } from '../commands/types.ts'
-import type { DeliveryStatus, DisplayStatus, InvitationState, InvitationView, StoredUserStatus, UserView } from '../invitations/model.ts'
+import { latestInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
+import type { DisplayStatus, InvitationView, StoredUserStatus, UserView } from '../invitations/model.ts'
 import { displayStatus, rowActions } from '../invitations/rules.ts'
 
 type Db = Knex | Knex.Transaction
@@ -19,37 +20,6 @@ export interface UserRow {
   updated_at: Date
 }
 
-export interface InvitationRow {
-  id: string
-  account_id: string
-  user_id: string
-  link_id: string
-  token_hash: string
-  state: InvitationState
-  created_at: Date
-  expires_at: Date
-  invited_by_user_id: string | null
-  invited_by_email: string | null
-  sent_count: number
-  last_sent_at: Date | null
-  ended_at: Date | null
-  replaced_by: string | null
-  ended_by_email: string | null
-  delivery_status: DeliveryStatus | null
-  delivery_detail: string | null
-  delivery_message_id: string | null
-  /** When this link's expiry stopped needing a notice: announced, or the link ended first. */
-  expiry_noticed_at: Date | null
-}
-
-/**
- * The `expiry_noticed_at` value for an invitation being ended: an ended link's expiry needs no
- * notice (a CHECK requires it set), and one already announced keeps its time.
- */
-export function endedExpiry(db: Db, now: Date): Knex.Raw {
-  return db.raw('coalesce(expiry_noticed_at, ?)', [now])
-}
-
 /** The membership of `email` in the account, locked for the rest of the transaction when asked. */
 export async function findUserByEmail(db: Db, accountId: string, email: string, opts: { forUpdate?: boolean } = {}): Promise<UserRow | null> {
   const q = db<UserRow>('users').where({ account_id: accountId, email }).first()
@@ -64,13 +34,10 @@ export async function findUserById(db: Db, accountId: string, id: string, opts: 
   return (await q) ?? null
 }
 
-/** The one pending invitation of a user (a partial unique index guarantees at most one). */
-export async function findPendingInvitation(db: Db, userId: string): Promise<InvitationRow | null> {
-  return (await db<InvitationRow>('invitations').where({ user_id: userId, state: 'pending' }).first()) ?? null
-}
-
-export async function findInvitation(db: Db, id: string): Promise<InvitationRow | null> {
-  return (await db<InvitationRow>('invitations').where({ id }).first()) ?? null
+/** A user's "First Last" (trimmed; '' when they have no name yet), or null when there is no such user. */
+export async function userFullName(db: Db, userId: string): Promise<string | null> {
+  const row = await db('users').where({ id: userId }).first<{ first_name: string; last_name: string } | undefined>('first_name', 'last_name')
+  return row ? `${row.first_name} ${row.last_name}`.trim() : null
 }
 
 /** Names of the user's groups, sorted. */
@@ -145,13 +112,9 @@ export async function queryUserViews(
     .whereIn('user_groups.user_id', ids)
     .orderBy('groups.name')
     .select<{ user_id: string; name: string }[]>('user_groups.user_id', 'groups.name')
-  const latest = await db<InvitationRow>('invitations')
-    .distinctOn('user_id')
-    .whereIn('user_id', ids)
-    .orderBy([{ column: 'user_id' }, { column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+  const latestBy = await latestInvitations(db, ids)
   const groupsBy = new Map<string, string[]>()
   for (const g of groupRows) groupsBy.set(g.user_id, [...(groupsBy.get(g.user_id) ?? []), g.name])
-  const latestBy = new Map(latest.map((i) => [i.user_id, i]))
 
   const users = rows.map((r) => toUserView(r, { pendingExpiresAt: r.pending_expires_at, groups: groupsBy.get(r.id) ?? [], latest: latestBy.get(r.id) ?? null, now: opts.now }))
   return { users, total: count === null ? users.length : Number(count) }

@@ -4,12 +4,11 @@ import { checkSendable, enqueueEmail, type EmailKind } from '../email/outbox.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { Admin } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
-import { newLinkId, linkToken, tokenHash } from './links.ts'
 import type { DisplayStatus } from './model.ts'
-import type { InvitationRow, UserRow } from '../users/user-repository.ts'
-import { userGroupNames } from '../users/user-repository.ts'
+import { userGroupNames, type UserRow } from '../users/user-repository.ts'
+import type { InvitationRow } from './invitation-repository.ts'
 
-/** Shared steps of the invitation use cases: groups by name, new links, emails, refusals. */
+/** Shared steps of the invitation use cases: groups by name, send limits, emails, refusals. */
 
 /** Resolve group names (case-insensitive) in an account; all must exist. */
 export async function resolveGroups(
@@ -25,30 +24,6 @@ export async function resolveGroups(
   const missing = wanted.filter((n) => !byName.has(n.toLowerCase()))
   if (missing.length > 0) return fail({ code: 'group.not_found', missing, available: all.map((g) => g.name) })
   return ok(wanted.map((n) => byName.get(n.toLowerCase())!))
-}
-
-/** Insert a new pending link for a user, valid for INVITE_TTL from now. */
-export async function insertInvitation(deps: Deps, trx: Knex.Transaction, user: UserRow, admin: Admin, now: Date): Promise<InvitationRow> {
-  const linkId = newLinkId()
-  const [row] = await trx<InvitationRow>('invitations')
-    .insert({
-      account_id: user.account_id,
-      user_id: user.id,
-      link_id: linkId,
-      token_hash: tokenHash(linkToken(deps.config.inviteSecret, linkId)),
-      state: 'pending',
-      created_at: now,
-      expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
-      invited_by_user_id: admin.userId,
-      invited_by_email: admin.email,
-      sent_count: 1,
-      last_sent_at: now,
-      // Every new link is emailed in the same transaction (`sendInvitationEmail`).
-      delivery_status: 'queued',
-    })
-    .returning('*')
-  if (!row) throw new Error('insert into invitations returned no row')
-  return row
 }
 
 /**

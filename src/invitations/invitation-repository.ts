@@ -1,0 +1,200 @@
+import type { Knex } from 'knex'
+import type { Deps } from '../deps.ts'
+import { fail, ok, type Result } from '../shared/result.ts'
+import type { UserRow } from '../users/user-repository.ts'
+import type { Admin } from './admin-action.ts'
+import type { LinkCode } from './codes.ts'
+import { isWellFormedToken, linkToken, newLinkId, tokenHash, tokenMatches } from './links.ts'
+import type { DeliveryStatus, InvitationState } from './model.ts'
+
+/**
+ * The invitation repository: every query on `invitations` and `invitation_requests` that the use
+ * cases make, and the one way a link token is resolved (docs/architecture.md "Persistence").
+ * Functions take the caller's connection or transaction; none opens a transaction of its own.
+ */
+
+type Db = Knex | Knex.Transaction
+
+export interface InvitationRow {
+  id: string
+  account_id: string
+  user_id: string
+  link_id: string
+  token_hash: string
+  state: InvitationState
+  created_at: Date
+  expires_at: Date
+  invited_by_user_id: string | null
+  invited_by_email: string | null
+  sent_count: number
+  last_sent_at: Date | null
+  ended_at: Date | null
+  replaced_by: string | null
+  ended_by_email: string | null
+  delivery_status: DeliveryStatus | null
+  delivery_detail: string | null
+  delivery_message_id: string | null
+  /** When this link's expiry stopped needing a notice: announced, or the link ended first. */
+  expiry_noticed_at: Date | null
+}
+
+/**
+ * The `expiry_noticed_at` value for an invitation being ended: an ended link's expiry needs no
+ * notice (a CHECK requires it set), and one already announced keeps its time.
+ */
+export function endedExpiry(db: Db, now: Date): Knex.Raw {
+  return db.raw('coalesce(expiry_noticed_at, ?)', [now])
+}
+
+/** The one pending invitation of a user (a partial unique index guarantees at most one). */
+export async function findPendingInvitation(db: Db, userId: string): Promise<InvitationRow | null> {
+  return (await db<InvitationRow>('invitations').where({ user_id: userId, state: 'pending' }).first()) ?? null
+}
+
+/** An invitation by id (a uuid: check ids from outside with `isUuid` first). */
+export async function findInvitation(db: Db, id: string): Promise<InvitationRow | null> {
+  return (await db<InvitationRow>('invitations').where({ id }).first()) ?? null
+}
+
+/** The latest invitation of each of `userIds` (newest `created_at`, then id), by user id. One query. */
+export async function latestInvitations(db: Db, userIds: readonly string[]): Promise<Map<string, InvitationRow>> {
+  if (userIds.length === 0) return new Map()
+  const rows = await db<InvitationRow>('invitations')
+    .distinctOn('user_id')
+    .whereIn('user_id', [...userIds])
+    .orderBy([{ column: 'user_id' }, { column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+  return new Map(rows.map((i) => [i.user_id, i]))
+}
+
+/** Insert a new pending link for a user, valid for INVITE_TTL from now. */
+export async function insertInvitation(deps: Pick<Deps, 'config'>, trx: Knex.Transaction, user: UserRow, admin: Admin, now: Date): Promise<InvitationRow> {
+  const linkId = newLinkId()
+  const [row] = await trx<InvitationRow>('invitations')
+    .insert({
+      account_id: user.account_id,
+      user_id: user.id,
+      link_id: linkId,
+      token_hash: tokenHash(linkToken(deps.config.inviteSecret, linkId)),
+      state: 'pending',
+      created_at: now,
+      expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
+      invited_by_user_id: admin.userId,
+      invited_by_email: admin.email,
+      sent_count: 1,
+      last_sent_at: now,
+      // Every new link is emailed in the same transaction (`sendInvitationEmail`).
+      delivery_status: 'queued',
+    })
+    .returning('*')
+  if (!row) throw new Error('insert into invitations returned no row')
+  return row
+}
+
+/** Resend: the pending link is valid until `expiresAt` again and counts one more send. */
+export async function extendInvitation(trx: Knex.Transaction, pending: InvitationRow, expiresAt: Date, now: Date): Promise<InvitationRow> {
+  const [invitation] = await trx<InvitationRow>('invitations')
+    .where({ id: pending.id })
+    .update({
+      expires_at: expiresAt,
+      sent_count: pending.sent_count + 1,
+      last_sent_at: now,
+      // The caller queues the email in this transaction.
+      delivery_status: 'queued',
+      // The new expiry is announced when it comes, even if a sweep on another replica (its clock
+      // a few ms ahead) already announced the old one.
+      expiry_noticed_at: null,
+      delivery_detail: null,
+      delivery_message_id: null,
+    })
+    .returning('*')
+  if (!invitation) throw new Error('the pending invitation vanished inside its own transaction')
+  return invitation
+}
+
+/**
+ * End a link for good: `replaced` (a new one follows), `revoked` (the user was removed) by an
+ * administrator, or the invitee's `accepted` / `declined`.
+ */
+export async function endInvitation(
+  trx: Knex.Transaction,
+  invitationId: string,
+  end: { state: Exclude<InvitationState, 'pending'>; now: Date; byEmail?: string | null },
+): Promise<void> {
+  await trx('invitations')
+    .where({ id: invitationId })
+    .update({ state: end.state, ended_at: end.now, ...(end.byEmail !== undefined ? { ended_by_email: end.byEmail } : {}), expiry_noticed_at: endedExpiry(trx, end.now) })
+}
+
+/** Point a replaced link at the one that replaced it. */
+export async function markReplacedBy(trx: Knex.Transaction, oldId: string, newId: string): Promise<void> {
+  await trx('invitations').where({ id: oldId }).update({ replaced_by: newId })
+}
+
+// ---- link tokens ---------------------------------------------------------------------------
+
+/** What a token names: the invitation, its user and its account. */
+export interface LinkTarget {
+  invitation: InvitationRow
+  user: UserRow
+  accountName: string
+  /** The account's time zone (IANA name): the invitee's page shows times in it. */
+  accountTimeZone: string
+}
+
+/**
+ * The invitation a link token names, whatever its state; null when the token names nothing we
+ * issued (docs/security.md). Malformed, unknown and known tokens take the same path: one indexed
+ * lookup by hash (a malformed token's hash matches nothing), then the hash match is confirmed in
+ * constant time against the secret-derived token. The invitee's page, accept, decline and
+ * "request a new invitation" all find their link here.
+ */
+export async function resolveLinkToken(db: Db, secret: Buffer, token: string, opts: { forUpdate?: boolean } = {}): Promise<LinkTarget | null> {
+  // A malformed token still costs a lookup, so timing does not tell it from an unknown one.
+  const wellFormed = isWellFormedToken(token)
+  const hash = tokenHash(wellFormed ? token : `malformed:${token.slice(0, 200)}`)
+  const q = db<InvitationRow>('invitations').where({ token_hash: hash }).first()
+  if (opts.forUpdate) q.forUpdate()
+  const invitation = await q
+  if (!invitation || !wellFormed || !tokenMatches(secret, invitation.link_id, token)) return null
+  const user = await db<UserRow>('users').where({ id: invitation.user_id }).first()
+  const account = await db('accounts').where({ id: invitation.account_id }).first<{ name: string; time_zone: string } | undefined>('name', 'time_zone')
+  if (!user || !account) return null
+  return { invitation, user, accountName: account.name, accountTimeZone: account.time_zone }
+}
+
+/** Why a link that was found does not open the welcome screen now; null while it does. */
+export function linkRefusal(invitation: InvitationRow, now: Date): LinkCode | null {
+  switch (invitation.state) {
+    case 'replaced':
+      return 'link.replaced'
+    case 'accepted':
+      return 'link.accepted'
+    case 'declined':
+      return 'link.declined'
+    case 'revoked':
+      return 'link.revoked'
+    case 'pending':
+      return now.getTime() >= invitation.expires_at.getTime() ? 'link.expired' : null
+  }
+}
+
+/** A link that opens now (pending, unexpired), or why not: `resolveLinkToken` and `linkRefusal`. */
+export async function openLink(db: Db, secret: Buffer, token: string, now: Date, opts: { forUpdate?: boolean } = {}): Promise<Result<LinkTarget, { code: LinkCode }>> {
+  const link = await resolveLinkToken(db, secret, token, opts)
+  if (!link) return fail({ code: 'link.invalid' })
+  const refusal = linkRefusal(link.invitation, now)
+  return refusal ? fail({ code: refusal }) : ok(link)
+}
+
+// ---- requests for a new invitation -----------------------------------------------------------
+
+/** When this link last asked the administrators for a new invitation, if it ever did. */
+export async function lastNewInvitationRequest(db: Db, invitationId: string): Promise<Date | null> {
+  const last = await db('invitation_requests').where({ invitation_id: invitationId }).orderBy('requested_at', 'desc').first<{ requested_at: Date } | undefined>('requested_at')
+  return last?.requested_at ?? null
+}
+
+/** Record that the invitee of `invitation` asked for a new one. */
+export async function insertNewInvitationRequest(trx: Knex.Transaction, invitation: InvitationRow, now: Date): Promise<void> {
+  await trx('invitation_requests').insert({ account_id: invitation.account_id, user_id: invitation.user_id, invitation_id: invitation.id, requested_at: now })
+}
