@@ -5,7 +5,7 @@
  */
 import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { EmailProblem } from '../../src/shared/email-address.ts'
-import { day, dayTime } from '../../src/users/joined-cell.ts'
+import { formatDay, formatDayTime } from '../../src/shared/dates.ts'
 
 /** How a chat platform marks text up, and what it calls things. */
 export interface ChatStyle {
@@ -26,8 +26,10 @@ export interface ChatStyle {
 }
 
 /** Words for every refusal of the core, naming the right action where there is one (docs/lifecycle.md). */
-export function describeFailure(failure: LifecycleFailure, now: Date, style: ChatStyle): string {
+export function describeFailure(failure: LifecycleFailure, now: Date, style: ChatStyle, timeZone?: string): string {
   const { esc, escName, code, strong } = style
+  const day = (date: Date) => formatDay(date, now, timeZone)
+  const dayTime = (date: Date) => formatDayTime(date, now, timeZone)
   switch (failure.code) {
     case 'auth.not_admin':
       return `Only an active administrator of this account can do that. If you are one, check that your ${style.platform} email is the one your account knows.`
@@ -42,29 +44,31 @@ export function describeFailure(failure: LifecycleFailure, now: Date, style: Cha
     case 'group.not_found':
       return `No group named ${failure.missing.map((g) => strong(escName(g))).join(', ')}. Groups of this account: ${failure.available.map(escName).join(', ') || 'none yet'}.`
     case 'user.not_found':
+      // Named by a button's id rather than an address: the user is gone from this account.
+      if (failure.email === '') return 'I cannot find that user in this account any more: `/invite list` gives a fresh list.'
       return `${esc(failure.email)} is not a user of this account. Invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
     case 'user.already_invited':
-      return `${esc(failure.email)} already has an invitation, valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
+      return `${esc(failure.email)} already has an invitation, valid until ${day(failure.expiresAt)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
     case 'user.already_active':
-      return `${esc(failure.email)} is already an active user${failure.joinedAt ? ` (joined ${day(failure.joinedAt, now)})` : ''}.`
+      return `${esc(failure.email)} is already an active user${failure.joinedAt ? ` (joined ${day(failure.joinedAt)})` : ''}.`
     case 'user.removed':
       return `${esc(failure.email)} was removed from this account. To bring them back, invite them again with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
     case 'user.declined':
       return `${esc(failure.email)} declined the invitation. To ask again, invite them with ${code(`/invite add ${failure.email} --name "First Last"`)}.`
     case 'invitation.expired':
-      return `The invitation to ${esc(failure.email)} expired on ${day(failure.expiredAt, now)}: use ${code(`/invite regenerate ${failure.email}`)} to send a new one.`
+      return `The invitation to ${esc(failure.email)} expired on ${day(failure.expiredAt)}: use ${code(`/invite regenerate ${failure.email}`)} to send a new one.`
     case 'invitation.still_valid':
-      return `The invitation to ${esc(failure.email)} is still valid until ${day(failure.expiresAt, now)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
+      return `The invitation to ${esc(failure.email)} is still valid until ${day(failure.expiresAt)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
     case 'invitation.already_replaced':
-      return `A new invitation was already sent to ${esc(failure.email)}${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at, now)}; it is valid until ${day(failure.expiresAt, now)}. Nothing more to do.`
+      return `A new invitation was already sent to ${esc(failure.email)}${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at)}; it is valid until ${day(failure.expiresAt)}. Nothing more to do.`
     case 'user.cannot_remove_self':
       return 'You cannot remove yourself: ask another administrator.'
     case 'user.last_admin':
       return `${esc(failure.email)} is the last administrator of this account and cannot be removed. Make someone else an administrator first.`
     case 'limit.admin_sends':
-      return `You have reached your limit of ${failure.limit} invitation emails per hour. Try again after ${dayTime(failure.retryAt, now)}.`
+      return `You have reached your limit of ${failure.limit} invitation emails per hour. Try again after ${dayTime(failure.retryAt)}.`
     case 'limit.recipient_sends':
-      return `${esc(failure.email)} has already received ${failure.limit} emails today, the most allowed. Try again after ${dayTime(failure.retryAt, now)}.`
+      return `${esc(failure.email)} has already received ${failure.limit} emails today, the most allowed. Try again after ${dayTime(failure.retryAt)}.`
     case 'email.suppressed':
       return `Emails to ${esc(failure.email)} are blocked (${esc(failure.reason)}): ask them for another address.`
     default: {

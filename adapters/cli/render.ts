@@ -153,6 +153,13 @@ export function renderOutcome(o: CommandOutcome, now: Date): { ok: boolean; text
       return { ok: true, text: o.groups.map((g) => `${oneLine(g.name)}${g.isAdmin ? ' (administrators)' : ''} — ${g.memberCount} member${g.memberCount === 1 ? '' : 's'}`).join('\n') }
     case 'audit':
       return { ok: true, text: o.entries.length === 0 ? 'No audit entries.' : o.entries.map(auditLine).join('\n') }
+    // `notices` is refused in the terminal (it needs a chat conversation): these come only from chat.
+    case 'notices_set':
+      return { ok: true, text: `Notices on ${o.destination.platform} now go to ${oneLine(o.destination.conversationName ?? o.destination.conversationId)}.` }
+    case 'notices_off':
+      return { ok: true, text: `Notices on ${o.platform} are off.` }
+    case 'notices':
+      return { ok: true, text: o.destinations.length === 0 ? 'Notices go nowhere yet.' : o.destinations.map((d) => `${d.platform}: ${oneLine(d.conversationName ?? d.conversationId)}`).join('\n') }
     default: {
       const unhandled: never = o
       return { ok: false, text: `Unexpected outcome ${(unhandled as { kind: string }).kind}` }

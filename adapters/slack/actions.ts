@@ -10,6 +10,8 @@
 import { z } from 'zod'
 import { displayStatuses, type RowAction } from '../../src/invitations/model.ts'
 import type { ListFilter } from '../../src/commands/types.ts'
+import { isUuid } from '../../src/shared/ids.ts'
+import type { ChatOrigin } from '../chat/ports.ts'
 
 /** Action ids. Buttons in one actions block need distinct ids, hence one per row action. */
 export const ActionIds = {
@@ -54,10 +56,8 @@ const pagePart = z
  * caps an option's value at 75 characters and `regenerate|<user>|<invitation>` with two dashed
  * uuids would not fit.
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export function compactId(uuid: string): string {
-  if (!UUID.test(uuid)) throw new Error('compactId: not a uuid')
+  if (!isUuid(uuid)) throw new Error('compactId: not a uuid')
   return Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url')
 }
 
@@ -102,7 +102,7 @@ export function decodeRowAction(value: string | undefined): RowActionValue | nul
  * can re-render the message it came from: the list with the same filter and page, the same card,
  * the channel notice with only the clicked row changed.
  */
-export type Origin = { kind: 'list'; filter: ListFilter; page: number } | { kind: 'show'; userId: string } | { kind: 'notice' } | { kind: 'reply' }
+export type Origin = ChatOrigin
 
 /** `block_id`s must be unique within a message, hence the `suffix`. */
 export function encodeBlockId(origin: Origin, suffix: string): string {

@@ -12,16 +12,25 @@
  * within `ttlMs`.
  */
 import type { WebClient } from '@slack/web-api'
+import type { ChatPlatform } from '../../src/chat/platform.ts'
 import type { Actor } from '../../src/invitations/model.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { IdentityProblem } from './render.ts'
 import { z } from 'zod'
+import { isTimeZone } from '../../src/shared/dates.ts'
 import { UsersInfoResponse } from './schemas.ts'
+
+/** Slack's name as a chat platform: its linked workspaces, its actors, its notice destination. */
+export const SLACK: ChatPlatform = 'slack'
 
 /** A Web API platform error carries Slack's error code in `data.error` (e.g. `user_not_found`). */
 const WebApiErrorShape = z.object({ data: z.object({ error: z.string() }) })
 
-export type SlackIdentity = { ok: true; email: string; displayName: string | null } | { ok: false; problem: IdentityProblem }
+/**
+ * What `users.info` says of a member: a vouched email, or why not. `timeZone` is the member's own
+ * zone (`user.tz`, an IANA name) whenever Slack gives one, so dates are shown in it either way.
+ */
+export type SlackIdentity = ({ ok: true; email: string; displayName: string | null } | { ok: false; problem: IdentityProblem }) & { timeZone?: string | null }
 
 export interface IdentityResolver {
   resolve(teamId: string, userId: string): Promise<SlackIdentity>
@@ -42,7 +51,12 @@ export interface IdentityResolverOptions {
 export function judgeSlackUser(teamId: string, raw: unknown): SlackIdentity {
   const parsed = UsersInfoResponse.safeParse(raw)
   if (!parsed.success) return { ok: false, problem: 'lookup_failed' }
-  const u = parsed.data.user
+  const judged = judgeMember(teamId, parsed.data.user)
+  const tz = parsed.data.user.tz
+  return isTimeZone(tz) ? { ...judged, timeZone: tz } : judged
+}
+
+function judgeMember(teamId: string, u: UsersInfoResponse['user']): SlackIdentity {
   if (u.deleted) return { ok: false, problem: 'deleted' }
   if (u.is_bot || u.is_app_user || u.id === 'USLACKBOT') return { ok: false, problem: 'bot' }
   if (u.is_restricted || u.is_ultra_restricted) return { ok: false, problem: 'guest' }
@@ -92,7 +106,7 @@ export function createIdentityResolver(opts: IdentityResolverOptions): IdentityR
 /** The core's view of the person: the email is `null` when Slack does not vouch for one. */
 export function slackActor(userId: string, identity: SlackIdentity, fallbackName: string | null): Actor {
   return {
-    platform: 'slack',
+    platform: SLACK,
     platformUserId: userId,
     email: identity.ok ? identity.email : null,
     displayName: identity.ok ? (identity.displayName ?? fallbackName) : fallbackName,

@@ -17,6 +17,9 @@ import { esc, escLines, escName } from './format.ts'
 import { oneLine } from '../../src/shared/names.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
+import type { ChatPresenter, PresentContext } from '../chat/ports.ts'
+import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
+import { SLACK } from './identity.ts'
 
 type KnownBlock = SlackTypes.KnownBlock
 type Button = SlackTypes.Button
@@ -44,6 +47,8 @@ export interface RenderContext {
   actorUserId: string
   /** Where the click came from, so prompts can carry it on (defaults to a plain reply). */
   origin?: Origin
+  /** The reader's time zone (Slack's `users.info` `tz`); UTC when not given. */
+  timeZone?: string
 }
 
 /** Most history entries shown on a card, and audit entries in a reply (message size). */
@@ -73,8 +78,8 @@ const mention = (userId: string): string => `<@${userId}>`
 export const code = (text: string): string => `\`${esc(text.replace(/`/g, "'"))}\``
 
 /** Words for every refusal of the core, in Slack's mrkdwn (adapters/chat/describe-failure.ts). */
-export function describeFailure(failure: LifecycleFailure, now: Date): string {
-  return describeChatFailure(failure, now, SLACK_STYLE)
+export function describeFailure(failure: LifecycleFailure, now: Date, timeZone?: string): string {
+  return describeChatFailure(failure, now, SLACK_STYLE, timeZone)
 }
 
 const SLACK_STYLE: ChatStyle = { esc, escName, code, strong: (text) => `*${text}*`, platform: 'Slack', place: 'workspace', connect: 'slack connect' }
@@ -89,13 +94,13 @@ function nameOf(user: UserView): string {
 const groupList = (groups: readonly string[]): string => groups.map(escName).join(', ')
 
 /** "valid until 3 Dec" for a user's current invitation. */
-function validUntil(user: UserView, now: Date): string {
-  return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now)}` : ''
+function validUntil(user: UserView, now: Date, zone?: string): string {
+  return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now, zone)}` : ''
 }
 
 /** Renders what a command produced. One case per `CommandOutcome.kind` (docs/architecture.md). */
 export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
-  const { now, actorUserId } = ctx
+  const { now, actorUserId, timeZone: zone } = ctx
   const who = mention(actorUserId)
   switch (outcome.kind) {
     case 'help': {
@@ -115,35 +120,35 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       }
     }
     case 'refused': {
-      const text = describeFailure(outcome.failure, now)
+      const text = describeFailure(outcome.failure, now, zone)
       return { reply: message(text, [section(`:no_entry: ${text}`)]), announce: null, summary: text }
     }
     case 'list':
-      return { reply: renderList(outcome, now), announce: null, summary: `${outcome.total} users` }
+      return { reply: renderList(outcome, now, undefined, zone), announce: null, summary: `${outcome.total} users` }
     case 'show':
-      return { reply: renderShow(outcome.user, outcome.history, now), announce: null, summary: `${outcome.user.email}: ${joinedCell(outcome.user, now)}` }
+      return { reply: renderShow(outcome.user, outcome.history, now, undefined, zone), announce: null, summary: `${outcome.user.email}: ${joinedCell(outcome.user, now, zone)}` }
     case 'added': {
       const u = outcome.user
-      const text = `${who} invited ${esc(u.email)} (${nameOf(u)}; ${groupList(u.groups)})${validUntil(u, now)}`
-      return { reply: null, announce: message(text), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+      const text = `${who} invited ${esc(u.email)} (${nameOf(u)}; ${groupList(u.groups)})${validUntil(u, now, zone)}`
+      return { reply: null, announce: message(text), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now, zone)}` }
     }
     case 'resent': {
       const u = outcome.user
-      const text = `${who} resent the invitation to ${esc(u.email)}${validUntil(u, now)}`
-      return { reply: null, announce: message(text), summary: `Invitation resent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+      const text = `${who} resent the invitation to ${esc(u.email)}${validUntil(u, now, zone)}`
+      return { reply: null, announce: message(text), summary: `Invitation resent to ${esc(u.email)} by ${who}${validUntil(u, now, zone)}` }
     }
     case 'regenerated': {
       const u = outcome.user
-      const text = `${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now)}`
-      return { reply: null, announce: message(text), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+      const text = `${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now, zone)}`
+      return { reply: null, announce: message(text), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now, zone)}` }
     }
     case 'link': {
       // The link is a secret: this goes to the asker only (ephemeral), never to `announce`.
       const u = outcome.user
-      const text = `Invitation link for ${esc(u.email)}, valid until ${day(outcome.expiresAt, now)}. Only you can see it.`
+      const text = `Invitation link for ${esc(u.email)}, valid until ${day(outcome.expiresAt, now, zone)}. Only you can see it.`
       return {
         reply: message(text, [
-          section(`:link: Invitation link for *${esc(u.email)}*, valid until ${day(outcome.expiresAt, now)}:`),
+          section(`:link: Invitation link for *${esc(u.email)}*, valid until ${day(outcome.expiresAt, now, zone)}:`),
           section('```' + outcome.url + '```'),
           context('Only you can see this message. Send the link to them yourself: it lets whoever holds it join the account as this user.'),
         ]),
@@ -166,12 +171,40 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
     case 'groups':
       return { reply: renderGroups(outcome.groups), announce: null, summary: `${outcome.groups.length} groups` }
     case 'audit':
-      return { reply: renderAudit(outcome.email, outcome.entries, now), announce: null, summary: `${outcome.entries.length} audit entries` }
+      return { reply: renderAudit(outcome.email, outcome.entries, now, zone), announce: null, summary: `${outcome.entries.length} audit entries` }
+    case 'notices_set': {
+      const d = outcome.destination
+      const before = outcome.previous && outcome.previous.conversationId !== d.conversationId ? ` (instead of ${conversationName(outcome.previous)})` : ''
+      const text = `${who} made ${conversationName(d)} the channel for InviteOps notices${before}: expired invitations, requests for a new one, answers and the daily digest.`
+      return { reply: null, announce: message(text), summary: text }
+    }
+    case 'notices_off': {
+      const text = outcome.previous
+        ? `${who} turned InviteOps notices off in Slack: ${conversationName(outcome.previous)} gets no more. ${code('/invite notices here')} in a channel turns them on again.`
+        : `InviteOps notices were already off in Slack. ${code('/invite notices here')} in a channel turns them on.`
+      return outcome.previous ? { reply: null, announce: message(text), summary: text } : { reply: message(text), announce: null, summary: text }
+    }
+    case 'notices': {
+      const lines = outcome.destinations.map((d) => `• ${esc(platformName(d.platform))}: ${conversationName(d)}${d.setBy ? ` (set by ${esc(d.setBy)}, ${day(d.updatedAt, now, zone)})` : ''}`)
+      const text = lines.length === 0 ? `InviteOps notices go nowhere yet. ${code('/invite notices here')} in a channel sends them there.` : `*InviteOps notices go to*\n${lines.join('\n')}`
+      return { reply: message(text.replace(/\*/g, ''), [section(text)]), announce: null, summary: `${outcome.destinations.length} notice destinations` }
+    }
     default: {
       const unreachable: never = outcome
       return unreachable
     }
   }
+}
+
+/** A destination's conversation: a Slack channel as a mention Slack shows by name, another platform's by its name. */
+function conversationName(d: NoticeDestinationView): string {
+  if (d.platform === SLACK && /^[CG][A-Z0-9]{2,}$/.test(d.conversationId)) return `<#${d.conversationId}>`
+  return escName(d.conversationName ?? d.conversationId)
+}
+
+/** A platform's name as people write it. */
+function platformName(platform: string): string {
+  return platform === SLACK ? 'Slack' : platform === 'teams' ? 'Microsoft Teams' : platform
 }
 
 /** Who a button acts on: the ids its value carries and the email its confirmation dialog names. */
@@ -227,7 +260,7 @@ function rowAccessory(user: UserView): SlackTypes.Overflow | Button | undefined 
 }
 
 /** The web Users page as a message: filter, one row per user with its Joined cell and ••• menu, paging. */
-export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now: Date, banner?: string): SlackMessage {
+export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now: Date, banner?: string, zone?: string): SlackMessage {
   const origin: Origin = { kind: 'list', filter: list.filter, page: list.page }
   const pageCount = Math.max(1, list.pageCount)
   const text = `Users (${filterLabels[list.filter]}): ${list.total}, page ${list.page} of ${pageCount}`
@@ -255,7 +288,7 @@ export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now:
     blocks.push({
       type: 'section',
       block_id: encodeBlockId(origin, `row-${user.id}`),
-      text: mrkdwn(`*${esc(user.email)}* · ${nameOf(user)}\n${groupList(user.groups) || '_no group_'}\n${joinedCell(user, now)}`),
+      text: mrkdwn(`*${esc(user.email)}* · ${nameOf(user)}\n${groupList(user.groups) || '_no group_'}\n${joinedCell(user, now, zone)}`),
       ...(accessory ? { accessory } : {}),
     })
   }
@@ -267,29 +300,29 @@ export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now:
 }
 
 /** One user's card: details, recent history, and a button per action that applies now. */
-export function renderShow(user: UserView, history: AuditEntry[], now: Date, banner?: string): SlackMessage {
+export function renderShow(user: UserView, history: AuditEntry[], now: Date, banner?: string, zone?: string): SlackMessage {
   const origin: Origin = { kind: 'show', userId: user.id }
   const inv = user.invitation
   const fields: SlackTypes.MrkdwnElement[] = [
     mrkdwn(`*Name*\n${nameOf(user)}`),
-    mrkdwn(`*Status*\n${joinedCell(user, now)}`),
+    mrkdwn(`*Status*\n${joinedCell(user, now, zone)}`),
     mrkdwn(`*Groups*\n${groupList(user.groups) || '_none_'}`),
   ]
   if (inv) {
-    fields.push(mrkdwn(`*Invited*\n${day(inv.createdAt, now)}${inv.invitedBy ? ` by ${esc(inv.invitedBy)}` : ''}`))
+    fields.push(mrkdwn(`*Invited*\n${day(inv.createdAt, now, zone)}${inv.invitedBy ? ` by ${esc(inv.invitedBy)}` : ''}`))
     if (inv.delivery) fields.push(mrkdwn(`*Email*\n${inv.delivery.status}${inv.delivery.detail ? `: ${escName(inv.delivery.detail)}` : ''}`))
   }
   const blocks: KnownBlock[] = [{ type: 'header', text: plain(user.email) }]
   if (banner) blocks.push(context(banner))
   blocks.push({ type: 'section', block_id: encodeBlockId(origin, 'details'), fields })
   if (history.length > 0) {
-    const lines = history.slice(0, MAX_HISTORY).map((e) => `${dayTime(e.at, now)} · ${esc(e.actor.email ?? e.actor.platformUserId)} · ${esc(e.action)}${e.ok ? '' : ` (refused: ${esc(e.resultCode)})`}`)
+    const lines = history.slice(0, MAX_HISTORY).map((e) => `${dayTime(e.at, now, zone)} · ${esc(e.actor.email ?? e.actor.platformUserId)} · ${esc(e.action)}${e.ok ? '' : ` (refused: ${esc(e.resultCode)})`}`)
     blocks.push(context(`*History*\n${lines.join('\n')}`))
   }
   if (user.actions.length > 0) {
     blocks.push({ type: 'actions', block_id: encodeBlockId(origin, 'actions'), elements: user.actions.map((a) => actionButton(a, targetOf(user))) })
   }
-  return { text: `${user.email}: ${joinedCell(user, now)}`, blocks }
+  return { text: `${user.email}: ${joinedCell(user, now, zone)}`, blocks }
 }
 
 /** The question `remove` asks before acting (docs/commands.md), with Slack's own confirmation dialog. */
@@ -317,12 +350,12 @@ function renderGroups(groups: GroupView[]): SlackMessage {
   return { text: `${groups.length} groups`, blocks: [section('*Groups*'), section(lines.join('\n'))] }
 }
 
-function renderAudit(email: string | null, entries: AuditEntry[], now: Date): SlackMessage {
+function renderAudit(email: string | null, entries: AuditEntry[], now: Date, zone?: string): SlackMessage {
   const title = email ? `Audit log for ${esc(email)}` : 'Audit log'
   if (entries.length === 0) return message(`${title}: nothing yet.`)
   const lines = entries.slice(0, MAX_AUDIT).map((e) => {
     const actor = esc(e.actor.email ?? `${e.actor.platform}:${e.actor.platformUserId}`)
-    return `${dayTime(e.at, now)} · ${actor} · ${esc(e.action)}${e.targetEmail ? ` ${esc(e.targetEmail)}` : ''} · ${e.ok ? 'ok' : esc(e.resultCode)}`
+    return `${dayTime(e.at, now, zone)} · ${actor} · ${esc(e.action)}${e.targetEmail ? ` ${esc(e.targetEmail)}` : ''} · ${e.ok ? 'ok' : esc(e.resultCode)}`
   })
   return { text: title, blocks: [section(`*${title}*`), section(lines.join('\n'))] }
 }
@@ -406,4 +439,54 @@ export function renderEditModal(user: UserView, groups: GroupView[], privateMeta
       },
     ],
   }
+}
+
+/** What the edit modal carries back to us (Slack returns it with the submission; schemas.ts parses it). */
+export interface EditModalState {
+  userId: string
+  channelId: string | null
+  responseUrl: string | null
+  list: { filter: ListFilter; page: number } | null
+}
+
+/** A notice a click came from, as Slack sent it back: its blocks, and which block was clicked. */
+interface NoticeSource {
+  actions?: { block_id?: string }[]
+  message?: { text?: string; blocks?: { block_id?: string }[] }
+}
+
+/**
+ * Slack's presenter for the chat session (adapters/chat/ports.ts): Block Kit, with the reader's
+ * time zone. A notice keeps its other rows after a click: only the clicked row's buttons give way
+ * to the banner (Slack sends the message back with the click, so nothing is looked up again).
+ */
+export const slackPresenter: ChatPresenter<SlackMessage, SlackTypes.ModalView> = {
+  outcome(outcome, ctx) {
+    const rendered = renderOutcome(outcome, renderContext(ctx))
+    return { private: rendered.reply, public: rendered.announce, summary: rendered.summary }
+  },
+  list: (list, ctx, banner) => renderList(list, ctx.now, banner, ctx.timeZone),
+  show: (shown, ctx, banner) => renderShow(shown.user, shown.history, ctx.now, banner, ctx.timeZone),
+  notice({ banner, source }) {
+    const click = source as NoticeSource | undefined
+    const blockId = click?.actions?.[0]?.block_id
+    const blocks = click?.message?.blocks
+    if (!blockId || !blocks?.some((b) => b.block_id === blockId)) return null
+    const updated = blocks.map((b) => (b.block_id === blockId ? { type: 'context', block_id: blockId, elements: [{ type: 'mrkdwn', text: banner, verbatim: true }] } : b))
+    // The blocks are Slack's copy of the notice we posted, passed back as they came.
+    return { text: click?.message?.text ?? banner, blocks: updated as unknown as KnownBlock[] }
+  },
+  bannerOnly: (banner) => message(banner, [section(banner)]),
+  problem: renderProblem,
+  editForm(user, groups, ctx) {
+    const state: EditModalState = { userId: user.id, channelId: null, responseUrl: null, list: ctx.origin.kind === 'list' ? { filter: ctx.origin.filter, page: ctx.origin.page } : null }
+    return renderEditModal(user, groups, JSON.stringify(state))
+  },
+  // Slack shows a link to the asker alone, in place: never elsewhere.
+  linkSentPrivately: (email) => renderProblem(`The invitation link for ${email} was shown to you only.`),
+  banner: (tone, summary) => `${tone === 'done' ? ':white_check_mark:' : ':information_source:'} ${summary}`,
+}
+
+function renderContext(ctx: PresentContext): RenderContext {
+  return { now: ctx.now, actorUserId: ctx.actor.platformUserId, origin: ctx.origin, timeZone: ctx.timeZone }
 }

@@ -160,6 +160,8 @@ export const UsersInfoResponse = z.object({
     is_ultra_restricted: z.boolean().optional(),
     is_stranger: z.boolean().optional(),
     is_email_confirmed: z.boolean().optional(),
+    /** The member's time zone (an IANA name); anything unreadable is dropped, never a refusal. */
+    tz: z.string().max(64).optional().catch(undefined),
     enterprise_user: z.object({ teams: z.array(z.string()).optional() }).optional(),
     profile: z
       .object({

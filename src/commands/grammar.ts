@@ -1,6 +1,6 @@
 import type { CommandName } from './types.ts'
 
-/** The usage line of each subcommand (docs/commands.md), shared by Slack, Teams and the CLI. */
+/** The usage line of each subcommand (docs/commands.md), shared by every chat platform and the CLI. */
 export const USAGE: Record<CommandName, string> = {
   help: '/invite help',
   list: '/invite list [invited|expired|active|declined|removed|all] [page <n>]',
@@ -13,6 +13,7 @@ export const USAGE: Record<CommandName, string> = {
   remove: '/invite remove <email>',
   groups: '/invite groups',
   audit: '/invite audit [<email>]',
+  notices: '/invite notices [here|off]',
 }
 
 /** One-line descriptions for `/invite help`. */
@@ -28,6 +29,7 @@ export const SUMMARY: Record<CommandName, string> = {
   remove: 'remove a user from the account (asks for confirmation)',
   groups: 'the groups of the account',
   audit: 'who did what, newest first',
+  notices: 'where notices go; here: this conversation gets them; off: none on this platform',
 }
 
 export const HELP_TEXT = (Object.keys(USAGE) as CommandName[]).map((n) => `${USAGE[n]}  —  ${SUMMARY[n]}`).join('\n')

@@ -2,7 +2,7 @@ import { displayStatuses } from '../invitations/model.ts'
 import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
 import { checkName, describeNameProblem, nameCharacterProblem, UNSHOWABLE } from '../shared/names.ts'
 import { HELP_TEXT, USAGE } from './grammar.ts'
-import type { Command, CommandName, ListFilter, ParseFailure } from './types.ts'
+import type { Command, CommandName, ListFilter, NoticesAction, ParseFailure } from './types.ts'
 
 /** Longest command text we read; Slack caps slash command text well below this anyway. */
 export const MAX_COMMAND_LENGTH = 2000
@@ -23,6 +23,7 @@ const ALIASES: Record<string, CommandName> = {
   remove: 'remove',
   groups: 'groups',
   audit: 'audit',
+  notices: 'notices',
 }
 
 const EMAIL_WORDS: Record<EmailProblem, string> = {
@@ -213,6 +214,16 @@ export function parseCommand(text: string): Parsed {
       if (flags.positional[0] === undefined) return { ok: true, command: { name, email: null } }
       const email = parseEmail(name, flags.positional[0])
       return email.ok ? { ok: true, command: { name, email: email.email } } : email.parsed
+    }
+    case 'notices': {
+      const bad = rejectExtras(name, flags, { positional: 1 })
+      if (bad) return bad
+      const word = flags.positional[0]?.toLowerCase()
+      const actions: Record<string, NoticesAction> = { here: 'here', off: 'off', show: 'show' }
+      if (word === undefined) return { ok: true, command: { name, action: 'show' } }
+      const action = Object.hasOwn(actions, word) ? actions[word] : undefined
+      if (!action) return invalid(name, `unknown option \`${printable(flags.positional[0]!)}\`: say \`here\` or \`off\``)
+      return { ok: true, command: { name, action } }
     }
     case 'add': {
       const bad = rejectExtras(name, flags, { positional: 1, name: true, group: true })

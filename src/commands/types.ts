@@ -1,5 +1,7 @@
+import type { ChatPlatform } from '../chat/platform.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import type { AuditEntry, DisplayStatus, GroupView, RowAction, UserView } from '../invitations/model.ts'
+import type { NoticeDestinationView } from '../notices/notice-destinations.ts'
 
 /** `/invite list` filters (docs/commands.md). */
 export type ListFilter = DisplayStatus | 'all'
@@ -17,6 +19,23 @@ export type Command =
   | { name: 'remove'; email: string }
   | { name: 'groups' }
   | { name: 'audit'; email: string | null }
+  /** `notices here` / `notices off` / `notices`: where this platform's notices go (docs/notices.md). */
+  | { name: 'notices'; action: NoticesAction }
+
+/** What `/invite notices …` asks: make this conversation the destination, stop notices, or say where they go. */
+export type NoticesAction = 'here' | 'off' | 'show'
+
+/**
+ * The chat conversation a command was typed in, as its platform names it: what `/invite notices
+ * here` stores. `reference` is whatever the platform needs to post there unprompted (Teams: the
+ * conversation reference), null when the id suffices (Slack).
+ */
+export interface ChatConversation {
+  platform: ChatPlatform
+  id: string
+  name: string | null
+  reference: unknown
+}
 
 export type CommandName = Command['name']
 
@@ -51,6 +70,12 @@ export type CommandOutcome =
   | { kind: 'removed'; user: UserView }
   | { kind: 'groups'; groups: GroupView[] }
   | { kind: 'audit'; email: string | null; entries: AuditEntry[] }
+  /** `notices here`: this conversation now gets the platform's notices (`previous`: where they went before). */
+  | { kind: 'notices_set'; destination: NoticeDestinationView; previous: NoticeDestinationView | null }
+  /** `notices off`: the platform's notices stopped (`previous`: where they went, null when nowhere). */
+  | { kind: 'notices_off'; platform: ChatPlatform; previous: NoticeDestinationView | null }
+  /** `notices`: where the account's notices go, on every platform. */
+  | { kind: 'notices'; destinations: NoticeDestinationView[] }
 
 /**
  * The command a row button runs on the user `email`, or `null` for `edit`, which first asks which

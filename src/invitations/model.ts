@@ -3,6 +3,7 @@
  * from what an administrator *sees* (`DisplayStatus`): expiry is computed from `expires_at`
  * against the clock, never flipped by a job.
  */
+import type { ChatPlatform } from '../chat/platform.ts'
 
 /** Stored state of a membership. */
 export type StoredUserStatus = 'invited' | 'active' | 'declined' | 'removed'
@@ -23,7 +24,8 @@ export type RowAction = 'resend' | 'regenerate' | 'link' | 'edit' | 'remove'
 
 /** Who is behind an action, as the chat platform (or terminal) identifies them. */
 export interface Actor {
-  platform: 'slack' | 'teams' | 'cli' | 'web' | 'system'
+  /** A chat platform's name (src/chat/platform.ts), or where else the action came from. */
+  platform: ChatPlatform | 'cli' | 'web' | 'system'
   /** Slack user id, Teams AAD object id, OS user for the CLI. */
   platformUserId: string
   /** The email the platform vouches for; the core checks it is an Active administrator. */

@@ -385,7 +385,11 @@ describe('malformed interactivity', () => {
     const before = await snapshotCounts(h.deps)
     expect((await click(payload)).status).toBe(200)
     expect(updates[0]?.text).toContain('cannot find that user in this account')
-    expect(await snapshotCounts(h.deps)).toEqual(before)
+    // The core looked the id up in this account only; the refused attempt is audited, nothing else moves.
+    expect(await snapshotCounts(h.deps)).toEqual({ ...before, audit_log: before.audit_log! + 1 })
+    expect(await h.deps.db('audit_log').orderBy('at', 'desc').first('result_code', 'ok')).toEqual({ result_code: 'user.not_found', ok: false })
+    const states = await h.deps.db('invitations').where({ user_id: user.id }).pluck<string[]>('state')
+    expect(states).toEqual(['pending'])
   })
 
   it('a value that is not ours (tampered) is answered without touching anything', async () => {

@@ -64,6 +64,19 @@ const outcomes = {
   removed: { kind: 'removed', user: users[4]! },
   groups: { kind: 'groups', groups: [{ id: id(50), name: 'Administrators', isAdmin: true, memberCount: 1 }, { id: id(51), name: 'Members', isAdmin: false, memberCount: 12 }] },
   audit: { kind: 'audit', email: null, entries: [] },
+  notices_set: {
+    kind: 'notices_set',
+    destination: { platform: 'slack', conversationId: 'C0NOTICES', conversationName: 'ops', setBy: 'admin@acme.test', updatedAt: day(0) },
+    previous: { platform: 'slack', conversationId: 'C0OLDCHAN', conversationName: 'general', setBy: 'cli:ops', updatedAt: day(-30) },
+  },
+  notices_off: { kind: 'notices_off', platform: 'slack', previous: { platform: 'slack', conversationId: 'C0NOTICES', conversationName: 'ops', setBy: 'admin@acme.test', updatedAt: day(-1) } },
+  notices: {
+    kind: 'notices',
+    destinations: [
+      { platform: 'slack', conversationId: 'C0NOTICES', conversationName: 'ops', setBy: 'admin@acme.test', updatedAt: day(-1) },
+      { platform: 'teams', conversationId: '19:abc@thread.tacv2', conversationName: 'Ops *team*', setBy: 'admin@acme.test', updatedAt: day(-2) },
+    ],
+  },
 } satisfies { [K in CommandOutcome['kind']]: Extract<CommandOutcome, { kind: K }> }
 
 /** One of each failure code. */
@@ -220,7 +233,13 @@ describe('judgeSlackUser (users.info rules)', () => {
   const member = fixture<{ ok: true; user: Record<string, unknown> & { profile: Record<string, unknown> } }>('users-info-member.json')
   const withUser = (u: Record<string, unknown>, p: Record<string, unknown> = {}) => ({ ...member, user: { ...member.user, ...u, profile: { ...member.user.profile, ...p } } })
   it('vouches for a full member with a confirmed email', () => {
-    expect(judgeSlackUser('T0001INVOPS', member)).toEqual({ ok: true, email: 'admin@acme.test', displayName: 'alice' })
+    expect(judgeSlackUser('T0001INVOPS', member)).toEqual({ ok: true, email: 'admin@acme.test', displayName: 'alice', timeZone: 'Europe/London' })
+  })
+  it("keeps the member's time zone when Slack gives a known one, and drops anything else", () => {
+    expect(judgeSlackUser('T0001INVOPS', withUser({ tz: 'America/Los_Angeles' })).timeZone).toBe('America/Los_Angeles')
+    expect(judgeSlackUser('T0001INVOPS', withUser({ tz: 'Not/A_Zone' })).timeZone).toBeUndefined()
+    expect(judgeSlackUser('T0001INVOPS', withUser({ tz: 42 })).timeZone).toBeUndefined()
+    expect(judgeSlackUser('T0001INVOPS', withUser({ tz: 42 })).ok).toBe(true)
   })
   it.each([
     [{ deleted: true }, {}, 'deleted'],
@@ -234,7 +253,7 @@ describe('judgeSlackUser (users.info rules)', () => {
     [{ is_email_confirmed: false }, {}, 'unconfirmed_email'],
     [{ is_email_confirmed: undefined }, {}, 'unconfirmed_email'],
   ])('%o %o → %s', (u, p, problem) => {
-    expect(judgeSlackUser('T0001INVOPS', withUser(u, p))).toEqual({ ok: false, problem })
+    expect(judgeSlackUser('T0001INVOPS', withUser(u, p))).toEqual({ ok: false, problem, timeZone: 'Europe/London' })
   })
   it('an Enterprise Grid member acting in one of their workspaces is in the team', () => {
     expect(judgeSlackUser('T0002', withUser({ team_id: 'T0001', enterprise_user: { teams: ['T0001', 'T0002'] } })).ok).toBe(true)
