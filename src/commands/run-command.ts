@@ -10,9 +10,10 @@ import { editUserGroups } from '../users/edit-user-groups.ts'
 import { listUsers } from '../users/list-users.ts'
 import { removeUser } from '../users/remove-user.ts'
 import { showUser } from '../users/show-user.ts'
-import { HELP_TEXT } from './grammar.ts'
+import { clearNoticeDestination, setNoticeDestination, showNoticeDestinations, type NoticeDestinationFailure } from '../notices/notice-destinations.ts'
+import { HELP_TEXT, USAGE } from './grammar.ts'
 import { parseCommand } from './parse-command.ts'
-import type { Command, CommandOutcome } from './types.ts'
+import type { ChatConversation, Command, CommandOutcome } from './types.ts'
 
 export interface RunCommand {
   accountId: string
@@ -33,6 +34,8 @@ export interface RunCommand {
    * administrator as always but write no audit entry of their own.
    */
   quiet?: boolean
+  /** The chat conversation the command was typed in (`notices here` stores it); absent in the CLI. */
+  conversation?: ChatConversation | null
 }
 
 /**
@@ -92,6 +95,31 @@ export async function runCommand(deps: Deps, run: RunCommand): Promise<CommandOu
     case 'audit': {
       const r = await listAudit(deps, { ...base, email: command.email })
       return r.ok ? { kind: 'audit', ...r.value } : { kind: 'refused', command, failure: r }
+    }
+    case 'notices':
+      return runNotices(deps, run, command)
+  }
+}
+
+/** `notices here|off|show`: only from a chat conversation, whose platform the destination is for. */
+async function runNotices(deps: Deps, run: RunCommand, command: Extract<Command, { name: 'notices' }>): Promise<CommandOutcome> {
+  const { accountId, actor, conversation } = run
+  const refusedInput = (message: string): CommandOutcome => ({ kind: 'usage', failure: { code: 'command.invalid', subcommand: 'notices', message, usage: USAGE.notices } })
+  if (!conversation) return refusedInput('`notices` works only from a chat conversation: type it in the channel that should get the notices')
+  const refused = (failure: NoticeDestinationFailure): CommandOutcome =>
+    failure.code === 'notices.destination_invalid' ? refusedInput(`this conversation cannot get notices (its ${failure.field} ${failure.reason})`) : { kind: 'refused', command, failure }
+  switch (command.action) {
+    case 'here': {
+      const r = await setNoticeDestination(deps, { accountId, actor, platform: conversation.platform, conversationId: conversation.id, conversationName: conversation.name, reference: conversation.reference })
+      return r.ok ? { kind: 'notices_set', ...r.value } : refused(r)
+    }
+    case 'off': {
+      const r = await clearNoticeDestination(deps, { accountId, actor, platform: conversation.platform })
+      return r.ok ? { kind: 'notices_off', platform: conversation.platform, previous: r.value.previous } : refused(r)
+    }
+    case 'show': {
+      const r = await showNoticeDestinations(deps, { accountId, actor })
+      return r.ok ? { kind: 'notices', destinations: r.value.destinations } : { kind: 'refused', command, failure: r }
     }
   }
 }
