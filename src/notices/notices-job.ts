@@ -86,6 +86,15 @@ const SWEEP_LIMIT = 1000
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/**
+ * Add to a round's count after the await: the platforms run side by side, so `round.x += await …`
+ * (which reads `round.x` before awaiting) would lose the other platform's counts.
+ */
+function add(round: NoticeRound, field: keyof NoticeRound, n: number): void {
+  round[field] += n
+}
+
+/** A round that did nothing. */
 export function emptyRound(): NoticeRound {
   return { expired: 0, digests: 0, fannedOut: 0, posted: 0, delivered: 0, withoutDestination: 0, retried: 0, refused: 0, lost: 0 }
 }
@@ -131,7 +140,7 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     const target = await findNoticeTarget(deps.db, accountId, platform)
     if (!target?.destination) {
       // The destination was removed after these events were fanned out: nowhere to post.
-      round.withoutDestination += await closeDeliveries(deps, allClaims, NO_DESTINATION_NOTE)
+      add(round, 'withoutDestination', await closeDeliveries(deps, allClaims, NO_DESTINATION_NOTE))
       return
     }
     const destination: NoticeDestination = target.destination
@@ -143,7 +152,7 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
       const claims: DeliveryClaim[] = ids.flatMap((id) => claimOf.get(id) ?? [])
       if (holdUntil) {
         // The platform asked this conversation to wait: the rest of the account's notices wait with it.
-        round.retried += await releaseDeliveries(deps, claims, holdUntil)
+        add(round, 'retried', await releaseDeliveries(deps, claims, holdUntil))
         continue
       }
       if (stopping) {
@@ -162,21 +171,21 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
       const posted = await notifier.post(destination, message)
       if (posted.ok) {
         round.posted += 1
-        round.delivered += await closeDeliveries(deps, claims)
+        add(round, 'delivered', await closeDeliveries(deps, claims))
       } else if (posted.transient && Math.max(...claims.map((c) => c.attempts)) >= maxAttempts) {
         // "Later" for too long (an outage of hours, an error we cannot classify): stop, say so.
         log.warn({ ...where, error: posted.error, attempts: maxAttempts }, `notice given up: ${platform} kept refusing it`)
-        round.refused += await closeDeliveries(deps, claims, `${platform}: gave up after ${maxAttempts} attempts (${posted.error})`.slice(0, 200))
+        add(round, 'refused', await closeDeliveries(deps, claims, `${platform}: gave up after ${maxAttempts} attempts (${posted.error})`.slice(0, 200)))
       } else if (posted.transient) {
         holdUntil = new Date(deps.clock.now().getTime() + (posted.retryAfterMs ?? retryDelayMs))
         log.info({ ...where, error: posted.error, retryAt: holdUntil.toISOString() }, `notice not posted yet: ${platform} asked to try later`)
-        round.retried += await releaseDeliveries(deps, claims, holdUntil)
+        add(round, 'retried', await releaseDeliveries(deps, claims, holdUntil))
       } else {
         log.warn(
           { ...where, error: posted.error, events: claims.length },
           `notice not posted: ${platform} refused (${posted.error}). Add the app to the conversation, or choose another one with \`/invite notices here\``,
         )
-        round.refused += await closeDeliveries(deps, claims, `${platform}: ${posted.error}`.slice(0, 200))
+        add(round, 'refused', await closeDeliveries(deps, claims, `${platform}: ${posted.error}`.slice(0, 200)))
       }
     }
   }

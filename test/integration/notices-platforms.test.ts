@@ -1,0 +1,182 @@
+/**
+ * The notices job over two platforms (docs/notices.md): Slack (its real notifier, the Web API
+ * played by nock) and the tests' own HTTP platform (test/support/http-notifier.ts, played by
+ * nock). An account with a destination on each gets each notice once on each; a platform that
+ * says "later" holds only its own deliveries; two jobs (two replicas) post each notice once per
+ * destination.
+ */
+import nock from 'nock'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { createSlackNotifier } from '../../adapters/slack/notices.ts'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
+import { DAY, inviteUser, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { useSeededDatabase } from '../support/hooks.ts'
+import { createHttpNotifier, TEST_PLATFORM, type TestChatPost } from '../support/http-notifier.ts'
+
+let deps: TestDeps
+let seed: SeededAccount
+useSeededDatabase((t) => ({ deps, seed } = t))
+
+const SLACK_ORIGIN = 'https://slack-api.test'
+const SLACK = { signingSecret: 'test-signing-secret-0123456789abcdef', botToken: 'xoxb-test', apiUrl: `${SLACK_ORIGIN}/api/` }
+const CHAT_ORIGIN = 'https://test-chat.test'
+const CHANNEL = 'C0NOTICES'
+const ROOM = 'room-42'
+
+beforeAll(() => {
+  nock.disableNetConnect()
+  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
+})
+afterAll(() => nock.enableNetConnect())
+afterEach(() => nock.cleanAll())
+
+function job(opts: NoticesJobOptions = {}) {
+  return createNoticesJob(deps, [createSlackNotifier(SLACK, { conversationGapMs: 0 }), createHttpNotifier(CHAT_ORIGIN)], opts)
+}
+
+/** Slack's chat.postMessage calls, by channel and text. */
+function slackPosts(sink: { channel: string; text: string }[], times: number): nock.Scope {
+  return nock(SLACK_ORIGIN)
+    .post('/api/chat.postMessage', (b: Record<string, string>) => (sink.push({ channel: b.channel ?? '', text: b.text ?? '' }), true))
+    .times(times)
+    .reply(200, { ok: true, ts: '1.1' })
+}
+
+/** The test platform's posts. */
+function chatPosts(sink: TestChatPost[], times: number, status = 200, headers: Record<string, string> = {}): nock.Scope {
+  return nock(CHAT_ORIGIN)
+    .post('/post', (b: TestChatPost) => (sink.push(b), true))
+    .times(times)
+    .reply(status, {}, headers)
+}
+
+async function linkBoth(account: SeededAccount, n = 0): Promise<void> {
+  expect((await connectChat(deps.db, { platform: 'slack', externalId: `T0BOTH${n}`, accountId: account.account.id, channelId: `${CHANNEL}${n}` })).ok).toBe(true)
+  expect((await connectChat(deps.db, { platform: TEST_PLATFORM, externalId: `W${n}`, accountId: account.account.id, channelId: `${ROOM}-${n}` })).ok).toBe(true)
+}
+
+async function deliveries(): Promise<{ platform: string; delivered: boolean; note: string | null }[]> {
+  const rows: { platform: string; delivered_at: Date | null; note: string | null }[] = await deps.db('notice_deliveries').orderBy(['event_id', 'platform']).select('platform', 'delivered_at', 'note')
+  return rows.map((r) => ({ platform: r.platform, delivered: r.delivered_at !== null, note: r.note }))
+}
+
+describe('an account with a destination on two platforms', () => {
+  test('gets each notice once on each; later rounds post nothing again', async () => {
+    await linkBoth(seed)
+    await inviteUser(deps, seed, 'dana@acme.test')
+    deps.clock.advance(8 * DAY)
+    const slack: { channel: string; text: string }[] = []
+    const chat: TestChatPost[] = []
+    const s = slackPosts(slack, 1)
+    const c = chatPosts(chat, 1)
+    const j = job()
+    expect(await j.runOnce()).toMatchObject({ expired: 1, fannedOut: 2, posted: 2, delivered: 2 })
+    expect(s.isDone() && c.isDone()).toBe(true)
+    expect(slack).toEqual([{ channel: `${CHANNEL}0`, text: 'The invitation of dana@acme.test has expired.' }])
+    expect(chat).toEqual([{ conversation: `${ROOM}-0`, reference: null, text: 'expired: dana@acme.test (3 Dec)' }])
+    expect(await deliveries()).toEqual([
+      { platform: 'slack', delivered: true, note: null },
+      { platform: TEST_PLATFORM, delivered: true, note: null },
+    ])
+    // nothing new: nock would refuse a post, and the round would count it
+    expect(await j.runOnce()).toMatchObject({ posted: 0, fannedOut: 0 })
+  })
+
+  test('a platform that says "later" holds only its own deliveries, until its Retry-After', async () => {
+    await linkBoth(seed)
+    await inviteUser(deps, seed, 'dana@acme.test')
+    deps.clock.advance(8 * DAY)
+    const slack: { channel: string; text: string }[] = []
+    const chat: TestChatPost[] = []
+    slackPosts(slack, 1)
+    const limited = chatPosts(chat, 1, 429, { 'Retry-After': '120' })
+    const j = job()
+    expect(await j.runOnce()).toMatchObject({ posted: 1, delivered: 1, retried: 1 })
+    expect(limited.isDone()).toBe(true)
+    expect(slack).toHaveLength(1)
+    expect(await deliveries()).toEqual([
+      { platform: 'slack', delivered: true, note: null },
+      { platform: TEST_PLATFORM, delivered: false, note: null },
+    ])
+    // Slack's next notice is not held up by the other platform's wait
+    await inviteUser(deps, seed, 'eve@acme.test')
+    deps.clock.advance(8 * DAY - 60_000)
+    slackPosts(slack, 1)
+    const before = chat.length
+    expect(await j.runOnce()).toMatchObject({ posted: 1, delivered: 1 })
+    expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.', 'The invitation of eve@acme.test has expired.'])
+    expect(chat).toHaveLength(before)
+    // past the Retry-After the test platform gets both, once each; Slack nothing more
+    deps.clock.advance(120_000)
+    chatPosts(chat, 1)
+    expect(await j.runOnce()).toMatchObject({ posted: 1, delivered: 2 })
+    expect(chat.at(-1)?.text).toBe('expired: dana@acme.test (3 Dec)\nexpired: eve@acme.test (11 Dec)')
+    expect((await deliveries()).every((d) => d.delivered)).toBe(true)
+  })
+
+  test('a platform that refuses for good closes only its own deliveries, with a note', async () => {
+    await linkBoth(seed)
+    await inviteUser(deps, seed, 'dana@acme.test')
+    deps.clock.advance(8 * DAY)
+    slackPosts([], 1)
+    chatPosts([], 1, 404)
+    expect(await job().runOnce()).toMatchObject({ posted: 1, delivered: 1, refused: 1 })
+    expect(await deliveries()).toEqual([
+      { platform: 'slack', delivered: true, note: null },
+      { platform: TEST_PLATFORM, delivered: true, note: `${TEST_PLATFORM}: http_404` },
+    ])
+  })
+
+  test('dates are shown in the account time zone', async () => {
+    await deps.db('accounts').where({ id: seed.account.id }).update({ time_zone: 'Pacific/Kiritimati' })
+    await linkBoth(seed)
+    await inviteUser(deps, seed, 'dana@acme.test') // expires 3 Dec, 10:00 UTC = 4 Dec, 00:00 in Kiritimati (UTC+14)
+    deps.clock.advance(8 * DAY)
+    const chat: TestChatPost[] = []
+    slackPosts([], 1)
+    chatPosts(chat, 1)
+    await job().runOnce()
+    expect(chat[0]?.text).toBe('expired: dana@acme.test (4 Dec)')
+    await deps.db('accounts').where({ id: seed.account.id }).update({ time_zone: 'Pacific/Pago_Pago' })
+    await inviteUser(deps, seed, 'eve@acme.test') // expires 11 Dec, 10:00 UTC = 10 Dec, 23:00 in Pago Pago (UTC-11)
+    deps.clock.advance(8 * DAY)
+    slackPosts([], 1)
+    chatPosts(chat, 1)
+    await job().runOnce()
+    expect(chat[1]?.text).toBe('expired: eve@acme.test (10 Dec)')
+  })
+})
+
+describe('two replicas', () => {
+  test('two jobs running at once post each notice once per destination', async () => {
+    const accounts = [seed, ...(await Promise.all([1, 2, 3].map((i) => seedAccount(deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` }))))]
+    for (const [i, account] of accounts.entries()) {
+      await linkBoth(account, i)
+      for (let k = 0; k < 3; k++) await inviteUser(deps, account, `u${k}@a${i}.test`)
+    }
+    deps.clock.advance(8 * DAY)
+    // every post's body, to count who was announced where (once per message: Slack also names the
+    // person in the Remove button's confirmation dialog): a duplicate post would show
+    const slack: { channel: string; body: string }[] = []
+    const chat: TestChatPost[] = []
+    nock(SLACK_ORIGIN)
+      .post('/api/chat.postMessage', (b: Record<string, string>) => (slack.push({ channel: b.channel ?? '', body: b.blocks ?? '' }), true))
+      .times(100)
+      .reply(200, { ok: true, ts: '1.1' })
+    chatPosts(chat, 100)
+    // Both replicas' rounds at once, until there is nothing left (an event written by one replica's
+    // sweep while the other was claiming is taken by a later round, by either).
+    let delivered = 0
+    for (let i = 0; i < 5; i++) {
+      const rounds = await Promise.all([job().runOnce(), job().runOnce()])
+      delivered += rounds.reduce((n, r) => n + r.delivered, 0)
+    }
+    expect(delivered).toBe(2 * 3 * accounts.length)
+    const announced = (posts: { where: string; text: string }[]) => posts.flatMap((p) => [...new Set(p.text.match(/u\d@a\d\.test/g))].map((email) => `${p.where} ${email}`)).sort()
+    const everyone = (prefix: (i: number) => string) => accounts.flatMap((_, i) => [0, 1, 2].map((k) => `${prefix(i)} u${k}@a${i}.test`)).sort()
+    expect(announced(slack.map((p) => ({ where: p.channel, text: p.body })))).toEqual(everyone((i) => `${CHANNEL}${i}`))
+    expect(announced(chat.map((p) => ({ where: p.conversation, text: p.text })))).toEqual(everyone((i) => `${ROOM}-${i}`))
+    expect((await deliveries()).every((d) => d.delivered && d.note === null)).toBe(true)
+  })
+})
