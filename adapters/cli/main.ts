@@ -1,11 +1,12 @@
 import { userInfo } from 'node:os'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { z } from 'zod'
-import { createAccount, type CreateAccountFailure } from '../../src/accounts/create-account.ts'
+import { createAccount, listAccounts, type CreateAccountFailure } from '../../src/accounts/create-account.ts'
 import { createGroup } from '../../src/accounts/create-group.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { queryGroups } from '../../src/accounts/list-groups.ts'
 import { resolveAccount } from '../../src/accounts/resolve-account.ts'
+import { setAccountTimeZone } from '../../src/accounts/set-account-time-zone.ts'
 import { unwrapMailtoLinks } from '../../src/commands/parse-command.ts'
 import { runCommandText } from '../../src/commands/run-command.ts'
 import { resolveInviteSecret } from '../../src/config.ts'
@@ -13,7 +14,7 @@ import { migrateLatest } from '../../src/db/migrate.ts'
 import { DataDirBusyError } from '../../src/db/embedded.ts'
 import { openDatabase, type Database } from '../../src/db/open-database.ts'
 import type { Deps } from '../../src/deps.ts'
-import { displayStatuses } from '../../src/invitations/model.ts'
+import { displayStatuses, type Actor } from '../../src/invitations/model.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createLogger } from '../../src/server/logger.ts'
@@ -30,8 +31,9 @@ import { joinedCell, nameProblemText, renderOutcome } from './render.ts'
 const USAGE: Record<string, string> = {
   serve: 'inviteops serve',
   migrate: 'inviteops migrate',
-  'accounts create': 'inviteops accounts create --name <name> --admin <email> [--admin-name "First Last"] [--json]',
+  'accounts create': 'inviteops accounts create --name <name> --admin <email> [--admin-name "First Last"] [--timezone <zone, e.g. Europe/Berlin; default UTC>] [--json]',
   'accounts list': 'inviteops accounts list [--json]',
+  'accounts set-timezone': 'inviteops accounts set-timezone <id|name> <zone, e.g. Europe/Berlin>',
   'groups create': 'inviteops groups create --account <id|name> --name <group> [--admin] [--json]',
   'groups list': 'inviteops groups list --account <id|name> [--json]',
   'slack connect': 'inviteops slack connect --team <T…> --account <id|name> [--channel <C…>]',
@@ -142,31 +144,47 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         return 0
       }
       case 'accounts create': {
-        const { values } = parse(rest, usage, { name: { type: 'string' }, admin: { type: 'string' }, 'admin-name': { type: 'string' }, json: { type: 'boolean' } })
+        const { values } = parse(rest, usage, { name: { type: 'string' }, admin: { type: 'string' }, 'admin-name': { type: 'string' }, timezone: { type: 'string' }, json: { type: 'boolean' } })
         const name = required(values, 'name', usage)
         const admin = required(values, 'admin', usage)
+        const timeZone = typeof values.timezone === 'string' ? values.timezone.trim() : undefined
         const adminName = typeof values['admin-name'] === 'string' ? values['admin-name'] : ''
         // The whole value first: split into words, a line break would look like a space.
         const adminNameProblem = nameCharacterProblem(adminName)
         if (adminNameProblem) throw new CliFailure(`--admin-name ${nameProblemText(adminNameProblem, 0)}. Nothing was created.`)
         const [adminFirst = '', ...adminLast] = adminName.trim().split(/\s+/)
         return await withDatabase(env, logger, async (_db, deps) => {
-          const r = await createAccount(deps.db, deps.clock, { name, adminEmail: admin, adminFirstName: adminFirst, adminLastName: adminLast.join(' '), defaultGroup: deps.config.defaultGroup })
+          const r = await createAccount(deps.db, deps.clock, { name, adminEmail: admin, adminFirstName: adminFirst, adminLastName: adminLast.join(' '), defaultGroup: deps.config.defaultGroup, timeZone })
           if (!r.ok) {
             io.err(accountFailureText(r, admin))
             return 1
           }
           if (values.json) io.out(JSON.stringify(r.value))
-          else io.out(`Created account "${r.value.name}" (${r.value.accountId}) with administrator ${admin.toLowerCase()} and groups Administrators, ${deps.config.defaultGroup}.\nNext: link a Slack workspace with: inviteops slack connect --team <T…> --account "${r.value.name}"\nor try it here:   inviteops run --account "${r.value.name}" --as ${admin.toLowerCase()} -- help`)
+          else io.out(`Created account "${r.value.name}" (${r.value.accountId}, time zone ${r.value.timeZone}) with administrator ${admin.toLowerCase()} and groups Administrators, ${deps.config.defaultGroup}.\nNext: link a Slack workspace with: inviteops slack connect --team <T…> --account "${r.value.name}"\nor try it here:   inviteops run --account "${r.value.name}" --as ${admin.toLowerCase()} -- help`)
           return 0
         })
       }
       case 'accounts list': {
         const { values } = parse(rest, usage, { json: { type: 'boolean' } })
         return await withDatabase(env, logger, async (_db, deps) => {
-          const rows = await deps.db('accounts').orderBy('name').select<{ id: string; name: string; created_at: Date }[]>('id', 'name', 'created_at')
-          if (values.json) io.out(JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }))))
-          else io.out(rows.length === 0 ? 'No accounts yet. Create one with: inviteops accounts create --name <name> --admin <email>' : rows.map((r) => `${r.id}  ${oneLine(r.name)}`).join('\n'))
+          const rows = await listAccounts(deps.db)
+          if (values.json) io.out(JSON.stringify(rows))
+          else io.out(rows.length === 0 ? 'No accounts yet. Create one with: inviteops accounts create --name <name> --admin <email>' : rows.map((r) => `${r.id}  ${oneLine(r.name)}  (${r.timeZone})`).join('\n'))
+          return 0
+        })
+      }
+      case 'accounts set-timezone': {
+        const { positionals } = parse(rest, usage, {}, true)
+        const [accountArg, zoneArg, ...extra] = positionals
+        if (!accountArg || !zoneArg || extra.length > 0) throw new UsageError('give the account and the time zone', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const r = await setAccountTimeZone(deps, { accountId: account.id, actor: operator(), timeZone: zoneArg.trim() })
+          if (!r.ok) {
+            io.err(r.code === 'account.time_zone_invalid' ? `${timeZoneProblem(r.input)} Nothing was changed.` : `No account "${accountArg}".`)
+            return 1
+          }
+          io.out(r.value.previous === r.value.timeZone ? `${account.name} already uses ${r.value.timeZone}.` : `${account.name} now shows dates in ${r.value.timeZone} (was ${r.value.previous}): emails queued from now on, the invitee's page and the daily digest.`)
           return 0
         })
       }
@@ -279,6 +297,8 @@ function accountFailureText(r: CreateAccountFailure, admin: string): string {
       return `--admin-name: the ${r.part} name ${nameProblemText(r.problem, r.limit)}. Nothing was created.`
     case 'group.name_invalid':
       return `DEFAULT_GROUP: the group name ${nameProblemText(r.problem, r.limit)}. Nothing was created.`
+    case 'account.time_zone_invalid':
+      return `--timezone: ${timeZoneProblem(r.input)} Nothing was created.`
     default: {
       const unhandled: never = r
       return `Refused (${(unhandled as { code: string }).code}).`
@@ -293,6 +313,16 @@ function accountFailureText(r: CreateAccountFailure, admin: string): string {
 export function joinArgs(args: string[]): string {
   if (args.length === 1) return args[0]!
   return args.map((a) => (/\s/.test(a) ? (a.includes('"') ? `'${a}'` : `"${a}"`) : a)).join(' ')
+}
+
+/** Why a time zone was refused, and what to type instead. */
+function timeZoneProblem(input: string): string {
+  return `"${oneLine(input)}" is not a time zone this server knows. Use an IANA name such as Europe/Berlin, America/New_York or UTC (not an offset like +02:00, nor an abbreviation like CET).`
+}
+
+/** The operator at this terminal, as the audit log names them. */
+function operator(): Actor {
+  return { platform: 'cli', platformUserId: safeUser(), email: null }
 }
 
 function safeUser(): string {

@@ -7,6 +7,7 @@
  * and decline screens, reached with a live link, show who invited whom to what.
  */
 import type { LinkCode } from '../../src/invitations/codes.ts'
+import { UTC, zoneOrUtc } from '../../src/shared/dates.ts'
 import { html, raw, type HtmlValue, type SafeHtml } from './html.ts'
 
 /** A rendered page: the HTTP status belongs with the words, so both live here. */
@@ -23,24 +24,23 @@ export interface PageContext {
   stylesheetHref: string
   /** URL of the page icon (served by the router, so browsers do not ask for /favicon.ico). */
   iconHref: string
-  /** Formats an instant for the invitee ("3 December 2026 at 14:26 UTC"). */
+  /**
+   * Formats an instant for the invitee in the account's time zone, named ("3 December 2026 at
+   * 15:26 Europe/Berlin"), as the emails do. UTC on pages that belong to no account.
+   */
   formatDate: (d: Date) => string
   /** Terms of Use page, when the operator has one. */
   termsUrl: string | null
 }
 
-/** A `formatDate` in one time zone, English wording (the whole product speaks English). */
-export function dateFormatter(timeZone = 'UTC'): (d: Date) => string {
-  const fmt = new Intl.DateTimeFormat('en-GB', {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone,
-    timeZoneName: 'short',
-  })
-  return (d) => fmt.format(d)
+/**
+ * A `formatDate` in one time zone, English wording (the whole product speaks English), the zone
+ * named by its IANA name. A zone this runtime does not know reads as UTC.
+ */
+export function dateFormatter(timeZone: string = UTC): (d: Date) => string {
+  const zone = zoneOrUtc(timeZone)
+  const fmt = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: zone })
+  return (d) => `${fmt.format(d)} ${zone}`
 }
 
 /** The invitation as the invitee may see it, from a live link. */

@@ -9,6 +9,7 @@ import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { openInvitationLink, type InviteeView } from '../../src/invitations/open-invitation-link.ts'
 import { requestNewInvitation } from '../../src/invitations/request-new-invitation.ts'
 import { redactRequestPath } from '../../src/invitations/links.ts'
+import { UTC } from '../../src/shared/dates.ts'
 import { createCsrf, readCookie, type CsrfAction } from './csrf.ts'
 import {
   dateFormatter,
@@ -39,8 +40,6 @@ export interface InviteeRouterOptions {
   productName?: string
   /** Terms of Use URL linked from the registration form, if the operator has one. */
   termsUrl?: string | null
-  /** Time zone dates are shown in. Default `UTC` (the page cannot know the invitee's). */
-  timeZone?: string
   /** Per-IP limit on requests that look up a token. Default 60 per minute. */
   lookupLimit?: RateLimitOptions
   /** Largest form body accepted, in bytes. Default 16 kB (the forms are a few short fields). */
@@ -102,17 +101,24 @@ const SECURITY_HEADERS: Record<string, string> = {
 export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {}): Router {
   const css = readFileSync(new URL('./invitee.css', import.meta.url))
   const cssVersion = createHash('sha256').update(css).digest('hex').slice(0, 12)
-  const formatDate = dateFormatter(opts.timeZone ?? 'UTC')
+  // Dates are shown in the account's time zone (the page cannot know the invitee's): one
+  // formatter per zone, built on first use.
+  const formatters = new Map<string, (d: Date) => string>()
+  const formatDateIn = (timeZone: string) => {
+    let f = formatters.get(timeZone)
+    if (!f) formatters.set(timeZone, (f = dateFormatter(timeZone)))
+    return f
+  }
   const csrf = createCsrf(deps.config.inviteSecret, { secure: opts.secureCookies ?? deps.config.publicBaseUrl.startsWith('https:') })
   const lookupLimit = opts.lookupLimit ?? { max: 60, windowMs: 60_000 }
   const limiter = createRateLimiter(deps.clock, lookupLimit)
   const logger = deps.logger.child({ component: 'invitee-web' })
 
-  const ctx = (req: Request): PageContext => ({
+  const ctx = (req: Request, timeZone: string = UTC): PageContext => ({
     productName: opts.productName ?? 'InviteOps',
     stylesheetHref: `${req.baseUrl}/assets/invitee.css?v=${cssVersion}`,
     iconHref: `${req.baseUrl}/assets/icon.svg`,
-    formatDate,
+    formatDate: formatDateIn(timeZone),
     termsUrl: opts.termsUrl ?? null,
   })
   const send = (res: Response, page: RenderedPage) => {
@@ -213,7 +219,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
     if (token === null) return
     const link = await openInvitationLink(deps, { token })
     if (!link.ok) return sendLinkProblem(req, res, token, link.code)
-    send(res, renderWelcome(ctx(req), { invitee: details(link.value), acceptPath: linkPath(req, token, '/accept'), declinePath: linkPath(req, token, '/decline') }))
+    send(res, renderWelcome(ctx(req, link.value.timeZone), { invitee: details(link.value), acceptPath: linkPath(req, token, '/accept'), declinePath: linkPath(req, token, '/decline') }))
   })
 
   inner.get('/:token/accept', async (req, res) => {
@@ -224,7 +230,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
     const invitee = details(link.value)
     send(
       res,
-      renderRegisterForm(ctx(req), {
+      renderRegisterForm(ctx(req, link.value.timeZone), {
         invitee,
         form: formFor(req, res, token, 'accept'),
         // Prefill the names the administrator typed; the invitee may correct them.
@@ -256,7 +262,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
       if (!link.ok) return sendLinkProblem(req, res, token, link.code)
       send(
         res,
-        renderRegisterForm(ctx(req), {
+        renderRegisterForm(ctx(req, link.value.timeZone), {
           invitee: details(link.value),
           form: formFor(req, res, token, 'accept'),
           values: { firstName: f.firstName, lastName: f.lastName, termsAccepted },
@@ -271,7 +277,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
     if (token === null) return
     const link = await openInvitationLink(deps, { token })
     if (!link.ok) return sendLinkProblem(req, res, token, link.code)
-    send(res, renderDeclineConfirm(ctx(req), { invitee: details(link.value), form: formFor(req, res, token, 'decline'), backPath: linkPath(req, token) }))
+    send(res, renderDeclineConfirm(ctx(req, link.value.timeZone), { invitee: details(link.value), form: formFor(req, res, token, 'decline'), backPath: linkPath(req, token) }))
   })
 
   inner.post(
@@ -290,7 +296,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
       if (result.ok) return send(res, renderNewInvitationRequested(ctx(req)))
       switch (result.code) {
         case 'request.too_soon':
-          return send(res, renderNewInvitationAlreadyRequested(ctx(req), { requestedAt: result.requestedAt, retryAt: result.retryAt }))
+          return send(res, renderNewInvitationAlreadyRequested(ctx(req, result.timeZone), { requestedAt: result.requestedAt, retryAt: result.retryAt }))
         case 'request.link_still_valid':
           // Nothing to ask for: the link still works, so show its welcome screen.
           return res.redirect(303, linkPath(req, token))

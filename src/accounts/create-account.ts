@@ -1,10 +1,17 @@
 import type { Knex } from 'knex'
 import type { Clock } from '../ports/clock.ts'
+import { isTimeZone, UTC } from '../shared/dates.ts'
 import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
 import { checkName, type NameProblem } from '../shared/names.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 
 export const ADMIN_GROUP = 'Administrators'
+
+/** A time zone name this runtime does not know (an offset, an abbreviation, a typo). */
+export interface TimeZoneInvalid {
+  code: 'account.time_zone_invalid'
+  input: string
+}
 
 export interface CreateAccount {
   name: string
@@ -13,6 +20,8 @@ export interface CreateAccount {
   adminLastName: string
   /** The group new users get by default (DEFAULT_GROUP), created beside Administrators. */
   defaultGroup: string
+  /** The account's time zone, an IANA name (`Europe/Berlin`); default UTC. */
+  timeZone?: string
 }
 
 export type CreateAccountFailure =
@@ -21,6 +30,7 @@ export type CreateAccountFailure =
   | { code: 'account.admin_name_invalid'; part: 'first' | 'last'; problem: NameProblem; limit: number }
   | { code: 'group.name_invalid'; name: string; problem: NameProblem; limit: number }
   | { code: 'email.invalid'; input: string; reason: EmailProblem }
+  | TimeZoneInvalid
 
 /**
  * An operator creates an account with its first administrator (Active at once: they act from
@@ -32,7 +42,7 @@ export async function createAccount(
   db: Knex,
   clock: Clock,
   cmd: CreateAccount,
-): Promise<Result<{ accountId: string; name: string; adminUserId: string }, CreateAccountFailure>> {
+): Promise<Result<{ accountId: string; name: string; adminUserId: string; timeZone: string }, CreateAccountFailure>> {
   const checked = checkName('account', cmd.name)
   if (!checked.ok) return fail({ code: 'account.name_invalid', problem: checked.problem, limit: checked.limit })
   const name = checked.name
@@ -46,12 +56,14 @@ export async function createAccount(
   }
   const defaultGroup = checkName('group', cmd.defaultGroup)
   if (!defaultGroup.ok) return fail({ code: 'group.name_invalid', name: cmd.defaultGroup, problem: defaultGroup.problem, limit: defaultGroup.limit })
+  const timeZone = cmd.timeZone ?? UTC
+  if (!isTimeZone(timeZone)) return fail({ code: 'account.time_zone_invalid', input: (cmd.timeZone ?? '').slice(0, 100) })
   const email = normaliseEmail(cmd.adminEmail)
   if (!email.ok) return fail({ code: 'email.invalid', input: cmd.adminEmail, reason: email.reason })
   const now = clock.now()
   return db.transaction(async (trx) => {
     const [account] = await trx('accounts')
-      .insert({ name, created_at: now })
+      .insert({ name, time_zone: timeZone, created_at: now })
       .onConflict(trx.raw('(lower(name))'))
       .ignore()
       .returning<{ id: string }[]>('id')
@@ -74,6 +86,12 @@ export async function createAccount(
       })
       .returning<{ id: string }[]>('id')
     await trx('user_groups').insert({ user_id: admin!.id, group_id: inserted.find((g) => g.is_admin)!.id })
-    return ok({ accountId: account.id, name, adminUserId: admin!.id })
+    return ok({ accountId: account.id, name, adminUserId: admin!.id, timeZone })
   })
+}
+
+/** Every account, by name, as the operator's `accounts list` shows them. */
+export async function listAccounts(db: Knex | Knex.Transaction): Promise<{ id: string; name: string; timeZone: string; createdAt: Date }[]> {
+  const rows = await db('accounts').orderBy('name').select<{ id: string; name: string; time_zone: string; created_at: Date }[]>('id', 'name', 'time_zone', 'created_at')
+  return rows.map((r) => ({ id: r.id, name: r.name, timeZone: r.time_zone, createdAt: r.created_at }))
 }

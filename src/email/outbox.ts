@@ -15,6 +15,8 @@ export interface EmailPayload {
   groups: string[]
   /** ISO time the link stops working (invitation kinds). */
   expiresAt: string | null
+  /** The account's time zone when the email was queued (IANA name); older rows have none: UTC. */
+  timeZone?: string
 }
 
 export interface EnqueueEmail {

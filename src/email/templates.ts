@@ -1,4 +1,5 @@
 import type { EmailKind, EmailPayload } from './outbox.ts'
+import { zoneOrUtc } from '../shared/dates.ts'
 import { escapeHtml } from '../shared/html.ts'
 import { oneLine as showOnOneLine } from '../shared/names.ts'
 
@@ -14,9 +15,14 @@ function oneLine(s: string): string {
   return showOnOneLine(s).replace(/\s+/g, ' ').trim()
 }
 
-function formatDate(iso: string | null): string {
+/**
+ * "3 December 2026 at 11:00 Europe/Berlin": the account's time zone (docs/commands.md), always
+ * named, since the reader may be anywhere. A zone this runtime does not know reads as UTC.
+ */
+export function formatEmailDate(iso: string | null, timeZone?: string | null): string {
   if (!iso) return ''
-  return new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)) + ' UTC'
+  const zone = zoneOrUtc(timeZone)
+  return `${new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: zone }).format(new Date(iso))} ${zone}`
 }
 
 /**
@@ -31,7 +37,7 @@ export function renderEmail(kind: EmailKind, p: EmailPayload, link: string | nul
   const firstName = oneLine(p.recipientFirstName ?? '')
   const hello = firstName ? `Hello ${firstName},` : 'Hello,'
   const groups = p.groups.length > 0 ? p.groups.map(oneLine).join(', ') : null
-  const until = formatDate(p.expiresAt)
+  const until = formatEmailDate(p.expiresAt, p.timeZone)
   let subject: string
   let lines: string[]
   switch (kind) {

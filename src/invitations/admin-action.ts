@@ -16,6 +16,8 @@ export interface Admin {
   name: string
   accountId: string
   accountName: string
+  /** The account's time zone (IANA name): emails show their dates in it. */
+  accountTimeZone: string
 }
 
 export interface AdminScope {
@@ -158,16 +160,17 @@ export async function findAdmin(db: Knex | Knex.Transaction, accountId: string, 
     .join('user_groups as ug', 'ug.user_id', 'u.id')
     .join('groups as g', 'g.id', 'ug.group_id')
     .where({ 'u.account_id': accountId, 'u.email': checked.email, 'u.status': 'active', 'g.is_admin': true })
-    .first<{ id: string; email: string; first_name: string; last_name: string; account_name: string } | undefined>(
+    .first<{ id: string; email: string; first_name: string; last_name: string; account_name: string; time_zone: string } | undefined>(
       'u.id',
       'u.email',
       'u.first_name',
       'u.last_name',
       'a.name as account_name',
+      'a.time_zone',
     )
   if (!row) return null
   const name = `${row.first_name} ${row.last_name}`.trim()
-  return { userId: row.id, email: row.email, name: name || row.email, accountId, accountName: row.account_name }
+  return { userId: row.id, email: row.email, name: name || row.email, accountId, accountName: row.account_name, accountTimeZone: row.time_zone }
 }
 
 /** The facts of a failure, as JSON for the audit detail. */

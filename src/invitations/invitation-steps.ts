@@ -59,6 +59,7 @@ export async function sendInvitationEmail(
       inviterEmail: opts.admin.email,
       groups: opts.groups ?? (await userGroupNames(trx, opts.user.id)),
       expiresAt: opts.invitation?.expires_at.toISOString() ?? null,
+      timeZone: opts.admin.accountTimeZone,
     },
   })
 }

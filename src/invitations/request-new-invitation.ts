@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import { recordAudit } from '../audit/audit-log.ts'
 import type { Deps } from '../deps.ts'
+import { zoneOrUtc } from '../shared/dates.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { UserRow } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
@@ -32,7 +33,8 @@ export interface NewInvitationRequested {
 export type RequestNewInvitationFailure =
   | { code: LinkCode }
   | { code: 'request.link_still_valid'; expiresAt: Date }
-  | { code: 'request.too_soon'; requestedAt: Date; retryAt: Date }
+  /** `timeZone`: the account's, for showing the two times. */
+  | { code: 'request.too_soon'; requestedAt: Date; retryAt: Date; timeZone: string }
 
 /**
  * "Request a new invitation", the button on the expired-link page (docs/lifecycle.md):
@@ -67,7 +69,7 @@ export async function requestNewInvitation(deps: Deps, cmd: RequestNewInvitation
 
     const last = await lastNewInvitationRequest(trx, invitation.id)
     if (last && now.getTime() - last.getTime() < NEW_INVITATION_REQUEST_INTERVAL_MS) {
-      return refused({ code: 'request.too_soon', requestedAt: last, retryAt: new Date(last.getTime() + NEW_INVITATION_REQUEST_INTERVAL_MS) })
+      return refused({ code: 'request.too_soon', requestedAt: last, retryAt: new Date(last.getTime() + NEW_INVITATION_REQUEST_INTERVAL_MS), timeZone: zoneOrUtc(found.accountTimeZone) })
     }
 
     await insertNewInvitationRequest(trx, invitation, now)

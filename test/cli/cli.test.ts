@@ -79,6 +79,10 @@ describe('inviteops', () => {
     [['accounts', 'create', '--name', 'X'], 2, /--admin is required\nUsage: inviteops accounts create/],
     [['accounts', 'create', '--name', 'X', '--admin', 'not-an-email'], 1, /not a valid email address/],
     [['accounts', 'create', '--nmae', 'X'], 2, /Unknown option '--nmae'/],
+    [['accounts', 'create', '--name', 'Tz', '--admin', 'a@tz.test', '--timezone', 'CEST'], 1, /^--timezone: "CEST" is not a time zone this server knows\. Use an IANA name such as Europe\/Berlin.*Nothing was created\.$/],
+    [['accounts', 'create', '--name', 'Tz', '--admin', 'a@tz.test', '--timezone', '+02:00'], 1, /"\+02:00" is not a time zone/],
+    [['accounts', 'set-timezone', 'Globex'], 2, /give the account and the time zone\nUsage: inviteops accounts set-timezone/],
+    [['accounts', 'set-timezone', 'Nope', 'UTC'], 1, /No account "Nope"/],
     [['slack', 'connect', '--team', 'nope', '--account', 'Globex'], 2, /a Slack team id looks like T0123ABCD/],
     [['teams', 'connect', '--tenant', 'x', '--account', 'Globex'], 2, /tenant id is a GUID/],
     [['users', 'list', '--account', 'Nope'], 1, /No account "Nope"/],
@@ -93,6 +97,31 @@ describe('inviteops', () => {
     expect(r.err).toMatch(message)
     expect(r.err).not.toMatch(/at .*\.ts:\d+/) // never a stack trace
     expect(await db.knex('audit_log').count<{ n: number }[]>({ n: '*' })).toEqual(before)
+  })
+
+  test("an account's time zone: set when created (default UTC), changed later, audited; a wrong one is refused", async () => {
+    const created = await cli('accounts', 'create', '--name', 'Hooli', '--admin', 'gavin@hooli.test', '--timezone', 'Europe/Berlin')
+    expect(created).toMatchObject({ code: 0, out: expect.stringContaining('time zone Europe/Berlin') })
+    expect(JSON.parse((await cli('accounts', 'list', '--json')).out)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'Hooli', timeZone: 'Europe/Berlin' }), expect.objectContaining({ name: 'Globex', timeZone: 'UTC' })]),
+    )
+    expect((await cli('accounts', 'list')).out).toMatch(/ {2}Hooli {2}\(Europe\/Berlin\)$/m)
+
+    const changed = await cli('accounts', 'set-timezone', 'hooli', 'America/Los_Angeles')
+    expect(changed).toMatchObject({ code: 0, out: expect.stringContaining('now shows dates in America/Los_Angeles (was Europe/Berlin)') })
+    const refused = await cli('accounts', 'set-timezone', 'Hooli', 'Pacific/Nowhere')
+    expect(refused).toMatchObject({ code: 1, err: expect.stringMatching(/"Pacific\/Nowhere" is not a time zone.*Nothing was changed\.$/) })
+    const account = await db.knex('accounts').where({ name: 'Hooli' }).first<{ id: string; time_zone: string }>('id', 'time_zone')
+    expect(account?.time_zone).toBe('America/Los_Angeles')
+    const audit = await db.knex('audit_log').where({ account_id: account!.id, action: 'account.set_time_zone' }).orderBy('id').select('actor_platform', 'result_code', 'ok', 'detail')
+    expect(audit).toMatchObject([
+      { actor_platform: 'cli', result_code: 'account.time_zone_set', ok: true, detail: { previous: 'Europe/Berlin', requested: 'America/Los_Angeles' } },
+      { actor_platform: 'cli', result_code: 'account.time_zone_invalid', ok: false, detail: { previous: 'America/Los_Angeles', requested: 'Pacific/Nowhere' } },
+    ])
+    // Emails queued from now on carry the account's zone.
+    expect((await cli('run', '--account', 'Hooli', '--as', 'gavin@hooli.test', '--', 'add', 'richard@hooli.test', '--name', 'Richard Hendricks')).code).toBe(0)
+    const queued = await db.knex('email_outbox').where({ to_email: 'richard@hooli.test' }).first<{ payload: { timeZone?: string } }>('payload')
+    expect(queued?.payload.timeZone).toBe('America/Los_Angeles')
   })
 
   test('configuration problems are reported together, before anything runs', async () => {

@@ -39,6 +39,29 @@ describe('the four emails', () => {
   })
 })
 
+describe("dates in the account's time zone, named", () => {
+  it('UTC when the payload names no zone (emails queued before accounts had one)', () => {
+    const e = renderEmail('invitation', payload, LINK)
+    for (const body of [e.text, e.html]) expect(body).toContain('valid until 3 December 2026 at 10:00 UTC.')
+  })
+
+  it.each([
+    ['Europe/Berlin', '3 December 2026 at 11:00 Europe/Berlin'],
+    ['America/New_York', '3 December 2026 at 05:00 America/New_York'],
+    // Across midnight: the day is the zone's day.
+    ['Pacific/Kiritimati', '4 December 2026 at 00:00 Pacific/Kiritimati'],
+    ['UTC', '3 December 2026 at 10:00 UTC'],
+  ])('%s', (timeZone, shown) => {
+    const e = renderEmail('resend', { ...payload, timeZone }, LINK)
+    for (const body of [e.text, e.html]) expect(body).toContain(`valid until ${shown}.`)
+  })
+
+  it('a zone this runtime does not know reads as UTC rather than failing the send', () => {
+    const e = renderEmail('invitation', { ...payload, timeZone: 'Mars/Olympus_Mons' }, LINK)
+    expect(e.text).toContain('3 December 2026 at 10:00 UTC')
+  })
+})
+
 describe('escaping', () => {
   const hostile: EmailPayload = {
     accountName: `<script>alert("acct")</script> O'Brien & "Sons"`,

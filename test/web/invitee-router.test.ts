@@ -8,6 +8,7 @@ import { DAY, inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDe
 import { capturingLogger, csrfFrom, snapshot, startInviteeApp, WebClient, type RunningApp } from './support.ts'
 import { createCsrf, type CsrfAction } from '../../adapters/web/csrf.ts'
 import { copyInvitationLink } from '../../src/invitations/copy-invitation-link.ts'
+import { setAccountTimeZone } from '../../src/accounts/set-account-time-zone.ts'
 
 let db: TestDatabase
 let deps: TestDeps
@@ -71,6 +72,23 @@ describe('GET /invitations/:token', () => {
     expect(body).toContain('3 December 2026 at 10:00 UTC')
     expect(body).toContain('Accept invitation')
     expect(body).toContain('Decline invitation')
+  })
+
+  it("shows times in the account's time zone, named, on every page with a date", async () => {
+    const set = await setAccountTimeZone(deps, { accountId: seed.account.id, actor: { platform: 'cli', platformUserId: 'test', email: null }, timeZone: 'Europe/Berlin' })
+    expect(set.ok).toBe(true)
+    const { token } = await invite()
+    const { body } = await web.get(`/invitations/${token}`)
+    expect(body).toContain('3 December 2026 at 11:00 Europe/Berlin')
+    expect(body).not.toContain('UTC')
+    // The "already asked" page of an expired link: the request's time and the next one's.
+    deps.clock.advance(7 * DAY)
+    const csrf = mintCsrf(web, 'request-new', token)
+    expect((await web.post(`/invitations/${token}/request-new`, { csrf })).res.status).toBe(200)
+    const again = await web.post(`/invitations/${token}/request-new`, { csrf })
+    expect(again.res.status).toBe(429)
+    expect(again.body).toContain('3 December 2026 at 11:00 Europe/Berlin')
+    expect(again.body).toContain('4 December 2026 at 11:00 Europe/Berlin')
   })
 
   it('never changes state, on any GET route, for any state of link (mail scanners)', async () => {
