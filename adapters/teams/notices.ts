@@ -92,7 +92,9 @@ export interface TeamsNotifierOptions {
 
 /** The Teams notifier the notices job is given when Teams is enabled (adapters/server/start.ts). */
 export function createTeamsNotifier(config: TeamsConfig, opts: TeamsNotifierOptions): ChatNotifier<TeamsMessage> {
-  const { adapter } = createBotAdapter(config, { connectorMs: opts.connectorMs ?? TEAMS_DEADLINES.connectorMs, authSettings: opts.authSettings })
+  // No retries inside a call: the job retries, at the time Teams asks for (Retry-After), and a
+  // post retried blindly after a 5xx could appear twice.
+  const { adapter } = createBotAdapter(config, { connectorMs: opts.connectorMs ?? TEAMS_DEADLINES.connectorMs, authSettings: opts.authSettings, retries: false })
   const reference = ConversationReference({ loopbackHttp: config.appId === null })
   const log = opts.logger.child({ adapter: 'teams', component: 'notices' })
   const nowMs = opts.nowMs ?? Date.now

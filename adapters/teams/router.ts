@@ -322,7 +322,7 @@ async function answerInvoke(context: TurnContext, body: CardActionAnswer): Promi
  * botbuilder's authentication and adapter for `config`, every connector call under `connectorMs`:
  * the router's (turns) and the notifier's (proactive posts, notices.ts).
  */
-export function createBotAdapter(config: TeamsConfig, opts: { connectorMs: number; authSettings?: Record<string, string> | undefined }): { auth: DeadlineAuthentication; adapter: TeamsCloudAdapter } {
+export function createBotAdapter(config: TeamsConfig, opts: { connectorMs: number; authSettings?: Record<string, string> | undefined; retries?: boolean }): { auth: DeadlineAuthentication; adapter: TeamsCloudAdapter } {
   // An empty App ID is botbuilder's "authentication disabled" (the Emulator's mode); teamsConfigFromEnv
   // gives one only outside production.
   const auth = new DeadlineAuthentication(
@@ -334,6 +334,7 @@ export function createBotAdapter(config: TeamsConfig, opts: { connectorMs: numbe
       MicrosoftAppTenantId: config.tenantId ?? '',
     },
     opts.connectorMs,
+    opts.retries ?? true,
   )
   return { auth, adapter: new TeamsCloudAdapter(auth) }
 }
@@ -354,21 +355,24 @@ export class TeamsCloudAdapter extends CloudAdapter {
 /** botbuilder's configuration-driven authentication, whose connector clients all have a deadline. */
 export class DeadlineAuthentication extends ConfigurationBotFrameworkAuthentication {
   readonly #connectorMs: number
+  /** Whether the Azure pipeline under each client may retry by itself (withConnectorDeadline). */
+  readonly #retries: boolean
 
-  constructor(settings: ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[0], connectorMs: number) {
+  constructor(settings: ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[0], connectorMs: number, retries = true) {
     super(settings)
     this.#connectorMs = connectorMs
+    this.#retries = retries
   }
 
   // The factory of a turn (replies, updates, member lookups) comes with the authentication result.
   override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
     const result = await super.authenticateRequest(activity, authHeader)
-    return result.connectorFactory ? { ...result, connectorFactory: withConnectorDeadline(result.connectorFactory, this.#connectorMs) } : result
+    return result.connectorFactory ? { ...result, connectorFactory: withConnectorDeadline(result.connectorFactory, this.#connectorMs, { retries: this.#retries }) } : result
   }
 
   // The factory of a new conversation (createConversationAsync: the 1:1 chat for a link).
   override createConnectorFactory(...args: Parameters<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>): ReturnType<ConfigurationBotFrameworkAuthentication['createConnectorFactory']> {
-    return withConnectorDeadline(super.createConnectorFactory(...args), this.#connectorMs)
+    return withConnectorDeadline(super.createConnectorFactory(...args), this.#connectorMs, { retries: this.#retries })
   }
 }
 

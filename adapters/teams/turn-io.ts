@@ -30,10 +30,11 @@ export type ConnectorFactory = ReturnType<ConfigurationBotFrameworkAuthenticatio
  * and does not retry an abort), so that is the seam. The race covers the one step the signal
  * does not reach: the bot's own access token, fetched from Entra ID before the request is sent.
  */
-export function withConnectorDeadline(factory: ConnectorFactory, timeoutMs: number): ConnectorFactory {
+export function withConnectorDeadline(factory: ConnectorFactory, timeoutMs: number, opts: { retries?: boolean } = {}): ConnectorFactory {
   return {
     async create(serviceUrl, audience) {
       const client = await factory.create(serviceUrl, audience)
+      if (opts.retries === false) withoutRetries(client)
       const send = client.sendOperationRequest.bind(client)
       client.sendOperationRequest = (args, spec, callback) => {
         const deadline = AbortSignal.timeout(timeoutMs)
@@ -48,6 +49,22 @@ export function withConnectorDeadline(factory: ConnectorFactory, timeoutMs: numb
       return client
     },
   }
+}
+
+/**
+ * Removes the retries the Azure pipeline under a connector client makes by itself (core-rest-pipeline's
+ * default retry policy: 429 after its Retry-After, 5xx and network errors with backoff, three
+ * times), for callers that retry on their own terms: the notices job gives a 429's Retry-After back
+ * to its queue instead of waiting inside a call that has a deadline. botframework-connector offers
+ * no option for it (its client context passes no retry options on), so the pipeline, a private
+ * field of the client, is reached through a checked shape; if a future version moves it, nothing
+ * is removed and the deadline still bounds every call.
+ */
+function withoutRetries(client: unknown): void {
+  const inner: unknown = typeof client === 'object' && client !== null ? Reflect.get(client, 'client') : undefined
+  const pipeline: unknown = typeof inner === 'object' && inner !== null ? Reflect.get(inner, 'pipeline') : undefined
+  const remove: unknown = typeof pipeline === 'object' && pipeline !== null ? Reflect.get(pipeline, 'removePolicy') : undefined
+  if (typeof remove === 'function') remove.call(pipeline, { phase: 'Retry' })
 }
 
 /** The Bot Framework's public-cloud audience (botframework-connector's ToChannelFromBotOAuthScope). */

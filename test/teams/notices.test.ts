@@ -1,0 +1,554 @@
+/**
+ * Teams notices (docs/notices.md) end to end: invitations expire on the injected clock, the core's
+ * notices job sweeps them and posts through the Teams notifier to the conversation the account
+ * chose (the Bot Connector played by nock), and the buttons of the posted card are clicked as
+ * Teams sends them: an `adaptiveCard/action` invoke POSTed to /api/messages. Every card posted or
+ * given back is checked against Microsoft's Adaptive Card schema. The database is checked after
+ * each step. The same scenarios as Slack's (test/slack/notices.test.ts).
+ */
+import nock from 'nock'
+import { describe, expect, it } from 'vitest'
+import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
+import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
+import { storeNoticeDestination } from '../../src/notices/notice-destinations.ts'
+import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
+import { createTeamsNotifier, describePostError, TEAMS_CONVERSATION_GAP_MS } from '../../adapters/teams/notices.ts'
+import { assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
+import { DAY, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
+import { ALICE, BOT, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, fixture, mockMember, post, snapshotCounts, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness } from './support.ts'
+
+let h: Harness
+useTeamsRouteTests({ onHarness: (x) => (h = x) })
+
+/** The channel notices go to (a Teams channel's id: the conversation id without `;messageid=`). */
+const CHANNEL_ID = '19:d6a9f0b5c2e84b1f9e3c7a1d2b4f6e8a@thread.tacv2'
+
+/** What botbuilder's `TurnContext.getConversationReference` gives for `/invite notices here` typed in a channel thread. */
+const REFERENCE = {
+  activityId: '1795687200123',
+  user: { id: ALICE.id, name: ALICE.name, aadObjectId: ALICE.aadObjectId },
+  bot: { id: BOT.id, name: BOT.name },
+  conversation: { isGroup: true, conversationType: 'channel', tenantId: 'b2c7e1f4-3a5d-4e8f-9c0a-1d2e3f4a5b6c', id: `${CHANNEL_ID};messageid=1795687200123` },
+  channelId: 'msteams',
+  locale: 'en-US',
+  serviceUrl: 'https://smba.trafficmanager.net/amer/',
+}
+
+interface PostedActivity {
+  type: string
+  text?: string
+  replyToId?: string
+  attachments?: { contentType: string; content: Card & { fallbackText?: string } }[]
+}
+
+/** An invoke's answer, as the route sends it back to Teams. */
+interface InvokeAnswer {
+  statusCode: number
+  type: string
+  value: unknown
+}
+
+function decodedPath(uri: string): string {
+  return decodeURIComponent(uri.split('?')[0] ?? '')
+}
+
+/** Makes `conversationId` the Teams notice destination of `seed`'s account, as `/invite notices here` does. */
+async function setTeamsDestination(seed: SeededAccount, reference: unknown = REFERENCE, conversationId = CHANNEL_ID): Promise<void> {
+  await h.deps.db.transaction((trx) =>
+    storeNoticeDestination(trx, { accountId: seed.account.id, platform: 'teams', conversationId, conversationName: 'General', reference, setBy: seed.admin.email, now: h.deps.clock.now() }),
+  )
+}
+
+/** The notices job with Teams' notifier only (no spacing unless a test asks for it). */
+function job(opts: NoticesJobOptions & { gapMs?: number } = {}) {
+  const { gapMs, ...jobOptions } = opts
+  return createNoticesJob(h.deps, [createTeamsNotifier(UNAUTHENTICATED, { logger: h.deps.logger, conversationGapMs: gapMs ?? 0 })], jobOptions)
+}
+
+let nextNoticeId = 1795687300001
+
+/** New posts in the channel (`POST …/conversations/{channel}/activities`, no reply-to id), each card validated. */
+function capturePosts(sink: PostedActivity[], times = 1, conversationId = CHANNEL_ID): nock.Scope {
+  return nock(SERVICE_ORIGIN)
+    .post(
+      (uri) => decodedPath(uri) === `/amer/v3/conversations/${conversationId}/activities`,
+      (body: PostedActivity) => {
+        for (const a of body.attachments ?? []) assertValidAdaptiveCard(a.content)
+        sink.push(body)
+        return true
+      },
+    )
+    .times(times)
+    .reply(200, () => ({ id: String(nextNoticeId++) }))
+}
+
+function cardOf(activity: PostedActivity | undefined): Card & { fallbackText?: string } {
+  const card = activity?.attachments?.[0]?.content
+  if (!card) throw new Error(`no card in ${JSON.stringify(activity).slice(0, 300)}`)
+  return card
+}
+
+/** Every Action.Execute of a card, wherever it sits. */
+function executes(card: Card | CardElement): CardElement[] {
+  const out: CardElement[] = []
+  const walk = (els: CardElement[] | undefined) => {
+    for (const el of els ?? []) {
+      if (el.type === 'Action.Execute' || el.type === 'Action.Submit') out.push(el)
+      walk(el.items)
+      walk(el.actions)
+      walk(el.columns)
+    }
+  }
+  walk((card as { body?: CardElement[] }).body)
+  walk(card.items)
+  walk(card.actions)
+  return out
+}
+
+/** The row container of `email` in a notice card. */
+function rowOf(card: Card, email: string): CardElement {
+  const found = card.body.find((el) => el.type === 'Container' && String(el.id ?? '').startsWith('row-') && JSON.stringify(el).includes(email))
+  if (!found) throw new Error(`no row for ${email} in ${JSON.stringify(card).slice(0, 500)}`)
+  return found
+}
+
+function buttonOf(where: Card | CardElement, title: string): CardElement {
+  const found = executes(where).find((b) => b.title === title)
+  if (!found) throw new Error(`no button ${title}: ${executes(where).map((b) => b.title).join(', ')}`)
+  return found
+}
+
+/** A click on `button` of the card posted as `cardId`, as Teams sends it: an adaptiveCard/action invoke. */
+function invoke(button: CardElement, cardId: string, overrides: Partial<Activity> = {}): Activity {
+  const base = fixture('invoke-card-action.json')
+  return {
+    ...base,
+    id: `f:${crypto.randomUUID()}`,
+    replyToId: cardId,
+    value: { action: { type: 'Action.Execute', title: button.title, verb: button.verb, data: button.data }, trigger: 'manual' },
+    ...overrides,
+  }
+}
+
+/** `PUT …/activities/{cardId}`: the card updated in place for everyone, validated. */
+function captureUpdate(sink: PostedActivity[], cardId: string): nock.Scope {
+  return nock(SERVICE_ORIGIN)
+    .put(
+      (uri) => decodedPath(uri).startsWith(`/amer/v3/conversations/${CHANNEL_ID}`) && decodedPath(uri).endsWith(`/activities/${cardId}`),
+      (body: PostedActivity) => {
+        for (const a of body.attachments ?? []) assertValidAdaptiveCard(a.content)
+        sink.push(body)
+        return true
+      },
+    )
+    .reply(200, { id: cardId })
+}
+
+/** Posts the click, waits for the work after the answer (the update for everyone), returns the answer. */
+async function click(activity: Activity): Promise<InvokeAnswer> {
+  const res = await post(h.base, activity)
+  expect(res.status).toBe(200)
+  await h.router.idle()
+  const answer = JSON.parse(res.text) as InvokeAnswer
+  if (answer.type === 'application/vnd.microsoft.card.adaptive') assertValidAdaptiveCard(answer.value)
+  return answer
+}
+
+async function deliveries(): Promise<{ platform: string; delivered_at: Date | null; note: string | null }[]> {
+  return h.deps.db('notice_deliveries').orderBy(['event_id', 'platform']).select('platform', 'delivered_at', 'note')
+}
+
+describe('an expired invitation', () => {
+  it('gets one card in the chosen channel, a new post (not a reply in the thread), with Send new invitation and Remove; a later round posts nothing again', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test', { firstName: 'Dana', lastName: '*[Scully](https://evil.example)*' })
+    await inviteUser(h.deps, h.seed, 'fresh@acme.test')
+    h.deps.clock.advance(7 * DAY - 1000)
+    await inviteUser(h.deps, h.seed, 'later@acme.test') // still valid for 7 days
+    h.deps.clock.advance(2000)
+
+    const posts: PostedActivity[] = []
+    const scope = capturePosts(posts, 1)
+    const notices = job()
+    expect(await notices.runOnce()).toMatchObject({ expired: 2, posted: 1, delivered: 2 })
+    expect(scope.isDone()).toBe(true)
+
+    const card = cardOf(posts[0])
+    expect(posts[0]?.replyToId).toBeUndefined()
+    expect(card.version).toBe('1.5') // Teams renders Action.Execute only on 1.5 cards
+    expect(card.fallbackText).toBe('2 invitations have expired.')
+    const text = JSON.stringify(card)
+    expect(text).toContain('\\\\*\\\\[Scully\\\\]\\\\(https') // markdown escaped: never a link or bold from a name
+    expect(text).toContain('fresh@acme.test')
+    expect(text).not.toContain('later@acme.test')
+    expect(text).not.toMatch(/\/invitations\/[A-Za-z0-9_-]{20,}/) // never a link secret
+    const buttons = executes(card)
+    expect(buttons.map((b) => b.title)).toEqual(['Send new invitation', 'Remove user…', 'Send new invitation', 'Remove user…'])
+    for (const b of buttons) {
+      expect(b.type).toBe('Action.Execute')
+      expect(b.verb).toBe('inviteops')
+      expect(b.data).toMatchObject({ inviteops: 'row', origin: { kind: 'notice', notice: 'expired' } })
+    }
+    const users = await h.deps.db('users').whereIn('email', ['dana@acme.test', 'fresh@acme.test']).pluck<string[]>('id')
+    expect(((buttons[0]?.data as { origin: { userIds: string[] } }).origin.userIds ?? []).sort()).toEqual(users.sort())
+
+    expect(await notices.runOnce()).toMatchObject({ expired: 0, posted: 0, delivered: 0 })
+    expect((await deliveries()).every((d) => d.delivered_at !== null)).toBe(true)
+  })
+
+  it('dates are in the account’s time zone', async () => {
+    await setTeamsDestination(h.seed)
+    await h.deps.db('accounts').where({ id: h.seed.account.id }).update({ time_zone: 'Pacific/Auckland' })
+    h.deps.clock.advance(2 * 3_600_000)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test') // 26 Nov, 12:00 UTC = 27 Nov, 01:00 in Auckland
+    h.deps.clock.advance(8 * DAY) // expired 3 Dec, 12:00 UTC = 4 Dec, 01:00 in Auckland
+    const posts: PostedActivity[] = []
+    capturePosts(posts)
+    await job().runOnce()
+    expect(JSON.stringify(cardOf(posts[0]))).toContain('Invited 27 Nov by admin@acme.test · expired 4 Dec')
+  })
+})
+
+describe('grouping and pacing', () => {
+  it('many expiries at once are one card: ten rows with buttons and a count of the rest', async () => {
+    await setTeamsDestination(h.seed)
+    for (let i = 0; i < 13; i++) await inviteUser(h.deps, h.seed, `user${String(i).padStart(2, '0')}@acme.test`)
+    h.deps.clock.advance(8 * DAY)
+    const posts: PostedActivity[] = []
+    capturePosts(posts)
+    expect(await job().runOnce()).toMatchObject({ expired: 13, posted: 1, delivered: 13 })
+    const card = cardOf(posts[0])
+    expect(card.fallbackText).toBe('13 invitations have expired.')
+    expect(card.body.filter((el) => String(el.id ?? '').startsWith('row-'))).toHaveLength(10)
+    expect(executes(card)).toHaveLength(20)
+    expect(JSON.stringify(card)).toContain('…and 3 more. `/invite list expired`')
+    expect(JSON.stringify(card).length).toBeLessThan(28_000) // Teams' message size limit
+  })
+
+  it('requests for a new invitation are one card with the same buttons', async () => {
+    await setTeamsDestination(h.seed)
+    const { user: dana } = await inviteUser(h.deps, h.seed, 'dana@acme.test', { firstName: 'Dana', lastName: 'Scully' })
+    h.deps.clock.advance(8 * DAY)
+    await h.deps.db('invitations').update({ expiry_noticed_at: h.deps.clock.now() }) // the expiry itself was announced earlier
+    const invitation = await h.deps.db('invitations').where({ user_id: dana.id }).first<{ id: string; expires_at: Date }>('id', 'expires_at')
+    await h.deps.db('account_events').insert({
+      account_id: h.seed.account.id,
+      type: 'invitation.new_requested',
+      payload: JSON.stringify({ userId: dana.id, email: 'dana@acme.test', firstName: 'Dana', lastName: 'Scully', invitationId: invitation?.id, invitedByEmail: 'admin@acme.test', expiredAt: invitation?.expires_at.toISOString() }),
+      created_at: h.deps.clock.now(),
+    })
+    const posts: PostedActivity[] = []
+    capturePosts(posts)
+    expect(await job().runOnce()).toMatchObject({ posted: 1, delivered: 1 })
+    const card = cardOf(posts[0])
+    expect(card.fallbackText).toBe('dana@acme.test asked for a new invitation.')
+    expect(executes(card).map((b) => [b.title, (b.data as { origin: { notice: string } }).origin.notice])).toEqual([
+      ['Send new invitation', 'requested'],
+      ['Remove user…', 'requested'],
+    ])
+  })
+
+  it('accepted, declined and bounced are one activity card; posts to one channel are spaced by the notifier’s gap', async () => {
+    await setTeamsDestination(h.seed)
+    const accepted = await inviteUser(h.deps, h.seed, 'ann@acme.test')
+    const declined = await inviteUser(h.deps, h.seed, 'dan@acme.test')
+    await inviteUser(h.deps, h.seed, 'old@acme.test')
+    h.deps.clock.advance(DAY)
+    expect((await acceptInvitation(h.deps, { token: accepted.token, firstName: 'Ann', lastName: 'Lee', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true })).ok).toBe(true)
+    expect((await declineInvitation(h.deps, { token: declined.token })).ok).toBe(true)
+    await h.deps.db('account_events').insert({
+      account_id: h.seed.account.id,
+      type: 'email.bounced',
+      payload: JSON.stringify({ email: 'gone@acme.test', detail: 'Permanent: <General> **x**', suppressed: true, sesMessageId: 'x' }),
+      created_at: h.deps.clock.now(),
+    })
+    h.deps.clock.advance(7 * DAY) // old@ expires
+
+    const waits: number[] = []
+    const posts: PostedActivity[] = []
+    capturePosts(posts, 2)
+    const round = await job({ gapMs: TEAMS_CONVERSATION_GAP_MS, monotonicMs: () => 0, sleep: async (ms) => void waits.push(ms) }).runOnce()
+    expect(round).toMatchObject({ expired: 1, posted: 2, delivered: 4 })
+    expect(waits).toEqual([TEAMS_CONVERSATION_GAP_MS]) // the second post to the channel waited; the first did not
+    const activity = posts.map(cardOf).find((c) => c.fallbackText === '3 invitation updates')
+    const text = JSON.stringify(activity)
+    expect(text).toContain('**ann@acme.test** accepted the invitation and joined')
+    expect(text).toContain('**dan@acme.test** declined the invitation')
+    expect(text).toContain('bounced (Permanent: <General> \\\\*\\\\*x\\\\*\\\\*)')
+    expect(executes(activity!)).toHaveLength(0)
+  })
+})
+
+describe('the daily digest', () => {
+  it('lists invitations expiring within 24 hours once a day, each with Resend invitation', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'sam@acme.test', { firstName: 'Sam', lastName: 'Soon' })
+    await inviteUser(h.deps, h.seed, 'kim@acme.test', { firstName: 'Kim', lastName: 'Later' })
+    h.deps.clock.advance(6 * DAY + 12 * 3_600_000) // 2 Dec, 22:00 UTC: both links end 3 Dec, 10:00 UTC
+    const posts: PostedActivity[] = []
+    capturePosts(posts)
+    const notices = job()
+    expect(await notices.runOnce()).toMatchObject({ expired: 0, posted: 1, delivered: 1 })
+    const card = cardOf(posts[0])
+    expect(card.fallbackText).toBe('2 invitations expire within 24 hours.')
+    expect(JSON.stringify(card)).toContain('Expires 3 Dec, 10:00 UTC')
+    expect(executes(card).map((b) => [b.title, (b.data as { origin: { notice: string } }).origin.notice])).toEqual([
+      ['Resend invitation', 'expiring_soon'],
+      ['Resend invitation', 'expiring_soon'],
+    ])
+    expect(await notices.runOnce()).toMatchObject({ posted: 0 }) // once a day, not once a round
+  })
+})
+
+describe('when Teams or the setup says no', () => {
+  it('a rate limit (429) puts the notices back until Retry-After; they are posted after it', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const limited = nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri) === `/amer/v3/conversations/${CHANNEL_ID}/activities`)
+      .reply(429, { error: { code: 'TooManyRequests', message: 'Too many requests' } }, { 'Retry-After': '30' })
+    const notices = job()
+    expect(await notices.runOnce()).toMatchObject({ expired: 1, posted: 0, retried: 1 })
+    expect(limited.isDone()).toBe(true) // one call: the connector client does not retry on its own
+    expect(await notices.runOnce()).toMatchObject({ posted: 0, retried: 0 }) // not before Retry-After
+    h.deps.clock.advance(31_000)
+    const posts: PostedActivity[] = []
+    capturePosts(posts)
+    expect(await notices.runOnce()).toMatchObject({ posted: 1, delivered: 1 })
+    expect(cardOf(posts[0]).fallbackText).toBe('The invitation of dana@acme.test has expired.')
+  })
+
+  it('a notice Teams keeps refusing "for now" (5xx) is given up after maxAttempts, with a note', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const failing = nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri) === `/amer/v3/conversations/${CHANNEL_ID}/activities`)
+      .times(2)
+      .reply(502, { error: { code: 'ServiceError', message: 'upstream trouble' } })
+    const notices = job({ maxAttempts: 2 })
+    expect(await notices.runOnce()).toMatchObject({ posted: 0, retried: 1, refused: 0 })
+    h.deps.clock.advance(61_000) // the default retry delay
+    expect(await notices.runOnce()).toMatchObject({ posted: 0, retried: 0, refused: 1 })
+    expect(failing.isDone()).toBe(true)
+    expect((await deliveries())[0]?.note).toMatch(/^teams: gave up after 2 attempts \(teams: http_502/)
+  })
+
+  it('a bot removed from the team (403) closes the notices with a note saying what to do, instead of retrying forever', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri) === `/amer/v3/conversations/${CHANNEL_ID}/activities`)
+      .reply(403, { error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } })
+    expect(await job().runOnce()).toMatchObject({ posted: 0, refused: 1 })
+    expect((await deliveries())[0]?.note).toMatch(/^teams: teams: http_403: the bot is no longer in that conversation; add InviteOps to the team again, then send `\/invite notices here`/)
+  })
+
+  it('an unusable stored reference (http to a remote host) posts nothing and closes the notices with a note', async () => {
+    await setTeamsDestination(h.seed, { ...REFERENCE, serviceUrl: 'http://evil.example/' })
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    expect(await job().runOnce()).toMatchObject({ posted: 0, refused: 1 })
+    expect((await deliveries())[0]?.note).toContain('send `/invite notices here` in the channel again')
+  })
+
+  it('a connector that does not answer within the deadline is "later", not a failure of the round', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri) === `/amer/v3/conversations/${CHANNEL_ID}/activities`)
+      .delay(2_000)
+      .reply(200, { id: '1' })
+    const notices = createNoticesJob(h.deps, [createTeamsNotifier(UNAUTHENTICATED, { logger: h.deps.logger, conversationGapMs: 0, connectorMs: 100 })])
+    expect(await notices.runOnce()).toMatchObject({ posted: 0, retried: 1 })
+    expect((await deliveries())[0]).toMatchObject({ delivered_at: null })
+  })
+
+  it('Retry-After as an HTTP date, and errors without a status, are read too', () => {
+    const now = Date.parse('2026-12-04T10:00:00Z')
+    const headers = new Map([['retry-after', 'Fri, 04 Dec 2026 10:00:45 GMT']])
+    expect(describePostError({ statusCode: 429, response: { headers } }, now)).toMatchObject({ transient: true, retryAfterMs: 45_000 })
+    expect(describePostError({ statusCode: 429, response: { headers: {} } }, now)).toMatchObject({ transient: true, retryAfterMs: null })
+    expect(describePostError(new Error('socket hang up'), now)).toMatchObject({ transient: true, retryAfterMs: null })
+    expect(describePostError({ statusCode: 400, code: 'BadArgument' }, now)).toMatchObject({ transient: false, error: 'teams: http_400 (BadArgument)' })
+  })
+})
+
+describe('two replicas, shutdown, two platforms', () => {
+  it('two replicas running at once post each notice once', async () => {
+    const other = await seedAccount(h.deps, { name: 'Other', adminEmail: 'admin@other.test' })
+    await setTeamsDestination(h.seed)
+    await setTeamsDestination(other, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: '19:0therchannel@thread.tacv2' } }, '19:0therchannel@thread.tacv2')
+    await inviteUser(h.deps, h.seed, 'gone@acme.test')
+    await inviteUser(h.deps, other, 'gone@other.test')
+    h.deps.clock.advance(8 * DAY)
+    const here: PostedActivity[] = []
+    const there: PostedActivity[] = []
+    const a = capturePosts(here, 1)
+    const b = capturePosts(there, 1, '19:0therchannel@thread.tacv2')
+    const [ra, rb] = await Promise.all([job().runOnce(), job().runOnce()])
+    expect(ra.posted + rb.posted).toBe(2)
+    expect(a.isDone() && b.isDone()).toBe(true) // one post each; a second would find no interceptor
+    expect(here).toHaveLength(1)
+    expect(there).toHaveLength(1)
+    expect((await deliveries()).every((d) => d.delivered_at !== null)).toBe(true)
+  })
+
+  it('stop: the round in flight ends after the post it is making and hands the rest back', async () => {
+    const other = await seedAccount(h.deps, { name: 'Other', adminEmail: 'admin@other.test' })
+    await setTeamsDestination(h.seed)
+    await setTeamsDestination(other, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: '19:0therchannel@thread.tacv2' } }, '19:0therchannel@thread.tacv2')
+    await inviteUser(h.deps, h.seed, 'gone@acme.test')
+    await inviteUser(h.deps, other, 'gone@other.test')
+    h.deps.clock.advance(8 * DAY)
+    let seen!: () => void
+    const firstPostSeen = new Promise<void>((resolve) => (seen = resolve))
+    let answerFirst!: () => void
+    const scope = nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri).endsWith('/activities'))
+      .reply(function (_uri, _body, callback) {
+        answerFirst = () => callback(null, [200, { id: '1' }])
+        seen()
+      })
+    const notices = job({ intervalMs: 60_000 })
+    notices.start()
+    await firstPostSeen
+    const stopped = notices.stop()
+    answerFirst()
+    await stopped
+    expect(scope.isDone()).toBe(true) // one post, no second (nock would refuse it)
+    const rows = await deliveries()
+    expect(rows.filter((d) => d.delivered_at !== null)).toHaveLength(1)
+    const open = await h.deps.db('notice_deliveries').whereNull('delivered_at').select('*')
+    expect(open).toHaveLength(1)
+  })
+})
+
+/** Posts one expiry notice for each of `emails` (one card) and returns the card and the id Teams gave it. */
+async function postedNotice(emails: string[]): Promise<{ card: Card; cardId: string }> {
+  await setTeamsDestination(h.seed)
+  for (const email of emails) await inviteUser(h.deps, h.seed, email, { firstName: email.split('@')[0] ?? 'X', lastName: 'Test' })
+  h.deps.clock.advance(8 * DAY)
+  const posts: PostedActivity[] = []
+  const cardId = String(nextNoticeId)
+  capturePosts(posts)
+  await job().runOnce()
+  return { card: cardOf(posts[0]), cardId }
+}
+
+function answerCard(answer: InvokeAnswer): Card {
+  expect(answer.type).toBe('application/vnd.microsoft.card.adaptive')
+  return answer.value as Card
+}
+
+async function invitationStates(email: string): Promise<string[]> {
+  return h.deps.db('invitations').join('users', 'users.id', 'invitations.user_id').where('users.email', email).orderBy('invitations.created_at').pluck<string[]>('invitations.state')
+}
+
+describe('clicks on a notice card (adaptiveCard/action)', () => {
+  it('Send new invitation regenerates, answers with the updated card and updates it in place for everyone: only that row loses its buttons', async () => {
+    const { card, cardId } = await postedNotice(['dana@acme.test', 'eve@acme.test'])
+    mockMember(TEAM_ID)
+    const updates: PostedActivity[] = []
+    const update = captureUpdate(updates, cardId)
+    const answer = await click(invoke(buttonOf(rowOf(card, 'dana@acme.test'), 'Send new invitation'), cardId))
+    const now = answerCard(answer)
+    expect(update.isDone()).toBe(true)
+    expect(updates[0]?.attachments?.[0]?.content).toEqual(now) // everyone sees what the clicker sees
+    expect(JSON.stringify(rowOf(now, 'dana@acme.test'))).toMatch(/New invitation sent to dana@acme\.test/)
+    expect(executes(rowOf(now, 'dana@acme.test'))).toHaveLength(0)
+    expect(executes(rowOf(now, 'eve@acme.test')).map((b) => b.title)).toEqual(['Send new invitation', 'Remove user…'])
+    expect(await invitationStates('dana@acme.test')).toEqual(['replaced', 'pending'])
+  })
+
+  it('a stale card (someone acted first) is told what happened meanwhile; nothing is done twice, the attempt is audited', async () => {
+    const { card, cardId } = await postedNotice(['dana@acme.test'])
+    const send = buttonOf(card, 'Send new invitation')
+    mockMember(TEAM_ID)
+    captureUpdate([], cardId)
+    await click(invoke(send, cardId))
+    const before = await snapshotCounts(h.deps)
+
+    mockMember(TEAM_ID)
+    const updates: PostedActivity[] = []
+    captureUpdate(updates, cardId)
+    const now = answerCard(await click(invoke(send, cardId))) // the same button on a copy that was not refreshed
+    expect(JSON.stringify(rowOf(now, 'dana@acme.test'))).toMatch(/already/i)
+    expect(executes(now)).toHaveLength(0)
+    const after = await snapshotCounts(h.deps)
+    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 })
+    expect(after.audit_log).toBe((before.audit_log ?? 0) + 1)
+    expect(await invitationStates('dana@acme.test')).toEqual(['replaced', 'pending'])
+  })
+
+  it('Remove asks first (the clicker gets the question), then removes and updates the card for everyone', async () => {
+    const { card, cardId } = await postedNotice(['dana@acme.test'])
+    mockMember(TEAM_ID)
+    const prompt = answerCard(await click(invoke(buttonOf(card, 'Remove user…'), cardId)))
+    expect(JSON.stringify(prompt)).toContain('dana@acme.test')
+    expect((await h.deps.db('users').where({ email: 'dana@acme.test' }).first<{ status: string }>('status'))?.status).toBe('invited')
+    nock.cleanAll() // whether the question was also shown to everyone is the session's choice
+
+    mockMember(TEAM_ID)
+    const updates: PostedActivity[] = []
+    const update = captureUpdate(updates, cardId)
+    const removed = answerCard(await click(invoke(buttonOf(prompt, 'Remove'), cardId)))
+    expect(update.isDone()).toBe(true)
+    expect(JSON.stringify(rowOf(removed, 'dana@acme.test'))).toMatch(/removed/i)
+    expect(executes(removed)).toHaveLength(0)
+    expect((await h.deps.db('users').where({ email: 'dana@acme.test' }).first<{ status: string }>('status'))?.status).toBe('removed')
+  })
+
+  it('a click by someone who is not an administrator changes nothing, is audited, and is answered to them alone: the card stays', async () => {
+    const { card, cardId } = await postedNotice(['dana@acme.test'])
+    const before = await snapshotCounts(h.deps)
+    const bob = { id: '29:bob-not-an-admin', name: 'Bob Member', aadObjectId: '7e2c4d2f-2c8b-4b4f-8d2f-3a4b5c6d7e8f' }
+    mockMember(TEAM_ID, { id: bob.id, name: bob.name, aadObjectId: bob.aadObjectId, email: 'bob@acme.test', userPrincipalName: 'bob@acme.onmicrosoft.com' }, bob.id)
+    const update = captureUpdate([], cardId)
+    const answer = await click(invoke(buttonOf(card, 'Send new invitation'), cardId, { from: bob }))
+    expect(answer.type).toBe('application/vnd.microsoft.activity.message')
+    expect(String(answer.value)).toMatch(/administrator/i)
+    expect(update.isDone()).toBe(false) // the shared card was not touched
+    const after = await snapshotCounts(h.deps)
+    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 })
+    const [audit] = await h.deps.db('audit_log').orderBy('at', 'desc').limit(1).select('result_code', 'ok')
+    expect(audit).toMatchObject({ result_code: 'auth.not_admin', ok: false })
+  })
+
+  it('Resend invitation on the daily digest resends and updates the card', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'sam@acme.test', { firstName: 'Sam', lastName: 'Soon' })
+    h.deps.clock.advance(6 * DAY + 12 * 3_600_000)
+    const posts: PostedActivity[] = []
+    const cardId = String(nextNoticeId)
+    capturePosts(posts)
+    await job().runOnce()
+    mockMember(TEAM_ID)
+    const update = captureUpdate([], cardId)
+    const now = answerCard(await click(invoke(buttonOf(cardOf(posts[0]), 'Resend invitation'), cardId)))
+    expect(update.isDone()).toBe(true)
+    expect(JSON.stringify(rowOf(now, 'sam@acme.test'))).toMatch(/resent to sam@acme\.test/i)
+    expect(executes(now)).toHaveLength(0) // no longer expiring within 24 hours
+    const sam = await h.deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where('u.email', 'sam@acme.test').first<{ sent_count: number }>('i.sent_count')
+    expect(sam?.sent_count).toBe(2)
+  })
+
+  it('an unknown verb is refused without running anything; a redelivered click is not run twice', async () => {
+    const { card, cardId } = await postedNotice(['dana@acme.test'])
+    const before = await snapshotCounts(h.deps)
+    const res = await post(h.base, invoke({ ...buttonOf(card, 'Send new invitation'), verb: 'something-else' }, cardId))
+    expect(JSON.parse(res.text)).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' })
+    expect(await snapshotCounts(h.deps)).toEqual(before)
+
+    mockMember(TEAM_ID)
+    captureUpdate([], cardId)
+    const once = invoke(buttonOf(card, 'Send new invitation'), cardId)
+    await click(once)
+    const again = await click(once) // Teams retrying the same invoke
+    expect(again).toMatchObject({ type: 'application/vnd.microsoft.activity.message' })
+    expect(await invitationStates('dana@acme.test')).toEqual(['replaced', 'pending'])
+  })
+})
