@@ -200,7 +200,7 @@ export async function clearNoticeDestination(
 ): Promise<Result<{ previous: NoticeDestinationView | null }, NoticeDestinationFailure>> {
   const action = 'notices.destination.clear'
   const platform = ChatPlatformName.safeParse(input.platform)
-  if (!platform.success) return auditInvalid(deps, input.accountId, input.actor, action, firstIssue(platform.error))
+  if (!platform.success) return auditInvalid(deps, input.accountId, input.actor, action, { code: 'notices.destination_invalid', field: 'platform', reason: platform.error.issues[0]?.message ?? 'invalid' })
   return adminAction(deps, { accountId: input.accountId, actor: input.actor, action, successCode: 'notices.destination_cleared' }, async ({ trx, admin, detail }) => {
     const previous = await readDestination(trx, admin.accountId, platform.data, true)
     if (previous) await trx('notice_destinations').where({ account_id: admin.accountId, platform: platform.data }).delete()
