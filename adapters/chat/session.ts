@@ -128,11 +128,17 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
   /**
    * Re-renders the message a click came from with a banner saying what happened: the list keeps
    * its filter and page, a card shows the user as they are now, a notice its rows as they are now
-   * (the clicked one with the banner). `checked`: the click already proved an administrator (a
-   * prompt carries no query to re-run, so one is asked for, audited, before it is replaced).
+   * (the clicked one with the banner). `checked`: the click already proved an administrator;
+   * otherwise (a Cancel) the core is asked first, audited, since re-renders are quiet and a
+   * prompt carries no query to re-run.
    */
   async function refresh(who: ChatCaller, origin: ChatOrigin, banner: string, io: ChatIO<M, F>, opts: { checked: boolean; clickedUserId?: string; source?: unknown }): Promise<void> {
     const context = ctx(who, origin)
+    if (!opts.checked) {
+      // Nothing proved an administrator yet (a Cancel): ask the core, audited, before anything is replaced.
+      const allowed = await run(who, { name: 'groups' })
+      if (allowed.kind === 'refused') return tell(who, allowed, io)
+    }
     switch (origin.kind) {
       case 'list': {
         const list = await run(who, { name: 'list', filter: origin.filter, page: origin.page }, { quiet: true })
@@ -147,22 +153,13 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
         break
       }
       case 'notice': {
-        if (!opts.checked) {
-          const allowed = await run(who, { name: 'groups' })
-          if (allowed.kind === 'refused') return tell(who, allowed, io)
-        }
         const users = await currentUsers(who, origin.userIds ?? [])
         const updated = presenter.notice({ origin, users, banner, clickedUserId: opts.clickedUserId ?? null, source: opts.source, ctx: context })
         if (updated) return io.update(updated)
         break
       }
-      case 'reply': {
-        if (!opts.checked) {
-          const allowed = await run(who, { name: 'groups' })
-          if (allowed.kind === 'refused') return tell(who, allowed, io)
-        }
+      case 'reply':
         break
-      }
       default: {
         const unreachable: never = origin
         return unreachable

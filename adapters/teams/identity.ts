@@ -11,7 +11,7 @@
  */
 import type { Actor } from '../../src/invitations/model.ts'
 import type { IdentityProblem } from './render.ts'
-import { TeamsMember } from './schemas.ts'
+import { TEAMS, TeamsMember } from './schemas.ts'
 
 export type TeamsIdentity = { ok: true; email: string } | { ok: false; problem: IdentityProblem }
 
@@ -35,7 +35,7 @@ export function judgeTeamsMember(raw: unknown, tenantId: string): TeamsIdentity 
 /** The core's view of the person: the email is `null` when Teams does not vouch for one. */
 export function teamsActor(from: { id: string; name?: string | undefined; aadObjectId?: string | undefined }, identity: TeamsIdentity): Actor {
   return {
-    platform: 'teams',
+    platform: TEAMS,
     platformUserId: from.aadObjectId ?? from.id,
     email: identity.ok ? identity.email : null,
     displayName: from.name ?? null,

@@ -19,7 +19,10 @@ import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 import { oneLine } from '../../src/shared/names.ts'
 import { code, esc, escCard, escCardName, escName } from './format.ts'
-import { listFilters, type CardOrigin, type CardValue } from './schemas.ts'
+import { listFilters, TEAMS, type CardOrigin, type CardValue } from './schemas.ts'
+import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
+import type { ChatOrigin, ChatPresenter, PresentContext } from '../chat/ports.ts'
+import { INVITEOPS_VERB, renderNoticeNow } from './render-notices.ts'
 
 /** An Adaptive Card element or action: plain JSON (Teams reads it; we only write it). */
 export type CardElement = Record<string, unknown>
@@ -49,6 +52,8 @@ export interface RenderContext {
   actorName: string
   /** Where a click came from, carried on by prompts (removal, edit). */
   origin?: CardOrigin
+  /** The reader's time zone (the activity's `clientInfo`); UTC when not given. */
+  timeZone?: string
 }
 
 const MAX_HISTORY = 10
@@ -57,8 +62,8 @@ const MAX_AUDIT = 25
 const text = (t: string): TeamsMessage => ({ kind: 'text', text: t })
 
 /** Words for every refusal of the core, in Teams markdown (adapters/chat/describe-failure.ts). */
-export function describeFailure(failure: LifecycleFailure, now: Date): string {
-  return describeChatFailure(failure, now, TEAMS_STYLE)
+export function describeFailure(failure: LifecycleFailure, now: Date, timeZone?: string): string {
+  return describeChatFailure(failure, now, TEAMS_STYLE, timeZone)
 }
 
 const TEAMS_STYLE: ChatStyle = { esc, escName, code, strong: (text) => `**${text}**`, platform: 'Teams', place: 'tenant', connect: 'teams connect' }
@@ -75,8 +80,8 @@ function nameCard(user: UserView): string {
   return name === user.email ? escCard(name) : escCardName(name)
 }
 
-function validUntil(user: UserView, now: Date): string {
-  return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now)}` : ''
+function validUntil(user: UserView, now: Date, zone?: string): string {
+  return user.invitation ? `, valid until ${day(user.invitation.expiresAt, now, zone)}` : ''
 }
 
 /** A fenced block for usage and help (Teams markdown keeps it verbatim). */
@@ -84,7 +89,7 @@ const fenced = (body: string): string => '```\n' + body.replace(/```/g, "'''") +
 
 /** Renders what a command produced. One case per `CommandOutcome.kind` (docs/architecture.md). */
 export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rendered {
-  const { now } = ctx
+  const { now, timeZone: zone } = ctx
   const who = `**${escName(ctx.actorName)}**`
   switch (outcome.kind) {
     case 'help': {
@@ -96,32 +101,32 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       return { message: text(`⚠️ ${esc(msg)}\n\nUsage:\n\n${fenced(outcome.failure.usage)}`), summary: esc(msg) }
     }
     case 'refused': {
-      const msg = describeFailure(outcome.failure, now)
+      const msg = describeFailure(outcome.failure, now, zone)
       return { message: text(`⛔ ${msg}`), summary: msg }
     }
     case 'list': {
-      const card = renderList(outcome, now)
+      const card = renderList(outcome, now, undefined, zone)
       return { message: card, summary: `${outcome.total} users` }
     }
     case 'show':
-      return { message: renderShow(outcome.user, outcome.history, now), summary: `${esc(outcome.user.email)}: ${joinedCell(outcome.user, now)}` }
+      return { message: renderShow(outcome.user, outcome.history, now, undefined, zone), summary: `${esc(outcome.user.email)}: ${joinedCell(outcome.user, now, zone)}` }
     case 'added': {
       const u = outcome.user
-      const msg = `${who} invited ${esc(u.email)} (${nameText(u)}; ${u.groups.map(escName).join(', ')})${validUntil(u, now)}`
-      return { message: text(msg), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+      const msg = `${who} invited ${esc(u.email)} (${nameText(u)}; ${u.groups.map(escName).join(', ')})${validUntil(u, now, zone)}`
+      return { message: text(msg), summary: `Invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now, zone)}` }
     }
     case 'resent': {
       const u = outcome.user
-      return { message: text(`${who} resent the invitation to ${esc(u.email)}${validUntil(u, now)}`), summary: `Invitation resent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+      return { message: text(`${who} resent the invitation to ${esc(u.email)}${validUntil(u, now, zone)}`), summary: `Invitation resent to ${esc(u.email)} by ${who}${validUntil(u, now, zone)}` }
     }
     case 'regenerated': {
       const u = outcome.user
-      return { message: text(`${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now)}`), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now)}` }
+      return { message: text(`${who} sent a new invitation to ${esc(u.email)}${validUntil(u, now, zone)}`), summary: `New invitation sent to ${esc(u.email)} by ${who}${validUntil(u, now, zone)}` }
     }
     case 'link': {
       // The link is a secret: interactions.ts sends this only in a personal chat (docs/lifecycle.md).
       const u = outcome.user
-      const msg = `🔗 Invitation link for **${esc(u.email)}**, valid until ${day(outcome.expiresAt, now)}:\n\n${outcome.url}\n\nSend it to them yourself: it lets whoever holds it join the account as this user.`
+      const msg = `🔗 Invitation link for **${esc(u.email)}**, valid until ${day(outcome.expiresAt, now, zone)}:\n\n${outcome.url}\n\nSend it to them yourself: it lets whoever holds it join the account as this user.`
       return { message: text(msg), summary: `Link for ${esc(u.email)} sent to you in a private chat` }
     }
     case 'edited': {
@@ -137,7 +142,24 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
     case 'groups':
       return { message: renderGroups(outcome.groups), summary: `${outcome.groups.length} groups` }
     case 'audit':
-      return { message: renderAudit(outcome.email, outcome.entries, now), summary: `${outcome.entries.length} audit entries` }
+      return { message: renderAudit(outcome.email, outcome.entries, now, zone), summary: `${outcome.entries.length} audit entries` }
+    case 'notices_set': {
+      const d = outcome.destination
+      const before = outcome.previous && outcome.previous.conversationId !== d.conversationId ? ` (instead of ${conversationName(outcome.previous)})` : ''
+      const msg = `${who} made ${conversationName(d)} the conversation for InviteOps notices${before}: expired invitations, requests for a new one, answers and the daily digest.`
+      return { message: text(msg), summary: msg }
+    }
+    case 'notices_off': {
+      const msg = outcome.previous
+        ? `${who} turned InviteOps notices off in Teams: ${conversationName(outcome.previous)} gets no more. ${code('/invite notices here')} in a channel turns them on again.`
+        : `InviteOps notices were already off in Teams. ${code('/invite notices here')} in a channel turns them on.`
+      return { message: text(msg), summary: msg }
+    }
+    case 'notices': {
+      const lines = outcome.destinations.map((d) => `- ${esc(platformName(d.platform))}: ${conversationName(d)}${d.setBy ? ` (set by ${esc(d.setBy)}, ${day(d.updatedAt, now, zone)})` : ''}`)
+      const msg = lines.length === 0 ? `InviteOps notices go nowhere yet. ${code('/invite notices here')} in a channel sends them there.` : `**InviteOps notices go to**\n\n${lines.join('\n')}`
+      return { message: text(msg), summary: `${outcome.destinations.length} notice destinations` }
+    }
     default: {
       const unreachable: never = outcome
       return unreachable
@@ -145,11 +167,25 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
   }
 }
 
+/** A destination's conversation, by the name it had when it was chosen (else its id). */
+function conversationName(d: NoticeDestinationView): string {
+  return `**${escName(d.conversationName ?? (d.platform === TEAMS ? 'a Teams conversation' : d.conversationId))}**`
+}
+
+/** A platform's name as people write it. */
+function platformName(platform: string): string {
+  return platform === TEAMS ? 'Microsoft Teams' : platform === 'slack' ? 'Slack' : platform
+}
+
+/**
+ * A card. Version 1.5: its buttons are `Action.Execute`, which Teams renders (and answers with an
+ * invoke) only on cards that declare 1.5.
+ */
 function card(body: CardElement[], actions: CardElement[] = []): AdaptiveCard {
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-    version: '1.4',
+    version: '1.5',
     body,
     ...(actions.length > 0 ? { actions } : {}),
     msteams: { width: 'Full' },
@@ -161,9 +197,12 @@ const block = (t: string, extra: CardElement = {}): CardElement => ({ type: 'Tex
 /** The banner a click leaves on top of the card it updated ("New invitation sent …"). */
 const bannerBlock = (banner: string): CardElement => ({ type: 'Container', style: 'emphasis', items: [block(banner, { weight: 'Bolder' })] })
 
-/** An Action.Submit whose data is one of our `CardValue`s (parsed again when it comes back). */
+/**
+ * A button: an `Action.Execute` (Universal Actions) whose data is one of our `CardValue`s, parsed
+ * again when it comes back. Teams merges the card's inputs (the filter, the groups) into the data.
+ */
 function submit(title: string, data: CardValue, style?: 'positive' | 'destructive'): CardElement {
-  return { type: 'Action.Submit', title, data, ...(style ? { style } : {}) }
+  return { type: 'Action.Execute', title, verb: INVITEOPS_VERB, data, ...(style ? { style } : {}) }
 }
 
 /** The button for one row action; regenerate carries the invitation id (the core's idempotency key). */
@@ -174,7 +213,7 @@ export function rowButton(action: RowAction, user: UserView, origin: CardOrigin)
 }
 
 /** The web Users page as a card: filter, one row per user with its Joined cell and exactly its actions, paging. */
-export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now: Date, banner?: string): TeamsMessage {
+export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now: Date, banner?: string, zone?: string): TeamsMessage {
   const origin: CardOrigin = { kind: 'list', filter: list.filter, page: list.page }
   const pageCount = Math.max(1, list.pageCount)
   const summary = `Users (${filterLabels[list.filter]}): ${list.total}, page ${list.page} of ${pageCount}`
@@ -198,7 +237,7 @@ export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now:
     const items: CardElement[] = [
       block(`**${escCard(user.email)}** · ${nameCard(user)}`),
       block(user.groups.map(escCardName).join(', ') || '_no group_', { isSubtle: true, spacing: 'None' }),
-      block(joinedCell(user, now), { spacing: 'None' }),
+      block(joinedCell(user, now, zone), { spacing: 'None' }),
     ]
     if (user.actions.length > 0) items.push({ type: 'ActionSet', actions: user.actions.map((a) => rowButton(a, user, origin)) })
     body.push({ type: 'Container', separator: true, id: `row-${user.id}`, items })
@@ -210,16 +249,16 @@ export function renderList(list: Extract<CommandOutcome, { kind: 'list' }>, now:
 }
 
 /** One user's card: details, recent history, and a button per action that applies now. */
-export function renderShow(user: UserView, history: AuditEntry[], now: Date, banner?: string): TeamsMessage {
+export function renderShow(user: UserView, history: AuditEntry[], now: Date, banner?: string, zone?: string): TeamsMessage {
   const origin: CardOrigin = { kind: 'show', userId: user.id }
   const inv = user.invitation
   const facts = [
     { title: 'Name', value: nameCard(user) },
-    { title: 'Status', value: joinedCell(user, now) },
+    { title: 'Status', value: joinedCell(user, now, zone) },
     { title: 'Groups', value: user.groups.map(escCardName).join(', ') || 'none' },
   ]
   if (inv) {
-    facts.push({ title: 'Invited', value: `${day(inv.createdAt, now)}${inv.invitedBy ? ` by ${escCard(inv.invitedBy)}` : ''}` })
+    facts.push({ title: 'Invited', value: `${day(inv.createdAt, now, zone)}${inv.invitedBy ? ` by ${escCard(inv.invitedBy)}` : ''}` })
     if (inv.delivery) facts.push({ title: 'Email', value: `${inv.delivery.status}${inv.delivery.detail ? `: ${escCardName(inv.delivery.detail)}` : ''}` })
   }
   const body: CardElement[] = []
@@ -229,10 +268,10 @@ export function renderShow(user: UserView, history: AuditEntry[], now: Date, ban
   if (history.length > 0) {
     body.push(block('History', { weight: 'Bolder', separator: true }))
     for (const e of history.slice(0, MAX_HISTORY)) {
-      body.push(block(`${dayTime(e.at, now)} · ${escCard(e.actor.email ?? e.actor.platformUserId)} · ${escCard(e.action)}${e.ok ? '' : ` (refused: ${escCard(e.resultCode)})`}`, { isSubtle: true, spacing: 'None', size: 'Small' }))
+      body.push(block(`${dayTime(e.at, now, zone)} · ${escCard(e.actor.email ?? e.actor.platformUserId)} · ${escCard(e.action)}${e.ok ? '' : ` (refused: ${escCard(e.resultCode)})`}`, { isSubtle: true, spacing: 'None', size: 'Small' }))
     }
   }
-  return { kind: 'card', card: card(body, user.actions.map((a) => rowButton(a, user, origin))), text: `${user.email}: ${joinedCell(user, now)}` }
+  return { kind: 'card', card: card(body, user.actions.map((a) => rowButton(a, user, origin))), text: `${user.email}: ${joinedCell(user, now, zone)}` }
 }
 
 /** The question `remove` asks before acting (docs/commands.md): a second card with Remove and Cancel. */
@@ -262,12 +301,12 @@ function renderGroups(groups: GroupView[]): TeamsMessage {
   return text(`**Groups**\n\n${lines.join('\n')}`)
 }
 
-function renderAudit(email: string | null, entries: AuditEntry[], now: Date): TeamsMessage {
+function renderAudit(email: string | null, entries: AuditEntry[], now: Date, zone?: string): TeamsMessage {
   const title = email ? `Audit log for ${esc(email)}` : 'Audit log'
   if (entries.length === 0) return text(`${title}: nothing yet.`)
   const lines = entries.slice(0, MAX_AUDIT).map((e) => {
     const actor = esc(e.actor.email ?? `${e.actor.platform}:${e.actor.platformUserId}`)
-    return `- ${dayTime(e.at, now)} · ${actor} · ${esc(e.action)}${e.targetEmail ? ` ${esc(e.targetEmail)}` : ''} · ${e.ok ? 'ok' : esc(e.resultCode)}`
+    return `- ${dayTime(e.at, now, zone)} · ${actor} · ${esc(e.action)}${e.targetEmail ? ` ${esc(e.targetEmail)}` : ''} · ${e.ok ? 'ok' : esc(e.resultCode)}`
   })
   return text(`**${title}**\n\n${lines.join('\n')}`)
 }
@@ -315,3 +354,44 @@ export function renderLinkSentPrivately(email: string, actorName: string): Teams
 
 /** The one answer to an outage (logged with details; the user gets no stack trace). */
 export const SOMETHING_WENT_WRONG = 'Something went wrong on our side. Check with `/invite show <email>` before trying again.'
+
+/** Actions a change of state: said to the conversation (the rest answers the caller). */
+const CHANGES = new Set<CommandOutcome['kind']>(['added', 'resent', 'regenerated', 'edited', 'removed', 'notices_set', 'notices_off'])
+
+/**
+ * Teams' presenter for the chat session (adapters/chat/ports.ts): markdown text and Adaptive
+ * Cards, in the reader's time zone. A notice is re-rendered whole from the current state of its
+ * users (render-notices.ts, the same rows as when it was posted).
+ */
+export const teamsPresenter: ChatPresenter<TeamsMessage> = {
+  outcome(outcome, ctx) {
+    const rendered = renderOutcome(outcome, renderContext(ctx))
+    const change = CHANGES.has(outcome.kind) && !(outcome.kind === 'notices_off' && outcome.previous === null)
+    return { private: change ? null : rendered.message, public: change ? rendered.message : null, summary: rendered.summary }
+  },
+  list: (list, ctx, banner) => renderList(list, ctx.now, banner, ctx.timeZone),
+  show: (shown, ctx, banner) => renderShow(shown.user, shown.history, ctx.now, banner, ctx.timeZone),
+  notice({ origin, users, banner, clickedUserId, ctx }) {
+    if (!origin.notice || !origin.userIds) return null
+    return renderNoticeNow({ kind: 'notice', notice: origin.notice, userIds: origin.userIds }, users, {
+      now: ctx.now,
+      timeZone: ctx.timeZone,
+      banner: clickedUserId ? { userId: clickedUserId, text: banner } : null,
+    })
+  },
+  bannerOnly: renderBannerOnly,
+  problem: renderProblem,
+  editForm: (user, groups, ctx) => renderEditCard(user, groups, cardOrigin(ctx.origin)),
+  linkSentPrivately: (email, ctx) => renderLinkSentPrivately(email, ctx.actor.displayName ?? 'An administrator'),
+  banner: (tone, summary) => `${tone === 'done' ? '✅' : 'ℹ️'} ${summary}`,
+}
+
+function renderContext(ctx: PresentContext): RenderContext {
+  return { now: ctx.now, actorName: ctx.actor.displayName ?? 'An administrator', origin: cardOrigin(ctx.origin), timeZone: ctx.timeZone }
+}
+
+/** The session's origin as a card carries it on: a notice that does not name its users is a plain reply. */
+function cardOrigin(origin: ChatOrigin): CardOrigin {
+  if (origin.kind !== 'notice') return origin
+  return origin.notice && origin.userIds ? { kind: 'notice', notice: origin.notice, userIds: origin.userIds } : { kind: 'reply' }
+}

@@ -10,9 +10,14 @@
  *  - TeamsChannelAccount (getMember): https://learn.microsoft.com/microsoftteams/platform/bots/how-to/get-teams-context#get-single-member-details
  */
 import { z } from 'zod'
+import type { ChatPlatform } from '../../src/chat/platform.ts'
 import { displayStatuses } from '../../src/invitations/model.ts'
+import { isUuid } from '../../src/shared/ids.ts'
 import type { ListFilter } from '../../src/commands/types.ts'
 import type { RowAction } from '../../src/invitations/model.ts'
+
+/** Teams' name as a chat platform: its linked tenants, its actors, its notice destination. */
+export const TEAMS: ChatPlatform = 'teams'
 
 export const rowActions = ['resend', 'regenerate', 'link', 'edit', 'remove'] as const satisfies readonly RowAction[]
 export const listFilters = [...displayStatuses, 'all'] as const satisfies readonly ListFilter[]
@@ -134,12 +139,32 @@ export const MessageActivity = z.object({
     .object({
       tenant: z.object({ id: z.string().max(100) }).optional(),
       team: z.object({ id: z.string().max(500) }).optional(),
+      channel: z.object({ id: z.string().max(500).optional(), name: z.string().max(500).optional() }).optional(),
     })
     .optional()
     // Unreadable channelData does not stop a message: the tenant can still come from the conversation.
     .catch(undefined),
+  /** Where the client says its zone: a `clientInfo` entity (others, such as mentions, are not read here). */
+  entities: z
+    .array(z.unknown())
+    .max(50)
+    .optional()
+    .catch(undefined),
+  localTimezone: z.string().max(64).optional().catch(undefined),
 })
 export type MessageActivity = z.infer<typeof MessageActivity>
+
+/** The `clientInfo` entity Teams adds to what a person sends: their client's time zone. */
+const ClientInfo = z.object({ type: z.literal('clientInfo'), timezone: z.string().max(64) })
+
+/** The sender's time zone as their Teams client gives it (`clientInfo`, else `localTimezone`), unchecked; null when absent. */
+export function clientTimeZone(activity: MessageActivity): string | null {
+  for (const entity of activity.entities ?? []) {
+    const info = ClientInfo.safeParse(entity)
+    if (info.success) return info.data.timezone
+  }
+  return activity.localTimezone ?? null
+}
 
 /** The tenant an activity comes from: channelData first (Teams always sends it), then the conversation. */
 export function tenantOf(activity: MessageActivity): string | null {
@@ -151,20 +176,26 @@ export function isPersonal(activity: MessageActivity): boolean {
   return activity.conversation.conversationType === 'personal'
 }
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)
+const uuid = z.string().refine(isUuid, 'not a uuid')
 const page = z.number().int().min(1).max(100_000)
 
-/** Where a card was: a list page (filter, page), a user's card, or a one-off reply. */
+/**
+ * Where a card was: a list page (filter, page), a user's card, a channel notice (which one, and
+ * the users of its rows, so a click re-renders it whole: render-notices.ts), or a one-off reply.
+ */
 export const CardOrigin = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('list'), filter: z.enum(listFilters), page }),
   z.object({ kind: z.literal('show'), userId: uuid }),
+  z.object({ kind: z.literal('notice'), notice: z.enum(['expired', 'requested', 'expiring_soon']), userIds: z.array(uuid).min(1).max(10) }),
   z.object({ kind: z.literal('reply') }),
 ])
 export type CardOrigin = z.infer<typeof CardOrigin>
 
 /**
- * What our Action.Submit buttons carry (we wrote it; still parsed on the way in). Ids only, never
- * an email to trust or a link secret; everything is re-checked by the core.
+ * What our buttons carry (we wrote it; still parsed on the way in): the `data` of an
+ * `Action.Execute` with the verb `inviteops` (render-notices.ts: INVITEOPS_VERB), or the `value`
+ * of an older card's Action.Submit, which keeps working. Ids only, never an email to trust or a
+ * link secret; everything is re-checked by the core.
  */
 export const CardValue = z.discriminatedUnion('inviteops', [
   /** A row action; remove only asks (a second card), `remove.confirmed` acts. */

@@ -1,7 +1,9 @@
 /**
- * Card clicks (Action.Submit → a message activity with `value`) through the real route: the list
+ * Card clicks (Action.Execute → an `adaptiveCard/action` invoke) through the real route: the list
  * card our renderer posted, a click on each row action with the data its button carries, the card
- * updated in place (`PUT …/activities/<replyToId>`), and the database checked after each step.
+ * answered to the clicker and updated in place for everyone (`PUT …/activities/<replyToId>`), and
+ * the database checked after each step. An older card's Action.Submit (a message with `value`)
+ * still works.
  */
 import nock from 'nock'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -12,6 +14,7 @@ import {
   PRIVATE_CONVERSATION,
   TEAM_ID,
   button,
+  cardExecute,
   cardOf,
   cardSubmit,
   cardText,
@@ -27,6 +30,7 @@ import {
   useTeamsRouteTests,
   type Card,
   type Harness,
+  type InvokeAnswer,
   type Sent,
 } from './support.ts'
 
@@ -45,17 +49,30 @@ async function list(text = 'list'): Promise<Card> {
   return cardOf(sent[0])
 }
 
-/** Clicks a button (its data as Teams sends it back) and returns what replaced the card, or the new replies. */
+/**
+ * Clicks a button (an invoke with its data, the card's inputs merged in, as Teams sends it) and
+ * returns what replaced the card for everyone (`update`: the invoke was answered with the same
+ * card), or the text answered to the clicker alone (`reply`: no card changed).
+ */
 async function click(data: unknown, opts: { expect: 'update' | 'reply'; inputs?: Record<string, string>; from?: { id: string; name: string; aadObjectId: string }; member?: Record<string, unknown> } = { expect: 'update' }): Promise<Sent> {
   const sent: Sent[] = []
   const member = mockMember(TEAM_ID, opts.member ?? {}, opts.from?.id)
-  const scope = opts.expect === 'update' ? mockUpdate(sent, CHANNEL_CONVERSATION, CARD_ID) : mockReplies(sent, CHANNEL_CONVERSATION)
+  const scope = opts.expect === 'update' ? mockUpdate(sent, CHANNEL_CONVERSATION, CARD_ID) : null
   const value = typeof data === 'object' && data !== null ? { ...data, ...opts.inputs } : data
-  const res = await post(h.base, cardSubmit(value, CARD_ID, opts.from ? { from: opts.from } : {}))
+  const res = await post(h.base, cardExecute(value, CARD_ID, opts.from ? { from: opts.from } : {}))
   expect(res.status).toBe(200)
+  // The card's update for everyone runs after the answer: wait for the turn's work.
+  await h.router.idle()
   expect(member.isDone()).toBe(true)
-  expect(scope.isDone()).toBe(true)
-  return sent[0]!
+  const answer = JSON.parse(res.text) as InvokeAnswer
+  if (scope) {
+    expect(scope.isDone()).toBe(true)
+    expect(answer).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: cardOf(sent[0]) })
+    return sent[0]!
+  }
+  expect(answer.type).toBe('application/vnd.microsoft.activity.message')
+  expect(nock.pendingMocks().filter((m) => m.startsWith('PUT'))).toEqual([])
+  return { path: '', body: { type: 'message', text: String(answer.value) } }
 }
 
 async function invitationStates(email: string): Promise<string[]> {
@@ -73,7 +90,8 @@ describe('the list card', () => {
     h.deps.clock.advance(8 * DAY)
     await inviteUser(h.deps, h.seed, 'new@acme.test')
     const card = await list()
-    expect(card.version).toBe('1.4')
+    // 1.5: Teams renders Action.Execute (Universal Actions) only there.
+    expect(card.version).toBe('1.5')
     expect(cardText(row(card, 'old@acme.test'))).toContain('Invitation expired · 3 Dec')
     expect(cardText(row(card, 'new@acme.test'))).toContain('Invited · expires in 7 days')
     expect(cardText(row(card, 'admin@acme.test'))).toContain('Joined 26 Nov')
@@ -207,6 +225,34 @@ describe('row actions', () => {
   })
 })
 
+describe('an older card (Action.Submit)', () => {
+  it('its click arrives as a message with `value` and still acts, updating the card in place', async () => {
+    await inviteUser(h.deps, h.seed, 'bob@acme.test')
+    const card = await list()
+    const sent: Sent[] = []
+    mockMember(TEAM_ID)
+    const update = mockUpdate(sent, CHANNEL_CONVERSATION, CARD_ID)
+    const before = await outboxCount()
+    const res = await post(h.base, cardSubmit(button(row(card, 'bob@acme.test'), 'Resend invitation').data, CARD_ID))
+    expect(res).toEqual({ status: 200, text: '' })
+    expect(update.isDone()).toBe(true)
+    expect(cardText(cardOf(sent[0]))).toContain('Invitation resent to bob@acme.test')
+    expect(await outboxCount()).toBe(before + 1)
+  })
+
+  it('a refusal is a new message in the conversation (an Action.Submit has no private answer)', async () => {
+    await inviteUser(h.deps, h.seed, 'bob@acme.test')
+    const card = await list()
+    const sent: Sent[] = []
+    const mallory = { id: '29:mallory', name: 'Mallory', aadObjectId: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b' }
+    mockMember(TEAM_ID, { ...mallory, email: 'mallory@acme.test' }, mallory.id)
+    const replies = mockReplies(sent, CHANNEL_CONVERSATION)
+    await post(h.base, cardSubmit(button(row(card, 'bob@acme.test'), 'Resend invitation').data, CARD_ID, { from: mallory }))
+    expect(replies.isDone()).toBe(true)
+    expect(sent[0]?.body.text).toContain('Only an active administrator')
+  })
+})
+
 describe('values we did not write', () => {
   it.each([
     ['an unknown action', { inviteops: 'row', action: 'delete_everything', userId: '00000000-0000-4000-8000-000000000000', origin: { kind: 'reply' } }],
@@ -230,7 +276,8 @@ describe('values we did not write', () => {
     const before = await snapshotCounts(h.deps)
     const told = await click({ inviteops: 'row', action: 'regenerate', userId: victim.user.id, invitationId: victim.user.invitation?.id, origin: { kind: 'list', filter: 'all', page: 1 } }, { expect: 'reply' })
     expect(told.body.text).toContain('cannot find that user')
-    expect(await snapshotCounts(h.deps)).toEqual(before)
+    // The core looked the id up in this account only; the refused attempt is audited, nothing else moves.
+    expect(await snapshotCounts(h.deps)).toEqual({ ...before, audit_log: before.audit_log! + 1 })
     expect(await invitationStates('victim@globex.test')).toEqual(['pending'])
   })
 })

@@ -118,7 +118,7 @@ describe('every command of the grammar, in a channel', () => {
 
     const shown = await say('show carol@acme.test')
     const card = cardOf(shown)
-    expect(card.version).toBe('1.4')
+    expect(card.version).toBe('1.5')
     expect(cardText(card)).toContain('Invited · expires in 7 days')
     expect(submits(card).map((a) => a.title)).toEqual(['Resend invitation', 'Copy invitation link', 'Edit groups', 'Remove user…'])
 

@@ -96,7 +96,20 @@ export function personalText(text: string, overrides: Partial<Activity> = {}): A
   return { ...fixture('message-personal.json'), id: newActivityId(), text, ...overrides }
 }
 
-/** A click on an Action.Submit of a card the bot posted as `cardId`, in the channel. */
+/**
+ * A click on an Action.Execute of a card the bot posted as `cardId`, in the channel: the
+ * `adaptiveCard/action` invoke Teams sends, with the button's data (and the card's inputs merged in).
+ */
+export function cardExecute(data: unknown, cardId: string, overrides: Partial<Activity> = {}): Activity {
+  const base = fixture('card-submit-channel.json')
+  delete base.value
+  return { ...base, type: 'invoke', name: 'adaptiveCard/action', id: `f:${crypto.randomUUID()}`, value: { action: { type: 'Action.Execute', verb: 'inviteops', data }, trigger: 'manual' }, replyToId: cardId, ...overrides }
+}
+
+/** What an `adaptiveCard/action` invoke was answered with (the Universal Actions response). */
+export type InvokeAnswer = { statusCode: number; type: 'application/vnd.microsoft.card.adaptive'; value: Card } | { statusCode: number; type: 'application/vnd.microsoft.activity.message'; value: string }
+
+/** A click on an older card's Action.Submit (a message with `value`), in the channel. */
 export function cardSubmit(value: unknown, cardId: string, overrides: Partial<Activity> = {}): Activity {
   return { ...fixture('card-submit-channel.json'), id: `f:${crypto.randomUUID()}`, value, replyToId: cardId, ...overrides }
 }
@@ -217,12 +230,12 @@ export function cardOf(sent: Sent | undefined): Card {
   return card
 }
 
-/** Every Action.Submit of a card, wherever it sits (row ActionSets, card actions, columns). */
+/** Every button of a card (Action.Execute, or an older card's Action.Submit), wherever it sits (row ActionSets, card actions, columns). */
 export function submits(card: Card): CardElement[] {
   const out: CardElement[] = []
   const walk = (els: CardElement[] | undefined) => {
     for (const el of els ?? []) {
-      if (el.type === 'Action.Submit') out.push(el)
+      if (el.type === 'Action.Execute' || el.type === 'Action.Submit') out.push(el)
       walk(el.items)
       walk(el.actions)
       walk(el.columns)
@@ -240,7 +253,7 @@ export function row(card: Card, email: string): CardElement {
   return found
 }
 
-/** The Action.Submit titled `title` in a row or card. */
+/** The button titled `title` in a row or card. */
 export function button(where: { items?: CardElement[]; actions?: CardElement[]; body?: CardElement[] }, title: string): CardElement {
   const all = submits({ type: 'AdaptiveCard', version: '1.4', body: [...(where.body ?? []), ...(where.items ?? [])], actions: where.actions ?? [] })
   const found = all.find((a) => a.title === title)
