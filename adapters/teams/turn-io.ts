@@ -8,7 +8,7 @@
  *  - PUT  {serviceUrl}/v3/conversations/{conversationId}/activities/{activityId} (a card updated in place)
  *  - POST {serviceUrl}/v3/conversations, then POST …/{newId}/activities          (a 1:1 chat for a link)
  */
-import { CardFactory, TeamsInfo, type CloudAdapter, type ConfigurationBotFrameworkAuthentication, type ConversationParameters, type TurnContext } from 'botbuilder'
+import { CardFactory, TeamsInfo, TurnContext, type CloudAdapter, type ConfigurationBotFrameworkAuthentication, type ConversationParameters } from 'botbuilder'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { TeamsIO } from './interactions.ts'
 import type { TeamsMessage } from './render.ts'
@@ -101,6 +101,10 @@ export function createTurnIO(context: TurnContext, activity: MessageActivity, op
     },
     async update(activityId, message) {
       await context.updateActivity({ ...toActivity(message), id: activityId })
+    },
+    conversationReference() {
+      // What a proactive post into this conversation needs (service URL, conversation, bot).
+      return TurnContext.getConversationReference(context.activity)
     },
     async sendPrivately(userId, message) {
       const tenantId = tenantOf(activity)
