@@ -1,8 +1,7 @@
 import type { Knex } from 'knex'
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import type { UserRow } from '../users/user-repository.ts'
-import type { Admin } from './admin-action.ts'
+import type { UserRow } from '../users/user-row.ts'
 import type { LinkCode } from './codes.ts'
 import { isWellFormedToken, linkToken, newLinkId, tokenHash, tokenMatches } from './links.ts'
 import type { DeliveryStatus, InvitationState } from './model.ts'
@@ -66,8 +65,14 @@ export async function latestInvitations(db: Db, userIds: readonly string[]): Pro
   return new Map(rows.map((i) => [i.user_id, i]))
 }
 
-/** Insert a new pending link for a user, valid for INVITE_TTL from now. */
-export async function insertInvitation(deps: Pick<Deps, 'config'>, trx: Knex.Transaction, user: UserRow, admin: Admin, now: Date): Promise<InvitationRow> {
+/** Insert a new pending link for a user, sent by the administrator `invitedBy`, valid for INVITE_TTL from now. */
+export async function insertInvitation(
+  deps: Pick<Deps, 'config'>,
+  trx: Knex.Transaction,
+  user: UserRow,
+  invitedBy: { userId: string; email: string },
+  now: Date,
+): Promise<InvitationRow> {
   const linkId = newLinkId()
   const [row] = await trx<InvitationRow>('invitations')
     .insert({
@@ -78,8 +83,8 @@ export async function insertInvitation(deps: Pick<Deps, 'config'>, trx: Knex.Tra
       state: 'pending',
       created_at: now,
       expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
-      invited_by_user_id: admin.userId,
-      invited_by_email: admin.email,
+      invited_by_user_id: invitedBy.userId,
+      invited_by_email: invitedBy.email,
       sent_count: 1,
       last_sent_at: now,
       // Every new link is emailed in the same transaction (`sendInvitationEmail`).

@@ -1,24 +1,12 @@
 import type { Knex } from 'knex'
-import type { ListFilter } from '../commands/types.ts'
 import { latestInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
-import type { DisplayStatus, InvitationView, StoredUserStatus, UserView } from '../invitations/model.ts'
+import type { DisplayStatus, InvitationView, UserView } from '../invitations/model.ts'
+import type { UserRow } from './user-row.ts'
 import { displayStatus, rowActions } from '../invitations/rules.ts'
 
 type Db = Knex | Knex.Transaction
 
-/** A users row, as the use cases read it. */
-export interface UserRow {
-  id: string
-  account_id: string
-  email: string
-  first_name: string
-  last_name: string
-  status: StoredUserStatus
-  joined_at: Date | null
-  password_hash: string | null
-  created_at: Date
-  updated_at: Date
-}
+export type { UserRow } from './user-row.ts'
 
 /** The membership of `email` in the account, locked for the rest of the transaction when asked. */
 export async function findUserByEmail(db: Db, accountId: string, email: string, opts: { forUpdate?: boolean } = {}): Promise<UserRow | null> {
@@ -84,7 +72,7 @@ export interface UserPage {
 export async function queryUserViews(
   db: Db,
   accountId: string,
-  opts: { now: Date; filter?: ListFilter; emails?: string[]; userIds?: string[]; limit?: number; offset?: number; count?: boolean },
+  opts: { now: Date; filter?: DisplayStatus | 'all'; emails?: string[]; userIds?: string[]; limit?: number; offset?: number; count?: boolean },
 ): Promise<UserPage> {
   const base = db('users as u')
     .leftJoin('invitations as pi', function () {
