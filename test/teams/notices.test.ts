@@ -12,9 +12,11 @@ import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { storeNoticeDestination } from '../../src/notices/notice-destinations.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
+import { createSlackNotifier } from '../../adapters/slack/notices.ts'
 import { createTeamsNotifier, describePostError, TEAMS_CONVERSATION_GAP_MS } from '../../adapters/teams/notices.ts'
 import { assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
 import { DAY, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
+import { API_ORIGIN as SLACK_API_ORIGIN, API_URL as SLACK_API_URL, BOT_TOKEN as SLACK_BOT_TOKEN, CHANNEL as SLACK_CHANNEL, SIGNING_SECRET as SLACK_SIGNING_SECRET } from '../slack/support.ts'
 import { ALICE, BOT, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, fixture, mockMember, post, snapshotCounts, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness } from './support.ts'
 
 let h: Harness
@@ -100,7 +102,7 @@ function executes(card: Card | CardElement): CardElement[] {
     }
   }
   walk((card as { body?: CardElement[] }).body)
-  walk(card.items)
+  walk((card as { items?: CardElement[] }).items)
   walk(card.actions)
   return out
 }
@@ -395,6 +397,40 @@ describe('two replicas, shutdown, two platforms', () => {
     expect(here).toHaveLength(1)
     expect(there).toHaveLength(1)
     expect((await deliveries()).every((d) => d.delivered_at !== null)).toBe(true)
+  })
+
+  it('an account with a Slack channel and a Teams channel gets each notice on both, once each; Teams being down delays only Teams', async () => {
+    await setTeamsDestination(h.seed)
+    await h.deps.db.transaction((trx) =>
+      storeNoticeDestination(trx, { accountId: h.seed.account.id, platform: 'slack', conversationId: SLACK_CHANNEL, conversationName: null, reference: null, setBy: h.seed.admin.email, now: h.deps.clock.now() }),
+    )
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const both = () =>
+      createNoticesJob(h.deps, [
+        createSlackNotifier({ signingSecret: SLACK_SIGNING_SECRET, botToken: SLACK_BOT_TOKEN, apiUrl: SLACK_API_URL }, { conversationGapMs: 0 }),
+        createTeamsNotifier(UNAUTHENTICATED, { logger: h.deps.logger, conversationGapMs: 0 }),
+      ])
+    const slackPosts: Record<string, string>[] = []
+    const slack = nock(SLACK_API_ORIGIN)
+      .post('/api/chat.postMessage', (b: Record<string, string>) => (slackPosts.push(b), true))
+      .reply(200, { ok: true, channel: SLACK_CHANNEL, ts: '1732615300.000100' })
+    nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri) === `/amer/v3/conversations/${CHANNEL_ID}/activities`)
+      .reply(503, { error: { code: 'ServiceUnavailable', message: 'try later' } })
+    expect(await both().runOnce()).toMatchObject({ expired: 1, fannedOut: 2, posted: 1, delivered: 1, retried: 1 })
+    expect(slack.isDone()).toBe(true)
+    expect(slackPosts.map((p) => [p.channel, p.text])).toEqual([[SLACK_CHANNEL, 'The invitation of dana@acme.test has expired.']])
+
+    h.deps.clock.advance(61_000) // Teams is back after the retry delay; Slack has nothing more to post
+    const teamsPosts: PostedActivity[] = []
+    capturePosts(teamsPosts)
+    expect(await both().runOnce()).toMatchObject({ posted: 1, delivered: 1 })
+    expect(cardOf(teamsPosts[0]).fallbackText).toBe('The invitation of dana@acme.test has expired.')
+    expect((await deliveries()).map((d) => [d.platform, d.delivered_at !== null])).toEqual([
+      ['slack', true],
+      ['teams', true],
+    ])
   })
 
   it('stop: the round in flight ends after the post it is making and hands the rest back', async () => {
