@@ -572,6 +572,27 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     expect(sam?.sent_count).toBe(2)
   })
 
+  it('the clicker’s answer does not wait for the update for everyone (a slow PUT)', async () => {
+    const { card, cardId } = await postedNotice(['dana@acme.test'])
+    mockMember(TEAM_ID)
+    let putSeen!: () => void
+    const seen = new Promise<void>((resolve) => (putSeen = resolve))
+    let answerPut!: () => void
+    nock(SERVICE_ORIGIN)
+      .put((uri) => decodedPath(uri).endsWith(`/activities/${cardId}`))
+      .reply(function (_uri, _body, callback) {
+        answerPut = () => callback(null, [200, { id: cardId }])
+        putSeen()
+      })
+    // The answer arrives while the connector still holds the PUT (held until the test lets it go).
+    const res = await post(h.base, invoke(buttonOf(card, 'Send new invitation'), cardId))
+    expect(JSON.parse(res.text)).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' })
+    await seen
+    answerPut()
+    await h.router.idle()
+    expect(await invitationStates('dana@acme.test')).toEqual(['replaced', 'pending'])
+  })
+
   it('an unknown verb is refused without running anything; a redelivered click is not run twice', async () => {
     const { card, cardId } = await postedNotice(['dana@acme.test'])
     const before = await snapshotCounts(h.deps)
