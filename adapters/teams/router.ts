@@ -156,7 +156,8 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
    * same parsing, checks, audit and duplicate check), through an I/O that turns the card's update
    * into the invoke's answer:
    *  - the card the click came from (`replyToId`), updated, is the answer, so the clicker sees it
-   *    at once, and it is also updated in place for everyone (`PUT …/activities/{replyToId}`);
+   *    at once, and it is also updated in place for everyone (`PUT …/activities/{replyToId}`)
+   *    unless the update is for the caller only (a question before acting);
    *    that update runs after the answer, so the clicker waits only for the member lookup and
    *    the command, never for a second connector call;
    *  - a text answer (a refusal, "not an administrator") is shown to the clicker alone
@@ -187,10 +188,12 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
     const afterAnswer: (() => Promise<void>)[] = []
     const io: TeamsIO = {
       ...base,
-      async update(activityId, message) {
+      // `onlyForCaller` (a question such as remove's "are you sure?"): the clicker's answer only;
+      // the shared card is left as it is.
+      async update(activityId: string, message: TeamsMessage, opts?: { onlyForCaller?: boolean }) {
         if (activityId !== activity.replyToId || message.kind !== 'card') return base.update(activityId, message)
         answered.message = message
-        afterAnswer.push(() => base.update(activityId, message))
+        if (!opts?.onlyForCaller) afterAnswer.push(() => base.update(activityId, message))
       },
       async reply(message) {
         // The first text said in answer to a click is the clicker's alone; anything else is posted.
