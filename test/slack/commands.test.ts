@@ -44,6 +44,66 @@ async function run(text: string, overrides: Record<string, string> = {}, headers
   return res
 }
 
+describe('/invite notices', () => {
+  let trigger = 0
+  /** Each command its own trigger_id (the same one twice is a redelivery, run once). */
+  const notices = (text: string, overrides: Record<string, string> = {}) => run(text, { trigger_id: `13345224609.738474920.notices${++trigger}`, ...overrides })
+  const destinations = () => h.deps.db('notice_destinations').where({ account_id: h.seed.account.id }).select('platform', 'conversation_id', 'conversation_name', 'set_by')
+
+  it('here makes this channel the Slack destination (confirmed there, audited); off stops it; without a word says where they go', async () => {
+    const posted: Record<string, unknown>[] = []
+    const replies: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE)
+    mockPostMessage(posted)
+    await notices('notices here', { channel_name: 'ops' })
+    expect(posted[0]?.channel).toBe(CHANNEL)
+    expect(posted[0]?.text).toContain(`<@${ALICE}> made <#${CHANNEL}> the channel for InviteOps notices`)
+    const row = await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id }).first<{ platform: string; conversation_id: string; conversation_name: string | null; reference: unknown; set_by: string }>()
+    expect(row).toMatchObject({ platform: 'slack', conversation_id: CHANNEL, conversation_name: 'ops', reference: null, set_by: 'admin@acme.test' })
+
+    mockUsersInfo(ALICE)
+    mockResponseUrl(RESPONSE_URL, replies)
+    await notices('notices')
+    expect(String(replies[0]?.text)).toContain(`Slack: <#${CHANNEL}>`)
+    expect(replies[0]?.response_type).toBe('ephemeral')
+
+    mockUsersInfo(ALICE)
+    mockPostMessage(posted)
+    await notices('notices off')
+    expect(posted[1]?.text).toContain('turned InviteOps notices off in Slack')
+    expect(await destinations()).toEqual([])
+    const audited = await h.deps.db('audit_log').where({ account_id: h.seed.account.id }).where('action', 'like', 'notices.%').select('action', 'ok')
+    expect(audited).toEqual(expect.arrayContaining([{ action: 'notices.destination.set', ok: true }, { action: 'notices.destination.show', ok: true }, { action: 'notices.destination.clear', ok: true }]))
+  })
+
+  it('a non-administrator is refused privately and nothing changes; a bad word is a usage message', async () => {
+    const replies: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE, {}, { email: 'mallory@acme.test' })
+    mockResponseUrl(RESPONSE_URL, replies, 2)
+    const before = await destinations()
+    await notices('notices here', { channel_id: 'C0ELSEWHERE' })
+    expect(String(replies[0]?.text)).toContain('Only an active administrator')
+    expect(await destinations()).toEqual(before)
+    mockUsersInfo(ALICE)
+    await notices('notices everywhere')
+    expect(JSON.stringify(replies[1])).toContain('/invite notices [here|off]')
+    expect(await destinations()).toEqual(before)
+  })
+})
+
+describe("dates in the reader's time zone", () => {
+  it("a card shows dates and times in the member's own zone (users.info tz), naming it", async () => {
+    // 26 Nov 23:30 UTC is already 27 Nov in Tokyo.
+    h.deps.clock.set(new Date('2026-11-26T23:30:00Z'))
+    await inviteUser(h.deps, h.seed, 'carol@acme.test')
+    const replies: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE, { tz: 'Asia/Tokyo' })
+    mockResponseUrl(RESPONSE_URL, replies)
+    await run('show carol@acme.test')
+    expect(JSON.stringify(replies[0]?.blocks)).toContain('27 Nov, 08:30 Asia/Tokyo')
+  })
+})
+
 describe('/invite regenerate', () => {
   it('acknowledges at once, regenerates, confirms in the channel, emails once', async () => {
     await inviteUser(h.deps, h.seed, 'bob@acme.test', { firstName: 'Bob', lastName: 'Builder' })

@@ -159,6 +159,53 @@ describe('every command of the grammar, in a channel', () => {
   })
 })
 
+describe('/invite notices', () => {
+  it('here stores this channel and its conversation reference (for posting unprompted); off stops it; without a word says where they go', async () => {
+    const set = await say('notices here')
+    expect(set.body.text).toContain('**Alice Admin** made')
+    const stored = await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id, platform: 'teams' }).first<{ conversation_id: string; reference: Record<string, unknown>; set_by: string }>()
+    // The channel itself, not the thread the command was typed in.
+    const channelId = CHANNEL_CONVERSATION.replace(/;messageid=\d+$/, '')
+    expect(stored?.conversation_id).toBe(channelId)
+    expect(stored?.set_by).toBe('admin@acme.test')
+    expect(stored?.reference).toMatchObject({ channelId: 'msteams', serviceUrl: 'https://smba.trafficmanager.net/amer/', conversation: { id: channelId }, bot: { id: BOT.id } })
+
+    const shown = await say('notices')
+    expect(shown.body.text).toContain('Microsoft Teams')
+
+    const off = await say('notices off')
+    expect(off.body.text).toContain('turned InviteOps notices off in Teams')
+    expect(await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id, platform: 'teams' }).first()).toBeUndefined()
+    const audited = await h.deps.db('audit_log').where('action', 'like', 'notices.%').select('action', 'ok')
+    expect(audited).toEqual(expect.arrayContaining([{ action: 'notices.destination.set', ok: true }, { action: 'notices.destination.show', ok: true }, { action: 'notices.destination.clear', ok: true }]))
+  })
+
+  it('a non-administrator is refused and nothing is stored', async () => {
+    const sent: Sent[] = []
+    mockMember(TEAM_ID, { email: 'mallory@acme.test' })
+    mockReplies(sent, CHANNEL_CONVERSATION)
+    await post(h.base, channelText('notices here'))
+    expect(sent[0]?.body.text).toContain('Only an active administrator')
+    expect(await h.deps.db('notice_destinations').where({ platform: 'teams' }).first()).toBeUndefined()
+  })
+})
+
+describe("dates in the reader's time zone", () => {
+  it("a card shows dates and times in the zone the sender's Teams client gives (clientInfo), naming it", async () => {
+    // 26 Nov 23:30 UTC is already 27 Nov in Tokyo.
+    h.deps.clock.set(new Date('2026-11-26T23:30:00Z'))
+    await inviteUser(h.deps, h.seed, 'carol@acme.test')
+    const inTokyo = channelText('show carol@acme.test')
+    inTokyo.entities = [{ type: 'clientInfo', locale: 'ja-JP', timezone: 'Asia/Tokyo' }]
+    const card = cardOf(await say('show carol@acme.test', inTokyo))
+    expect(cardText(card)).toContain('27 Nov, 08:30 Asia/Tokyo')
+    const inUtc = channelText('show carol@acme.test')
+    inUtc.entities = [{ type: 'clientInfo', timezone: 'Not/A_Zone' }]
+    delete inUtc.localTimezone
+    expect(cardText(cardOf(await say('show carol@acme.test', inUtc)))).toContain('26 Nov, 23:30 UTC')
+  })
+})
+
 describe('link: never where others can read it', () => {
   it('asked in a channel: the link goes to a new 1:1 chat, the channel is told without it', async () => {
     await inviteUser(h.deps, h.seed, 'bob@acme.test')
