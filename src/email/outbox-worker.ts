@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
 import { invitationUrl } from '../invitations/links.ts'
 import { EmailSendError, type EmailSender } from '../ports/email.ts'
+import { leaseQueue, type LeaseClaim } from '../shared/lease-queue.ts'
 import type { EmailKind, EmailPayload } from './outbox.ts'
 import { clearHold, holdSending, readGate, takeSendSlot, type GateNow, type GateState } from './send-gate.ts'
 import { findSuppression } from './suppressions.ts'
@@ -62,6 +62,32 @@ interface OutboxRow {
   attempts: number
   /** New for every claim: the fence on every update this worker makes to the row. */
   claim_token: string
+}
+
+/**
+ * The outbox on the shared lease queue (src/shared/lease-queue.ts). A row is due when it is
+ * queued and its time has come, or was being sent by a worker whose lease ran out; a claim marks
+ * it `sending`. A release puts it back `queued` until `next_attempt_at`; a close marks it `sent`
+ * (no note) or `failed` (the note is the reason). Served by email_outbox_due_idx.
+ */
+export const outboxQueue = leaseQueue({
+  table: 'email_outbox',
+  key: ['id'],
+  leaseColumn: 'locked_until',
+  fenceColumn: 'claim_token',
+  attemptsColumn: 'attempts',
+  due: (now) => ({ sql: `(status = 'queued' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until <= ?)`, bindings: [now, now] }),
+  order: 'next_attempt_at, id',
+  returning: 'id, account_id, invitation_id, kind, to_email, payload, attempts, claim_token',
+  onClaim: `status = 'sending'`,
+  held: { status: 'sending' },
+  releaseAt: (at) => ({ status: 'queued', locked_until: null, next_attempt_at: at }),
+  close: (now, note) => (note === null ? { status: 'sent', sent_at: now, locked_until: null, last_error: null } : { status: 'failed', locked_until: null, last_error: note.slice(0, 500) }),
+})
+
+/** The fence of a claimed row, as the queue checks it. */
+function claimOf(row: OutboxRow): LeaseClaim {
+  return { key: [row.id], fence: row.claim_token }
 }
 
 /** Exponential backoff with jitter: 2 s, 4 s, 8 s … capped at 15 minutes. */
@@ -124,47 +150,23 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   const active = new Set<Promise<void>>()
 
   async function claim(limit: number): Promise<OutboxRow[]> {
-    const now = deps.clock.now()
-    const result = await deps.db.raw<{ rows: OutboxRow[] }>(
-      `UPDATE email_outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1, claim_token = ?
-        WHERE id IN (
-          SELECT id FROM email_outbox
-           WHERE (status = 'queued' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until <= ?)
-           ORDER BY next_attempt_at, id
-           LIMIT ? FOR UPDATE SKIP LOCKED)
-        RETURNING id, account_id, invitation_id, kind, to_email, payload, attempts, claim_token`,
-      [new Date(now.getTime() + lockMs), randomUUID(), now, now, limit],
-    )
-    return result.rows
-  }
-
-  /** The row, only while this worker's claim on it holds: every update goes through here. */
-  function held(db: Deps['db'], row: OutboxRow) {
-    return db('email_outbox').where({ id: row.id, status: 'sending', claim_token: row.claim_token })
+    return outboxQueue.claim<OutboxRow>(deps.db, { now: deps.clock.now(), leaseMs: lockMs, limit })
   }
 
   /** Extend our lease just before sending; false when another worker has taken the row over. */
   async function renewLease(row: OutboxRow): Promise<boolean> {
-    const now = deps.clock.now()
-    return (await held(deps.db, row).update({ locked_until: new Date(now.getTime() + lockMs) })) === 1
+    return outboxQueue.renew(deps.db, [claimOf(row)], new Date(deps.clock.now().getTime() + lockMs))
   }
 
   /** Give a claimed row back untouched (a hold, a shutdown): the attempt does not count. */
   async function release(row: OutboxRow, at: Date, lastError?: string): Promise<void> {
-    await held(deps.db, row).update({
-      status: 'queued',
-      locked_until: null,
-      claim_token: null,
-      attempts: row.attempts - 1,
-      next_attempt_at: at,
-      ...(lastError ? { last_error: lastError.slice(0, 500) } : {}),
-    })
+    await outboxQueue.release(deps.db, [claimOf(row)], at, { attempts: row.attempts - 1, ...(lastError ? { last_error: lastError.slice(0, 500) } : {}) })
   }
 
   /** Close the row as failed (and say so on its invitation), if the claim still holds. */
   async function fail(row: OutboxRow, reason: string): Promise<boolean> {
     return deps.db.transaction(async (trx) => {
-      const n = await held(trx, row).update({ status: 'failed', locked_until: null, claim_token: null, last_error: reason.slice(0, 500) })
+      const n = await outboxQueue.complete(trx, [claimOf(row)], deps.clock.now(), reason)
       if (n === 1 && row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'failed', delivery_detail: reason.slice(0, 500) })
       return n === 1
     })
@@ -218,7 +220,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     const { link, expiresAt, dead } = await linkFor(row)
     if (dead) {
       // The link was replaced, used, revoked or expired before we got to it: its email would only confuse.
-      const n = await held(deps.db, row).update({ status: 'failed', locked_until: null, claim_token: null, last_error: dead })
+      const n = await outboxQueue.complete(deps.db, [claimOf(row)], deps.clock.now(), dead)
       if (n === 0) return lostClaim(row, 'email would be skipped')
       log.info({ outboxId: id, kind: row.kind, reason: dead }, 'email skipped')
       return 'parked'
@@ -293,7 +295,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       try {
         const now = deps.clock.now()
         return await deps.db.transaction(async (trx) => {
-          const n = await held(trx, row).update({ status: 'sent', sent_at: now, locked_until: null, claim_token: null, message_id: messageId, last_error: null })
+          const n = await outboxQueue.complete(trx, [claimOf(row)], now, null, { message_id: messageId })
           if (n === 1 && row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'sent', delivery_message_id: messageId, delivery_detail: null })
           return n === 1
         })
@@ -317,7 +319,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       case 'retry': {
         if (row.attempts >= maxAttempts) return park(row, `gave up after ${row.attempts} attempts: ${reason}`, 'attempts')
         const wait = backoffMs(row.attempts)
-        const n = await held(deps.db, row).update({ status: 'queued', locked_until: null, claim_token: null, last_error: reason, next_attempt_at: new Date(now.getTime() + wait) })
+        const n = await outboxQueue.release(deps.db, [claimOf(row)], new Date(now.getTime() + wait), { last_error: reason })
         if (n === 0) return lostClaim(row, `email send failed (${reason})`)
         const fields = { outboxId: String(row.id), kind: row.kind, reason, retryInMs: wait, attempts: row.attempts }
         if (failure.timedOut) log.warn({ ...fields, deadlineMs: sendTimeoutMs }, 'email provider did not answer in time; will retry (other emails keep going)')

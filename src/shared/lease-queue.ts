@@ -82,10 +82,13 @@ export interface LeaseQueue {
    * was lost, and then none is renewed. A worker that gets false must not act on the rows.
    */
   renew(db: Knex, claims: readonly LeaseClaim[], until: Date): Promise<boolean>
-  /** Close the rows still held: done (`note` null) or given up (`note` says why). Returns how many. */
-  complete(db: Db, claims: readonly LeaseClaim[], now: Date, note?: string | null): Promise<number>
-  /** Hand the rows still held back, due again at `at`. Returns how many. */
-  release(db: Db, claims: readonly LeaseClaim[], at: Date): Promise<number>
+  /**
+   * Close the rows still held: done (`note` null) or given up (`note` says why), with `extra`
+   * assignments of the caller's (a message id). Returns how many.
+   */
+  complete(db: Db, claims: readonly LeaseClaim[], now: Date, note?: string | null, extra?: Record<string, unknown>): Promise<number>
+  /** Hand the rows still held back, due again at `at`, with `extra` assignments of the caller's. Returns how many. */
+  release(db: Db, claims: readonly LeaseClaim[], at: Date, extra?: Record<string, unknown>): Promise<number>
 }
 
 class LostClaims extends Error {}
@@ -140,13 +143,13 @@ export function leaseQueue(spec: LeaseQueueSpec): LeaseQueue {
           throw err
         })
     },
-    async complete(db: Db, claims: readonly LeaseClaim[], now: Date, note: string | null = null): Promise<number> {
+    async complete(db: Db, claims: readonly LeaseClaim[], now: Date, note: string | null = null, extra: Record<string, unknown> = {}): Promise<number> {
       const rows = held(db, claims)
-      return rows ? rows.update({ ...spec.close(now, note), [spec.fenceColumn]: null }) : 0
+      return rows ? rows.update({ ...spec.close(now, note), ...extra, [spec.fenceColumn]: null }) : 0
     },
-    async release(db: Db, claims: readonly LeaseClaim[], at: Date): Promise<number> {
+    async release(db: Db, claims: readonly LeaseClaim[], at: Date, extra: Record<string, unknown> = {}): Promise<number> {
       const rows = held(db, claims)
-      return rows ? rows.update({ ...spec.releaseAt(at), [spec.fenceColumn]: null }) : 0
+      return rows ? rows.update({ ...spec.releaseAt(at), ...extra, [spec.fenceColumn]: null }) : 0
     },
   }
 }
