@@ -15,6 +15,15 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'adapters-never-import-repositories',
+      comment:
+        'Repositories (src/**/*-repository.ts) are how use cases reach the tables. Adapters go through use cases and query functions, ' +
+        'which check who asks and keep queries in one place (docs/architecture.md "Persistence").',
+      severity: 'error',
+      from: { path: '^adapters/' },
+      to: { path: '^src/.+-repository\\.ts$' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,11 +1,11 @@
 import { userInfo } from 'node:os'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { z } from 'zod'
-import { createAccount, listAccounts, type CreateAccountFailure } from '../../src/accounts/create-account.ts'
+import { createAccount, type CreateAccountFailure } from '../../src/accounts/create-account.ts'
 import { createGroup } from '../../src/accounts/create-group.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { queryGroups } from '../../src/accounts/list-groups.ts'
-import { resolveAccount } from '../../src/accounts/resolve-account.ts'
+import { listAccounts, resolveAccount } from '../../src/accounts/resolve-account.ts'
 import { setAccountTimeZone } from '../../src/accounts/set-account-time-zone.ts'
 import { unwrapMailtoLinks } from '../../src/commands/parse-command.ts'
 import { runCommandText } from '../../src/commands/run-command.ts'
@@ -20,7 +20,7 @@ import type { Logger } from '../../src/ports/logger.ts'
 import { createLogger } from '../../src/server/logger.ts'
 import { isUuid } from '../../src/shared/ids.ts'
 import { nameCharacterProblem, oneLine } from '../../src/shared/names.ts'
-import { queryUserViews } from '../../src/users/user-repository.ts'
+import { listAccountUsers } from '../../src/users/list-users.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
 import { startServer } from '../server/start.ts'
 import { resolveLinkBase } from './link-base.ts'
@@ -239,7 +239,7 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         return await withDatabase(env, logger, async (_db, deps) => {
           const account = await accountOrFail(deps, accountArg)
           const now = deps.clock.now()
-          const { users } = await queryUserViews(deps.db, account.id, { now, filter: status })
+          const users = await listAccountUsers(deps.db, account.id, { now, filter: status })
           if (values.json) io.out(JSON.stringify(users))
           else io.out(users.length === 0 ? 'No users.' : users.map((u) => `${oneLine(u.email).padEnd(32)} ${oneLine(`${u.firstName} ${u.lastName}`.trim()).padEnd(24)} ${oneLine(u.groups.join(', ')).padEnd(24)} ${joinedCell(u, now)}`).join('\n'))
           return 0

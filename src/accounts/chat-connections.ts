@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { recordAudit } from '../audit/audit-log.ts'
+import { recordAudit } from '../audit/audit-repository.ts'
 import type { ChatPlatform } from '../chat/platform.ts'
 import type { Actor } from '../invitations/model.ts'
 import { storeNoticeDestination } from '../notices/notice-destinations.ts'

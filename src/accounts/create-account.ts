@@ -89,9 +89,3 @@ export async function createAccount(
     return ok({ accountId: account.id, name, adminUserId: admin!.id, timeZone })
   })
 }
-
-/** Every account, by name, as the operator's `accounts list` shows them. */
-export async function listAccounts(db: Knex | Knex.Transaction): Promise<{ id: string; name: string; timeZone: string; createdAt: Date }[]> {
-  const rows = await db('accounts').orderBy('name').select<{ id: string; name: string; time_zone: string; created_at: Date }[]>('id', 'name', 'time_zone', 'created_at')
-  return rows.map((r) => ({ id: r.id, name: r.name, timeZone: r.time_zone, createdAt: r.created_at }))
-}

@@ -1,9 +1,10 @@
-import { recordAudit } from '../audit/audit-log.ts'
+import { recordAudit } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
 import type { Actor } from '../invitations/model.ts'
 import { isTimeZone } from '../shared/dates.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
+import { lockAccountTimeZone, updateAccountTimeZone } from './account-repository.ts'
 import type { TimeZoneInvalid } from './create-account.ts'
 
 export interface SetAccountTimeZone {
@@ -26,12 +27,12 @@ export async function setAccountTimeZone(deps: Deps, cmd: SetAccountTimeZone): P
   const valid = isTimeZone(cmd.timeZone)
   if (!isUuid(cmd.accountId)) return fail({ code: 'account.not_found' })
   return deps.db.transaction(async (trx) => {
-    const account = await trx('accounts').where({ id: cmd.accountId }).forUpdate().first<{ time_zone: string } | undefined>('time_zone')
-    if (!account) return fail({ code: 'account.not_found' as const })
+    const previous = await lockAccountTimeZone(trx, cmd.accountId)
+    if (previous === null) return fail({ code: 'account.not_found' as const })
     const result: Result<{ timeZone: string; previous: string }, SetAccountTimeZoneFailure> = valid
-      ? ok({ timeZone: cmd.timeZone, previous: account.time_zone })
+      ? ok({ timeZone: cmd.timeZone, previous })
       : fail({ code: 'account.time_zone_invalid', input: cmd.timeZone.slice(0, 100) })
-    if (result.ok) await trx('accounts').where({ id: cmd.accountId }).update({ time_zone: cmd.timeZone })
+    if (result.ok) await updateAccountTimeZone(trx, cmd.accountId, cmd.timeZone)
     await recordAudit(trx, {
       accountId: cmd.accountId,
       at: now,
@@ -40,7 +41,7 @@ export async function setAccountTimeZone(deps: Deps, cmd: SetAccountTimeZone): P
       targetEmail: null,
       resultCode: result.ok ? 'account.time_zone_set' : result.code,
       ok: result.ok,
-      detail: { previous: account.time_zone, requested: cmd.timeZone.slice(0, 100) },
+      detail: { previous, requested: cmd.timeZone.slice(0, 100) },
     })
     return result
   })

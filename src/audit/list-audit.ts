@@ -3,7 +3,7 @@ import { adminAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import type { Actor, AuditEntry } from '../invitations/model.ts'
 import { ok, type Result } from '../shared/result.ts'
-import { readAudit } from './audit-log.ts'
+import { readAudit } from './audit-repository.ts'
 
 /** `/invite audit [<email>]`: the latest entries, newest first. */
 export function listAudit(

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.ts'
-import { recordAudit } from '../audit/audit-log.ts'
+import { recordAudit } from '../audit/audit-repository.ts'
 import type { Actor } from '../invitations/model.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { ok, type Result } from '../shared/result.ts'

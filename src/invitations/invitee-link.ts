@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { recordAudit } from '../audit/audit-log.ts'
+import { recordAudit } from '../audit/audit-repository.ts'
 import type { UserRow } from '../users/user-repository.ts'
 import { endInvitation, type LinkTarget } from './invitation-repository.ts'
 import type { Actor } from './model.ts'

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { recordAudit } from '../audit/audit-log.ts'
+import { recordAudit } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
 import { zoneOrUtc } from '../shared/dates.ts'
 import { fail, ok, type Result } from '../shared/result.ts'

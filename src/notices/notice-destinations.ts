@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex'
 import { z } from 'zod'
-import { recordAudit } from '../audit/audit-log.ts'
+import { recordAudit } from '../audit/audit-repository.ts'
 import { ChatPlatformName, type ChatPlatform } from '../chat/platform.ts'
 import type { Deps } from '../deps.ts'
 import { adminAction } from '../invitations/admin-action.ts'

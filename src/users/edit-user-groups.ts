@@ -4,8 +4,7 @@ import type { LifecycleFailure } from '../invitations/failures.ts'
 import { resolveGroups } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins } from './admins.ts'
-import { loadUserView, setUserGroups } from './user-repository.ts'
+import { countActiveAdmins, loadUserView, setUserGroups } from './user-repository.ts'
 
 export interface EditUserGroups {
   accountId: string

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex'
 import type { ListFilter } from '../commands/types.ts'
 import type { Deps } from '../deps.ts'
 import { adminAction } from '../invitations/admin-action.ts'
@@ -44,4 +45,12 @@ export function listUsers(deps: Deps, cmd: ListUsers): Promise<Result<UserList, 
     detail.page = page
     return ok({ filter: cmd.filter, page, pageCount, pageSize, total: first.total, users })
   })
+}
+
+/**
+ * Every user of the account with the given Joined status, by email: the operator's `users list`
+ * (the CLI is the operator's, so no administrator is checked and nothing is audited).
+ */
+export async function listAccountUsers(db: Knex | Knex.Transaction, accountId: string, opts: { now: Date; filter: ListFilter }): Promise<UserView[]> {
+  return (await queryUserViews(db, accountId, { now: opts.now, filter: opts.filter })).users
 }

@@ -5,8 +5,7 @@ import { endInvitation, findPendingInvitation } from '../invitations/invitation-
 import { sendInvitationEmail } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins } from './admins.ts'
-import { loadUserView } from './user-repository.ts'
+import { countActiveAdmins, loadUserView } from './user-repository.ts'
 
 export interface RemoveUser {
   accountId: string

@@ -1,4 +1,4 @@
-import { readAudit } from '../audit/audit-log.ts'
+import { readAudit } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
 import { adminUserAction } from '../invitations/admin-action.ts'
 import type { LifecycleFailure } from '../invitations/failures.ts'

@@ -28,6 +28,18 @@ export async function userFullName(db: Db, userId: string): Promise<string | nul
   return row ? `${row.first_name} ${row.last_name}`.trim() : null
 }
 
+/** Active administrators of the account, not counting `exceptUserId`. */
+export async function countActiveAdmins(db: Db, accountId: string, exceptUserId: string | null): Promise<number> {
+  const q = db('users as u')
+    .join('user_groups as ug', 'ug.user_id', 'u.id')
+    .join('groups as g', 'g.id', 'ug.group_id')
+    .where({ 'u.account_id': accountId, 'u.status': 'active', 'g.is_admin': true })
+    .countDistinct<{ n: number }[]>({ n: 'u.id' })
+  if (exceptUserId) q.whereNot('u.id', exceptUserId)
+  const [row] = await q
+  return Number(row?.n ?? 0)
+}
+
 /** Names of the user's groups, sorted. */
 export async function userGroupNames(db: Db, userId: string): Promise<string[]> {
   const rows = await db('user_groups').join('groups', 'groups.id', 'user_groups.group_id').where('user_groups.user_id', userId).orderBy('groups.name').select<{ name: string }[]>('groups.name')

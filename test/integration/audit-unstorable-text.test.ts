@@ -5,7 +5,7 @@
  * group "\udfff" made Slack time out).
  */
 import { describe, expect, it } from 'vitest'
-import { recordAudit } from '../../src/audit/audit-log.ts'
+import { recordAudit } from '../../src/audit/audit-repository.ts'
 import { runCommand } from '../../src/commands/run-command.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
