@@ -147,7 +147,16 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     const where = { platform, accountId, conversation: destination.conversationId }
     const events: AccountEvent[] = notices.map((n) => n.event)
     let holdUntil: Date | null = null
-    for (const { message, eventIds: ids } of notifier.render(events, { now: deps.clock.now(), timeZone: target.timeZone })) {
+    const batches = notifier.render(events, { now: deps.clock.now(), timeZone: target.timeZone })
+    // A delivery no message reports would be claimed again and again, never posted nor given up:
+    // close it now and say so (a renderer that skips an event type is a bug to fix).
+    const rendered = new Set(batches.flatMap((b) => b.eventIds))
+    const skipped = allClaims.filter((c) => !rendered.has(c.eventId))
+    if (skipped.length > 0) {
+      log.warn({ ...where, events: skipped.length }, `notice not posted: the ${platform} notifier rendered no message for it`)
+      add(round, 'refused', await closeDeliveries(deps, skipped, `${platform}: not rendered`))
+    }
+    for (const { message, eventIds: ids } of batches) {
       // Each close or release is fenced by the claim this round holds (notice-deliveries.ts).
       const claims: DeliveryClaim[] = ids.flatMap((id) => claimOf.get(id) ?? [])
       if (holdUntil) {

@@ -148,6 +148,24 @@ describe('an account with a destination on two platforms', () => {
   })
 })
 
+describe('a notifier that renders nothing for an event', () => {
+  test('its deliveries are closed with a note instead of coming back forever; the other platform is served', async () => {
+    await linkBoth(seed)
+    await deps.db('account_events').insert({ account_id: seed.account.id, type: 'email.bounced', payload: JSON.stringify({ email: 'gone@x.test', detail: null, suppressed: false }), created_at: deps.clock.now() })
+    const chat = createHttpNotifier(CHAT_ORIGIN)
+    const forgetful: typeof chat = { ...chat, render: () => [] }
+    const slack: { channel: string; text: string }[] = []
+    slackPosts(slack, 1)
+    const round = await createNoticesJob(deps, [createSlackNotifier(SLACK, { conversationGapMs: 0 }), forgetful]).runOnce()
+    expect(round).toMatchObject({ posted: 1, delivered: 1, refused: 1 })
+    expect(await deliveries()).toEqual([
+      { platform: 'slack', delivered: true, note: null },
+      { platform: TEST_PLATFORM, delivered: true, note: `${TEST_PLATFORM}: not rendered` },
+    ])
+    expect(() => createNoticesJob(deps, [chat, chat])).toThrow(/two notifiers/)
+  })
+})
+
 describe('two replicas', () => {
   test('two jobs running at once post each notice once per destination', async () => {
     const accounts = [seed, ...(await Promise.all([1, 2, 3].map((i) => seedAccount(deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` }))))]
