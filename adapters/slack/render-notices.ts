@@ -14,9 +14,10 @@
  * Pure: events in, messages out. Every value that came from a person is escaped.
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
+import { expiredRows, renderNoticeGroups, requestedRows, type NoticeRow as Row, type ActivityEvent as Activity, type ExpiredEvent as Expired, type ExpiringSoonEvent as ExpiringSoon, type RequestedEvent as Requested } from '../chat/notice-events.ts'
 import type { NoticeBatch, NoticeContext } from '../../src/notices/chat-notifier.ts'
 import { compactId, encodeBlockId } from './actions.ts'
-import { day, dayTime } from '../../src/users/joined-cell.ts'
+import { dayTime } from '../../src/users/joined-cell.ts'
 import { esc, escName } from './format.ts'
 import { actionButton, code, context, section, type SlackMessage } from './render.ts'
 
@@ -25,10 +26,6 @@ export const MAX_NOTICE_ROWS = 10
 /** Lines in one activity message. */
 export const MAX_ACTIVITY_LINES = 20
 
-type Expired = Extract<AccountEvent, { type: 'invitation.expired' }>
-type Requested = Extract<AccountEvent, { type: 'invitation.new_requested' }>
-type ExpiringSoon = Extract<AccountEvent, { type: 'invitations.expiring_soon' }>
-type Activity = Exclude<AccountEvent, Expired | Requested | ExpiringSoon>
 
 /** One message to post and the events it reports (closed once it is posted). */
 export type NoticeMessage = NoticeBatch<SlackMessage>
@@ -39,47 +36,7 @@ export type NoticeMessage = NoticeBatch<SlackMessage>
  * (the account's: a channel has many readers).
  */
 export function renderNotices(events: readonly AccountEvent[], ctx: NoticeContext): NoticeMessage[] {
-  const expired: Expired[] = []
-  const requested: Requested[] = []
-  const activity: Activity[] = []
-  const digests: ExpiringSoon[] = []
-  for (const event of events) {
-    switch (event.type) {
-      case 'invitation.expired':
-        expired.push(event)
-        break
-      case 'invitation.new_requested':
-        requested.push(event)
-        break
-      case 'invitations.expiring_soon':
-        digests.push(event)
-        break
-      case 'invitation.accepted':
-      case 'invitation.declined':
-      case 'email.bounced':
-      case 'email.complained':
-        activity.push(event)
-        break
-      default: {
-        const unreachable: never = event
-        return unreachable
-      }
-    }
-  }
-  const out: NoticeMessage[] = []
-  if (expired.length > 0) out.push(renderExpiryNotice(expired, ctx))
-  if (requested.length > 0) out.push(renderRequestNotice(requested, ctx))
-  if (activity.length > 0) out.push(renderActivity(activity))
-  for (const digest of digests) out.push(renderExpiringSoon(digest, ctx))
-  return out
-}
-
-interface Row {
-  invitationId: string
-  userId: string
-  email: string
-  name: string
-  facts: string
+  return renderNoticeGroups(events, ctx, { expired: renderExpiryNotice, requested: renderRequestNotice, activity: renderActivity, digest: renderExpiringSoon })
 }
 
 /** A person's name and email, or just the email when that is all we know (the name escaped as a name). */
@@ -119,18 +76,8 @@ function grouped(rows: readonly Row[], headings: Headings): SlackMessage {
   return { text: headings.fallbackMany, blocks }
 }
 
-export function renderExpiryNotice(events: readonly Expired[], { now, timeZone }: NoticeContext): NoticeMessage {
-  const rows = [...events]
-    .sort((a, b) => a.facts.expiredAt.getTime() - b.facts.expiredAt.getTime())
-    .map(
-      (e): Row => ({
-        invitationId: e.facts.invitationId,
-        userId: e.facts.userId,
-        email: e.facts.email,
-        name: e.facts.name,
-        facts: `Invited ${day(e.facts.invitedAt, now, timeZone)}${e.facts.invitedByEmail ? ` by ${esc(e.facts.invitedByEmail)}` : ''} · expired ${day(e.facts.expiredAt, now, timeZone)}`,
-      }),
-    )
+export function renderExpiryNotice(events: readonly Expired[], ctx: NoticeContext): NoticeMessage {
+  const rows = expiredRows(events, ctx, esc)
   const message = grouped(rows, {
     one: (r) => `:hourglass: The invitation of ${who(r.name, r.email)} has expired.`,
     many: `:hourglass: *${rows.length} invitations have expired.*`,
@@ -140,16 +87,8 @@ export function renderExpiryNotice(events: readonly Expired[], { now, timeZone }
   return { message, eventIds: events.map((e) => e.id) }
 }
 
-export function renderRequestNotice(events: readonly Requested[], { now, timeZone }: NoticeContext): NoticeMessage {
-  const rows = events.map(
-    (e): Row => ({
-      invitationId: e.facts.invitationId,
-      userId: e.facts.userId,
-      email: e.facts.email,
-      name: e.facts.name,
-      facts: `Asked for a new invitation ${day(e.at, now, timeZone)} · their link expired ${day(e.facts.expiredAt, now, timeZone)}${e.facts.invitedByEmail ? ` (invited by ${esc(e.facts.invitedByEmail)})` : ''}`,
-    }),
-  )
+export function renderRequestNotice(events: readonly Requested[], ctx: NoticeContext): NoticeMessage {
+  const rows = requestedRows(events, ctx, esc)
   const message = grouped(rows, {
     one: (r) => `:raising_hand: ${who(r.name, r.email)} asked for a new invitation.`,
     many: `:raising_hand: *${rows.length} people asked for a new invitation.*`,

@@ -20,6 +20,7 @@
  * markdown; dates are in the account's time zone (a channel has many readers).
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
+import { expiredRows, renderNoticeGroups, requestedRows, type NoticeRow as Row, type ActivityEvent as Activity, type ExpiredEvent as Expired, type ExpiringSoonEvent as ExpiringSoon, type RequestedEvent as Requested } from '../chat/notice-events.ts'
 import type { NoticeBatch, NoticeContext } from '../../src/notices/chat-notifier.ts'
 import type { RowAction, UserView } from '../../src/invitations/model.ts'
 import { formatDay, formatDayTime } from '../../src/shared/dates.ts'
@@ -45,58 +46,13 @@ export interface NoticeOrigin {
   userIds: string[]
 }
 
-type Expired = Extract<AccountEvent, { type: 'invitation.expired' }>
-type Requested = Extract<AccountEvent, { type: 'invitation.new_requested' }>
-type ExpiringSoon = Extract<AccountEvent, { type: 'invitations.expiring_soon' }>
-type Activity = Exclude<AccountEvent, Expired | Requested | ExpiringSoon>
 
 /**
  * The cards for one account's events of one round: expiries first, then requests for a new
  * invitation, then the activity summary, then each digest. Nothing for no events.
  */
 export function renderTeamsNotices(events: readonly AccountEvent[], ctx: NoticeContext): NoticeBatch<TeamsMessage>[] {
-  const expired: Expired[] = []
-  const requested: Requested[] = []
-  const activity: Activity[] = []
-  const digests: ExpiringSoon[] = []
-  for (const event of events) {
-    switch (event.type) {
-      case 'invitation.expired':
-        expired.push(event)
-        break
-      case 'invitation.new_requested':
-        requested.push(event)
-        break
-      case 'invitations.expiring_soon':
-        digests.push(event)
-        break
-      case 'invitation.accepted':
-      case 'invitation.declined':
-      case 'email.bounced':
-      case 'email.complained':
-        activity.push(event)
-        break
-      default: {
-        const unreachable: never = event
-        return unreachable
-      }
-    }
-  }
-  const out: NoticeBatch<TeamsMessage>[] = []
-  if (expired.length > 0) out.push(renderExpiryNotice(expired, ctx))
-  if (requested.length > 0) out.push(renderRequestNotice(requested, ctx))
-  if (activity.length > 0) out.push(renderActivity(activity))
-  for (const digest of digests) out.push(renderExpiringSoon(digest, ctx))
-  return out
-}
-
-/** One row of a notice card as first posted. */
-interface Row {
-  userId: string
-  invitationId: string
-  email: string
-  name: string
-  facts: string
+  return renderNoticeGroups(events, ctx, { expired: renderExpiryNotice, requested: renderRequestNotice, activity: renderActivity, digest: renderExpiringSoon })
 }
 
 /**
@@ -189,33 +145,13 @@ const REQUESTED_HEADINGS: Headings = {
 
 /** Expired invitations: who, when invited, by whom, when it expired; oldest expiry first. */
 export function renderExpiryNotice(events: readonly Expired[], ctx: NoticeContext): NoticeBatch<TeamsMessage> {
-  const { now, timeZone } = ctx
-  const rows = [...events]
-    .sort((a, b) => a.facts.expiredAt.getTime() - b.facts.expiredAt.getTime())
-    .map(
-      (e): Row => ({
-        userId: e.facts.userId,
-        invitationId: e.facts.invitationId,
-        email: e.facts.email,
-        name: e.facts.name,
-        facts: `Invited ${formatDay(e.facts.invitedAt, now, timeZone)}${e.facts.invitedByEmail ? ` by ${escCard(e.facts.invitedByEmail)}` : ''} · expired ${formatDay(e.facts.expiredAt, now, timeZone)}`,
-      }),
-    )
+  const rows = expiredRows(events, ctx, escCard)
   return { message: grouped('expired', rows, EXPIRED_HEADINGS), eventIds: events.map((e) => e.id) }
 }
 
 /** Invitees who asked for a new invitation from their expired link's page. */
 export function renderRequestNotice(events: readonly Requested[], ctx: NoticeContext): NoticeBatch<TeamsMessage> {
-  const { now, timeZone } = ctx
-  const rows = events.map(
-    (e): Row => ({
-      userId: e.facts.userId,
-      invitationId: e.facts.invitationId,
-      email: e.facts.email,
-      name: e.facts.name,
-      facts: `Asked for a new invitation ${formatDay(e.at, now, timeZone)} · their link expired ${formatDay(e.facts.expiredAt, now, timeZone)}${e.facts.invitedByEmail ? ` (invited by ${escCard(e.facts.invitedByEmail)})` : ''}`,
-    }),
-  )
+  const rows = requestedRows(events, ctx, escCard)
   return { message: grouped('requested', rows, REQUESTED_HEADINGS), eventIds: events.map((e) => e.id) }
 }
 
