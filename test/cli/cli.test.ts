@@ -90,6 +90,7 @@ describe('inviteops', () => {
     [['run', '--account', 'Globex', '--as', 'hank@globex.test'], 2, /command text is missing/],
     [['run', '--account', 'Globex', '--as', 'hank@globex.test', '--', 'regenerate', 'a@x.com,b@x.com'], 1, /single address\.\nUsage: \/invite regenerate/],
     [['run', '--account', 'Globex', '--as', 'hank@globex.test', '--', 'x'.repeat(10_000)], 1, /too long/],
+    [['run', '--account', 'Globex', '--as', 'hank@globex.test', '--', 'notices', 'here'], 1, /`notices` works only from a chat conversation[^\n]*\.\nUsage: \/invite notices \[here\|off\]/],
   ] as [string[], number, RegExp][]).map(([argv, code, message]) => [(argv as string[]).join(' ').slice(0, 80), argv, code, message] as const))('%s: prints its usage or reason and exits %i', async (_label, argv, code, message) => {
     const before = await db.knex('audit_log').count<{ n: number }[]>({ n: '*' })
     const r = await cli(...argv)
