@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest'
 import { DAY, inviteUser } from '../support/factories.ts'
 import { adaptiveCardProblems, assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
-import { CHANNEL_CONVERSATION, TEAM_ID, cardSubmit, channelText, mockMember, mockReplies, mockUpdate, post, useTeamsRouteTests, type Card, type CardElement, type Harness, type Sent } from './support.ts'
+import nock from 'nock'
+import { CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, cardSubmit, channelText, fixture, mockMember, mockReplies, mockUpdate, post, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
 
 let h: Harness
 useTeamsRouteTests({ onHarness: (x) => (h = x) })
@@ -35,14 +36,25 @@ function buttons(card: Card | CardElement): CardElement[] {
     }
   }
   walk('body' in card ? (card.body as CardElement[]) : undefined)
+  walk('items' in card ? (card.items as CardElement[] | undefined) : undefined)
   walk(card.actions)
   return out
 }
 
+/** The button titled `title` in the row of `email` (a container `row-…`, wherever it sits), or on the card itself. */
 function buttonFor(card: Card, email: string, title: string): CardElement {
-  const rowOf = card.body.find((el) => JSON.stringify(el).includes(email) && buttons(el).length > 0) ?? card
-  const found = buttons(rowOf).find((b) => b.title === title)
-  if (!found) throw new Error(`no ${title} for ${email}: ${buttons(rowOf).map((b) => b.title).join(', ')}`)
+  const rows: CardElement[] = []
+  const walk = (els: CardElement[] | undefined) => {
+    for (const el of els ?? []) {
+      if (String(el.id ?? '').startsWith('row-') && JSON.stringify(el).includes(email)) rows.push(el)
+      walk(el.items)
+      walk(el.columns)
+    }
+  }
+  walk(card.body)
+  const where = rows[0] ?? card
+  const found = buttons(where).find((b) => b.title === title)
+  if (!found) throw new Error(`no ${title} for ${email}: ${buttons(where).map((b) => b.title).join(', ')}`)
   return found
 }
 
@@ -54,7 +66,29 @@ async function command(text: string): Promise<Card> {
   return validCard(sent[0])
 }
 
-/** A click on `button` of the card posted as CARD_ID: the card that replaced it. */
+/**
+ * A click on `button` as Teams sends an Action.Execute: an `adaptiveCard/action` invoke. The card
+ * it is answered with and the card updated for everyone (when it is) are both validated.
+ */
+async function execute(button: CardElement): Promise<Card> {
+  expect(button.type).toBe('Action.Execute')
+  const updated: Sent[] = []
+  mockMember(TEAM_ID)
+  nock(SERVICE_ORIGIN)
+    .put((uri) => decodeURIComponent(uri).endsWith(`/activities/${CARD_ID}`), (body: Sent['body']) => (updated.push({ path: CARD_ID, body }), true))
+    .optionally()
+    .reply(200, { id: CARD_ID })
+  const activity: Activity = { ...fixture('invoke-card-action.json'), id: `f:${crypto.randomUUID()}`, replyToId: CARD_ID, value: { action: { type: 'Action.Execute', verb: button.verb, data: button.data } } }
+  const res = await post(h.base, activity)
+  await h.router.idle()
+  const answer = JSON.parse(res.text) as { type: string; value: unknown }
+  expect(answer.type, JSON.stringify(answer.value)).toBe('application/vnd.microsoft.card.adaptive')
+  assertValidAdaptiveCard(answer.value)
+  for (const u of updated) validCard(u)
+  return answer.value as Card
+}
+
+/** A click on `button` of the card posted as CARD_ID, as an older Action.Submit card sends it: the card that replaced it. */
 async function click(button: CardElement): Promise<Card> {
   const sent: Sent[] = []
   mockMember(TEAM_ID)
@@ -73,6 +107,19 @@ describe('the validator', () => {
 })
 
 describe('cards of commands and clicks', () => {
+  it('the same through Action.Execute invokes: every card answered to the clicker and every card updated for everyone is valid', async () => {
+    await inviteUser(h.deps, h.seed, 'old@acme.test', { firstName: 'Olga', lastName: 'Old *[x](y)*' })
+    h.deps.clock.advance(8 * DAY)
+    await inviteUser(h.deps, h.seed, 'new@acme.test')
+    const list = await command('list')
+    await execute(buttonFor(list, 'old@acme.test', 'Edit groups'))
+    const prompt = await execute(buttonFor(list, 'old@acme.test', 'Remove user…'))
+    expect(JSON.stringify(await execute(buttonFor(prompt, 'old@acme.test', 'Cancel')))).toContain('Nothing was changed')
+    expect(JSON.stringify(await execute(buttonFor(list, 'old@acme.test', 'Send new invitation')))).toContain('New invitation sent to old@acme.test')
+    const next = await execute(buttonFor(list, 'new@acme.test', 'Remove user…'))
+    expect(JSON.stringify(await execute(buttonFor(next, 'new@acme.test', 'Remove')))).toContain('new@acme.test')
+  })
+
   it('list, show, edit form, removal prompt, and the list refreshed after Cancel and after an action are valid cards', async () => {
     await inviteUser(h.deps, h.seed, 'old@acme.test', { firstName: 'Olga', lastName: 'Old *[x](y)*' })
     h.deps.clock.advance(8 * DAY)
