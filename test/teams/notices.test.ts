@@ -523,10 +523,12 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
   it('Remove asks first (the clicker gets the question), then removes and updates the card for everyone', async () => {
     const { card, cardId } = await postedNotice(['dana@acme.test'])
     mockMember(TEAM_ID)
+    const shared = captureUpdate([], cardId)
     const prompt = answerCard(await click(invoke(buttonOf(card, 'Remove user…'), cardId)))
     expect(JSON.stringify(prompt)).toContain('dana@acme.test')
+    expect(shared.isDone()).toBe(false) // the question is the clicker's; the shared card keeps its buttons
     expect((await h.deps.db('users').where({ email: 'dana@acme.test' }).first<{ status: string }>('status'))?.status).toBe('invited')
-    nock.cleanAll() // whether the question was also shown to everyone is the session's choice
+    nock.cleanAll()
 
     mockMember(TEAM_ID)
     const updates: PostedActivity[] = []
