@@ -11,7 +11,7 @@
  * conversation, update the message a click came from, open a form). Slack and Teams keep only
  * transport, verification, payload parsing, identity lookup, rendering and delivery.
  */
-import { findChatConnection } from '../../src/accounts/chat-connections.ts'
+import { linkedAccountId } from '../../src/accounts/linked-account.ts'
 import type { ChatPlatform } from '../../src/chat/platform.ts'
 import { runCommand, runCommandText, type RunCommand } from '../../src/commands/run-command.ts'
 import { rowActionCommand, type Command, type CommandOutcome, type ListFilter } from '../../src/commands/types.ts'
@@ -217,9 +217,9 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
 
   return {
     async linkedAccount(externalId) {
-      const link = await findChatConnection(deps.db, platform, externalId)
-      if (!link) log.info({ externalId }, 'request from an unlinked workspace or tenant')
-      return link?.accountId ?? null
+      const accountId = await linkedAccountId(deps, platform, externalId)
+      if (!accountId) log.info({ externalId }, 'request from an unlinked workspace or tenant')
+      return accountId
     },
 
     caller(accountId, who) {

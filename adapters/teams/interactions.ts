@@ -35,8 +35,12 @@ export interface TeamsIO {
   getMember(userId: string): Promise<unknown>
   /** A new message in the conversation of the activity. */
   reply(message: TeamsMessage): Promise<void>
-  /** Replaces a message the bot posted earlier (the card a button was on). */
-  update(activityId: string, message: TeamsMessage): Promise<void>
+  /**
+   * Replaces a message the bot posted earlier (the card a button was on). `onlyForCaller`: a
+   * question (remove's "are you sure?", the edit form) for the clicker alone where the turn can
+   * (an Action.Execute's answer); an older card's click has no private answer, so it replaces the card.
+   */
+  update(activityId: string, message: TeamsMessage, opts?: { onlyForCaller?: boolean }): Promise<void>
   /** A message in a 1:1 chat with `userId`, created through the connector. */
   sendPrivately(userId: string, message: TeamsMessage): Promise<void>
   /**
@@ -85,14 +89,15 @@ function conversationOf(activity: MessageActivity, io: TeamsIO): ChatConversatio
 /** The session's I/O over one Teams turn. */
 function turnIO(activity: MessageActivity, io: TeamsIO): ChatIO<TeamsMessage> {
   /** Replaces the card a click came from; without a `replyToId` the answer is a new message. */
-  const replaceCard = (message: TeamsMessage) => (activity.replyToId ? io.update(activity.replyToId, message) : io.reply(message))
+  const replaceCard = (message: TeamsMessage, opts?: { onlyForCaller?: boolean }) => (activity.replyToId ? io.update(activity.replyToId, message, opts) : io.reply(message))
   return {
     sharedCards: true,
     replyPrivately: (message) => io.reply(message),
     post: (message) => io.reply(message),
     update: replaceCard,
     async openForm(card) {
-      await replaceCard(card)
+      // The form is the clicker's: the shared card changes when it is saved.
+      await replaceCard(card, { onlyForCaller: true })
       return true
     },
     async sendSecret(message) {

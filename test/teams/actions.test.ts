@@ -52,9 +52,10 @@ async function list(text = 'list'): Promise<Card> {
 /**
  * Clicks a button (an invoke with its data, the card's inputs merged in, as Teams sends it) and
  * returns what replaced the card for everyone (`update`: the invoke was answered with the same
- * card), or the text answered to the clicker alone (`reply`: no card changed).
+ * card), a card shown to the clicker alone (`ask`: a question or a form; the shared card stays),
+ * or the text answered to the clicker alone (`reply`: no card changed).
  */
-async function click(data: unknown, opts: { expect: 'update' | 'reply'; inputs?: Record<string, string>; from?: { id: string; name: string; aadObjectId: string }; member?: Record<string, unknown> } = { expect: 'update' }): Promise<Sent> {
+async function click(data: unknown, opts: { expect: 'update' | 'ask' | 'reply'; inputs?: Record<string, string>; from?: { id: string; name: string; aadObjectId: string }; member?: Record<string, unknown> } = { expect: 'update' }): Promise<Sent> {
   const sent: Sent[] = []
   const member = mockMember(TEAM_ID, opts.member ?? {}, opts.from?.id)
   const scope = opts.expect === 'update' ? mockUpdate(sent, CHANNEL_CONVERSATION, CARD_ID) : null
@@ -70,8 +71,12 @@ async function click(data: unknown, opts: { expect: 'update' | 'reply'; inputs?:
     expect(answer).toEqual({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: cardOf(sent[0]) })
     return sent[0]!
   }
-  expect(answer.type).toBe('application/vnd.microsoft.activity.message')
   expect(nock.pendingMocks().filter((m) => m.startsWith('PUT'))).toEqual([])
+  if (opts.expect === 'ask') {
+    expect(answer.type).toBe('application/vnd.microsoft.card.adaptive')
+    return { path: '', body: { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: answer.value as Card }] } }
+  }
+  expect(answer.type).toBe('application/vnd.microsoft.activity.message')
   return { path: '', body: { type: 'message', text: String(answer.value) } }
 }
 
@@ -165,9 +170,9 @@ describe('row actions', () => {
     expect(nock.pendingMocks()).toEqual([])
   })
 
-  it('edit: a form with the groups replaces the card; Save changes them and brings the list back', async () => {
+  it('edit: a form with the groups, for the clicker alone; Save changes them and brings the list back for everyone', async () => {
     card = await list()
-    const form = cardOf(await click(button(row(card, 'bob@acme.test'), 'Edit groups').data))
+    const form = cardOf(await click(button(row(card, 'bob@acme.test'), 'Edit groups').data, { expect: 'ask' }))
     const choices = form.body.find((el) => el.type === 'Input.ChoiceSet')
     const id = (name: string) => choices?.choices?.find((c) => c.title === name)?.value ?? ''
     expect(choices?.value).toBe(id('Members'))
@@ -184,9 +189,9 @@ describe('row actions', () => {
     expect(groups).toEqual(['Administrators', 'Engineering'])
   })
 
-  it('remove: a confirmation card first (nothing changes), Cancel brings the list back, Remove removes', async () => {
+  it('remove: a confirmation card first, for the clicker alone (nothing changes), Cancel brings the list back, Remove removes', async () => {
     card = await list()
-    const prompt = cardOf(await click(button(row(card, 'bob@acme.test'), 'Remove user…').data))
+    const prompt = cardOf(await click(button(row(card, 'bob@acme.test'), 'Remove user…').data, { expect: 'ask' }))
     expect(cardText(prompt)).toContain('Remove **bob@acme.test**')
     expect(await h.deps.db('users').where({ email: 'bob@acme.test' }).first<{ status: string }>('status')).toEqual({ status: 'invited' })
 
@@ -211,7 +216,7 @@ describe('row actions', () => {
   })
   it('Cancel by a non-administrator on a shared removal prompt is refused in a new message; the card stays', async () => {
     card = await list()
-    const prompt = cardOf(await click(button(row(card, 'bob@acme.test'), 'Remove user…').data))
+    const prompt = cardOf(await click(button(row(card, 'bob@acme.test'), 'Remove user…').data, { expect: 'ask' }))
     const mallory = { id: '29:mallory', name: 'Mallory', aadObjectId: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b' }
     const asMallory = { expect: 'reply' as const, from: mallory, member: { ...mallory, email: 'mallory@acme.test' } }
     const before = await snapshotCounts(h.deps)
