@@ -369,6 +369,26 @@ describe('when Teams or the setup says no', () => {
     expect((await deliveries())[0]).toMatchObject({ delivered_at: null })
   })
 
+  it('an account without a Teams destination gets no Teams delivery; one chosen later does not replay the old notices', async () => {
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    expect(await job().runOnce()).toMatchObject({ expired: 1, fannedOut: 0, posted: 0 })
+    expect(await deliveries()).toEqual([])
+    await setTeamsDestination(h.seed)
+    expect(await job().runOnce()).toMatchObject({ fannedOut: 0, posted: 0 }) // nock would refuse a post
+  })
+
+  it('a destination turned off after the notices were fanned out: they are closed unposted, with a note', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    // The round of another process (no Teams notifier) swept and fanned out; then `/invite notices off`.
+    expect(await createNoticesJob(h.deps, []).runOnce()).toMatchObject({ expired: 1, fannedOut: 1 })
+    await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id, platform: 'teams' }).del()
+    expect(await job().runOnce()).toMatchObject({ posted: 0, withoutDestination: 1 })
+    expect(await deliveries()).toEqual([expect.objectContaining({ platform: 'teams', note: 'no notice destination' })])
+  })
+
   it('Retry-After as an HTTP date, and errors without a status, are read too', () => {
     const now = Date.parse('2026-12-04T10:00:00Z')
     const headers = new Map([['retry-after', 'Fri, 04 Dec 2026 10:00:45 GMT']])
@@ -396,6 +416,55 @@ describe('two replicas, shutdown, two platforms', () => {
     expect(a.isDone() && b.isDone()).toBe(true) // one post each; a second would find no interceptor
     expect(here).toHaveLength(1)
     expect(there).toHaveLength(1)
+    expect((await deliveries()).every((d) => d.delivered_at !== null)).toBe(true)
+  })
+
+  it('a round slower than its lease posts nothing more once another replica has claimed the notices', async () => {
+    // Three accounts, one Teams channel each, one expiry each.
+    const channels = ['19:slow@thread.tacv2', '19:next@thread.tacv2', '19:last@thread.tacv2']
+    for (const [i, channel] of channels.entries()) {
+      const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
+      await setTeamsDestination(seed, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: channel } }, channel)
+      await inviteUser(h.deps, seed, `gone${i}@acme.test`)
+    }
+    h.deps.clock.advance(8 * DAY)
+
+    // The connector holds the first post (replica A's) until the test lets it go.
+    const posted: string[] = []
+    const conversationOf = (uri: string) => decodedPath(uri).replace(/^\/amer\/v3\/conversations\//, '').replace(/\/activities$/, '')
+    let seen!: () => void
+    const firstPostSeen = new Promise<void>((resolve) => (seen = resolve))
+    let answerFirst!: () => void
+    nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri).endsWith('/activities'))
+      .reply(function (uri, _body, callback) {
+        posted.push(conversationOf(uri))
+        answerFirst = () => callback(null, [200, { id: '1' }])
+        seen()
+      })
+    nock(SERVICE_ORIGIN)
+      .post((uri) => decodedPath(uri).endsWith('/activities'))
+      .times(3)
+      .reply(function (uri) {
+        posted.push(conversationOf(uri))
+        return [200, { id: '2' }]
+      })
+
+    const leaseMs = 5 * 60_000
+    // A long connector deadline: the held post must wait for the test, not for the clock of a slow machine.
+    const replica = () => createNoticesJob(h.deps, [createTeamsNotifier(UNAUTHENTICATED, { logger: h.deps.logger, conversationGapMs: 0, connectorMs: 120_000 })], { leaseMs })
+    const a = replica()
+    const b = replica()
+    const roundA = a.runOnce()
+    await firstPostSeen
+    h.deps.clock.advance(leaseMs + 1) // A's post is slow: its claim on the other two runs out
+    expect(await b.runOnce()).toMatchObject({ posted: 3, delivered: 3 })
+    answerFirst()
+    // A's post in flight could not be called back; the two it had not started are not posted by A.
+    expect(await roundA).toMatchObject({ posted: 1, delivered: 0, lost: 2 })
+    // Each channel got its notice from B; only the one A had in flight got a second copy.
+    const [inFlight] = posted
+    expect(posted.sort()).toEqual([...channels, inFlight].sort())
     expect((await deliveries()).every((d) => d.delivered_at !== null)).toBe(true)
   })
 
@@ -593,6 +662,21 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     answerPut()
     await h.router.idle()
     expect(await invitationStates('dana@acme.test')).toEqual(['replaced', 'pending'])
+  })
+
+  it('a click whose origin names another account’s user acts on its own row only, and never shows that user', async () => {
+    const other = await seedAccount(h.deps, { name: 'Other', adminEmail: 'admin@other.test' })
+    const { user: stranger } = await inviteUser(h.deps, other, 'secret@other.test')
+    const { card, cardId } = await postedNotice(['dana@acme.test'])
+    const send = buttonOf(card, 'Send new invitation')
+    const data = send.data as { origin: { userIds: string[] } }
+    const forged = { ...send, data: { ...data, origin: { ...data.origin, userIds: [...data.origin.userIds, stranger.id] } } }
+    mockMember(TEAM_ID)
+    captureUpdate([], cardId)
+    const now = answerCard(await click(invoke(forged, cardId)))
+    expect(JSON.stringify(now)).not.toContain('secret@other.test')
+    expect(JSON.stringify(rowOf(now, 'dana@acme.test'))).toMatch(/New invitation sent to dana@acme\.test/)
+    expect(await invitationStates('secret@other.test')).toEqual(['pending'])
   })
 
   it('an unknown verb is refused without running anything; a redelivered click is not run twice', async () => {
