@@ -13,6 +13,21 @@ export async function lockAccount(trx: Knex.Transaction, accountId: string): Pro
   await trx('accounts').where({ id: accountId }).forUpdate().first('id')
 }
 
+/** Whether the account exists (`accountId` must be a uuid). */
+export async function accountExists(db: Db, accountId: string): Promise<boolean> {
+  return (await db('accounts').where({ id: accountId }).first('id')) !== undefined
+}
+
+/** A new account; null when the name is taken (case-insensitively, a unique index). */
+export async function insertAccount(trx: Knex.Transaction, account: { name: string; timeZone: string; now: Date }): Promise<string | null> {
+  const [row] = await trx('accounts')
+    .insert({ name: account.name, time_zone: account.timeZone, created_at: account.now })
+    .onConflict(trx.raw('(lower(name))'))
+    .ignore()
+    .returning<{ id: string }[]>('id')
+  return row?.id ?? null
+}
+
 /** An account by id or by name (case-insensitive, trimmed). */
 export async function findAccount(db: Db, idOrName: string): Promise<{ id: string; name: string } | null> {
   // `isUuid` narrows what it tests; the name is read from its own binding.

@@ -4,6 +4,9 @@ import { isTimeZone, UTC } from '../shared/dates.ts'
 import { normaliseEmail, type EmailProblem } from '../shared/email-address.ts'
 import { checkName, type NameProblem } from '../shared/names.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
+import { insertUser, setUserGroups } from '../users/user-repository.ts'
+import { insertAccount } from './account-repository.ts'
+import { insertGroups } from './group-repository.ts'
 
 export const ADMIN_GROUP = 'Administrators'
 
@@ -62,30 +65,16 @@ export async function createAccount(
   if (!email.ok) return fail({ code: 'email.invalid', input: cmd.adminEmail, reason: email.reason })
   const now = clock.now()
   return db.transaction(async (trx) => {
-    const [account] = await trx('accounts')
-      .insert({ name, time_zone: timeZone, created_at: now })
-      .onConflict(trx.raw('(lower(name))'))
-      .ignore()
-      .returning<{ id: string }[]>('id')
-    if (!account) return fail({ code: 'account.name_taken', name })
-    const groups = [{ name: ADMIN_GROUP, is_admin: true }]
-    if (defaultGroup.name.toLowerCase() !== ADMIN_GROUP.toLowerCase()) groups.push({ name: defaultGroup.name, is_admin: false })
-    const inserted = await trx('groups')
-      .insert(groups.map((g) => ({ ...g, account_id: account.id, created_at: now })))
-      .returning<{ id: string; is_admin: boolean }[]>(['id', 'is_admin'])
-    const [admin] = await trx('users')
-      .insert({
-        account_id: account.id,
-        email: email.email,
-        first_name: adminName.first,
-        last_name: adminName.last,
-        status: 'active',
-        joined_at: now,
-        created_at: now,
-        updated_at: now,
-      })
-      .returning<{ id: string }[]>('id')
-    await trx('user_groups').insert({ user_id: admin!.id, group_id: inserted.find((g) => g.is_admin)!.id })
-    return ok({ accountId: account.id, name, adminUserId: admin!.id, timeZone })
+    const accountId = await insertAccount(trx, { name, timeZone, now })
+    if (!accountId) return fail({ code: 'account.name_taken', name })
+    const groups = [{ name: ADMIN_GROUP, isAdmin: true }]
+    if (defaultGroup.name.toLowerCase() !== ADMIN_GROUP.toLowerCase()) groups.push({ name: defaultGroup.name, isAdmin: false })
+    const inserted = await insertGroups(trx, accountId, groups, now)
+    const adminGroup = inserted.find((g) => g.is_admin)
+    // A new account has no groups and no users: neither insert can meet a conflict.
+    const admin = await insertUser(trx, { accountId, email: email.email, firstName: adminName.first, lastName: adminName.last, status: 'active', now })
+    if (!adminGroup || !admin) throw new Error('a new account already had its groups or its administrator')
+    await setUserGroups(trx, admin.id, [adminGroup.id])
+    return ok({ accountId, name, adminUserId: admin.id, timeZone })
   })
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import type { Clock } from '../ports/clock.ts'
 import { checkName, type NameProblem } from '../shared/names.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
+import { insertGroups } from './group-repository.ts'
 
 export type CreateGroupFailure = { code: 'group.name_taken'; name: string } | { code: 'group.name_invalid'; name: string; problem: NameProblem; limit: number }
 
@@ -10,10 +11,6 @@ export async function createGroup(db: Knex, clock: Clock, cmd: { accountId: stri
   const checked = checkName('group', cmd.name)
   if (!checked.ok) return fail({ code: 'group.name_invalid', name: cmd.name, problem: checked.problem, limit: checked.limit })
   const name = checked.name
-  const [row] = await db('groups')
-    .insert({ account_id: cmd.accountId, name, is_admin: cmd.isAdmin, created_at: clock.now() })
-    .onConflict(db.raw('(account_id, lower(name))'))
-    .ignore()
-    .returning<{ id: string }[]>('id')
+  const [row] = await insertGroups(db, cmd.accountId, [{ name, isAdmin: cmd.isAdmin }], clock.now())
   return row ? ok({ groupId: row.id }) : fail({ code: 'group.name_taken', name })
 }

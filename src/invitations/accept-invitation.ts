@@ -2,6 +2,7 @@ import type { Deps } from '../deps.ts'
 import { checkName, type NameProblem } from '../shared/names.ts'
 import { hashPassword } from '../shared/password.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
+import { activateUser } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
 import { openLink } from './invitation-repository.ts'
 import { recordInviteeAnswer } from './invitee-link.ts'
@@ -90,9 +91,7 @@ export async function acceptInvitation(deps: Deps, cmd: AcceptInvitation): Promi
     const link = await openLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
     if (!link.ok) return link
     const { user, accountName } = link.value
-    await trx('users')
-      .where({ id: user.id })
-      .update({ status: 'active', joined_at: now, first_name: firstName.name, last_name: lastName.name, password_hash: passwordHash, updated_at: now })
+    await activateUser(trx, user.id, { firstName: firstName.name, lastName: lastName.name, passwordHash, now })
     await recordInviteeAnswer(trx, link.value, 'accepted', now)
     return ok({ email: user.email, accountName, joinedAt: now })
   })

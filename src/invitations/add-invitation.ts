@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { setUserGroups, toUserView, userGroupNames, type UserRow } from '../users/user-repository.ts'
+import { deleteUser, findUserByEmail, insertUser, reinviteUser, setUserGroups, toUserView, userGroupNames, type UserRow } from '../users/user-repository.ts'
 import { adminAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { findPendingInvitation, insertInvitation } from './invitation-repository.ts'
@@ -34,14 +34,9 @@ export function addInvitation(deps: Deps, cmd: AddInvitation): Promise<Result<{ 
     if (!groups.ok) return groups
     detail.groups = groups.value.map((g) => g.name)
 
-    const inserted = await trx<UserRow>('users')
-      .insert({ account_id: admin.accountId, email, first_name: firstName, last_name: lastName, status: 'invited', created_at: now, updated_at: now })
-      .onConflict(['account_id', 'email'])
-      .ignore()
-      .returning('*')
-    let user = inserted[0]
+    let user: UserRow | null = await insertUser(trx, { accountId: admin.accountId, email, firstName, lastName, status: 'invited', now })
     if (!user) {
-      const existing = await trx<UserRow>('users').where({ account_id: admin.accountId, email }).forUpdate().first()
+      const existing = await findUserByEmail(trx, admin.accountId, email, { forUpdate: true })
       if (!existing) throw new Error('user row disappeared between insert and select')
       if (existing.status === 'invited' || existing.status === 'active') {
         const pending = await findPendingInvitation(trx, existing.id)
@@ -53,21 +48,17 @@ export function addInvitation(deps: Deps, cmd: AddInvitation): Promise<Result<{ 
       if (!first || !last) return fail({ code: 'user.name_required', email })
       const limited = await sendLimitFailure(deps, trx, admin, email, now)
       if (limited) return fail(limited)
-      const [again] = await trx<UserRow>('users')
-        .where({ id: existing.id })
-        .update({ status: 'invited', first_name: first, last_name: last, joined_at: null, password_hash: null, updated_at: now })
-        .returning('*')
-      user = again!
+      user = await reinviteUser(trx, existing.id, { firstName: first, lastName: last, now })
       detail.reinvited = existing.status
     } else {
       if (!firstName || !lastName) {
         // Nothing may change on a refusal: undo the insert (the unique index held it for us).
-        await trx('users').where({ id: user.id }).delete()
+        await deleteUser(trx, user.id)
         return fail({ code: 'user.name_required', email })
       }
       const limited = await sendLimitFailure(deps, trx, admin, email, now)
       if (limited) {
-        await trx('users').where({ id: user.id }).delete()
+        await deleteUser(trx, user.id)
         return fail(limited)
       }
     }

@@ -4,8 +4,8 @@ import type { Deps } from '../deps.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, type Result } from '../shared/result.ts'
-import { lockAccount } from '../accounts/account-repository.ts'
-import { findUserByEmail, findUserById, type UserRow } from '../users/user-repository.ts'
+import { accountExists, lockAccount } from '../accounts/account-repository.ts'
+import { findActiveAdmin, findUserByEmail, findUserById, type UserRow } from '../users/user-repository.ts'
 import type { LifecycleFailure } from './failures.ts'
 import type { Actor } from './model.ts'
 
@@ -74,12 +74,12 @@ export async function adminAction<T>(
   return deps.db.transaction(async (trx) => {
     // One query on the common path: an admin found means the account exists.
     const admin = validAccount ? await findAdmin(trx, input.accountId, input.actor) : null
-    const accountExists = admin !== null || (validAccount && (await accountIdIfExists(trx, input.accountId)) !== null)
+    const accountFound = admin !== null || (validAccount && (await accountExists(trx, input.accountId)))
     const detail: Record<string, unknown> = {}
     const audit = async (result: Result<T, LifecycleFailure>, target: string | null) => {
       if (input.quiet) return result
       await recordAudit(trx, {
-        accountId: accountExists ? input.accountId : null,
+        accountId: accountFound ? input.accountId : null,
         at: now,
         actor: input.actor,
         action: input.action,
@@ -96,7 +96,7 @@ export async function adminAction<T>(
       // Who was aimed at, as far as the input says it without a lookup for a refused actor.
       const target = !byId && input.targetEmail ? normaliseEmail(input.targetEmail) : null
       if (byId) detail.targetUserId = String(input.targetUserId).slice(0, 100)
-      return audit(fail(accountExists ? { code: 'auth.not_admin' } : { code: 'account.not_found' }), target?.ok ? target.email : null)
+      return audit(fail(accountFound ? { code: 'auth.not_admin' } : { code: 'account.not_found' }), target?.ok ? target.email : null)
     }
     if (byId) {
       const id = input.targetUserId as string
@@ -145,29 +145,12 @@ async function findTarget(trx: Knex.Transaction, accountId: string, by: { email:
   return 'userId' in by ? findUserById(trx, accountId, by.userId, { forUpdate }) : findUserByEmail(trx, accountId, by.email, { forUpdate })
 }
 
-async function accountIdIfExists(trx: Knex.Transaction, accountId: string): Promise<string | null> {
-  const row = await trx('accounts').where({ id: accountId }).first<{ id: string } | undefined>('id')
-  return row?.id ?? null
-}
-
 /** The actor, if their platform-vouched email is an Active administrator of the account. */
 export async function findAdmin(db: Knex | Knex.Transaction, accountId: string, actor: Actor): Promise<Admin | null> {
   if (!actor.email) return null
   const checked = normaliseEmail(actor.email)
   if (!checked.ok) return null
-  const row = await db('users as u')
-    .join('accounts as a', 'a.id', 'u.account_id')
-    .join('user_groups as ug', 'ug.user_id', 'u.id')
-    .join('groups as g', 'g.id', 'ug.group_id')
-    .where({ 'u.account_id': accountId, 'u.email': checked.email, 'u.status': 'active', 'g.is_admin': true })
-    .first<{ id: string; email: string; first_name: string; last_name: string; account_name: string; time_zone: string } | undefined>(
-      'u.id',
-      'u.email',
-      'u.first_name',
-      'u.last_name',
-      'a.name as account_name',
-      'a.time_zone',
-    )
+  const row = await findActiveAdmin(db, accountId, checked.email)
   if (!row) return null
   const name = `${row.first_name} ${row.last_name}`.trim()
   return { userId: row.id, email: row.email, name: name || row.email, accountId, accountName: row.account_name, accountTimeZone: row.time_zone }

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { ok, type Result } from '../shared/result.ts'
+import { setUserStatus } from '../users/user-repository.ts'
 import type { LinkCode } from './codes.ts'
 import { openLink } from './invitation-repository.ts'
 import { recordInviteeAnswer } from './invitee-link.ts'
@@ -14,7 +15,7 @@ export async function declineInvitation(deps: Deps, cmd: { token: string }): Pro
     const link = await openLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
     if (!link.ok) return link
     const { user, accountName } = link.value
-    await trx('users').where({ id: user.id }).update({ status: 'declined', updated_at: now })
+    await setUserStatus(trx, user.id, 'declined', now)
     await recordInviteeAnswer(trx, link.value, 'declined', now)
     return ok({ email: user.email, accountName })
   })

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { Deps } from '../deps.ts'
+import { accountGroups } from '../accounts/group-repository.ts'
 import { checkSendable, enqueueEmail, type EmailKind } from '../email/outbox.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { Admin } from './admin-action.ts'
@@ -19,7 +20,7 @@ export async function resolveGroups(
   // Case-insensitive like the lookup below, so `Engineering, engineering` names one group once.
   const wanted = [...new Map(names.map((n) => n.trim()).filter((n) => n !== '').map((n) => [n.toLowerCase(), n] as const)).values()]
   if (wanted.length === 0) return fail({ code: 'group.required' })
-  const all = await trx('groups').where({ account_id: accountId }).orderBy('name').select<{ id: string; name: string; is_admin: boolean }[]>('id', 'name', 'is_admin')
+  const all = await accountGroups(trx, accountId)
   const byName = new Map(all.map((g) => [g.name.toLowerCase(), g]))
   const missing = wanted.filter((n) => !byName.has(n.toLowerCase()))
   if (missing.length > 0) return fail({ code: 'group.not_found', missing, available: all.map((g) => g.name) })

@@ -4,7 +4,7 @@ import type { LifecycleFailure } from '../invitations/failures.ts'
 import { resolveGroups } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins, loadUserView, setUserGroups } from './user-repository.ts'
+import { countActiveAdmins, loadUserView, setUserGroups, touchUser } from './user-repository.ts'
 
 export interface EditUserGroups {
   accountId: string
@@ -32,7 +32,7 @@ export function editUserGroups(deps: Deps, cmd: EditUserGroups): Promise<Result<
       if (admins === 0) return fail({ code: 'user.last_admin', email })
     }
     await setUserGroups(trx, user.id, groups.value.map((g) => g.id))
-    await trx('users').where({ id: user.id }).update({ updated_at: now })
+    await touchUser(trx, user.id, now)
     detail.groups = groups.value.map((g) => g.name)
     return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
   })

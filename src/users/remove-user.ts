@@ -5,7 +5,7 @@ import { endInvitation, findPendingInvitation } from '../invitations/invitation-
 import { sendInvitationEmail } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins, loadUserView } from './user-repository.ts'
+import { countActiveAdmins, loadUserView, setUserStatus } from './user-repository.ts'
 
 export interface RemoveUser {
   accountId: string
@@ -36,7 +36,7 @@ export function removeUser(deps: Deps, cmd: RemoveUser): Promise<Result<{ user: 
       detail.revoked = pending.id
     }
     detail.previousStatus = user.status
-    await trx('users').where({ id: user.id }).update({ status: 'removed', updated_at: now })
+    await setUserStatus(trx, user.id, 'removed', now)
     await sendInvitationEmail(trx, { kind: 'removal', user, invitation: null, admin, now })
     return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
   })

@@ -28,6 +28,90 @@ export async function userFullName(db: Db, userId: string): Promise<string | nul
   return row ? `${row.first_name} ${row.last_name}`.trim() : null
 }
 
+/**
+ * The Active administrator of the account with this (normalised) email: their row and the
+ * account's name and time zone. One query: found means the account exists.
+ */
+export async function findActiveAdmin(
+  db: Db,
+  accountId: string,
+  email: string,
+): Promise<{ id: string; email: string; first_name: string; last_name: string; account_name: string; time_zone: string } | null> {
+  const row = await db('users as u')
+    .join('accounts as a', 'a.id', 'u.account_id')
+    .join('user_groups as ug', 'ug.user_id', 'u.id')
+    .join('groups as g', 'g.id', 'ug.group_id')
+    .where({ 'u.account_id': accountId, 'u.email': email, 'u.status': 'active', 'g.is_admin': true })
+    .first<{ id: string; email: string; first_name: string; last_name: string; account_name: string; time_zone: string } | undefined>(
+      'u.id',
+      'u.email',
+      'u.first_name',
+      'u.last_name',
+      'a.name as account_name',
+      'a.time_zone',
+    )
+  return row ?? null
+}
+
+/**
+ * A new membership: Invited (`add`), or Active from the start (an account's first administrator,
+ * who acts from chat rather than through an emailed link). Null when the email already has a
+ * membership in the account: the unique (account, email) index decides, and a concurrent insert of
+ * the same email waits for the first transaction, then gets null.
+ */
+export async function insertUser(
+  trx: Knex.Transaction,
+  u: { accountId: string; email: string; firstName: string; lastName: string; status: 'invited' | 'active'; now: Date },
+): Promise<UserRow | null> {
+  const [row] = await trx<UserRow>('users')
+    .insert({
+      account_id: u.accountId,
+      email: u.email,
+      first_name: u.firstName,
+      last_name: u.lastName,
+      status: u.status,
+      joined_at: u.status === 'active' ? u.now : null,
+      created_at: u.now,
+      updated_at: u.now,
+    })
+    .onConflict(['account_id', 'email'])
+    .ignore()
+    .returning('*')
+  return row ?? null
+}
+
+/** Undo `insertUser` inside its transaction (a refusal found after the insert must change nothing). */
+export async function deleteUser(trx: Knex.Transaction, userId: string): Promise<void> {
+  await trx('users').where({ id: userId }).delete()
+}
+
+/** Invited again after declining or removal: the names given, no join date, no password. */
+export async function reinviteUser(trx: Knex.Transaction, userId: string, u: { firstName: string; lastName: string; now: Date }): Promise<UserRow> {
+  const [row] = await trx<UserRow>('users')
+    .where({ id: userId })
+    .update({ status: 'invited', first_name: u.firstName, last_name: u.lastName, joined_at: null, password_hash: null, updated_at: u.now })
+    .returning('*')
+  if (!row) throw new Error(`user ${userId} vanished inside its own transaction`)
+  return row
+}
+
+/** The invitee registered: Active from now, with the names and password they chose. */
+export async function activateUser(trx: Knex.Transaction, userId: string, u: { firstName: string; lastName: string; passwordHash: string; now: Date }): Promise<void> {
+  await trx('users')
+    .where({ id: userId })
+    .update({ status: 'active', joined_at: u.now, first_name: u.firstName, last_name: u.lastName, password_hash: u.passwordHash, updated_at: u.now })
+}
+
+/** A stored status change: the invitee declined, or an administrator removed the user. */
+export async function setUserStatus(trx: Knex.Transaction, userId: string, status: 'declined' | 'removed', now: Date): Promise<void> {
+  await trx('users').where({ id: userId }).update({ status, updated_at: now })
+}
+
+/** The user changed in another table (their groups): `updated_at` says so. */
+export async function touchUser(trx: Knex.Transaction, userId: string, now: Date): Promise<void> {
+  await trx('users').where({ id: userId }).update({ updated_at: now })
+}
+
 /** Active administrators of the account, not counting `exceptUserId`. */
 export async function countActiveAdmins(db: Db, accountId: string, exceptUserId: string | null): Promise<number> {
   const q = db('users as u')
