@@ -17,7 +17,7 @@ import { createTeamsNotifier, describePostError, TEAMS_CONVERSATION_GAP_MS } fro
 import { assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
 import { DAY, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
 import { API_ORIGIN as SLACK_API_ORIGIN, API_URL as SLACK_API_URL, BOT_TOKEN as SLACK_BOT_TOKEN, CHANNEL as SLACK_CHANNEL, SIGNING_SECRET as SLACK_SIGNING_SECRET } from '../slack/support.ts'
-import { ALICE, BOT, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, fixture, mockMember, post, snapshotCounts, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness } from './support.ts'
+import { ALICE, BOT, CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, channelText, fixture, mockMember, mockReplies, post, snapshotCounts, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
 
 let h: Harness
 useTeamsRouteTests({ onHarness: (x) => (h = x) })
@@ -196,6 +196,21 @@ describe('an expired invitation', () => {
 
     expect(await notices.runOnce()).toMatchObject({ expired: 0, posted: 0, delivered: 0 })
     expect((await deliveries()).every((d) => d.delivered_at !== null)).toBe(true)
+  })
+
+  it('`/invite notices here` typed in a channel thread is where the next notice goes: a new post in that channel', async () => {
+    const replies: Sent[] = []
+    mockMember(TEAM_ID)
+    mockReplies(replies, CHANNEL_CONVERSATION)
+    expect((await post(h.base, channelText('notices here'))).status).toBe(200)
+    expect(replies[0]?.body.text).toMatch(/notices/)
+    await inviteUser(h.deps, h.seed, 'dana@acme.test')
+    h.deps.clock.advance(8 * DAY)
+    const posts: PostedActivity[] = []
+    const scope = capturePosts(posts)
+    expect(await job().runOnce()).toMatchObject({ posted: 1, delivered: 1 })
+    expect(scope.isDone()).toBe(true)
+    expect(cardOf(posts[0]).fallbackText).toBe('The invitation of dana@acme.test has expired.')
   })
 
   it('dates are in the account’s time zone', async () => {
