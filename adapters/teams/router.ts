@@ -172,9 +172,12 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
       logger.info({ verb: action.verb.slice(0, 100) }, 'teams card action with an unknown verb')
       return answerInvoke(context, { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'InviteOps does not know this button.' } })
     }
-    const parsed = MessageActivity.safeParse({ ...context.activity, type: 'message', text: undefined, value: action.data ?? null })
-    if (!parsed.success) {
-      logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'teams card action refused')
+    // Our buttons always carry an object; anything else is not a click of ours (and must not be
+    // run as a typed command, which a message without a value would be).
+    const data = action.data
+    const parsed = typeof data === 'object' && data !== null && !Array.isArray(data) ? MessageActivity.safeParse({ ...context.activity, type: 'message', text: undefined, value: data }) : null
+    if (!parsed?.success) {
+      logger.warn({ issues: parsed ? parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) : ['value.action.data'] }, 'teams card action refused')
       return answerInvoke(context, { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'The click could not be read.' } })
     }
     const activity = parsed.data

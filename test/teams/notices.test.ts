@@ -699,6 +699,11 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     const before = await snapshotCounts(h.deps)
     const res = await post(h.base, invoke({ ...buttonOf(card, 'Send new invitation'), verb: 'something-else' }, cardId))
     expect(JSON.parse(res.text)).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' })
+    for (const data of [undefined, null, 'list', ['row']]) {
+      // Not a click of ours: refused, never run as a typed command (no member lookup, no reply).
+      const bad = await post(h.base, invoke(buttonOf(card, 'Send new invitation'), cardId, { value: { action: { type: 'Action.Execute', verb: 'inviteops', data } } }))
+      expect(JSON.parse(bad.text)).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' })
+    }
     expect(await snapshotCounts(h.deps)).toEqual(before)
 
     mockMember(TEAM_ID)
