@@ -39,6 +39,26 @@ describe('html helper', () => {
   })
 })
 
+describe('dateFormatter', () => {
+  const at = new Date('2026-12-03T10:00:00Z')
+  it.each([
+    ['UTC', '3 December 2026 at 10:00 UTC'],
+    ['Europe/Berlin', '3 December 2026 at 11:00 Europe/Berlin'],
+    ['Asia/Kolkata', '3 December 2026 at 15:30 Asia/Kolkata'],
+    ['America/New_York', '3 December 2026 at 05:00 America/New_York'],
+  ])('%s: the time in the zone, the zone named', (zone, shown) => {
+    expect(dateFormatter(zone)(at)).toBe(shown)
+  })
+
+  it("follows the zone's daylight-saving rules, not a fixed offset", () => {
+    expect(dateFormatter('Europe/Berlin')(new Date('2026-07-03T10:00:00Z'))).toBe('3 July 2026 at 12:00 Europe/Berlin')
+  })
+
+  it('a zone this runtime does not know reads as UTC instead of failing the page', () => {
+    expect(dateFormatter('Nowhere/Else')(at)).toBe('3 December 2026 at 10:00 UTC')
+  })
+})
+
 describe('welcome screen', () => {
   it('shows account, inviter, groups, validity and the two buttons', () => {
     const page = renderWelcome(ctx, { invitee, acceptPath: '/invitations/T/accept', declinePath: '/invitations/T/decline' })
