@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { DAY, inviteUser } from '../support/factories.ts'
 import { adaptiveCardProblems, assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
 import nock from 'nock'
-import { CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, cardSubmit, channelText, fixture, mockMember, mockReplies, mockUpdate, post, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
+import { CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, button, cardSubmit, channelText, fixture, mockMember, mockReplies, mockUpdate, post, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
 
 let h: Harness
 useTeamsRouteTests({ onHarness: (x) => (h = x) })
@@ -24,23 +24,6 @@ function validCard(sent: Sent | undefined): Card {
   return card!
 }
 
-/** Every button of ours on a card (Action.Submit or Action.Execute), wherever it sits. */
-function buttons(card: Card | CardElement): CardElement[] {
-  const out: CardElement[] = []
-  const walk = (els: CardElement[] | undefined) => {
-    for (const el of els ?? []) {
-      if (el.type === 'Action.Submit' || el.type === 'Action.Execute') out.push(el)
-      walk(el.items)
-      walk(el.actions)
-      walk(el.columns)
-    }
-  }
-  walk('body' in card ? (card.body as CardElement[]) : undefined)
-  walk('items' in card ? (card.items as CardElement[] | undefined) : undefined)
-  walk(card.actions)
-  return out
-}
-
 /** The button titled `title` in the row of `email` (a container `row-…`, wherever it sits), or on the card itself. */
 function buttonFor(card: Card, email: string, title: string): CardElement {
   const rows: CardElement[] = []
@@ -52,10 +35,8 @@ function buttonFor(card: Card, email: string, title: string): CardElement {
     }
   }
   walk(card.body)
-  const where = rows[0] ?? card
-  const found = buttons(where).find((b) => b.title === title)
-  if (!found) throw new Error(`no ${title} for ${email}: ${buttons(where).map((b) => b.title).join(', ')}`)
-  return found
+  const [first] = rows
+  return button(first ? { items: [first] } : card, title)
 }
 
 async function command(text: string): Promise<Card> {

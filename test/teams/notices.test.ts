@@ -17,7 +17,7 @@ import { createTeamsNotifier, describePostError, TEAMS_CONVERSATION_GAP_MS } fro
 import { assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
 import { DAY, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
 import { API_ORIGIN as SLACK_API_ORIGIN, API_URL as SLACK_API_URL, BOT_TOKEN as SLACK_BOT_TOKEN, CHANNEL as SLACK_CHANNEL, SIGNING_SECRET as SLACK_SIGNING_SECRET } from '../slack/support.ts'
-import { ALICE, BOT, CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, channelText, fixture, mockMember, mockReplies, post, snapshotCounts, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
+import { ALICE, BOT, CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, button, channelText, fixture, mockMember, mockReplies, post, row, snapshotCounts, submits, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
 
 let h: Harness
 useTeamsRouteTests({ onHarness: (x) => (h = x) })
@@ -61,6 +61,38 @@ async function setTeamsDestination(seed: SeededAccount, reference: unknown = REF
   )
 }
 
+const OTHER_CHANNEL = '19:0therchannel@thread.tacv2'
+
+/** One account per channel (the first is the harness's), each with its channel as Teams destination and one invitation that has expired. */
+async function expiredInChannels(channels: readonly string[]): Promise<void> {
+  for (const [i, channel] of channels.entries()) {
+    const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
+    await setTeamsDestination(seed, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: channel } }, channel)
+    await inviteUser(h.deps, seed, `gone${i}@acme.test`)
+  }
+  h.deps.clock.advance(8 * DAY)
+}
+
+/** The connector holding the next post until the test lets it go: `seen` once it arrived, `release` answers it. */
+function holdNextPost(posted: string[] = []): { seen: Promise<void>; release: () => void; scope: nock.Scope } {
+  let arrived!: () => void
+  const seen = new Promise<void>((resolve) => (arrived = resolve))
+  let answer: (() => void) | null = null
+  const scope = nock(SERVICE_ORIGIN)
+    .post((uri) => decodedPath(uri).endsWith('/activities'))
+    .reply(function (uri, _body, callback) {
+      posted.push(conversationOf(uri))
+      answer = () => callback(null, [200, { id: '1' }])
+      arrived()
+    })
+  return { seen, scope, release: () => answer?.() }
+}
+
+/** The conversation a connector path posts to. */
+function conversationOf(uri: string): string {
+  return decodedPath(uri).replace(/^\/amer\/v3\/conversations\//, '').replace(/\/activities$/, '')
+}
+
 /** The notices job with Teams' notifier only (no spacing unless a test asks for it). */
 function job(opts: NoticesJobOptions & { gapMs?: number } = {}) {
   const { gapMs, ...jobOptions } = opts
@@ -90,34 +122,9 @@ function cardOf(activity: PostedActivity | undefined): Card & { fallbackText?: s
   return card
 }
 
-/** Every Action.Execute of a card, wherever it sits. */
-function executes(card: Card | CardElement): CardElement[] {
-  const out: CardElement[] = []
-  const walk = (els: CardElement[] | undefined) => {
-    for (const el of els ?? []) {
-      if (el.type === 'Action.Execute' || el.type === 'Action.Submit') out.push(el)
-      walk(el.items)
-      walk(el.actions)
-      walk(el.columns)
-    }
-  }
-  walk((card as { body?: CardElement[] }).body)
-  walk((card as { items?: CardElement[] }).items)
-  walk(card.actions)
-  return out
-}
-
-/** The row container of `email` in a notice card. */
-function rowOf(card: Card, email: string): CardElement {
-  const found = card.body.find((el) => el.type === 'Container' && String(el.id ?? '').startsWith('row-') && JSON.stringify(el).includes(email))
-  if (!found) throw new Error(`no row for ${email} in ${JSON.stringify(card).slice(0, 500)}`)
-  return found
-}
-
-function buttonOf(where: Card | CardElement, title: string): CardElement {
-  const found = executes(where).find((b) => b.title === title)
-  if (!found) throw new Error(`no button ${title}: ${executes(where).map((b) => b.title).join(', ')}`)
-  return found
+/** Every button of a card, or of one of its rows. */
+function executes(where: { items?: CardElement[]; actions?: CardElement[]; body?: CardElement[] }): CardElement[] {
+  return submits({ type: 'AdaptiveCard', version: '1.5', body: [...(where.body ?? []), ...(where.items ?? [])], actions: where.actions ?? [] })
 }
 
 /** A click on `button` of the card posted as `cardId`, as Teams sends it: an adaptiveCard/action invoke. */
@@ -416,16 +423,11 @@ describe('when Teams or the setup says no', () => {
 
 describe('two replicas, shutdown, two platforms', () => {
   it('two replicas running at once post each notice once', async () => {
-    const other = await seedAccount(h.deps, { name: 'Other', adminEmail: 'admin@other.test' })
-    await setTeamsDestination(h.seed)
-    await setTeamsDestination(other, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: '19:0therchannel@thread.tacv2' } }, '19:0therchannel@thread.tacv2')
-    await inviteUser(h.deps, h.seed, 'gone@acme.test')
-    await inviteUser(h.deps, other, 'gone@other.test')
-    h.deps.clock.advance(8 * DAY)
+    await expiredInChannels([CHANNEL_ID, OTHER_CHANNEL])
     const here: PostedActivity[] = []
     const there: PostedActivity[] = []
     const a = capturePosts(here, 1)
-    const b = capturePosts(there, 1, '19:0therchannel@thread.tacv2')
+    const b = capturePosts(there, 1, OTHER_CHANNEL)
     const [ra, rb] = await Promise.all([job().runOnce(), job().runOnce()])
     expect(ra.posted + rb.posted).toBe(2)
     expect(a.isDone() && b.isDone()).toBe(true) // one post each; a second would find no interceptor
@@ -435,28 +437,12 @@ describe('two replicas, shutdown, two platforms', () => {
   })
 
   it('a round slower than its lease posts nothing more once another replica has claimed the notices', async () => {
-    // Three accounts, one Teams channel each, one expiry each.
     const channels = ['19:slow@thread.tacv2', '19:next@thread.tacv2', '19:last@thread.tacv2']
-    for (const [i, channel] of channels.entries()) {
-      const seed = i === 0 ? h.seed : await seedAccount(h.deps, { name: `Other ${i}`, adminEmail: `admin${i}@other.test` })
-      await setTeamsDestination(seed, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: channel } }, channel)
-      await inviteUser(h.deps, seed, `gone${i}@acme.test`)
-    }
-    h.deps.clock.advance(8 * DAY)
+    await expiredInChannels(channels)
 
     // The connector holds the first post (replica A's) until the test lets it go.
     const posted: string[] = []
-    const conversationOf = (uri: string) => decodedPath(uri).replace(/^\/amer\/v3\/conversations\//, '').replace(/\/activities$/, '')
-    let seen!: () => void
-    const firstPostSeen = new Promise<void>((resolve) => (seen = resolve))
-    let answerFirst!: () => void
-    nock(SERVICE_ORIGIN)
-      .post((uri) => decodedPath(uri).endsWith('/activities'))
-      .reply(function (uri, _body, callback) {
-        posted.push(conversationOf(uri))
-        answerFirst = () => callback(null, [200, { id: '1' }])
-        seen()
-      })
+    const first = holdNextPost(posted)
     nock(SERVICE_ORIGIN)
       .post((uri) => decodedPath(uri).endsWith('/activities'))
       .times(3)
@@ -471,10 +457,10 @@ describe('two replicas, shutdown, two platforms', () => {
     const a = replica()
     const b = replica()
     const roundA = a.runOnce()
-    await firstPostSeen
+    await first.seen
     h.deps.clock.advance(leaseMs + 1) // A's post is slow: its claim on the other two runs out
     expect(await b.runOnce()).toMatchObject({ posted: 3, delivered: 3 })
-    answerFirst()
+    first.release()
     // A's post in flight could not be called back; the two it had not started are not posted by A.
     expect(await roundA).toMatchObject({ posted: 1, delivered: 0, lost: 2 })
     // Each channel got its notice from B; only the one A had in flight got a second copy.
@@ -518,28 +504,15 @@ describe('two replicas, shutdown, two platforms', () => {
   })
 
   it('stop: the round in flight ends after the post it is making and hands the rest back', async () => {
-    const other = await seedAccount(h.deps, { name: 'Other', adminEmail: 'admin@other.test' })
-    await setTeamsDestination(h.seed)
-    await setTeamsDestination(other, { ...REFERENCE, conversation: { ...REFERENCE.conversation, id: '19:0therchannel@thread.tacv2' } }, '19:0therchannel@thread.tacv2')
-    await inviteUser(h.deps, h.seed, 'gone@acme.test')
-    await inviteUser(h.deps, other, 'gone@other.test')
-    h.deps.clock.advance(8 * DAY)
-    let seen!: () => void
-    const firstPostSeen = new Promise<void>((resolve) => (seen = resolve))
-    let answerFirst!: () => void
-    const scope = nock(SERVICE_ORIGIN)
-      .post((uri) => decodedPath(uri).endsWith('/activities'))
-      .reply(function (_uri, _body, callback) {
-        answerFirst = () => callback(null, [200, { id: '1' }])
-        seen()
-      })
+    await expiredInChannels([CHANNEL_ID, OTHER_CHANNEL])
+    const first = holdNextPost()
     const notices = job({ intervalMs: 60_000 })
     notices.start()
-    await firstPostSeen
+    await first.seen
     const stopped = notices.stop()
-    answerFirst()
+    first.release()
     await stopped
-    expect(scope.isDone()).toBe(true) // one post, no second (nock would refuse it)
+    expect(first.scope.isDone()).toBe(true) // one post, no second (nock would refuse it)
     const rows = await deliveries()
     expect(rows.filter((d) => d.delivered_at !== null)).toHaveLength(1)
     const open = await h.deps.db('notice_deliveries').whereNull('delivered_at').select('*')
@@ -574,19 +547,19 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     mockMember(TEAM_ID)
     const updates: PostedActivity[] = []
     const update = captureUpdate(updates, cardId)
-    const answer = await click(invoke(buttonOf(rowOf(card, 'dana@acme.test'), 'Send new invitation'), cardId))
+    const answer = await click(invoke(button(row(card, 'dana@acme.test'), 'Send new invitation'), cardId))
     const now = answerCard(answer)
     expect(update.isDone()).toBe(true)
     expect(updates[0]?.attachments?.[0]?.content).toEqual(now) // everyone sees what the clicker sees
-    expect(JSON.stringify(rowOf(now, 'dana@acme.test'))).toMatch(/New invitation sent to dana@acme\.test/)
-    expect(executes(rowOf(now, 'dana@acme.test'))).toHaveLength(0)
-    expect(executes(rowOf(now, 'eve@acme.test')).map((b) => b.title)).toEqual(['Send new invitation', 'Remove user…'])
+    expect(JSON.stringify(row(now, 'dana@acme.test'))).toMatch(/New invitation sent to dana@acme\.test/)
+    expect(executes(row(now, 'dana@acme.test'))).toHaveLength(0)
+    expect(executes(row(now, 'eve@acme.test')).map((b) => b.title)).toEqual(['Send new invitation', 'Remove user…'])
     expect(await invitationStates('dana@acme.test')).toEqual(['replaced', 'pending'])
   })
 
   it('a stale card (someone acted first) is told what happened meanwhile; nothing is done twice, the attempt is audited', async () => {
     const { card, cardId } = await postedNotice(['dana@acme.test'])
-    const send = buttonOf(card, 'Send new invitation')
+    const send = button(card, 'Send new invitation')
     mockMember(TEAM_ID)
     captureUpdate([], cardId)
     await click(invoke(send, cardId))
@@ -596,7 +569,7 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     const updates: PostedActivity[] = []
     captureUpdate(updates, cardId)
     const now = answerCard(await click(invoke(send, cardId))) // the same button on a copy that was not refreshed
-    expect(JSON.stringify(rowOf(now, 'dana@acme.test'))).toMatch(/already/i)
+    expect(JSON.stringify(row(now, 'dana@acme.test'))).toMatch(/already/i)
     expect(executes(now)).toHaveLength(0)
     const after = await snapshotCounts(h.deps)
     expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 })
@@ -608,7 +581,7 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     const { card, cardId } = await postedNotice(['dana@acme.test'])
     mockMember(TEAM_ID)
     const shared = captureUpdate([], cardId)
-    const prompt = answerCard(await click(invoke(buttonOf(card, 'Remove user…'), cardId)))
+    const prompt = answerCard(await click(invoke(button(card, 'Remove user…'), cardId)))
     expect(JSON.stringify(prompt)).toContain('dana@acme.test')
     expect(shared.isDone()).toBe(false) // the question is the clicker's; the shared card keeps its buttons
     expect((await h.deps.db('users').where({ email: 'dana@acme.test' }).first<{ status: string }>('status'))?.status).toBe('invited')
@@ -617,9 +590,9 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     mockMember(TEAM_ID)
     const updates: PostedActivity[] = []
     const update = captureUpdate(updates, cardId)
-    const removed = answerCard(await click(invoke(buttonOf(prompt, 'Remove'), cardId)))
+    const removed = answerCard(await click(invoke(button(prompt, 'Remove'), cardId)))
     expect(update.isDone()).toBe(true)
-    expect(JSON.stringify(rowOf(removed, 'dana@acme.test'))).toMatch(/removed/i)
+    expect(JSON.stringify(row(removed, 'dana@acme.test'))).toMatch(/removed/i)
     expect(executes(removed)).toHaveLength(0)
     expect((await h.deps.db('users').where({ email: 'dana@acme.test' }).first<{ status: string }>('status'))?.status).toBe('removed')
   })
@@ -630,7 +603,7 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     const bob = { id: '29:bob-not-an-admin', name: 'Bob Member', aadObjectId: '7e2c4d2f-2c8b-4b4f-8d2f-3a4b5c6d7e8f' }
     mockMember(TEAM_ID, { id: bob.id, name: bob.name, aadObjectId: bob.aadObjectId, email: 'bob@acme.test', userPrincipalName: 'bob@acme.onmicrosoft.com' }, bob.id)
     const update = captureUpdate([], cardId)
-    const answer = await click(invoke(buttonOf(card, 'Send new invitation'), cardId, { from: bob }))
+    const answer = await click(invoke(button(card, 'Send new invitation'), cardId, { from: bob }))
     expect(answer.type).toBe('application/vnd.microsoft.activity.message')
     expect(String(answer.value)).toMatch(/administrator/i)
     expect(update.isDone()).toBe(false) // the shared card was not touched
@@ -650,9 +623,9 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     await job().runOnce()
     mockMember(TEAM_ID)
     const update = captureUpdate([], cardId)
-    const now = answerCard(await click(invoke(buttonOf(cardOf(posts[0]), 'Resend invitation'), cardId)))
+    const now = answerCard(await click(invoke(button(cardOf(posts[0]), 'Resend invitation'), cardId)))
     expect(update.isDone()).toBe(true)
-    expect(JSON.stringify(rowOf(now, 'sam@acme.test'))).toMatch(/resent to sam@acme\.test/i)
+    expect(JSON.stringify(row(now, 'sam@acme.test'))).toMatch(/resent to sam@acme\.test/i)
     expect(executes(now)).toHaveLength(0) // no longer expiring within 24 hours
     const sam = await h.deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where('u.email', 'sam@acme.test').first<{ sent_count: number }>('i.sent_count')
     expect(sam?.sent_count).toBe(2)
@@ -671,7 +644,7 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
         putSeen()
       })
     // The answer arrives while the connector still holds the PUT (held until the test lets it go).
-    const res = await post(h.base, invoke(buttonOf(card, 'Send new invitation'), cardId))
+    const res = await post(h.base, invoke(button(card, 'Send new invitation'), cardId))
     expect(JSON.parse(res.text)).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' })
     await seen
     answerPut()
@@ -683,32 +656,32 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     const other = await seedAccount(h.deps, { name: 'Other', adminEmail: 'admin@other.test' })
     const { user: stranger } = await inviteUser(h.deps, other, 'secret@other.test')
     const { card, cardId } = await postedNotice(['dana@acme.test'])
-    const send = buttonOf(card, 'Send new invitation')
+    const send = button(card, 'Send new invitation')
     const data = send.data as { origin: { userIds: string[] } }
     const forged = { ...send, data: { ...data, origin: { ...data.origin, userIds: [...data.origin.userIds, stranger.id] } } }
     mockMember(TEAM_ID)
     captureUpdate([], cardId)
     const now = answerCard(await click(invoke(forged, cardId)))
     expect(JSON.stringify(now)).not.toContain('secret@other.test')
-    expect(JSON.stringify(rowOf(now, 'dana@acme.test'))).toMatch(/New invitation sent to dana@acme\.test/)
+    expect(JSON.stringify(row(now, 'dana@acme.test'))).toMatch(/New invitation sent to dana@acme\.test/)
     expect(await invitationStates('secret@other.test')).toEqual(['pending'])
   })
 
   it('an unknown verb is refused without running anything; a redelivered click is not run twice', async () => {
     const { card, cardId } = await postedNotice(['dana@acme.test'])
     const before = await snapshotCounts(h.deps)
-    const res = await post(h.base, invoke({ ...buttonOf(card, 'Send new invitation'), verb: 'something-else' }, cardId))
+    const res = await post(h.base, invoke({ ...button(card, 'Send new invitation'), verb: 'something-else' }, cardId))
     expect(JSON.parse(res.text)).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' })
     for (const data of [undefined, null, 'list', ['row']]) {
       // Not a click of ours: refused, never run as a typed command (no member lookup, no reply).
-      const bad = await post(h.base, invoke(buttonOf(card, 'Send new invitation'), cardId, { value: { action: { type: 'Action.Execute', verb: 'inviteops', data } } }))
+      const bad = await post(h.base, invoke(button(card, 'Send new invitation'), cardId, { value: { action: { type: 'Action.Execute', verb: 'inviteops', data } } }))
       expect(JSON.parse(bad.text)).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' })
     }
     expect(await snapshotCounts(h.deps)).toEqual(before)
 
     mockMember(TEAM_ID)
     captureUpdate([], cardId)
-    const once = invoke(buttonOf(card, 'Send new invitation'), cardId)
+    const once = invoke(button(card, 'Send new invitation'), cardId)
     await click(once)
     const again = await click(once) // Teams retrying the same invoke
     expect(again).toMatchObject({ type: 'application/vnd.microsoft.activity.message' })
