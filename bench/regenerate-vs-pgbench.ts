@@ -95,12 +95,12 @@ interface Mirrored {
 const ADMIN_EMAIL_SQL = `('admin' || :adm::text || '@bench.test')`
 
 // Read from src/invitations/regenerate-invitation.ts and what it calls (admin-action.ts,
-// user-repository.ts, outbox.ts, invitation-store.ts, audit-log.ts), as traced. The code changes
+// the user, invitation and audit repositories, outbox.ts, invitation-steps.ts), as traced. The code changes
 // (round trips get cut): each run traces one call and says when this list no longer matches.
 const MIRRORED: Mirrored[] = [
   {
     what: 'find the admin (findAdmin join)',
-    sql: 'select "u"."id", "u"."email", "u"."first_name", "u"."last_name", "a"."name" as "account_name" from "users" as "u" inner join "accounts" as "a" on "a"."id" = "u"."account_id" inner join "user_groups" as "ug" on "ug"."user_id" = "u"."id" inner join "groups" as "g" on "g"."id" = "ug"."group_id" where "u"."account_id" = $1 and "u"."email" = $2 and "u"."status" = $3 and "g"."is_admin" = $4 limit $5',
+    sql: 'select "u"."id", "u"."email", "u"."first_name", "u"."last_name", "a"."name" as "account_name", "a"."time_zone" from "users" as "u" inner join "accounts" as "a" on "a"."id" = "u"."account_id" inner join "user_groups" as "ug" on "ug"."user_id" = "u"."id" inner join "groups" as "g" on "g"."id" = "ug"."group_id" where "u"."account_id" = $1 and "u"."email" = $2 and "u"."status" = $3 and "g"."is_admin" = $4 limit $5',
     args: [':account_id', ADMIN_EMAIL_SQL, ':s_active', ':t', ':one'],
     gset: 'a_',
   },
@@ -174,7 +174,7 @@ const MIRRORED: Mirrored[] = [
       ':s_new_invitation',
       ':now',
       `json_build_object('accountName', :a_account_name::text, 'recipientFirstName', :u_first_name::text, 'inviterName', btrim(:a_first_name::text || ' ' || :a_last_name::text), ` +
-        `'inviterEmail', :a_email::text, 'groups', json_build_array(:g_name::text), 'expiresAt', :expires::text)::jsonb`,
+        `'inviterEmail', :a_email::text, 'groups', json_build_array(:g_name::text), 'expiresAt', :expires::text, 'timeZone', :a_time_zone::text)::jsonb`,
       ':a_id',
       ':s_queued',
       ':u_email',
