@@ -261,7 +261,6 @@ describe('an older card (Action.Submit)', () => {
 describe('values we did not write', () => {
   it.each([
     ['an unknown action', { inviteops: 'row', action: 'delete_everything', userId: '00000000-0000-4000-8000-000000000000', origin: { kind: 'reply' } }],
-    ['a string', 'regenerate bob@acme.test'],
     ['a foreign card', { action: 'approve', ticket: 42 }],
     ['a malformed user id', { inviteops: 'row', action: 'resend', userId: 'bob@acme.test', origin: { kind: 'reply' } }],
   ])('%s: a polite "not one I know", nothing changes', async (_name, value) => {
@@ -270,6 +269,22 @@ describe('values we did not write', () => {
     const told = await click(value, { expect: 'reply' })
     expect(told.body.text).toContain('That button is not one I know')
     expect(await snapshotCounts(h.deps)).toEqual(before)
+  })
+
+  it('data that is not an object: refused with an error answer before anything runs (no member lookup); as an older card\'s value, "not one I know"', async () => {
+    await inviteUser(h.deps, h.seed, 'bob@acme.test')
+    const before = await snapshotCounts(h.deps)
+    const res = await post(h.base, cardExecute('regenerate bob@acme.test', CARD_ID))
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.text)).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' })
+    const sent: Sent[] = []
+    mockMember(TEAM_ID)
+    const replies = mockReplies(sent, CHANNEL_CONVERSATION)
+    await post(h.base, cardSubmit('regenerate bob@acme.test', CARD_ID))
+    expect(replies.isDone()).toBe(true)
+    expect(sent[0]?.body.text).toContain('That button is not one I know')
+    expect(await snapshotCounts(h.deps)).toEqual(before)
+    expect(nock.pendingMocks()).toEqual([])
   })
 
   it("a value naming another account's user: cannot find that user, nothing changes there", async () => {
