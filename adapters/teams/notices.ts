@@ -14,6 +14,7 @@
  * What a refusal means (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit):
  *  - 429: Teams' rate limit; its `Retry-After` becomes the retry time;
  *  - 412, 5xx, a timeout, a network failure: transient, tried again later;
+ *  - 401: the bot's credentials were refused: later (the operator fixes them for every account);
  *  - 403, 404: the bot was removed from the team or the channel is gone: permanent, and the
  *    error says what to do;
  *  - any other 4xx: permanent (the card was refused; retrying would not change that).
@@ -156,7 +157,9 @@ export function describePostError(error: unknown, nowMs: number): Extract<Notice
   if (status === 403 || status === 404) {
     return { ok: false, transient: false, retryAfterMs: null, error: `teams: http_${status}: the bot is no longer in that conversation; add InviteOps to the team again, then send \`/invite notices here\` in the channel` }
   }
-  if (status === 401) return { ok: false, transient: false, retryAfterMs: null, error: 'teams: http_401: the bot could not sign in; check MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD' }
+  // The bot's own credentials were refused: every account's notices fail alike until the operator
+  // fixes them, so they wait (up to the job's give-up) rather than being closed at once.
+  if (status === 401) return { ok: false, transient: true, retryAfterMs: null, error: 'teams: http_401: the bot could not sign in; check MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD' }
   return { ok: false, transient: false, retryAfterMs: null, error: `teams: http_${status} (${detail.slice(0, 100)})` }
 }
 

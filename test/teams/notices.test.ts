@@ -418,6 +418,8 @@ describe('when Teams or the setup says no', () => {
     expect(describePostError({ statusCode: 429, response: { headers: {} } }, now)).toMatchObject({ transient: true, retryAfterMs: null })
     expect(describePostError(new Error('socket hang up'), now)).toMatchObject({ transient: true, retryAfterMs: null })
     expect(describePostError({ statusCode: 400, code: 'BadArgument' }, now)).toMatchObject({ transient: false, error: 'teams: http_400 (BadArgument)' })
+    expect(describePostError({ statusCode: 401 }, now)).toMatchObject({ transient: true, error: expect.stringContaining('MICROSOFT_APP_PASSWORD') })
+    expect(describePostError({ statusCode: 404, code: 'ConversationNotFound' }, now)).toMatchObject({ transient: false, error: expect.stringContaining('/invite notices here') })
   })
 })
 
