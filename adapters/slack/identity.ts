@@ -12,16 +12,12 @@
  * within `ttlMs`.
  */
 import type { WebClient } from '@slack/web-api'
-import type { ChatPlatform } from '../../src/chat/platform.ts'
 import type { Actor } from '../../src/invitations/model.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { IdentityProblem } from './render.ts'
 import { z } from 'zod'
 import { isTimeZone } from '../../src/shared/dates.ts'
-import { UsersInfoResponse } from './schemas.ts'
-
-/** Slack's name as a chat platform: its linked workspaces, its actors, its notice destination. */
-export const SLACK: ChatPlatform = 'slack'
+import { SLACK, UsersInfoResponse } from './schemas.ts'
 
 /** A Web API platform error carries Slack's error code in `data.error` (e.g. `user_not_found`). */
 const WebApiErrorShape = z.object({ data: z.object({ error: z.string() }) })

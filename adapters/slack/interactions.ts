@@ -17,10 +17,10 @@ import type { Deps } from '../../src/deps.ts'
 import type { ChatIO, ChatOrigin } from '../chat/ports.ts'
 import { createChatSession, SESSION_WORDS, type ChatClick } from '../chat/session.ts'
 import { ActionIds, decodeListTarget, decodeOrigin, decodeRowAction, knownActionId } from './actions.ts'
-import { SLACK, slackActor, type IdentityResolver } from './identity.ts'
+import { slackActor, type IdentityResolver } from './identity.ts'
 import { EDIT_MODAL_ACTION_ID, EDIT_MODAL_BLOCK_ID, EDIT_MODAL_CALLBACK_ID, describeIdentityProblem, renderNotLinked, slackPresenter, type EditModalState, type SlackMessage } from './render.ts'
 import { commandTextFromSlack } from './format.ts'
-import { EditModalMetadata, type BlockActionsPayload, type SlashCommandBody, type ViewSubmissionPayload } from './schemas.ts'
+import { EditModalMetadata, SLACK, type BlockActionsPayload, type SlashCommandBody, type ViewSubmissionPayload } from './schemas.ts'
 
 /** A body for `response_url` (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses). */
 export interface ResponseBody extends SlackMessage {

@@ -19,7 +19,7 @@ import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 import type { ChatPresenter, PresentContext } from '../chat/ports.ts'
 import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
-import { SLACK } from './identity.ts'
+import { SLACK } from './schemas.ts'
 
 type KnownBlock = SlackTypes.KnownBlock
 type Button = SlackTypes.Button

@@ -9,7 +9,11 @@
  *  - users.info:     https://docs.slack.dev/reference/methods/users.info
  */
 import { z } from 'zod'
+import type { ChatPlatform } from '../../src/chat/platform.ts'
 import { listFilters } from './actions.ts'
+
+/** Slack's name as a chat platform: its linked workspaces, its actors, its notice destination. */
+export const SLACK: ChatPlatform = 'slack'
 
 /**
  * Slack ids are uppercase letters and digits behind a one-letter kind: `U…`/`W…` users, `T…`

@@ -21,7 +21,8 @@ import type { Deps } from '../../src/deps.ts'
 import type { ChatIO } from '../chat/ports.ts'
 import { createChatSession, type ChatClick } from '../chat/session.ts'
 import { judgeTeamsMember, teamsActor } from './identity.ts'
-import { describeIdentityProblem, renderNotLinked, teamsPresenter, type TeamsMessage } from './render.ts'
+import { teamsPresenter } from './presenter.ts'
+import { describeIdentityProblem, renderNotLinked, type TeamsMessage } from './render.ts'
 import { CardValue, clientTimeZone, isPersonal, tenantOf, TEAMS, type CardOrigin, type MessageActivity } from './schemas.ts'
 
 /** The Teams calls the adapter makes, over one turn; implemented with botbuilder in turn-io.ts. */

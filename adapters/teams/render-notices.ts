@@ -27,14 +27,14 @@ import { formatDay, formatDayTime } from '../../src/shared/dates.ts'
 import { joinedCell } from '../../src/users/joined-cell.ts'
 import { rowActionLabels } from '../chat/labels.ts'
 import { escCard, escCardName } from './format.ts'
+import { INVITEOPS_VERB } from './schemas.ts'
 import type { AdaptiveCard, CardElement, TeamsMessage } from './render.ts'
 
 /** Rows with buttons in one notice card (as on Slack; a card stays far below Teams' 28 KB). */
 export const MAX_NOTICE_ROWS = 10
 /** Lines in one activity card. */
 export const MAX_ACTIVITY_LINES = 20
-/** The verb of every `Action.Execute` of ours: the data says what to do. */
-export const INVITEOPS_VERB = 'inviteops'
+export { INVITEOPS_VERB } from './schemas.ts'
 
 /** Which notice a card is: what its rows offer and how it is re-rendered after a click. */
 export type NoticeKind = 'expired' | 'requested' | 'expiring_soon'

@@ -19,10 +19,8 @@ import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 import { oneLine } from '../../src/shared/names.ts'
 import { code, esc, escCard, escCardName, escName } from './format.ts'
-import { listFilters, TEAMS, type CardOrigin, type CardValue } from './schemas.ts'
+import { INVITEOPS_VERB, listFilters, TEAMS, type CardOrigin, type CardValue } from './schemas.ts'
 import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
-import type { ChatOrigin, ChatPresenter, PresentContext } from '../chat/ports.ts'
-import { INVITEOPS_VERB, renderNoticeNow } from './render-notices.ts'
 
 /** An Adaptive Card element or action: plain JSON (Teams reads it; we only write it). */
 export type CardElement = Record<string, unknown>
@@ -354,44 +352,3 @@ export function renderLinkSentPrivately(email: string, actorName: string): Teams
 
 /** The one answer to an outage (logged with details; the user gets no stack trace). */
 export const SOMETHING_WENT_WRONG = 'Something went wrong on our side. Check with `/invite show <email>` before trying again.'
-
-/** Actions a change of state: said to the conversation (the rest answers the caller). */
-const CHANGES = new Set<CommandOutcome['kind']>(['added', 'resent', 'regenerated', 'edited', 'removed', 'notices_set', 'notices_off'])
-
-/**
- * Teams' presenter for the chat session (adapters/chat/ports.ts): markdown text and Adaptive
- * Cards, in the reader's time zone. A notice is re-rendered whole from the current state of its
- * users (render-notices.ts, the same rows as when it was posted).
- */
-export const teamsPresenter: ChatPresenter<TeamsMessage> = {
-  outcome(outcome, ctx) {
-    const rendered = renderOutcome(outcome, renderContext(ctx))
-    const change = CHANGES.has(outcome.kind) && !(outcome.kind === 'notices_off' && outcome.previous === null)
-    return { private: change ? null : rendered.message, public: change ? rendered.message : null, summary: rendered.summary }
-  },
-  list: (list, ctx, banner) => renderList(list, ctx.now, banner, ctx.timeZone),
-  show: (shown, ctx, banner) => renderShow(shown.user, shown.history, ctx.now, banner, ctx.timeZone),
-  notice({ origin, users, banner, clickedUserId, ctx }) {
-    if (!origin.notice || !origin.userIds) return null
-    return renderNoticeNow({ kind: 'notice', notice: origin.notice, userIds: origin.userIds }, users, {
-      now: ctx.now,
-      timeZone: ctx.timeZone,
-      banner: clickedUserId ? { userId: clickedUserId, text: banner } : null,
-    })
-  },
-  bannerOnly: renderBannerOnly,
-  problem: renderProblem,
-  editForm: (user, groups, ctx) => renderEditCard(user, groups, cardOrigin(ctx.origin)),
-  linkSentPrivately: (email, ctx) => renderLinkSentPrivately(email, ctx.actor.displayName ?? 'An administrator'),
-  banner: (tone, summary) => `${tone === 'done' ? '✅' : 'ℹ️'} ${summary}`,
-}
-
-function renderContext(ctx: PresentContext): RenderContext {
-  return { now: ctx.now, actorName: ctx.actor.displayName ?? 'An administrator', origin: cardOrigin(ctx.origin), timeZone: ctx.timeZone }
-}
-
-/** The session's origin as a card carries it on: a notice that does not name its users is a plain reply. */
-function cardOrigin(origin: ChatOrigin): CardOrigin {
-  if (origin.kind !== 'notice') return origin
-  return origin.notice && origin.userIds ? { kind: 'notice', notice: origin.notice, userIds: origin.userIds } : { kind: 'reply' }
-}

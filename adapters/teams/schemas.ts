@@ -191,9 +191,12 @@ export const CardOrigin = z.discriminatedUnion('kind', [
 ])
 export type CardOrigin = z.infer<typeof CardOrigin>
 
+/** The verb of every `Action.Execute` of ours: the data says what to do. */
+export const INVITEOPS_VERB = 'inviteops'
+
 /**
  * What our buttons carry (we wrote it; still parsed on the way in): the `data` of an
- * `Action.Execute` with the verb `inviteops` (render-notices.ts: INVITEOPS_VERB), or the `value`
+ * `Action.Execute` with the verb `INVITEOPS_VERB`, or the `value`
  * of an older card's Action.Submit, which keeps working. Ids only, never an email to trust or a
  * link secret; everything is re-checked by the core.
  */
