@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
+import { findInvitation, setInvitationDelivery } from '../invitations/invitation-repository.ts'
 import { invitationUrl } from '../invitations/links.ts'
 import { EmailSendError, type EmailSender } from '../ports/email.ts'
 import { leaseQueue, type LeaseClaim } from '../shared/lease-queue.ts'
@@ -167,7 +168,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   async function fail(row: OutboxRow, reason: string): Promise<boolean> {
     return deps.db.transaction(async (trx) => {
       const n = await outboxQueue.complete(trx, [claimOf(row)], deps.clock.now(), reason)
-      if (n === 1 && row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'failed', delivery_detail: reason.slice(0, 500) })
+      if (n === 1 && row.invitation_id) await setInvitationDelivery(trx, row.invitation_id, { status: 'failed', detail: reason.slice(0, 500) })
       return n === 1
     })
   }
@@ -186,7 +187,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
 
   async function linkFor(row: OutboxRow): Promise<{ link: string | null; expiresAt: string | null; dead: string | null }> {
     if (!row.invitation_id) return { link: null, expiresAt: null, dead: null }
-    const inv = await deps.db('invitations').where({ id: row.invitation_id }).first<{ link_id: string; state: string; expires_at: Date } | undefined>('link_id', 'state', 'expires_at')
+    const inv = await findInvitation(deps.db, row.invitation_id)
     if (!inv || inv.state !== 'pending') return { link: null, expiresAt: null, dead: 'superseded: the link changed before sending' }
     if (inv.expires_at <= deps.clock.now()) return { link: null, expiresAt: null, dead: 'expired: the link expired before it could be sent' }
     return { link: invitationUrl(deps.config.publicBaseUrl, deps.config.inviteSecret, inv.link_id), expiresAt: inv.expires_at.toISOString(), dead: null }
@@ -296,7 +297,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
         const now = deps.clock.now()
         return await deps.db.transaction(async (trx) => {
           const n = await outboxQueue.complete(trx, [claimOf(row)], now, null, { message_id: messageId })
-          if (n === 1 && row.invitation_id) await trx('invitations').where({ id: row.invitation_id }).update({ delivery_status: 'sent', delivery_message_id: messageId, delivery_detail: null })
+          if (n === 1 && row.invitation_id) await setInvitationDelivery(trx, row.invitation_id, { status: 'sent', messageId, detail: null })
           return n === 1
         })
       } catch (err) {

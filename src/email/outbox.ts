@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { LifecycleFailure } from '../invitations/failures.ts'
+import { setInvitationDelivery } from '../invitations/invitation-repository.ts'
 
 export type EmailKind = 'invitation' | 'resend' | 'new_invitation' | 'removal'
 
@@ -50,7 +51,7 @@ export async function enqueueEmail(trx: Knex.Transaction, email: EnqueueEmail): 
     created_at: email.now,
   })
   if (email.invitationId && !email.invitationMarkedQueued) {
-    await trx('invitations').where({ id: email.invitationId }).update({ delivery_status: 'queued', delivery_detail: null, delivery_message_id: null })
+    await setInvitationDelivery(trx, email.invitationId, { status: 'queued', detail: null, messageId: null })
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.ts'
 import { recordAudit } from '../audit/audit-repository.ts'
+import { setInvitationDelivery } from '../invitations/invitation-repository.ts'
 import type { Actor } from '../invitations/model.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { ok, type Result } from '../shared/result.ts'
@@ -79,9 +80,7 @@ export async function recordDeliveryEvent(deps: Deps, feedback: DeliveryFeedback
       }
       const mine = matches.filter((m) => m.to_email === r.email)
       const invitationIds = mine.flatMap((m) => (m.invitation_id ? [m.invitation_id] : []))
-      if (invitationIds.length) {
-        invitationsMarked += await trx('invitations').whereIn('id', invitationIds).update({ delivery_status: status, delivery_detail: detail })
-      }
+      invitationsMarked += await setInvitationDelivery(trx, invitationIds, { status, detail })
       const accounts = [...new Set(mine.map((m) => m.account_id))]
       for (const accountId of accounts.length ? accounts : [null]) {
         if (accountId) {

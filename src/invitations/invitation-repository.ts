@@ -203,3 +203,42 @@ export async function lastNewInvitationRequest(db: Db, invitationId: string): Pr
 export async function insertNewInvitationRequest(trx: Knex.Transaction, invitation: InvitationRow, now: Date): Promise<void> {
   await trx('invitation_requests').insert({ account_id: invitation.account_id, user_id: invitation.user_id, invitation_id: invitation.id, requested_at: now })
 }
+
+// ---- email delivery status -------------------------------------------------------------------
+
+/**
+ * What the email outbox and SES's feedback say about an invitation's latest email (shown by
+ * `/invite show`). A field left out keeps its stored value; null clears it.
+ */
+export interface InvitationDelivery {
+  status: DeliveryStatus
+  detail?: string | null
+  messageId?: string | null
+}
+
+/**
+ * Set the delivery status of the invitations `ids` (one or many). Returns how many rows changed.
+ * The email worker calls it only after its fenced close of the outbox row succeeded, in the same
+ * transaction, so a worker that lost its claim changes nothing here either.
+ */
+export async function setInvitationDelivery(db: Db, ids: string | readonly string[], delivery: InvitationDelivery): Promise<number> {
+  const list = typeof ids === 'string' ? [ids] : [...ids]
+  if (list.length === 0) return 0
+  return db('invitations')
+    .whereIn('id', list)
+    .update({
+      delivery_status: delivery.status,
+      ...(delivery.detail !== undefined ? { delivery_detail: delivery.detail } : {}),
+      ...(delivery.messageId !== undefined ? { delivery_message_id: delivery.messageId } : {}),
+    })
+}
+
+/**
+ * The pending invitation of every user, as a subquery of `user_id` and `expires_at` to join
+ * (`.leftJoin(pendingInvitations(db).as('pi'), 'pi.user_id', 'u.id')`): the Users page filters and
+ * shows each user's status from it in the same query. At most one row per user (a partial unique
+ * index).
+ */
+export function pendingInvitations(db: Db): Knex.QueryBuilder {
+  return db('invitations').where({ state: 'pending' }).select('user_id', 'expires_at')
+}

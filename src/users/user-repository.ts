@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { latestInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
+import { latestInvitations, pendingInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
 import type { DisplayStatus, InvitationView, UserView } from '../invitations/model.ts'
 import type { UserRow } from './user-row.ts'
 import { displayStatus, rowActions } from '../invitations/rules.ts'
@@ -171,9 +171,7 @@ export async function queryUserViews(
   opts: { now: Date; filter?: DisplayStatus | 'all'; emails?: string[]; userIds?: string[]; limit?: number; offset?: number; count?: boolean },
 ): Promise<UserPage> {
   const base = db('users as u')
-    .leftJoin('invitations as pi', function () {
-      this.on('pi.user_id', '=', 'u.id').andOnVal('pi.state', '=', 'pending')
-    })
+    .leftJoin(pendingInvitations(db).as('pi'), 'pi.user_id', 'u.id')
     .where('u.account_id', accountId)
   if (opts.emails) base.whereIn('u.email', opts.emails)
   if (opts.userIds) base.whereIn('u.id', opts.userIds)
