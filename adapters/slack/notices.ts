@@ -10,6 +10,7 @@ import type { ChatNotifier, NoticePostResult } from '../../src/notices/chat-noti
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 import type { SlackMessage } from './render.ts'
 import { renderNotices } from './render-notices.ts'
+import { SLACK } from './schemas.ts'
 import { describePostError } from './web-io.ts'
 
 /** Slack allows about one message a second per channel; a little more keeps clear of it. */
@@ -35,7 +36,7 @@ export function createSlackNotifier(config: SlackConfig, opts: SlackNotifierOpti
     timeout: SLACK_CALL_TIMEOUT_MS,
   })
   return {
-    platform: 'slack',
+    platform: SLACK,
     conversationGapMs: opts.conversationGapMs ?? SLACK_CONVERSATION_GAP_MS,
     render: (events, ctx) => renderNotices(events, ctx),
     async post(destination, message): Promise<NoticePostResult> {

@@ -28,7 +28,7 @@ import type { TeamsConfig } from './config.ts'
 import type { TeamsMessage } from './render.ts'
 import { renderTeamsNotices } from './render-notices.ts'
 import { createBotAdapter, TEAMS_DEADLINES, type TeamsCloudAdapter } from './router.ts'
-import { connectorId } from './schemas.ts'
+import { connectorId, TEAMS } from './schemas.ts'
 import { toActivity } from './turn-io.ts'
 
 /**
@@ -100,7 +100,7 @@ export function createTeamsNotifier(config: TeamsConfig, opts: TeamsNotifierOpti
   const log = opts.logger.child({ adapter: 'teams', component: 'notices' })
   const nowMs = opts.nowMs ?? Date.now
   return {
-    platform: 'teams',
+    platform: TEAMS,
     conversationGapMs: opts.conversationGapMs ?? TEAMS_CONVERSATION_GAP_MS,
     render(events: readonly AccountEvent[], ctx: NoticeContext): NoticeBatch<TeamsMessage>[] {
       return renderTeamsNotices(events, ctx)
@@ -109,7 +109,7 @@ export function createTeamsNotifier(config: TeamsConfig, opts: TeamsNotifierOpti
       const parsed = reference.safeParse(destination.reference)
       if (!parsed.success) {
         log.warn({ accountId: destination.accountId, issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'teams notice destination has no usable conversation reference')
-        return { ok: false, transient: false, retryAfterMs: null, error: 'teams: the stored conversation reference is unusable; send `/invite notices here` in the channel again' }
+        return { ok: false, transient: false, retryAfterMs: null, error: 'the stored conversation reference is unusable; send `/invite notices here` in the channel again' }
       }
       try {
         await postProactively(adapter, config.appId, parsed.data, message)
@@ -144,23 +144,24 @@ async function postProactively(adapter: TeamsCloudAdapter, appId: string | null,
 
 /**
  * What a failed post means for the job: later (with Retry-After when Teams gave one) or never,
- * with a note saying what to do. Exported for the tests of unusual errors.
+ * with a note saying what to do. The note does not name the platform: the job prefixes it.
+ * Exported for the tests of unusual errors.
  */
 export function describePostError(error: unknown, nowMs: number): Extract<NoticePostResult, { ok: false }> {
   const shape = ConnectorError.safeParse(error)
   const status = shape.success ? shape.data.statusCode : undefined
   const detail = (shape.success ? (shape.data.code ?? shape.data.message) : undefined) ?? (error instanceof Error ? error.message : String(error))
-  if (status === 429) return { ok: false, transient: true, retryAfterMs: retryAfterMs(shape.success ? shape.data.response?.headers : undefined, nowMs), error: 'teams: rate limited (429)' }
+  if (status === 429) return { ok: false, transient: true, retryAfterMs: retryAfterMs(shape.success ? shape.data.response?.headers : undefined, nowMs), error: 'rate limited (429)' }
   if (status === undefined || status >= 500 || status === 412) {
-    return { ok: false, transient: true, retryAfterMs: NO_RETRY_AFTER, error: `teams: ${status ? `http_${status}` : 'no answer'} (${detail.slice(0, 100)})` }
+    return { ok: false, transient: true, retryAfterMs: NO_RETRY_AFTER, error: `${status ? `http_${status}` : 'no answer'} (${detail.slice(0, 100)})` }
   }
   if (status === 403 || status === 404) {
-    return { ok: false, transient: false, retryAfterMs: null, error: `teams: http_${status}: the bot is no longer in that conversation; add InviteOps to the team again, then send \`/invite notices here\` in the channel` }
+    return { ok: false, transient: false, retryAfterMs: null, error: `http_${status}: the bot is no longer in that conversation; add InviteOps to the team again, then send \`/invite notices here\` in the channel` }
   }
   // The bot's own credentials were refused: every account's notices fail alike until the operator
   // fixes them, so they wait (up to the job's give-up) rather than being closed at once.
-  if (status === 401) return { ok: false, transient: true, retryAfterMs: null, error: 'teams: http_401: the bot could not sign in; check MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD' }
-  return { ok: false, transient: false, retryAfterMs: null, error: `teams: http_${status} (${detail.slice(0, 100)})` }
+  if (status === 401) return { ok: false, transient: true, retryAfterMs: null, error: 'http_401: the bot could not sign in; check MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD' }
+  return { ok: false, transient: false, retryAfterMs: null, error: `http_${status} (${detail.slice(0, 100)})` }
 }
 
 /** `Retry-After` (seconds, or an HTTP date) from the connector's response headers, in ms; null when absent or unreadable. */

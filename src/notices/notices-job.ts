@@ -16,20 +16,26 @@
  *     log, what the platform refuses for good or for too long, so one misconfigured account
  *     cannot hold the queue. A platform that is down delays only its own deliveries.
  *
- * Delivery is at least once: a process killed between the post and the close posts that message
- * again after the lease.
+ * Started (`start`), the job runs these as separate loops, each on its own schedule with at most
+ * one round of its own in flight: one for the sweeps and the fan-out (1 and 2), and one per
+ * platform (3 and 4). A platform whose posts wait for their deadline delays only its own next
+ * round; the sweeps, the digest and the other platforms go on. `runOnce` runs all of them once.
+ *
+ * Delivery is at least once: a process killed between the post and the close, or a post that hit
+ * its deadline or a 5xx after the platform had accepted it, posts that message again.
  */
 import type { ChatPlatform } from '../chat/platform.ts'
 import type { Deps } from '../deps.ts'
 import type { AccountEvent } from './account-events.ts'
-import type { ChatNotifier, NoticeDestination } from './chat-notifier.ts'
+import type { ChatNotifier, NoticeBatch, NoticeDestination } from './chat-notifier.ts'
+import type { Logger } from '../ports/logger.ts'
 import { claimDeliveries, closeDeliveries, fanOutEvents, NO_DESTINATION_NOTE, releaseDeliveries, renewDeliveries, type ClaimedNotice, type DeliveryClaim } from './notice-deliveries.ts'
 import { findNoticeTarget } from './notice-destinations.ts'
 import { sweepExpiredInvitations } from './sweep-expired.ts'
 import { sweepExpiringSoon } from './sweep-expiring-soon.ts'
 
 export interface NoticesJobOptions {
-  /** Time between two rounds (default 30 s). */
+  /** Time between two rounds of each loop (default 30 s). */
   intervalMs?: number
   /** Deliveries claimed at a time, per platform (default 200). */
   batchSize?: number
@@ -70,12 +76,17 @@ export interface NoticeRound {
 }
 
 export interface NoticesJob {
+  /** One round of everything: the sweeps and the fan-out, then every platform's deliveries side by side. */
   runOnce(): Promise<NoticeRound>
-  /** Runs a round now and then every `intervalMs`, until `stop`. */
+  /**
+   * Starts the loops (the sweeps and fan-out, and one per platform): each runs a round now and
+   * then `intervalMs` after its previous round ended, until `stop`. A fan-out that wrote
+   * deliveries wakes the platform loops that are waiting.
+   */
   start(): void
   /**
-   * Stops the loop and waits for the round in flight, which ends after the post it is making:
-   * the notices it had not posted yet are handed back, claimable at once by the next start or
+   * Stops the loops and waits for their rounds in flight, each of which ends after the post it is
+   * making: the notices not posted yet are handed back, claimable at once by the next start or
    * another replica.
    */
   stop(): Promise<void>
@@ -117,20 +128,37 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     if (platforms.has(n.platform)) throw new Error(`notices: two notifiers for the platform ${n.platform}`)
     platforms.add(n.platform)
   }
-  /** When the last post to each conversation was made, by platform and conversation. */
-  const lastPostAt = new Map<string, number>()
-  let stopped = true
-  /** Set by `stop`: the round in flight posts nothing more. */
+  /** When the last post to each conversation was made, per platform; pruned once the gap has passed. */
+  const lastPostAt = new Map<ChatPlatform, Map<string, number>>(notifiers.map((n) => [n.platform, new Map()]))
+  /** Set by `stop`: the rounds in flight post nothing more. */
   let stopping = false
 
   async function spaceOut(notifier: ChatNotifier, conversationId: string): Promise<void> {
-    const key = `${notifier.platform}\u0000${conversationId}`
-    const last = lastPostAt.get(key)
+    const posts = lastPostAt.get(notifier.platform) ?? new Map<string, number>()
+    lastPostAt.set(notifier.platform, posts)
+    const last = posts.get(conversationId)
     if (last !== undefined) {
       const wait = last + notifier.conversationGapMs - monotonicMs()
       if (wait > 0) await sleep(wait)
     }
-    lastPostAt.set(key, monotonicMs())
+    posts.set(conversationId, monotonicMs())
+  }
+
+  /** Forget conversations whose gap has passed: a post there may go at once, so the entry says nothing. */
+  function pruneSpacing(notifier: ChatNotifier): void {
+    const posts = lastPostAt.get(notifier.platform)
+    if (!posts) return
+    const now = monotonicMs()
+    for (const [conversationId, at] of posts) if (now - at >= notifier.conversationGapMs) posts.delete(conversationId)
+  }
+
+  /** Render an account's events; a renderer that throws (a poison event) is answered like a post that failed "for now". */
+  function render(notifier: ChatNotifier, events: AccountEvent[], timeZone: string): { ok: true; batches: NoticeBatch<unknown>[] } | { ok: false; error: string } {
+    try {
+      return { ok: true, batches: notifier.render(events, { now: deps.clock.now(), timeZone }) }
+    } catch (error) {
+      return { ok: false, error: (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 120) }
+    }
   }
 
   async function deliverAccount(notifier: ChatNotifier, accountId: string, notices: ClaimedNotice[], round: NoticeRound): Promise<void> {
@@ -147,11 +175,26 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     const where = { platform, accountId, conversation: destination.conversationId }
     const events: AccountEvent[] = notices.map((n) => n.event)
     let holdUntil: Date | null = null
-    const batches = notifier.render(events, { now: deps.clock.now(), timeZone: target.timeZone })
+    const rendered = render(notifier, events, target.timeZone)
+    if (!rendered.ok) {
+      // One event the renderer cannot take must not stall the platform: this account's claims wait
+      // like a refused post, and are closed with a note after `maxAttempts` claims. (Rendering the
+      // account's events one by one to find the culprit would post them ungrouped.)
+      if (Math.max(...allClaims.map((c) => c.attempts)) >= maxAttempts) {
+        log.warn({ ...where, error: rendered.error, attempts: maxAttempts }, `notice given up: the ${platform} notifier could not render it`)
+        add(round, 'refused', await closeDeliveries(deps, allClaims, `${platform}: gave up after ${maxAttempts} attempts (render failed: ${rendered.error})`.slice(0, 200)))
+      } else {
+        const retryAt = new Date(deps.clock.now().getTime() + retryDelayMs)
+        log.warn({ ...where, error: rendered.error, events: allClaims.length, retryAt: retryAt.toISOString() }, `notice not posted: the ${platform} notifier could not render it; trying again later`)
+        add(round, 'retried', await releaseDeliveries(deps, allClaims, retryAt))
+      }
+      return
+    }
+    const batches = rendered.batches
     // A delivery no message reports would be claimed again and again, never posted nor given up:
     // close it now and say so (a renderer that skips an event type is a bug to fix).
-    const rendered = new Set(batches.flatMap((b) => b.eventIds))
-    const skipped = allClaims.filter((c) => !rendered.has(c.eventId))
+    const reported = new Set(batches.flatMap((b) => b.eventIds))
+    const skipped = allClaims.filter((c) => !reported.has(c.eventId))
     if (skipped.length > 0) {
       log.warn({ ...where, events: skipped.length }, `notice not posted: the ${platform} notifier rendered no message for it`)
       add(round, 'refused', await closeDeliveries(deps, skipped, `${platform}: not rendered`))
@@ -200,6 +243,7 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
   }
 
   async function deliverPlatform(notifier: ChatNotifier, round: NoticeRound): Promise<void> {
+    pruneSpacing(notifier)
     // Bounded: a round ends even if notices keep arriving; the next round takes the rest.
     for (let batch = 0; batch < 10 && !stopping; batch += 1) {
       const claimed = await claimDeliveries(deps, notifier.platform, { limit: batchSize, leaseMs })
@@ -210,8 +254,8 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     }
   }
 
-  async function runOnce(): Promise<NoticeRound> {
-    const round = emptyRound()
+  /** Sweeps and fan-out (steps 1 and 2). */
+  async function runCore(round: NoticeRound): Promise<void> {
     // Bounded like the rest: a backlog of expiries (a first start) is swept over a few rounds.
     for (let sweep = 0; sweep < 10; sweep += 1) {
       const { noticed } = await sweepExpiredInvitations(deps, { limit: SWEEP_LIMIT })
@@ -224,32 +268,82 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
       round.fannedOut += deliveries
       if (events < SWEEP_LIMIT) break
     }
-    // The platforms side by side, each claiming only its own rows: one that is slow or down
-    // (a post waiting for its deadline) holds up nothing of the others'.
-    await Promise.all(
-      notifiers.map(async (notifier) => {
-        try {
-          await deliverPlatform(notifier, round)
-        } catch (error) {
-          // An outage on this platform's path (or the database): its claims come back after their lease.
-          log.error({ platform: notifier.platform, err: error instanceof Error ? error.message : String(error) }, 'notices round failed for one platform; retrying next round')
-        }
-      }),
-    )
-    if (Object.values(round).some((n) => n > 0)) log.info({ ...round }, 'notices round')
+  }
+
+  /** One platform's deliveries (steps 3 and 4); an outage on its path ends only its round. */
+  async function runPlatform(notifier: ChatNotifier, round: NoticeRound): Promise<void> {
+    try {
+      await deliverPlatform(notifier, round)
+    } catch (error) {
+      // An outage on this platform's path (or the database): its claims come back after their lease.
+      log.error({ platform: notifier.platform, err: error instanceof Error ? error.message : String(error) }, 'notices round failed for one platform; retrying next round')
+    }
+  }
+
+  function report(round: NoticeRound, fields: Record<string, unknown> = {}): NoticeRound {
+    if (Object.values(round).some((n) => n > 0)) log.info({ ...fields, ...round }, 'notices round')
     return round
   }
 
+  async function runOnce(): Promise<NoticeRound> {
+    const round = emptyRound()
+    await runCore(round)
+    // The platforms side by side, each claiming only its own rows.
+    await Promise.all(notifiers.map((notifier) => runPlatform(notifier, round)))
+    return report(round)
+  }
+
+  const platformLoops = notifiers.map((notifier) =>
+    createLoop(intervalMs, log, notifier.platform, async () => {
+      const round = emptyRound()
+      await runPlatform(notifier, round)
+      report(round, { platform: notifier.platform })
+    }),
+  )
+  const coreLoop = createLoop(intervalMs, log, 'sweeps', async () => {
+    const round = emptyRound()
+    await runCore(round)
+    report(round)
+    // New deliveries: the platforms need not wait for their next turn.
+    if (round.fannedOut > 0) for (const loop of platformLoops) loop.wake()
+  })
+  const loops = [coreLoop, ...platformLoops]
+
+  return {
+    runOnce,
+    start() {
+      stopping = false
+      for (const loop of loops) loop.start()
+    },
+    async stop() {
+      stopping = true
+      await Promise.all(loops.map((loop) => loop.stop()))
+    },
+  }
+}
+
+interface Loop {
+  start(): void
+  /** Run the next round now if the loop is waiting for it (a round in flight is left alone). */
+  wake(): void
+  stop(): Promise<void>
+}
+
+/**
+ * A round now and then one `intervalMs` after each round ends, at most one in flight. A round that
+ * throws is logged and the loop goes on (what it had claimed comes back after the lease).
+ */
+function createLoop(intervalMs: number, log: Logger, name: string, round: () => Promise<void>): Loop {
+  let stopped = true
   let timer: NodeJS.Timeout | null = null
-  let inFlight: Promise<unknown> | null = null
+  let inFlight: Promise<void> | null = null
 
   function schedule(delayMs: number): void {
     timer = setTimeout(() => {
       timer = null
-      inFlight = runOnce()
+      inFlight = round()
         .catch((error: unknown) => {
-          // An outage (database, network): the claimed deliveries come back after their lease.
-          log.error({ err: error instanceof Error ? error.message : String(error) }, 'notices round failed; retrying next round')
+          log.error({ loop: name, err: error instanceof Error ? error.message : String(error) }, 'notices round failed; retrying next round')
         })
         .finally(() => {
           inFlight = null
@@ -260,16 +354,18 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
   }
 
   return {
-    runOnce,
     start() {
       if (!stopped) return
       stopped = false
-      stopping = false
+      schedule(0)
+    },
+    wake() {
+      if (stopped || inFlight || !timer) return
+      clearTimeout(timer)
       schedule(0)
     },
     async stop() {
       stopped = true
-      stopping = true
       if (timer) clearTimeout(timer)
       timer = null
       await inFlight

@@ -5,8 +5,10 @@
  * says "later" holds only its own deliveries; two jobs (two replicas) post each notice once per
  * destination.
  */
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
 import { createSlackNotifier } from '../../adapters/slack/notices.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
@@ -163,6 +165,79 @@ describe('a notifier that renders nothing for an event', () => {
       { platform: TEST_PLATFORM, delivered: true, note: `${TEST_PLATFORM}: not rendered` },
     ])
     expect(() => createNoticesJob(deps, [chat, chat])).toThrow(/two notifiers/)
+  })
+})
+
+describe('a notifier whose renderer throws (a poison event)', () => {
+  test("that account's deliveries wait like a refused post and are closed with a note after maxAttempts; other accounts are served", async () => {
+    const other = await seedAccount(deps, { name: 'Other', adminEmail: 'admin@other.test' })
+    await linkBoth(seed, 0)
+    await linkBoth(other, 1)
+    const bounce = (accountId: string, email: string) =>
+      deps.db('account_events').insert({ account_id: accountId, type: 'email.bounced', payload: JSON.stringify({ email, detail: null, suppressed: false }), created_at: deps.clock.now() })
+    await bounce(seed.account.id, 'poison@x.test')
+    await bounce(other.account.id, 'fine@x.test')
+    const chat = createHttpNotifier(CHAT_ORIGIN)
+    const fragile: typeof chat = {
+      ...chat,
+      render(events, ctx) {
+        if (events.some((e) => e.type === 'email.bounced' && e.facts.email === 'poison@x.test')) throw new Error('cannot render this one')
+        return chat.render(events, ctx)
+      },
+    }
+    const posts: TestChatPost[] = []
+    slackPosts([], 2)
+    chatPosts(posts, 1)
+    const j = createNoticesJob(deps, [createSlackNotifier(SLACK, { conversationGapMs: 0 }), fragile], { maxAttempts: 2, retryDelayMs: 60_000 })
+    expect(await j.runOnce()).toMatchObject({ posted: 3, delivered: 3, retried: 1, refused: 0 })
+    expect(posts.map((p) => p.text)).toEqual(['email.bounced: fine@x.test'])
+    const poisoned = () => deps.db('notice_deliveries').where({ account_id: seed.account.id, platform: TEST_PLATFORM }).first('delivered_at', 'note', 'claimed_until', 'attempts')
+    expect(await poisoned()).toMatchObject({ delivered_at: null, note: null, attempts: 1, claimed_until: new Date(deps.clock.now().getTime() + 60_000) })
+    // not claimed again before its retry time
+    expect(await j.runOnce()).toMatchObject({ retried: 0, refused: 0 })
+    deps.clock.advance(60_000)
+    expect(await j.runOnce()).toMatchObject({ retried: 0, refused: 1 })
+    expect(await poisoned()).toMatchObject({ attempts: 2, note: `${TEST_PLATFORM}: gave up after 2 attempts (render failed: Error: cannot render this one)` })
+    expect((await poisoned())?.delivered_at).not.toBeNull()
+  })
+})
+
+describe('a platform whose posts hang', () => {
+  test('delays neither the sweeps nor the other platform while its post waits', async () => {
+    // The test platform's endpoint: takes each request and answers none until told to.
+    const pending: ServerResponse[] = []
+    const server = createServer((req, res) => {
+      req.resume()
+      pending.push(res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    await linkBoth(seed)
+    await inviteUser(deps, seed, 'dana@acme.test')
+    deps.clock.advance(8 * DAY)
+    const slack: { channel: string; text: string }[] = []
+    slackPosts(slack, 2)
+    const j = createNoticesJob(deps, [createSlackNotifier(SLACK, { conversationGapMs: 0 }), createHttpNotifier(origin, { timeoutMs: 120_000 })], { intervalMs: 5 })
+    const until = (check: () => void) => vi.waitFor(check, { timeout: 20_000, interval: 10 })
+    try {
+      j.start()
+      await until(() => expect(pending).toHaveLength(1))
+      await until(() => expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.']))
+      // While that post still waits, a new expiry is swept, fanned out and posted on Slack.
+      await inviteUser(deps, seed, 'eve@acme.test')
+      deps.clock.advance(8 * DAY)
+      await until(() => expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.', 'The invitation of eve@acme.test has expired.']))
+      expect(pending).toHaveLength(1)
+      expect(pending[0]?.writableEnded).toBe(false)
+    } finally {
+      // The hung post fails ("later"); stop waits for that round.
+      for (const res of pending) res.destroy()
+      await j.stop()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+    const rows = await deps.db('notice_deliveries').orderBy(['event_id', 'platform']).select('platform', 'delivered_at')
+    expect(rows.map((r: { platform: string; delivered_at: Date | null }) => `${r.platform} ${r.delivered_at === null ? 'open' : 'posted'}`)).toEqual(['slack posted', `${TEST_PLATFORM} open`, 'slack posted', `${TEST_PLATFORM} open`])
   })
 })
 

@@ -356,7 +356,7 @@ describe('when Teams or the setup says no', () => {
     h.deps.clock.advance(61_000) // the default retry delay
     expect(await notices.runOnce()).toMatchObject({ posted: 0, retried: 0, refused: 1 })
     expect(failing.isDone()).toBe(true)
-    expect((await deliveries())[0]?.note).toMatch(/^teams: gave up after 2 attempts \(teams: http_502/)
+    expect((await deliveries())[0]?.note).toMatch(/^teams: gave up after 2 attempts \(http_502/)
   })
 
   it('a bot removed from the team (403) closes the notices with a note saying what to do, instead of retrying forever', async () => {
@@ -367,7 +367,7 @@ describe('when Teams or the setup says no', () => {
       .post((uri) => decodedPath(uri) === `/amer/v3/conversations/${CHANNEL_ID}/activities`)
       .reply(403, { error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } })
     expect(await job().runOnce()).toMatchObject({ posted: 0, refused: 1 })
-    expect((await deliveries())[0]?.note).toMatch(/^teams: teams: http_403: the bot is no longer in that conversation; add InviteOps to the team again, then send `\/invite notices here`/)
+    expect((await deliveries())[0]?.note).toMatch(/^teams: http_403: the bot is no longer in that conversation; add InviteOps to the team again, then send `\/invite notices here`/)
   })
 
   it('an unusable stored reference (http to a remote host) posts nothing and closes the notices with a note', async () => {
@@ -417,7 +417,7 @@ describe('when Teams or the setup says no', () => {
     expect(describePostError({ statusCode: 429, response: { headers } }, now)).toMatchObject({ transient: true, retryAfterMs: 45_000 })
     expect(describePostError({ statusCode: 429, response: { headers: {} } }, now)).toMatchObject({ transient: true, retryAfterMs: null })
     expect(describePostError(new Error('socket hang up'), now)).toMatchObject({ transient: true, retryAfterMs: null })
-    expect(describePostError({ statusCode: 400, code: 'BadArgument' }, now)).toMatchObject({ transient: false, error: 'teams: http_400 (BadArgument)' })
+    expect(describePostError({ statusCode: 400, code: 'BadArgument' }, now)).toMatchObject({ transient: false, error: 'http_400 (BadArgument)' })
     expect(describePostError({ statusCode: 401 }, now)).toMatchObject({ transient: true, error: expect.stringContaining('MICROSOFT_APP_PASSWORD') })
     expect(describePostError({ statusCode: 404, code: 'ConversationNotFound' }, now)).toMatchObject({ transient: false, error: expect.stringContaining('/invite notices here') })
   })
