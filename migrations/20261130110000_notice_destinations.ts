@@ -22,6 +22,11 @@ import type { Knex } from 'knex'
  * worker chose it) become Slack destinations; events already closed are marked fanned out and
  * get no delivery; events still open get one Slack delivery (when the account had a channel),
  * keeping their retry time and claim count.
+ *
+ * Pending invitations that expired more than a day before the upgrade are marked as announced
+ * (`expiry_noticed_at`) without an event: a deployment that ran Teams alone never ran the expiry
+ * sweep (it was Slack's), and would otherwise post every expiry of its past at once. They are
+ * still listed by `/invite list expired`. Those of the last day are announced as usual.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -29,7 +34,9 @@ export async function up(knex: Knex): Promise<void> {
       account_id         uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
       platform           text NOT NULL CHECK (platform ~ '^[a-z][a-z0-9-]{0,31}$'),
       conversation_id    text NOT NULL CHECK (length(conversation_id) BETWEEN 1 AND 200),
-      reference          jsonb CHECK (reference IS NULL OR length(reference::text) <= 8192),
+      -- A backstop: the app refuses references over 8192 bytes of compact JSON; the jsonb's text
+      -- form (measured here) is at most half again as long (src/notices/notice-destinations.ts).
+      reference          jsonb CHECK (reference IS NULL OR octet_length(reference::text) <= 16384),
       conversation_name  text CHECK (length(conversation_name) <= 200),
       set_by             text CHECK (length(set_by) <= 300),
       updated_at         timestamptz NOT NULL,
@@ -73,6 +80,10 @@ export async function up(knex: Knex): Promise<void> {
     ALTER TABLE account_events DROP COLUMN delivered_at, DROP COLUMN claimed_until, DROP COLUMN attempts, DROP COLUMN delivery_note;
     -- The fan-out reads only the events it has not seen.
     CREATE INDEX account_events_unfanned_idx ON account_events (id) WHERE fanned_out_at IS NULL;
+
+    -- Old expiries are settled without a notice (see above); the last day's are announced.
+    UPDATE invitations SET expiry_noticed_at = now()
+     WHERE state = 'pending' AND expiry_noticed_at IS NULL AND expires_at < now() - interval '1 day';
 
     ALTER TABLE chat_connections DROP COLUMN channel_id;
     ALTER TABLE chat_connections DROP CONSTRAINT chat_connections_platform_check;

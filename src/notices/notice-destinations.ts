@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex'
 import { z } from 'zod'
+import { accountExists } from '../accounts/account-repository.ts'
 import { recordAudit } from '../audit/audit-repository.ts'
 import { ChatPlatformName, type ChatPlatform } from '../chat/platform.ts'
 import type { Deps } from '../deps.ts'
@@ -15,6 +16,7 @@ import type { Actor } from '../invitations/model.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { NoticeDestination } from './chat-notifier.ts'
+import { deleteNoticeDestination, listNoticeDestinations, readNoticeDestination, readNoticeTarget, upsertNoticeDestination, type NoticeDestinationRow } from './notice-destination-repository.ts'
 
 /** A destination as administrators are shown it. */
 export interface NoticeDestinationView {
@@ -35,8 +37,38 @@ export interface InvalidDestination {
 
 export type NoticeDestinationFailure = LifecycleFailure | InvalidDestination
 
-/** The largest conversation reference stored (Teams' is well under 2 kB). */
+/**
+ * The largest conversation reference stored (Teams' is well under 2 kB), in bytes of compact JSON
+ * (`JSON.stringify`). The table's CHECK counts the text Postgres prints for the jsonb, which adds a
+ * space after every `:` and `,` (at most half again as long for a reference that passes here), so it
+ * allows twice this: a backstop that a reference accepted here can never hit.
+ */
 export const MAX_REFERENCE_BYTES = 8192
+
+/**
+ * Why a JSON value cannot be stored as jsonb so that the sizes above keep agreeing, or null when
+ * it can: a string with NUL or an unpaired surrogate (jsonb refuses both), a number that is not a
+ * safe integer (jsonb prints `1e300` as 301 digits).
+ */
+function unstorable(value: unknown, depth = 0): string | null {
+  if (depth > 32) return 'is nested too deeply'
+  if (typeof value === 'string') return value.includes('\u0000') || /\p{Cs}/u.test(value) ? 'holds a character jsonb cannot store' : null
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? null : 'holds a number that is not a safe integer'
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const why = unstorable(item, depth + 1)
+      if (why) return why
+    }
+    return null
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const why = unstorable(key, depth + 1) ?? unstorable(item, depth + 1)
+      if (why) return why
+    }
+  }
+  return null
+}
 
 /** Printable text: no control characters (they have no place in an id, a log line or a message). */
 const printable = (max: number) =>
@@ -70,28 +102,19 @@ const destinationInput = z.object({
       ctx.addIssue({ code: 'custom', message: `is larger than ${MAX_REFERENCE_BYTES} bytes` })
       return z.NEVER
     }
-    return JSON.parse(text) as unknown
+    // What was measured is what is stored: the JSON round trip drops what JSON cannot hold.
+    const stored = JSON.parse(text) as unknown
+    const why = unstorable(stored)
+    if (why) {
+      ctx.addIssue({ code: 'custom', message: why })
+      return z.NEVER
+    }
+    return stored
   }),
 })
 
-interface DestinationRow {
-  account_id: string
-  platform: string
-  conversation_id: string
-  reference: unknown
-  conversation_name: string | null
-  set_by: string | null
-  updated_at: Date
-}
-
-function view(row: DestinationRow): NoticeDestinationView {
+function view(row: NoticeDestinationRow): NoticeDestinationView {
   return { platform: row.platform as ChatPlatform, conversationId: row.conversation_id, conversationName: row.conversation_name, setBy: row.set_by, updatedAt: row.updated_at }
-}
-
-async function readDestination(db: Knex | Knex.Transaction, accountId: string, platform: ChatPlatform, forUpdate = false): Promise<DestinationRow | null> {
-  const q = db('notice_destinations').where({ account_id: accountId, platform })
-  if (forUpdate) q.forUpdate()
-  return ((await q.first()) as DestinationRow | undefined) ?? null
 }
 
 /**
@@ -103,8 +126,8 @@ export async function storeNoticeDestination(
   trx: Knex.Transaction,
   d: { accountId: string; platform: ChatPlatform; conversationId: string; conversationName: string | null; reference: unknown; setBy: string; now: Date },
 ): Promise<{ destination: NoticeDestinationView; previous: NoticeDestinationView | null }> {
-  const previous = await readDestination(trx, d.accountId, d.platform, true)
-  const row: DestinationRow = {
+  const previous = await readNoticeDestination(trx, d.accountId, d.platform, { forUpdate: true })
+  const row: NoticeDestinationRow = {
     account_id: d.accountId,
     platform: d.platform,
     conversation_id: d.conversationId,
@@ -113,10 +136,7 @@ export async function storeNoticeDestination(
     set_by: d.setBy.slice(0, 300),
     updated_at: d.now,
   }
-  await trx('notice_destinations')
-    .insert({ ...row, reference: d.reference === null ? null : JSON.stringify(d.reference) })
-    .onConflict(['account_id', 'platform'])
-    .merge(['conversation_id', 'reference', 'conversation_name', 'set_by', 'updated_at'])
+  await upsertNoticeDestination(trx, row)
   return { destination: view(row), previous: previous ? view(previous) : null }
 }
 
@@ -127,12 +147,7 @@ export async function storeNoticeDestination(
  */
 export async function findNoticeTarget(db: Knex | Knex.Transaction, accountId: string, platform: ChatPlatform): Promise<{ destination: NoticeDestination | null; timeZone: string } | null> {
   if (!isUuid(accountId)) return null
-  const row = (await db('accounts as a')
-    .leftJoin('notice_destinations as d', function () {
-      this.on('d.account_id', '=', 'a.id').andOnVal('d.platform', '=', platform)
-    })
-    .where('a.id', accountId)
-    .first('a.time_zone', 'd.conversation_id', 'd.reference')) as { time_zone: string; conversation_id: string | null; reference: unknown } | undefined
+  const row = await readNoticeTarget(db, accountId, platform)
   if (!row) return null
   return {
     timeZone: row.time_zone,
@@ -153,7 +168,7 @@ function firstIssue(error: z.ZodError): InvalidDestination {
 /** A refused input is audited like any refused attempt (it changes nothing). */
 async function auditInvalid(deps: Deps, accountId: string, actor: Actor, action: string, failure: InvalidDestination): Promise<Result<never, InvalidDestination>> {
   await deps.db.transaction(async (trx) => {
-    const exists = isUuid(accountId) && (await trx('accounts').where({ id: accountId }).first('id')) !== undefined
+    const exists = isUuid(accountId) && (await accountExists(trx, accountId))
     await recordAudit(trx, {
       accountId: exists ? accountId : null,
       at: deps.clock.now(),
@@ -202,8 +217,8 @@ export async function clearNoticeDestination(
   const platform = ChatPlatformName.safeParse(input.platform)
   if (!platform.success) return auditInvalid(deps, input.accountId, input.actor, action, { code: 'notices.destination_invalid', field: 'platform', reason: platform.error.issues[0]?.message ?? 'invalid' })
   return adminAction(deps, { accountId: input.accountId, actor: input.actor, action, successCode: 'notices.destination_cleared' }, async ({ trx, admin, detail }) => {
-    const previous = await readDestination(trx, admin.accountId, platform.data, true)
-    if (previous) await trx('notice_destinations').where({ account_id: admin.accountId, platform: platform.data }).delete()
+    const previous = await readNoticeDestination(trx, admin.accountId, platform.data, { forUpdate: true })
+    if (previous) await deleteNoticeDestination(trx, admin.accountId, platform.data)
     Object.assign(detail, { platform: platform.data, previous: previous?.conversation_id ?? null })
     return ok({ previous: previous ? view(previous) : null })
   })
@@ -212,7 +227,6 @@ export async function clearNoticeDestination(
 /** Where the account's notices go, on every platform (`/invite notices`). Administrators only; audited. */
 export async function showNoticeDestinations(deps: Deps, input: { accountId: string; actor: Actor }): Promise<Result<{ destinations: NoticeDestinationView[] }, LifecycleFailure>> {
   return adminAction(deps, { accountId: input.accountId, actor: input.actor, action: 'notices.destination.show', successCode: 'notices.destinations_shown' }, async ({ trx, admin }) => {
-    const rows = (await trx('notice_destinations').where({ account_id: admin.accountId }).orderBy('platform')) as DestinationRow[]
-    return ok({ destinations: rows.map(view) })
+    return ok({ destinations: (await listNoticeDestinations(trx, admin.accountId)).map(view) })
   })
 }

@@ -99,6 +99,41 @@ describe('setNoticeDestination', () => {
   })
 })
 
+describe('the size of a conversation reference', () => {
+  /** A reference of exactly `bytes` bytes of compact JSON, made of many short entries: Postgres prints its jsonb with a space after every `:` and `,`. */
+  function referenceOf(bytes: number): Record<string, string> {
+    const ref: Record<string, string> = {}
+    for (let i = 0; JSON.stringify(ref).length < bytes - 40; i++) ref[`k${i}`] = ''
+    ref.pad = ''
+    ref.pad = 'x'.repeat(bytes - JSON.stringify(ref).length)
+    expect(Buffer.byteLength(JSON.stringify(ref))).toBe(bytes)
+    return ref
+  }
+
+  test('is measured alike by the app and the table: the limit stores, one byte more is refused and audited', async () => {
+    const input = { accountId: seed.account.id, actor: seed.adminActor, platform: 'teams', conversationId: TEAMS_CHANNEL }
+    const atLimit = referenceOf(MAX_REFERENCE_BYTES)
+    const stored = await setNoticeDestination(deps, { ...input, reference: atLimit })
+    expect(stored.ok).toBe(true)
+    // the table's own measure of it is larger than the app's, and still inside its CHECK
+    const printed = (await db.knex('notice_destinations').first(db.knex.raw('octet_length(reference::text) AS n'))) as { n: number | string }
+    expect(Number(printed.n)).toBeGreaterThan(MAX_REFERENCE_BYTES)
+    expect((await findNoticeTarget(db.knex, seed.account.id, 'teams'))?.destination?.reference).toEqual(atLimit)
+
+    const over = await setNoticeDestination(deps, { ...input, reference: referenceOf(MAX_REFERENCE_BYTES + 1) })
+    expect(over).toMatchObject({ ok: false, code: 'notices.destination_invalid', field: 'reference' })
+    // what jsonb cannot store as measured (NUL, a lone surrogate, a number it would print longer) is refused too
+    for (const reference of [{ id: 'a\u0000b' }, { id: '\ud800' }, { n: 1e300 }, { n: 0.1 }]) {
+      expect(await setNoticeDestination(deps, { ...input, reference }), JSON.stringify(reference)).toMatchObject({ ok: false, code: 'notices.destination_invalid', field: 'reference' })
+    }
+    expect((await findNoticeTarget(db.knex, seed.account.id, 'teams'))?.destination?.reference).toEqual(atLimit)
+    expect((await audit()).map((e) => [e.action, e.result_code])).toEqual([
+      ['notices.destination.set', 'notices.destination_set'],
+      ...Array.from({ length: 5 }, () => ['notices.destination.set', 'notices.destination_invalid']),
+    ])
+  })
+})
+
 describe('clearNoticeDestination and showNoticeDestinations', () => {
   test('off stops new notices on that platform only; show lists what is left; both audited', async () => {
     await setNoticeDestination(deps, { accountId: seed.account.id, actor: seed.adminActor, platform: 'slack', conversationId: 'C0OPS' })

@@ -2,7 +2,8 @@
  * The move to per-destination deliveries (migrations/20261130110000_notice_destinations.ts) on a
  * database written by the previous version: the Slack notice channels become Slack destinations,
  * events already closed are never posted again, events still open are posted to Slack once
- * (keeping their retry time), and the migration rolls back.
+ * (keeping their retry time), pending invitations that expired more than a day before the upgrade
+ * are settled without a notice, and the migration rolls back.
  */
 import type { Knex } from 'knex'
 import nock from 'nock'
@@ -12,7 +13,7 @@ import { migrations } from '../../migrations/index.ts'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { createNoticesJob } from '../../src/notices/notices-job.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
-import { makeDeps, seedAccount } from '../support/factories.ts'
+import { DAY, inviteUser, makeDeps, seedAccount } from '../support/factories.ts'
 
 const NAME = '20261130110000_notice_destinations'
 const SLACK_ORIGIN = 'https://slack-api.test'
@@ -72,7 +73,26 @@ test('channels become Slack destinations; closed events are not posted again, op
     ])
     .returning<{ id: string | number }[]>('id')).map((r) => String(r.id))
 
+  // Expiries the old Slack-only sweep may never have announced (a Teams-only deployment): the
+  // migration compares with the database's own clock, so these are placed around the real now.
+  const invitationOf = async (email: string, expiresAt: Date) => {
+    const { user } = await inviteUser(deps, unlinked, email)
+    await db.knex('invitations').where({ user_id: user.id }).update({ created_at: new Date(expiresAt.getTime() - 7 * DAY), expires_at: expiresAt })
+    return user.id
+  }
+  const realNow = Date.now()
+  const longAgo = await invitationOf('long-ago@x.test', new Date(realNow - 3 * DAY))
+  const justNow = await invitationOf('just-now@x.test', new Date(realNow - 3_600_000))
+  const notYet = await invitationOf('not-yet@x.test', new Date(realNow + 3 * DAY))
+  const noticedAt = async (userId: string) => ((await db.knex('invitations').where({ user_id: userId }).first('expiry_noticed_at')) as { expiry_noticed_at: Date | null }).expiry_noticed_at
+
   expect(await migrateLatest(db.knex)).toEqual(migrations.slice(index).map(([name]) => name))
+
+  // expired more than a day ago: settled, no event; the last day's and the valid one: untouched
+  expect(await noticedAt(longAgo)).toBeInstanceOf(Date)
+  expect(await noticedAt(justNow)).toBeNull()
+  expect(await noticedAt(notYet)).toBeNull()
+  expect(Number((await db.knex('account_events').where({ type: 'invitation.expired' }).count<{ n: string | number }[]>({ n: '*' }))[0]?.n)).toBe(0)
 
   expect(await db.knex('notice_destinations').select('account_id', 'platform', 'conversation_id', 'reference')).toEqual([
     { account_id: linked.account.id, platform: 'slack', conversation_id: 'C0OLDER', reference: null },
@@ -111,7 +131,8 @@ test('channels become Slack destinations; closed events are not posted again, op
     { external_id: 'T0NEWER', channel_id: 'C0OLDER' },
     { external_id: 'T0OLDER', channel_id: 'C0OLDER' },
   ])
-  const events = await db.knex('account_events').orderBy('id').select('delivered_at', 'delivery_note', 'attempts')
+  // (the bounces written above; the invitations placed around the real now may have a digest)
+  const events = await db.knex('account_events').where({ type: 'email.bounced' }).orderBy('id').select('delivered_at', 'delivery_note', 'attempts')
   expect(events.map((e: { delivered_at: Date | null }) => e.delivered_at !== null)).toEqual([true, true, true, true, true])
   // what the deliveries knew comes back (the notes of events closed before the upgrade do not)
   expect(events[2]).toMatchObject({ delivery_note: null, attempts: 4 })
