@@ -18,6 +18,7 @@ import { displayStatuses, type Actor } from '../../src/invitations/model.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { createLogger } from '../../src/server/logger.ts'
+import { suggestZone } from '../../src/shared/dates.ts'
 import { isUuid } from '../../src/shared/ids.ts'
 import { nameCharacterProblem, oneLine } from '../../src/shared/names.ts'
 import { listAccountUsers } from '../../src/users/list-users.ts'
@@ -317,6 +318,8 @@ export function joinArgs(args: string[]): string {
 
 /** Why a time zone was refused, and what to type instead. */
 function timeZoneProblem(input: string): string {
+  const better = suggestZone(input)
+  if (better) return `"${oneLine(input)}" is not how time zones are named here: use ${better}.`
   return `"${oneLine(input)}" is not a time zone this server knows. Use an IANA name such as Europe/Berlin, America/New_York or UTC (not an offset like +02:00, nor an abbreviation like CET).`
 }
 

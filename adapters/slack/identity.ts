@@ -16,7 +16,7 @@ import type { Actor } from '../../src/invitations/model.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { IdentityProblem } from './render.ts'
 import { z } from 'zod'
-import { isTimeZone } from '../../src/shared/dates.ts'
+import { knownZone } from '../../src/shared/dates.ts'
 import { SLACK, UsersInfoResponse } from './schemas.ts'
 
 /** A Web API platform error carries Slack's error code in `data.error` (e.g. `user_not_found`). */
@@ -49,7 +49,9 @@ export function judgeSlackUser(teamId: string, raw: unknown): SlackIdentity {
   if (!parsed.success) return { ok: false, problem: 'lookup_failed' }
   const judged = judgeMember(teamId, parsed.data.user)
   const tz = parsed.data.user.tz
-  return isTimeZone(tz) ? { ...judged, timeZone: tz } : judged
+  // A legacy name Slack may still give (`US/Eastern`) reads as its zone, not as UTC.
+  const zone = knownZone(tz)
+  return zone ? { ...judged, timeZone: zone } : judged
 }
 
 function judgeMember(teamId: string, u: UsersInfoResponse['user']): SlackIdentity {

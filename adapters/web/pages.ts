@@ -7,7 +7,7 @@
  * and decline screens, reached with a live link, show who invited whom to what.
  */
 import type { LinkCode } from '../../src/invitations/codes.ts'
-import { UTC, zoneOrUtc } from '../../src/shared/dates.ts'
+import { formatLongDateTime, UTC, zoneOrUtc } from '../../src/shared/dates.ts'
 import { html, raw, type HtmlValue, type SafeHtml } from './html.ts'
 
 /** A rendered page: the HTTP status belongs with the words, so both live here. */
@@ -34,13 +34,13 @@ export interface PageContext {
 }
 
 /**
- * A `formatDate` in one time zone, English wording (the whole product speaks English), the zone
- * named by its IANA name. A zone this runtime does not know reads as UTC.
+ * A `formatDate` in one time zone: `formatLongDateTime`, the long form the emails use, so the
+ * page and the email say the same date in the same words. A zone this runtime does not know
+ * reads as UTC.
  */
 export function dateFormatter(timeZone: string = UTC): (d: Date) => string {
   const zone = zoneOrUtc(timeZone)
-  const fmt = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: zone })
-  return (d) => `${fmt.format(d)} ${zone}`
+  return (d) => formatLongDateTime(d, zone)
 }
 
 /** The invitation as the invitee may see it, from a live link. */

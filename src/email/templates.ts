@@ -1,5 +1,5 @@
 import type { EmailKind, EmailPayload } from './outbox.ts'
-import { zoneOrUtc } from '../shared/dates.ts'
+import { formatLongDateTime } from '../shared/dates.ts'
 import { escapeHtml } from '../shared/html.ts'
 import { oneLine as showOnOneLine } from '../shared/names.ts'
 
@@ -18,11 +18,11 @@ function oneLine(s: string): string {
 /**
  * "3 December 2026 at 11:00 Europe/Berlin": the account's time zone (docs/commands.md), always
  * named, since the reader may be anywhere. A zone this runtime does not know reads as UTC.
+ * The wording is `formatLongDateTime`'s, shared with the invitee's page.
  */
 export function formatEmailDate(iso: string | null, timeZone?: string | null): string {
   if (!iso) return ''
-  const zone = zoneOrUtc(timeZone)
-  return `${new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: zone }).format(new Date(iso))} ${zone}`
+  return formatLongDateTime(new Date(iso), timeZone)
 }
 
 /**

@@ -11,8 +11,25 @@
 export const UTC = 'UTC'
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const
+const LONG_MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'] as const
 
-/** Formatters are costly to build and immutable: one per zone, built on first use. */
+/**
+ * The areas of the tz database's Area/Location names. Names outside them are abbreviations
+ * (`CET`, `EST`), POSIX rules (`EST5EDT`), fixed offsets (`Etc/GMT+5`, whose sign is inverted)
+ * or old country-wide aliases (`US/Eastern`, `Japan`): none names a place whose rules we show.
+ */
+const AREAS = new Set(['Africa', 'America', 'Antarctica', 'Arctic', 'Asia', 'Atlantic', 'Australia', 'Europe', 'Indian', 'Pacific'])
+
+/** What a zone name may look like before `Intl` sees it: bounded, no offsets, no odd characters. */
+const ZONE_SHAPE = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/
+
+/**
+ * Names come from platforms too (a Teams client states its own), so both caches below are
+ * bounded: past this many entries they start afresh rather than grow without end.
+ */
+const MAX_CACHED = 1_000
+
+/** Formatters are costly to build and immutable: one per zone name, built on first use. */
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
@@ -28,29 +45,91 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
       minute: 'numeric',
       second: 'numeric',
     })
+    if (formatters.size >= MAX_CACHED) formatters.clear()
     formatters.set(timeZone, f)
   }
   return f
 }
 
 /**
- * Whether `name` is an IANA time zone this runtime knows (`Europe/Berlin`, `UTC`). Offsets such
- * as `+02:00` and abbreviations such as `CEST` are refused: they carry no daylight-saving rules.
+ * The runtime's own name for the zone `name` denotes (`US/Eastern` → `America/New_York`,
+ * `europe/berlin` → `Europe/Berlin`), or null when the runtime knows no such zone or the name is
+ * not shaped like one (`+02:00`). Never throws.
+ *
+ * Which of two names of one zone the runtime calls canonical depends on its version: Node 20
+ * still files `Asia/Kolkata` under `Asia/Calcutta`, later versions keep the name given. So
+ * equality with this value alone cannot decide whether a name is acceptable (`isTimeZone`).
  */
-export function isTimeZone(name: unknown): name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 64) return false
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name) || /^[+-]/.test(name)) return false
+export function canonicalZone(name: unknown): string | null {
+  if (typeof name !== 'string' || !ZONE_SHAPE.test(name)) return null
   try {
-    formatterFor(name)
-    return true
+    const canonical = formatterFor(name).resolvedOptions().timeZone
+    return ZONE_SHAPE.test(canonical) ? canonical : null
   } catch {
-    return false
+    return null
   }
 }
 
-/** `timeZone` when it is one this runtime knows, else UTC (a stored or platform value gone stale). */
+/**
+ * Whether `name` is a time zone to store and show: `UTC`, or an Area/Location name of the tz
+ * database this runtime knows, spelt as the database spells it (`Europe/Berlin`,
+ * `America/Indiana/Indianapolis`). Refused, as docs/operations.md says: UTC offsets (`+02:00`),
+ * abbreviations and POSIX rules (`CET`, `PST`, `EST5EDT`), fixed-offset `Etc/` zones, old
+ * country-wide aliases (`US/Eastern`) and other spellings of a name (`europe/berlin`,
+ * `Europe/BERLIN`). Never throws.
+ */
+export function isTimeZone(name: unknown): name is string {
+  if (name === UTC) return true
+  const canonical = canonicalZone(name)
+  if (canonical === null || typeof name !== 'string') return false
+  const [area, ...places] = name.split('/')
+  if (!area || !AREAS.has(area) || places.length === 0) return false
+  if (canonical === name) return true
+  // The runtime names this zone otherwise. A respelling of that name is refused; a name of its
+  // own (another name of the place, `Asia/Kolkata` where Node 20 says `Asia/Calcutta`) is
+  // accepted when each part is spelt the way the database spells places: a capital first, and
+  // not all capitals (`Australia/ACT` is an abbreviation).
+  if (canonical.toLowerCase() === name.toLowerCase()) return false
+  return places.every((p) => /^[A-Z]/.test(p) && (p.length <= 2 || p !== p.toUpperCase()))
+}
+
+/**
+ * The accepted name to suggest for a refused `name` that denotes a zone we would take under
+ * another name (`europe/berlin` → `Europe/Berlin`, `US/Eastern` → `America/New_York`,
+ * `Etc/UTC` → `UTC`), or null. Abbreviations get no suggestion: ICU's reading of `EST` is
+ * Panama, which is not what a reader in New York means by it.
+ */
+export function suggestZone(name: unknown): string | null {
+  // Accepted already, or the runtime's own name for itself (`Etc/GMT+5`): nothing better to say.
+  if (typeof name !== 'string' || knownZone(name) === name) return null
+  const canonical = canonicalZone(name)
+  if (canonical === null || !isTimeZone(canonical)) return null
+  return name.includes('/') || canonical === UTC ? canonical : null
+}
+
+/** Verdicts of `knownZone` by name: it runs for every date shown. */
+const known = new Map<string, string | null>()
+
+/**
+ * The zone to show dates in for a stored or platform-given name: the name itself when
+ * `isTimeZone` accepts it; the runtime's name for it when the runtime knows it under another
+ * spelling (a platform's `US/Eastern` is shown as `America/New_York`, not as UTC); otherwise
+ * null (a value gone stale, or nonsense). Never throws.
+ */
+export function knownZone(timeZone: unknown): string | null {
+  if (typeof timeZone !== 'string') return null
+  let zone = known.get(timeZone)
+  if (zone === undefined) {
+    zone = isTimeZone(timeZone) ? timeZone : canonicalZone(timeZone)
+    if (known.size >= MAX_CACHED) known.clear()
+    known.set(timeZone, zone)
+  }
+  return zone
+}
+
+/** The zone `knownZone` finds for `timeZone`, or UTC when it finds none. Never throws. */
 export function zoneOrUtc(timeZone: string | null | undefined): string {
-  return timeZone && isTimeZone(timeZone) ? timeZone : UTC
+  return knownZone(timeZone) ?? UTC
 }
 
 /** The wall-clock fields of `date` in `timeZone` (month 1–12). */
@@ -96,4 +175,14 @@ export function formatDayTime(date: Date, now: Date, timeZone: string = UTC): st
   const zone = zoneOrUtc(timeZone)
   const p = localParts(date, zone)
   return `${formatDay(date, now, zone)}, ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')} ${zone}`
+}
+
+/**
+ * "3 December 2026 at 11:00 Europe/Berlin": the long form of emails and the invitee's page. The
+ * time of day in `timeZone` (one not known reads as UTC), the zone always named.
+ */
+export function formatLongDateTime(date: Date, timeZone: string | null | undefined = UTC): string {
+  const zone = zoneOrUtc(timeZone)
+  const p = localParts(date, zone)
+  return `${p.day} ${LONG_MONTHS[p.month - 1] ?? ''} ${p.year} at ${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')} ${zone}`
 }

@@ -81,6 +81,7 @@ describe('inviteops', () => {
     [['accounts', 'create', '--nmae', 'X'], 2, /Unknown option '--nmae'/],
     [['accounts', 'create', '--name', 'Tz', '--admin', 'a@tz.test', '--timezone', 'CEST'], 1, /^--timezone: "CEST" is not a time zone this server knows\. Use an IANA name such as Europe\/Berlin.*Nothing was created\.$/],
     [['accounts', 'create', '--name', 'Tz', '--admin', 'a@tz.test', '--timezone', '+02:00'], 1, /"\+02:00" is not a time zone/],
+    [['accounts', 'create', '--name', 'Tz', '--admin', 'a@tz.test', '--timezone', 'US/Eastern'], 1, /^--timezone: "US\/Eastern" is not how time zones are named here: use America\/New_York\. Nothing was created\.$/],
     [['accounts', 'set-timezone', 'Globex'], 2, /give the account and the time zone\nUsage: inviteops accounts set-timezone/],
     [['accounts', 'set-timezone', 'Nope', 'UTC'], 1, /No account "Nope"/],
     [['slack', 'connect', '--team', 'nope', '--account', 'Globex'], 2, /a Slack team id looks like T0123ABCD/],

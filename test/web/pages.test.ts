@@ -57,6 +57,10 @@ describe('dateFormatter', () => {
   it('a zone this runtime does not know reads as UTC instead of failing the page', () => {
     expect(dateFormatter('Nowhere/Else')(at)).toBe('3 December 2026 at 10:00 UTC')
   })
+
+  it('a legacy name stored before names were checked reads as its zone, named as the runtime names it', () => {
+    expect(dateFormatter('US/Eastern')(at)).toBe('3 December 2026 at 05:00 America/New_York')
+  })
 })
 
 describe('welcome screen', () => {
