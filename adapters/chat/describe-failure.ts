@@ -61,6 +61,8 @@ export function describeFailure(failure: LifecycleFailure, now: Date, style: Cha
       return `The invitation to ${esc(failure.email)} is still valid until ${day(failure.expiresAt)}: use ${code(`/invite resend ${failure.email}`)} to send it again.`
     case 'invitation.already_replaced':
       return `A new invitation was already sent to ${esc(failure.email)}${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at)}; it is valid until ${day(failure.expiresAt)}. Nothing more to do.`
+    case 'invitation.already_resent':
+      return `The invitation to ${esc(failure.email)} was already sent again${failure.by ? ` by ${esc(failure.by)}` : ''} on ${dayTime(failure.at)}; it is valid until ${day(failure.expiresAt)}. No second email was sent.`
     case 'user.cannot_remove_self':
       return 'You cannot remove yourself: ask another administrator.'
     case 'user.last_admin':

@@ -17,15 +17,25 @@ import { runCommand, runCommandText, type RunCommand } from '../../src/commands/
 import { rowActionCommand, type Command, type CommandOutcome, type ListFilter } from '../../src/commands/types.ts'
 import type { Deps } from '../../src/deps.ts'
 import { alreadySettled } from '../../src/invitations/failures.ts'
-import type { Actor, RowAction, UserView } from '../../src/invitations/model.ts'
+import type { Actor, RowAction } from '../../src/invitations/model.ts'
 import { zoneOrUtc } from '../../src/shared/dates.ts'
-import { isUuid } from '../../src/shared/ids.ts'
-import type { ChatCaller, ChatIO, ChatOrigin, ChatPresenter, PresentContext } from './ports.ts'
+import { usersByIds } from '../../src/users/users-by-ids.ts'
+import type { ChatCaller, ChatIO, ChatOrigin, ChatPresenter, NoticeRefresh, PresentContext } from './ports.ts'
 
 /** What a click asks, once the platform's edge has parsed its button's data. */
 export type ChatClick =
   /** A row action; `confirmed` only from the confirmation of a removal. `source`: the platform's click, for its presenter. */
-  | { kind: 'row'; action: RowAction; userId: string; invitationId: string | null; origin: ChatOrigin; confirmed: boolean; source?: unknown }
+  | {
+      kind: 'row'
+      action: RowAction
+      userId: string
+      /** The invitation the button was about (regenerate, resend), and the expiry it showed (resend). */
+      invitationId: string | null
+      seenExpiresAt?: Date | null
+      origin: ChatOrigin
+      confirmed: boolean
+      source?: unknown
+    }
   /** Paging and the status filter of a list. */
   | { kind: 'page'; filter: ListFilter; page: number }
   /** Back out of a removal or an edit: the message it came from is shown again. */
@@ -115,30 +125,41 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
     if (shown.public) await io.post(shown.public)
   }
 
-  /** The account's users a notice was about, as they are now (quietly: a re-render is not audited). */
-  async function currentUsers(who: ChatCaller, userIds: readonly string[]): Promise<UserView[]> {
-    const users: UserView[] = []
-    for (const userId of userIds.filter(isUuid).slice(0, 10)) {
-      const shown = await run(who, { name: 'show', email: '' }, { targetUserId: userId, quiet: true })
-      if (shown.kind === 'show') users.push(shown.user)
-    }
-    return users
-  }
-
   /**
    * Re-renders the message a click came from with a banner saying what happened: the list keeps
    * its filter and page, a card shows the user as they are now, a notice its rows as they are now
    * (the clicked one with the banner). `checked`: the click already proved an administrator;
    * otherwise (a Cancel) the core is asked first, audited, since re-renders are quiet and a
    * prompt carries no query to re-run.
+   *
+   * A notice is shared by its channel: it is re-rendered (banner and announcement included) in the
+   * account's time zone, as it was posted, never in the clicker's. `said` words the banner and
+   * `announce` (posted first where cards are not shared) in the zone of the message they go with.
    */
-  async function refresh(who: ChatCaller, origin: ChatOrigin, banner: string, io: ChatIO<M, F>, opts: { checked: boolean; clickedUserId?: string; source?: unknown }): Promise<void> {
-    const context = ctx(who, origin)
+  async function refresh(
+    who: ChatCaller,
+    origin: ChatOrigin,
+    said: (context: PresentContext) => string,
+    io: ChatIO<M, F>,
+    opts: { checked: boolean; clickedUserId?: string; source?: unknown; announce?: (context: PresentContext) => M | null },
+  ): Promise<void> {
     if (!opts.checked) {
       // Nothing proved an administrator yet (a Cancel): ask the core, audited, before anything is replaced.
       const allowed = await run(who, { name: 'groups' })
       if (allowed.kind === 'refused') return tell(who, allowed, io)
     }
+    let context = ctx(who, origin)
+    let notice: NoticeRefresh | null = null
+    if (origin.kind === 'notice') {
+      // One quiet read: the notice's users as they are now and the account's zone.
+      const now = await usersByIds(deps, { accountId: who.accountId, actor: who.actor, userIds: origin.userIds ?? [] })
+      if (!now.ok) return tell(who, { kind: 'refused', command: { name: 'list', filter: 'all', page: 1 }, failure: now }, io)
+      context = { ...context, timeZone: zoneOrUtc(now.value.accountTimeZone) }
+      notice = { origin, users: now.value.users, banner: '', clickedUserId: opts.clickedUserId ?? null, source: opts.source, ctx: context }
+    }
+    const banner = said(context)
+    const announcement = opts.announce?.(context)
+    if (announcement && !io.sharedCards) await io.post(announcement)
     switch (origin.kind) {
       case 'list': {
         const list = await run(who, { name: 'list', filter: origin.filter, page: origin.page }, { quiet: true })
@@ -153,8 +174,7 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
         break
       }
       case 'notice': {
-        const users = await currentUsers(who, origin.userIds ?? [])
-        const updated = presenter.notice({ origin, users, banner, clickedUserId: opts.clickedUserId ?? null, source: opts.source, ctx: context })
+        const updated = notice && presenter.notice({ ...notice, banner })
         if (updated) return io.update(updated)
         break
       }
@@ -184,7 +204,7 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
     const { origin } = click
     const command = rowActionCommand(click.action, '')
     if (!command) return openEditForm(who, click.userId, origin, io)
-    const outcome = await run(who, command, { confirmed: click.confirmed, invitationId: click.invitationId, targetUserId: click.userId })
+    const outcome = await run(who, command, { confirmed: click.confirmed, invitationId: click.invitationId, seenExpiresAt: click.seenExpiresAt ?? null, targetUserId: click.userId })
     if (outcome.kind === 'refused' && outcome.failure.code === 'user.not_found') {
       log.warn({ userId: click.userId, accountId: who.accountId }, 'click on a user outside the linked account')
     }
@@ -204,14 +224,18 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
         // administrator, a send limit) is said to the caller; a message the conversation shares stays.
         const privateCard = !io.sharedCards && (origin.kind === 'list' || origin.kind === 'show') && outcome.failure.code !== 'user.not_found'
         if (alreadySettled(outcome.failure.code) || privateCard) {
-          return refresh(who, origin, presenter.banner('info', shown.summary), io, { checked: true, clickedUserId: click.userId, source: click.source })
+          return refresh(who, origin, (c) => presenter.banner('info', presenter.outcome(outcome, c).summary), io, { checked: true, clickedUserId: click.userId, source: click.source })
         }
         return tell(who, outcome, io, origin)
       }
       default:
         // Where cards are shared, the card updated in place is the confirmation; elsewhere the conversation is told.
-        if (shown.public && !io.sharedCards) await io.post(shown.public)
-        return refresh(who, origin, presenter.banner('done', shown.summary), io, { checked: true, clickedUserId: click.userId, source: click.source })
+        return refresh(who, origin, (c) => presenter.banner('done', presenter.outcome(outcome, c).summary), io, {
+          checked: true,
+          clickedUserId: click.userId,
+          source: click.source,
+          announce: (c) => presenter.outcome(outcome, c).public,
+        })
     }
   }
 
@@ -243,7 +267,7 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
           return tell(who, list, io)
         }
         case 'cancel':
-          return refresh(who, click.origin, SESSION_WORDS.nothingChanged, io, { checked: false, source: click.source })
+          return refresh(who, click.origin, () => SESSION_WORDS.nothingChanged, io, { checked: false, source: click.source })
         case 'row':
           return rowAction(who, click, io)
         default: {
@@ -265,13 +289,14 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
       }
       const outcome = await run(who, { name: 'edit', email: '', groups: names }, { targetUserId: input.userId })
       if (outcome.kind !== 'edited') return refusal(outcome)
-      const shown = presenter.outcome(outcome, ctx(who, input.origin))
       return {
         ok: true,
-        after: async () => {
-          if (shown.public && !io.sharedCards) await io.post(shown.public)
-          await refresh(who, input.origin, presenter.banner('done', shown.summary), io, { checked: true, clickedUserId: input.userId })
-        },
+        after: () =>
+          refresh(who, input.origin, (c) => presenter.banner('done', presenter.outcome(outcome, c).summary), io, {
+            checked: true,
+            clickedUserId: input.userId,
+            announce: (c) => presenter.outcome(outcome, c).public,
+          }),
       }
 
       function refusal(outcome: CommandOutcome): SaveResult<M> {

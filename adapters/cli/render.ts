@@ -77,6 +77,8 @@ export function failureText(f: LifecycleFailure): string {
       return `The invitation to ${f.email} is still valid until ${formatDay(f.expiresAt)}: use resend to email it again.`
     case 'invitation.already_replaced':
       return `A new invitation was already sent to ${f.email}${f.by ? ` by ${f.by}` : ''} at ${formatTime(f.at)}, valid until ${formatDay(f.expiresAt)}.`
+    case 'invitation.already_resent':
+      return `The invitation to ${f.email} was already sent again${f.by ? ` by ${f.by}` : ''} at ${formatTime(f.at)}, valid until ${formatDay(f.expiresAt)}: no second email was sent.`
     case 'user.cannot_remove_self':
       return 'You cannot remove yourself.'
     case 'user.last_admin':

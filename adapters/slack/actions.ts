@@ -72,24 +72,39 @@ const idPart = z
   .regex(/^[A-Za-z0-9_-]{21}[AQgw]$/)
   .transform(expandId)
 
-/** What a row action value carries: `<action>|<userId>[|<invitationId>]`. */
+/** What a row action value carries: `<action>|<userId>[|<invitationId>[|<expiresAt epoch seconds>]]`. */
 export interface RowActionValue {
   action: RowAction
   userId: string
-  /** For regenerate: the expired link the button was about (the core's idempotency key). */
+  /** For regenerate and resend: the link the button was about (the core's idempotency key). */
   invitationId: string | null
+  /** For resend: the expiry the message showed, to whole seconds (a later one means someone resent meanwhile). */
+  expiresAt?: Date | null
 }
 
 export function encodeRowAction(v: RowActionValue): string {
-  return [v.action, compactId(v.userId), ...(v.invitationId ? [compactId(v.invitationId)] : [])].join('|')
+  const invitation = v.invitationId ? [compactId(v.invitationId), ...(v.expiresAt ? [String(Math.floor(v.expiresAt.getTime() / 1000))] : [])] : []
+  return [v.action, compactId(v.userId), ...invitation].join('|')
 }
+
+/** Epoch seconds, as a resend button carries the expiry it showed. */
+const epochPart = z
+  .string()
+  .regex(/^[0-9]{1,12}$/)
+  .transform((s) => new Date(Number(s) * 1000))
 
 const rowActionValue = z
   .string()
-  .max(75)
+  .max(90)
   .transform((s) => s.split('|'))
-  .pipe(z.union([z.tuple([z.enum(rowActions), idPart]), z.tuple([z.enum(rowActions), idPart, idPart])]))
-  .transform(([action, userId, invitationId]): RowActionValue => ({ action, userId, invitationId: invitationId ?? null }))
+  .pipe(
+    z.union([
+      z.tuple([z.enum(rowActions), idPart]),
+      z.tuple([z.enum(rowActions), idPart, idPart]),
+      z.tuple([z.enum(rowActions), idPart, idPart, epochPart]),
+    ]),
+  )
+  .transform(([action, userId, invitationId, expiresAt]): RowActionValue => ({ action, userId, invitationId: invitationId ?? null, ...(expiresAt ? { expiresAt } : {}) }))
 
 /** Parses a row action value; `null` when it is not one of ours. */
 export function decodeRowAction(value: string | undefined): RowActionValue | null {

@@ -133,7 +133,7 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
     if (id === ActionIds.removeCancel) return { kind: 'cancel', origin, source: payload }
     const value = decodeRowAction(id === ActionIds.rowMenu ? action.selected_option?.value : action.value)
     if (!value) return { kind: 'stale' }
-    const row = { kind: 'row' as const, action: value.action, userId: value.userId, invitationId: value.invitationId, origin, source: payload }
+    const row = { kind: 'row' as const, action: value.action, userId: value.userId, invitationId: value.invitationId, seenExpiresAt: value.expiresAt ?? null, origin, source: payload }
     if (id === ActionIds.removeConfirmed) return value.action === 'remove' ? { ...row, confirmed: true } : { kind: 'stale' }
     if (id !== ActionIds.rowMenu && id !== `${ActionIds.doPrefix}${value.action}`) return { kind: 'stale' }
     // From the menu, remove asks first (the prompt's button carries Slack's confirm dialog).

@@ -146,7 +146,7 @@ export function renderExpiringSoon(event: ExpiringSoon, { now, timeZone }: Notic
     blocks.push({
       type: 'actions',
       block_id: encodeBlockId({ kind: 'notice' }, `soon-${compactId(inv.invitationId)}`),
-      elements: [actionButton('resend', { userId: inv.userId, email: inv.email, invitationId: inv.invitationId })],
+      elements: [actionButton('resend', { userId: inv.userId, email: inv.email, invitationId: inv.invitationId, expiresAt: inv.expiresAt })],
     })
   }
   if (total > shown.length) blocks.push(context(`…and ${total - shown.length} more. ${code('/invite list invited')} shows them all.`))

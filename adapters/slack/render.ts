@@ -211,12 +211,21 @@ function platformName(platform: string): string {
 export interface ButtonTarget {
   userId: string
   email: string
-  /** The invitation a regenerate button is about (the core's idempotency key). */
+  /** The invitation a regenerate or resend button is about (the core's idempotency key). */
   invitationId: string | null
+  /** The expiry the message shows, carried by a resend button (a later one in the core: resent meanwhile). */
+  expiresAt?: Date | null
 }
 
 function targetOf(user: UserView): ButtonTarget {
-  return { userId: user.id, email: user.email, invitationId: user.invitation?.id ?? null }
+  return { userId: user.id, email: user.email, invitationId: user.invitation?.id ?? null, expiresAt: user.invitation?.expiresAt ?? null }
+}
+
+/** The value of a row action's button or menu option: the invitation key only where the core uses it. */
+function rowValue(action: RowAction, target: ButtonTarget): string {
+  if (action === 'regenerate') return encodeRowAction({ action, userId: target.userId, invitationId: target.invitationId })
+  if (action === 'resend') return encodeRowAction({ action, userId: target.userId, invitationId: target.invitationId, expiresAt: target.expiresAt ?? null })
+  return encodeRowAction({ action, userId: target.userId, invitationId: null })
 }
 
 /** A button for one row action. Remove carries Slack's confirmation dialog. */
@@ -225,7 +234,7 @@ export function actionButton(action: RowAction, target: ButtonTarget): Button {
     type: 'button',
     action_id: action === 'remove' ? ActionIds.removeConfirmed : `${ActionIds.doPrefix}${action}`,
     text: plain(rowActionLabels[action].replace('…', '')),
-    value: encodeRowAction({ action, userId: target.userId, invitationId: action === 'regenerate' ? target.invitationId : null }),
+    value: rowValue(action, target),
   }
   if (action === 'regenerate') button.style = 'primary'
   if (action === 'remove') {
@@ -254,7 +263,7 @@ function rowAccessory(user: UserView): SlackTypes.Overflow | Button | undefined 
   if (user.actions.length === 1) return actionButton(only, targetOf(user))
   const options: PlainTextOption[] = user.actions.slice(0, 5).map((action) => ({
     text: plain(rowActionLabels[action]),
-    value: encodeRowAction({ action, userId: user.id, invitationId: action === 'regenerate' ? (user.invitation?.id ?? null) : null }),
+    value: rowValue(action, targetOf(user)),
   }))
   return { type: 'overflow', action_id: ActionIds.rowMenu, options }
 }

@@ -129,7 +129,15 @@ function clickOf(value: unknown): TeamsClick {
     case 'cancel':
       return { kind: 'cancel', origin: v.origin }
     case 'row':
-      return { kind: 'row', action: v.action, userId: v.userId, invitationId: v.invitationId ?? null, origin: v.origin, confirmed: false }
+      return {
+        kind: 'row',
+        action: v.action,
+        userId: v.userId,
+        invitationId: v.invitationId ?? null,
+        seenExpiresAt: v.expiresAt === undefined ? null : new Date(v.expiresAt * 1000),
+        origin: v.origin,
+        confirmed: false,
+      }
     case 'remove.confirmed':
       return { kind: 'row', action: 'remove', userId: v.userId, invitationId: null, origin: v.origin, confirmed: true }
     case 'edit.save':

@@ -27,7 +27,7 @@ import { formatDay, formatDayTime } from '../../src/shared/dates.ts'
 import { joinedCell } from '../../src/users/joined-cell.ts'
 import { rowActionLabels } from '../chat/labels.ts'
 import { escCard, escCardName } from './format.ts'
-import { INVITEOPS_VERB } from './schemas.ts'
+import { invitationKey, INVITEOPS_VERB } from './schemas.ts'
 import type { AdaptiveCard, CardElement, TeamsMessage } from './render.ts'
 
 /** Rows with buttons in one notice card (as on Slack; a card stays far below Teams' 28 KB). */
@@ -71,24 +71,30 @@ function who(name: string, email: string): string {
 }
 
 /**
- * One `Action.Execute` of a notice row. Regenerate carries the expired invitation's id (the core's
- * idempotency key: a second click cannot send a second link); remove only asks, the session's
- * confirmation card acts.
+ * One `Action.Execute` of a notice row. Regenerate carries the expired invitation's id, resend the
+ * pending one's and the expiry the card shows (the core's idempotency keys: a second click cannot
+ * send a second email); remove only asks, the session's confirmation card acts.
  */
-export function noticeButton(action: Extract<RowAction, 'regenerate' | 'remove' | 'resend'>, userId: string, invitationId: string | null, origin: NoticeOrigin): CardElement {
+export function noticeButton(
+  action: Extract<RowAction, 'regenerate' | 'remove' | 'resend'>,
+  userId: string,
+  invitationId: string | null,
+  origin: NoticeOrigin,
+  expiresAt: Date | null = null,
+): CardElement {
   const style = action === 'regenerate' ? 'positive' : action === 'remove' ? 'destructive' : undefined
   return {
     type: 'Action.Execute',
     title: rowActionLabels[action],
     verb: INVITEOPS_VERB,
-    data: { inviteops: 'row', action, userId, invitationId: action === 'regenerate' ? invitationId : null, origin },
+    data: { inviteops: 'row', action, userId, ...invitationKey(action, invitationId, expiresAt), origin },
     ...(style ? { style } : {}),
   }
 }
 
 /** The buttons a notice offers on a row. */
-function rowButtons(notice: NoticeKind, userId: string, invitationId: string | null, origin: NoticeOrigin): CardElement[] {
-  if (notice === 'expiring_soon') return [noticeButton('resend', userId, invitationId, origin)]
+function rowButtons(notice: NoticeKind, userId: string, invitationId: string | null, origin: NoticeOrigin, expiresAt: Date | null): CardElement[] {
+  if (notice === 'expiring_soon') return [noticeButton('resend', userId, invitationId, origin, expiresAt)]
   return [noticeButton('regenerate', userId, invitationId, origin), noticeButton('remove', userId, invitationId, origin)]
 }
 
@@ -122,7 +128,7 @@ function grouped(notice: NoticeKind, rows: readonly Row[], headings: Headings): 
   const [first] = rows
   const single = rows.length === 1 && first !== undefined
   const body: CardElement[] = [block(single ? headings.one(first) : headings.many(rows.length), { weight: 'Bolder' })]
-  for (const row of shown) body.push(noticeRow({ userId: row.userId, heading: single ? null : who(row.name, row.email), facts: row.facts, buttons: rowButtons(notice, row.userId, row.invitationId, origin) }))
+  for (const row of shown) body.push(noticeRow({ userId: row.userId, heading: single ? null : who(row.name, row.email), facts: row.facts, buttons: rowButtons(notice, row.userId, row.invitationId, origin, null) }))
   if (rows.length > shown.length) body.push(block(`…and ${rows.length - shown.length} more. \`${headings.more}\` shows them all with their actions.`, { isSubtle: true, separator: true }))
   return { kind: 'card', card: card(body), text: single ? headings.fallbackOne(first) : headings.fallbackMany(rows.length) }
 }
@@ -217,7 +223,7 @@ export function renderExpiringSoon(event: ExpiringSoon, ctx: NoticeContext): Not
   const body: CardElement[] = [block(heading, { weight: 'Bolder' })]
   for (const inv of shown) {
     const facts = `Expires ${formatDayTime(inv.expiresAt, now, timeZone)}${inv.invitedByEmail ? ` · invited by ${escCard(inv.invitedByEmail)}` : ''}`
-    body.push(noticeRow({ userId: inv.userId, heading: single ? null : who(inv.name, inv.email), facts, buttons: rowButtons('expiring_soon', inv.userId, inv.invitationId, origin) }))
+    body.push(noticeRow({ userId: inv.userId, heading: single ? null : who(inv.name, inv.email), facts, buttons: rowButtons('expiring_soon', inv.userId, inv.invitationId, origin, inv.expiresAt) }))
   }
   if (total > shown.length) body.push(block(`…and ${total - shown.length} more. \`/invite list invited\` shows them all.`, { isSubtle: true, separator: true }))
   const text = single ? `The invitation of ${first.email} expires within 24 hours.` : `${total} invitations expire within 24 hours.`
@@ -269,7 +275,7 @@ export function renderNoticeNow(origin: NoticeOrigin, users: readonly UserView[]
     const inv = user.invitation
     const facts = isOpen && inv ? factsNow(origin.notice, inv, now, timeZone) : `Now: ${escCard(joinedCell(user, now, timeZone))}`
     const banner = ctx.banner?.userId === user.id ? ctx.banner.text : null
-    body.push(noticeRow({ userId: user.id, heading: who(name, user.email), facts, banner, buttons: isOpen ? rowButtons(origin.notice, user.id, inv?.id ?? null, origin) : [] }))
+    body.push(noticeRow({ userId: user.id, heading: who(name, user.email), facts, banner, buttons: isOpen ? rowButtons(origin.notice, user.id, inv?.id ?? null, origin, inv?.expiresAt ?? null) : [] }))
   }
   const more = origin.notice === 'expiring_soon' ? '/invite list invited' : '/invite list expired'
   body.push(block(`\`${more}\` shows every invitation in this state with its actions.`, { isSubtle: true, separator: true }))

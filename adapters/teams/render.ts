@@ -19,7 +19,7 @@ import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/
 import { filterLabels, rowActionLabels } from '../chat/labels.ts'
 import { oneLine } from '../../src/shared/names.ts'
 import { code, esc, escCard, escCardName, escName } from './format.ts'
-import { INVITEOPS_VERB, listFilters, TEAMS, type CardOrigin, type CardValue } from './schemas.ts'
+import { invitationKey, INVITEOPS_VERB, listFilters, TEAMS, type CardOrigin, type CardValue } from './schemas.ts'
 import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
 
 /** An Adaptive Card element or action: plain JSON (Teams reads it; we only write it). */
@@ -203,11 +203,11 @@ function submit(title: string, data: CardValue, style?: 'positive' | 'destructiv
   return { type: 'Action.Execute', title, verb: INVITEOPS_VERB, data, ...(style ? { style } : {}) }
 }
 
-/** The button for one row action; regenerate carries the invitation id (the core's idempotency key). */
+/** The button for one row action; regenerate and resend carry the invitation (the core's idempotency key), resend the expiry shown too. */
 export function rowButton(action: RowAction, user: UserView, origin: CardOrigin): CardElement {
-  const invitationId = action === 'regenerate' ? (user.invitation?.id ?? null) : null
+  const key = invitationKey(action, user.invitation?.id ?? null, user.invitation?.expiresAt ?? null)
   const style = action === 'regenerate' ? 'positive' : action === 'remove' ? 'destructive' : undefined
-  return submit(rowActionLabels[action], { inviteops: 'row', action, userId: user.id, invitationId, origin }, style)
+  return submit(rowActionLabels[action], { inviteops: 'row', action, userId: user.id, ...key, origin }, style)
 }
 
 /** The web Users page as a card: filter, one row per user with its Joined cell and exactly its actions, paging. */

@@ -202,7 +202,15 @@ export const INVITEOPS_VERB = 'inviteops'
  */
 export const CardValue = z.discriminatedUnion('inviteops', [
   /** A row action; remove only asks (a second card), `remove.confirmed` acts. */
-  z.object({ inviteops: z.literal('row'), action: z.enum(rowActions), userId: uuid, invitationId: uuid.nullable().optional(), origin: CardOrigin }),
+  /** `expiresAt` (resend): the expiry the card showed, in epoch seconds. */
+  z.object({
+    inviteops: z.literal('row'),
+    action: z.enum(rowActions),
+    userId: uuid,
+    invitationId: uuid.nullable().optional(),
+    expiresAt: z.number().int().min(0).max(1e11).optional(),
+    origin: CardOrigin,
+  }),
   z.object({ inviteops: z.literal('remove.confirmed'), userId: uuid, origin: CardOrigin }),
   /** Back out of a removal or an edit: the card it came from is shown again. */
   z.object({ inviteops: z.literal('cancel'), origin: CardOrigin }),
@@ -228,3 +236,10 @@ export type TeamsMember = z.infer<typeof TeamsMember>
 
 /** `POST /v3/conversations` answer: the new 1:1 conversation's id. */
 export const ConversationResource = z.object({ id: z.string().min(1).max(1000) })
+
+/** The invitation a row button names, where the core uses it: regenerate's id, resend's id and shown expiry (epoch seconds). */
+export function invitationKey(action: RowAction, invitationId: string | null, expiresAt: Date | null): { invitationId: string | null; expiresAt?: number } {
+  if (action === 'regenerate') return { invitationId }
+  if (action === 'resend' && invitationId && expiresAt) return { invitationId, expiresAt: Math.floor(expiresAt.getTime() / 1000) }
+  return { invitationId: null }
+}

@@ -21,8 +21,10 @@ export interface RunCommand {
   command: Command
   /** `remove` acts only when confirmed (a button, `--yes`); otherwise it asks. */
   confirmed?: boolean
-  /** For `regenerate` from a button: the expired invitation it refers to (idempotency key). */
+  /** For `regenerate` and `resend` from a button: the invitation it refers to (idempotency key). */
   invitationId?: string | null
+  /** For `resend` from a button: the expiry its message showed (a later one means it was resent meanwhile). */
+  seenExpiresAt?: Date | null
   /**
    * From a button or form: the account's user the command acts on, by id. The use case looks the
    * user up by this id (one lookup, scoped to the account); the command's `email` is then ignored
@@ -62,7 +64,7 @@ export async function runCommand(deps: Deps, run: RunCommand): Promise<CommandOu
       return r.ok ? { kind: 'added', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'resend': {
-      const r = await resendInvitation(deps, { ...base, ...target, email: command.email })
+      const r = await resendInvitation(deps, { ...base, ...target, email: command.email, invitationId: run.invitationId ?? null, seenExpiresAt: run.seenExpiresAt ?? null })
       return r.ok ? { kind: 'resent', user: r.value.user } : { kind: 'refused', command, failure: r }
     }
     case 'regenerate': {

@@ -21,6 +21,8 @@ export type LifecycleFailure =
   | { code: 'invitation.expired'; email: string; expiredAt: Date }
   | { code: 'invitation.still_valid'; email: string; expiresAt: Date }
   | { code: 'invitation.already_replaced'; email: string; by: string | null; at: Date; expiresAt: Date }
+  /** A resend button whose link was resent since its message was drawn: `by` (from the audit) and `at` name the last send. */
+  | { code: 'invitation.already_resent'; email: string; by: string | null; at: Date; expiresAt: Date }
   | { code: 'user.cannot_remove_self'; email: string }
   | { code: 'user.last_admin'; email: string }
   | { code: 'limit.admin_sends'; limit: number; retryAt: Date }
@@ -38,6 +40,7 @@ export type LifecycleFailureCode = LifecycleFailure['code']
 export function alreadySettled(code: LifecycleFailureCode): boolean {
   switch (code) {
     case 'invitation.already_replaced':
+    case 'invitation.already_resent':
     case 'invitation.still_valid':
     case 'user.already_active':
     case 'user.declined':

@@ -1,4 +1,6 @@
+import { readAudit } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
+import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import { toUserView, userGroupNames } from '../users/user-repository.ts'
 import { adminUserAction } from './admin-action.ts'
@@ -14,6 +16,14 @@ export interface ResendInvitation {
   email: string
   /** The user by id (a button); `email` is then ignored. */
   targetUserId?: string | null
+  /**
+   * From a button: the pending invitation the message showed, and the expiry it showed. With them
+   * a second click on the same message (or another administrator's) sends nothing: it is told
+   * that the link was replaced, or resent meanwhile (its expiry moved past what was shown).
+   * Typed `resend` passes neither and always resends a valid link.
+   */
+  invitationId?: string | null
+  seenExpiresAt?: Date | null
 }
 
 /**
@@ -28,6 +38,16 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
     if (status !== 'invited' || !pending) {
       return fail(refusalFor(status, user, pending))
     }
+    if (isUuid(cmd.invitationId) && cmd.invitationId !== pending.id) {
+      // The message showed a link that has since been replaced by this one.
+      return fail({ code: 'invitation.already_replaced', email, by: pending.invited_by_email, at: pending.created_at, expiresAt: pending.expires_at })
+    }
+    if (isUuid(cmd.invitationId) && cmd.seenExpiresAt && pending.expires_at.getTime() > cmd.seenExpiresAt.getTime() + 999) {
+      // Resent since the message was drawn (its expiry was pushed on): a second email would say nothing new.
+      // The message carries whole seconds, hence the margin.
+      const at = pending.last_sent_at ?? pending.created_at
+      return fail({ code: 'invitation.already_resent', email, by: await lastResentBy(trx, admin.accountId, email), at, expiresAt: pending.expires_at })
+    }
     const limited = await sendLimitFailure(deps, trx, admin, email, now)
     if (limited) return fail(limited)
     // The email below is queued in this transaction.
@@ -38,4 +58,10 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
     // The pending link is the user's latest invitation: the view needs nothing read back.
     return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })
   })
+}
+
+/** Who last resent this user's invitation, from the audit (null when it does not say). */
+async function lastResentBy(db: Parameters<typeof readAudit>[0], accountId: string, email: string): Promise<string | null> {
+  const entries = await readAudit(db, accountId, { email, limit: 20 })
+  return entries.find((e) => e.action === 'invitation.resend' && e.ok)?.actor.email ?? null
 }

@@ -122,7 +122,7 @@ describe('the list', () => {
     expect(row(reply, 'old@acme.test').accessory?.options?.map((o) => o.text.text)).toEqual(['Send new invitation', 'Edit groups', 'Remove user…'])
     expect(row(reply, 'new@acme.test').accessory?.options?.map((o) => o.text.text)).toEqual(['Resend invitation', 'Copy invitation link', 'Edit groups', 'Remove user…'])
     // Values carry ids only: never an email, never a link secret.
-    for (const o of row(reply, 'new@acme.test').accessory?.options ?? []) expect(o.value).toMatch(/^[a-z]+\|[A-Za-z0-9_-]{22}(\|[A-Za-z0-9_-]{22})?$/)
+    for (const o of row(reply, 'new@acme.test').accessory?.options ?? []) expect(o.value).toMatch(/^[a-z]+\|[A-Za-z0-9_-]{22}(\|[A-Za-z0-9_-]{22}(\|[0-9]+)?)?$/)
   })
 
   it('filters by status and pages with prev/next, updating the message in place', async () => {

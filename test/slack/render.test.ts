@@ -95,6 +95,7 @@ const failures = {
   'invitation.expired': { code: 'invitation.expired', email: 'x@acme.test', expiredAt: day(-3) },
   'invitation.still_valid': { code: 'invitation.still_valid', email: 'x@acme.test', expiresAt: day(3) },
   'invitation.already_replaced': { code: 'invitation.already_replaced', email: 'x@acme.test', by: 'admin@acme.test', at: day(0), expiresAt: day(7) },
+  'invitation.already_resent': { code: 'invitation.already_resent', email: 'x@acme.test', by: 'admin@acme.test', at: day(0), expiresAt: day(7) },
   'user.cannot_remove_self': { code: 'user.cannot_remove_self', email: 'admin@acme.test' },
   'user.last_admin': { code: 'user.last_admin', email: 'admin@acme.test' },
   'limit.admin_sends': { code: 'limit.admin_sends', limit: 50, retryAt: day(0.04) },
@@ -220,6 +221,13 @@ describe('action values and block ids', () => {
     expect(decodeRowAction(`resend|${id(1)}`)).toBeNull() // a dashed uuid is not the wire form
     expect(encodeRowAction(v).length).toBeLessThanOrEqual(75)
     expect(decodeRowAction(`${encodeRowAction(v)}|x`)).toBeNull()
+    // A resend button carries the expiry its message showed, to whole seconds.
+    const resend = { action: 'resend' as const, userId: id(1), invitationId: id(2), expiresAt: new Date('2026-12-03T10:00:00Z') }
+    expect(decodeRowAction(encodeRowAction(resend))).toEqual(resend)
+    expect(encodeRowAction({ ...resend, expiresAt: new Date('2026-12-03T10:00:00.900Z') })).toBe(encodeRowAction(resend))
+    expect(encodeRowAction(resend).length).toBeLessThanOrEqual(90)
+    expect(decodeRowAction(`${encodeRowAction(resend)}|1`)).toBeNull()
+    expect(decodeRowAction(`${encodeRowAction(v)}|-5`)).toBeNull()
     expect(decodeRowAction(undefined)).toBeNull()
     expect(decodeOrigin(encodeBlockId({ kind: 'list', filter: 'expired', page: 3 }, 'row-1'))).toEqual({ kind: 'list', filter: 'expired', page: 3 })
     expect(decodeOrigin('inviteops|list|everything|1|x')).toEqual({ kind: 'reply' })
