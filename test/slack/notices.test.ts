@@ -451,4 +451,58 @@ describe('the daily digest', () => {
     expect(sam?.sent_count).toBe(2)
     expect(sam?.expires_at.toISOString()).toBe(new Date(h.deps.clock.now().getTime() + 7 * DAY).toISOString())
   })
+
+  it('two clicks on the same Resend send one email; the second is told who resent it meanwhile', async () => {
+    await inviteUser(h.deps, h.seed, 'sam@acme.test', { firstName: 'Sam', lastName: 'Soon' })
+    h.deps.clock.advance(6 * DAY + 12 * 3_600_000)
+    const posts: Posted[] = []
+    capturePosts(posts)
+    await notices().runOnce()
+    const digest = posts[0]!
+    const [samRow] = rowActions(digest)
+
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, [])
+    mockPostMessage([])
+    await click(noticeClick(digest, samRow!, 'inviteops.do.resend'))
+    const before = await snapshotCounts(h.deps)
+
+    // The same button on a copy of the digest that was not refreshed (another administrator's screen).
+    h.deps.clock.advance(60_000)
+    const again: Reply[] = []
+    mockUsersInfo(ALICE)
+    mockResponseUrl(ACTION_URL, again)
+    await click(noticeClick(digest, samRow!, 'inviteops.do.resend'))
+    expect(again[0]?.replace_original).toBe(true)
+    expect(JSON.stringify(again[0]?.blocks.find((b) => b.block_id === samRow!.block_id))).toMatch(/already sent again by admin@acme\.test/)
+    const after = await snapshotCounts(h.deps)
+    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 }) // no second email
+    expect(after.audit_log).toBe((before.audit_log ?? 0) + 1)
+    const [audit] = await h.deps.db('audit_log').orderBy('id', 'desc').limit(1).select('result_code', 'ok')
+    expect(audit).toMatchObject({ result_code: 'invitation.already_resent', ok: false })
+    const sam = await h.deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where('u.email', 'sam@acme.test').first<{ sent_count: number }>('i.sent_count')
+    expect(sam?.sent_count).toBe(2)
+  })
+
+  it('a notice updated after a click keeps the account’s time zone, whatever the clicker’s', async () => {
+    await h.deps.db('accounts').where({ id: h.seed.account.id }).update({ time_zone: 'Europe/Berlin' })
+    await inviteUser(h.deps, h.seed, 'sam@acme.test', { firstName: 'Sam', lastName: 'Soon' })
+    h.deps.clock.advance(6 * DAY + 12 * 3_600_000) // the resend below ends on 9 Dec, 22:00 UTC: 23:00 in Berlin, 10 Dec in Tokyo
+    const posts: Posted[] = []
+    capturePosts(posts)
+    await notices().runOnce()
+    const digest = posts[0]!
+    const [samRow] = rowActions(digest)
+
+    const replies: Reply[] = []
+    const announced: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE, { tz: 'Asia/Tokyo' })
+    mockResponseUrl(ACTION_URL, replies)
+    mockPostMessage(announced)
+    await click(noticeClick(digest, samRow!, 'inviteops.do.resend'))
+    const banner = JSON.stringify(replies[0]?.blocks.find((b) => b.block_id === samRow!.block_id))
+    expect(banner).toMatch(/valid until 9 Dec/)
+    expect(banner).not.toMatch(/10 Dec/)
+    expect(JSON.stringify(announced[0] ?? {})).not.toMatch(/10 Dec|Tokyo/)
+  })
 })

@@ -633,6 +633,50 @@ describe('clicks on a notice card (adaptiveCard/action)', () => {
     expect(sam?.sent_count).toBe(2)
   })
 
+  it('two clicks on the same Resend invitation send one email; the second is told who resent it meanwhile', async () => {
+    await setTeamsDestination(h.seed)
+    await inviteUser(h.deps, h.seed, 'sam@acme.test', { firstName: 'Sam', lastName: 'Soon' })
+    h.deps.clock.advance(6 * DAY + 12 * 3_600_000)
+    const posts: PostedActivity[] = []
+    const cardId = String(nextNoticeId)
+    capturePosts(posts)
+    await job().runOnce()
+    const resend = button(cardOf(posts[0]), 'Resend invitation')
+    mockMember(TEAM_ID)
+    captureUpdate([], cardId)
+    await click(invoke(resend, cardId))
+    const before = await snapshotCounts(h.deps)
+
+    // The same button on a copy of the digest that was not refreshed.
+    h.deps.clock.advance(60_000)
+    mockMember(TEAM_ID)
+    const updates: PostedActivity[] = []
+    captureUpdate(updates, cardId)
+    const now = answerCard(await click(invoke(resend, cardId)))
+    expect(JSON.stringify(row(now, 'sam@acme.test'))).toMatch(/already sent again by admin@acme\.test/)
+    expect(updates[0]?.attachments?.[0]?.content).toEqual(now)
+    const after = await snapshotCounts(h.deps)
+    expect({ ...after, audit_log: 0 }).toEqual({ ...before, audit_log: 0 }) // no second email
+    expect(after.audit_log).toBe((before.audit_log ?? 0) + 1)
+    const sam = await h.deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where('u.email', 'sam@acme.test').first<{ sent_count: number }>('i.sent_count')
+    expect(sam?.sent_count).toBe(2)
+  })
+
+  it('a card updated after a click keeps the account’s time zone, whatever the clicker’s', async () => {
+    await h.deps.db('accounts').where({ id: h.seed.account.id }).update({ time_zone: 'Europe/Berlin' })
+    h.deps.clock.advance(8 * 3_600_000) // invited 26 Nov, 18:00 UTC: 19:00 in Berlin, 27 Nov in Tokyo
+    const { card, cardId } = await postedNotice(['dana@acme.test', 'eve@acme.test']) // expired 3 Dec in Berlin, 4 Dec in Tokyo
+    expect(JSON.stringify(row(card, 'eve@acme.test'))).toContain('Invited 26 Nov by admin@acme.test · expired 3 Dec')
+    mockMember(TEAM_ID)
+    const updates: PostedActivity[] = []
+    captureUpdate(updates, cardId)
+    const tokyo = { entities: [{ locale: 'ja-JP', country: 'JP', platform: 'Web', timezone: 'Asia/Tokyo', type: 'clientInfo' }], localTimezone: 'Asia/Tokyo' }
+    const now = answerCard(await click(invoke(button(row(card, 'dana@acme.test'), 'Send new invitation'), cardId, tokyo as Partial<Activity>)))
+    expect(updates[0]?.attachments?.[0]?.content).toEqual(now)
+    expect(JSON.stringify(row(now, 'eve@acme.test'))).toContain('Invited 26 Nov by admin@acme.test · expired 3 Dec')
+    expect(JSON.stringify(now)).not.toMatch(/Tokyo|27 Nov|4 Dec|12 Dec/)
+  })
+
   it('the clicker’s answer does not wait for the update for everyone (a slow PUT)', async () => {
     const { card, cardId } = await postedNotice(['dana@acme.test'])
     mockMember(TEAM_ID)
