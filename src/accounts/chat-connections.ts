@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit-repository.ts'
 import type { ChatPlatform } from '../chat/platform.ts'
 import type { Actor } from '../invitations/model.ts'
 import { storeNoticeDestination } from '../notices/notice-destinations.ts'
+import { findConnectedAccountId, insertChatConnection } from './chat-connection-repository.ts'
 
 export type { ChatPlatform } from '../chat/platform.ts'
 
@@ -12,8 +13,8 @@ export interface ChatConnection {
 
 /** The account a Slack workspace or Teams tenant is linked to (exactly one, docs/security.md). */
 export async function findChatConnection(db: Knex | Knex.Transaction, platform: ChatPlatform, externalId: string): Promise<ChatConnection | null> {
-  const row = await db('chat_connections').where({ platform, external_id: externalId }).first<{ account_id: string } | undefined>('account_id')
-  return row ? { accountId: row.account_id } : null
+  const accountId = await findConnectedAccountId(db, platform, externalId)
+  return accountId === null ? null : { accountId }
 }
 
 /** The operator, when no actor is named (`inviteops … connect`). */
@@ -34,9 +35,9 @@ export async function connectChat(
   cmd: { platform: ChatPlatform; externalId: string; accountId: string; channelId: string | null; actor?: Actor; now?: Date },
 ): Promise<{ ok: true } | { ok: false; code: 'chat.linked_elsewhere'; accountId: string }> {
   return db.transaction(async (trx) => {
-    const existing = await trx('chat_connections').where({ platform: cmd.platform, external_id: cmd.externalId }).forUpdate().first<{ account_id: string } | undefined>('account_id')
-    if (existing && existing.account_id !== cmd.accountId) return { ok: false, code: 'chat.linked_elsewhere', accountId: existing.account_id }
-    if (!existing) await trx('chat_connections').insert({ platform: cmd.platform, external_id: cmd.externalId, account_id: cmd.accountId })
+    const existing = await findConnectedAccountId(trx, cmd.platform, cmd.externalId, { forUpdate: true })
+    if (existing !== null && existing !== cmd.accountId) return { ok: false, code: 'chat.linked_elsewhere', accountId: existing }
+    if (existing === null) await insertChatConnection(trx, { platform: cmd.platform, externalId: cmd.externalId, accountId: cmd.accountId })
     if (cmd.channelId !== null) {
       const actor = cmd.actor ?? OPERATOR
       const now = cmd.now ?? new Date()

@@ -242,3 +242,145 @@ export async function setInvitationDelivery(db: Db, ids: string | readonly strin
 export function pendingInvitations(db: Db): Knex.QueryBuilder {
   return db('invitations').where({ state: 'pending' }).select('user_id', 'expires_at')
 }
+
+// ---- announcing expiries (the notices job's sweeps, docs/notices.md) -------------------------
+
+/** ISO 8601 in UTC with milliseconds, as `Date#toISOString` writes it (what the event readers parse). */
+const isoUtcText = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/**
+ * The rows a sweep takes (bindings: now, limit): newly expired pending invitations, oldest expiry
+ * first. Exported so a test can ask the planner about exactly this query (it must use
+ * invitations_expiry_unnoticed_idx, docs/performance.md).
+ */
+export const SWEEP_SELECT_SQL = `SELECT id FROM invitations WHERE state = 'pending' AND expiry_noticed_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`
+
+// One statement, so the mark and the event commit together or not at all:
+//  - `due` locks up to `limit` newly expired pending invitations, oldest expiry first, through
+//    invitations_expiry_unnoticed_idx (docs/performance.md). SKIP LOCKED: a row another sweeper (or a
+//    regenerate, a remove) holds is left to it. A row another sweeper marked and committed after
+//    our snapshot is re-checked on locking (READ COMMITTED re-evaluates the WHERE on the newest
+//    version), so it no longer qualifies: each expiry gets exactly one event, whatever the replicas.
+//  - `noticed` marks them, by primary key;
+//  - the INSERT writes one `invitation.expired` account event per marked invitation, with the
+//    user's name as it is now (see src/notices/account-events.ts for the payload's reader).
+// Only index lookups: on 100k invitations plain joins here were planned as whole-table scans of
+// invitations and users (bench/expiry-sweep.ts counts the rows read by sequential scans).
+const SWEEP_SQL = `
+  WITH due AS (
+    ${SWEEP_SELECT_SQL}
+    FOR UPDATE SKIP LOCKED
+  ), noticed AS (
+    -- By primary key: a join to due is planned as a hash join over the whole table.
+    UPDATE invitations i SET expiry_noticed_at = ?
+     WHERE i.id = ANY (ARRAY(SELECT id FROM due))
+    RETURNING i.id, i.account_id, i.user_id, i.created_at, i.expires_at, i.invited_by_email
+  )
+  INSERT INTO account_events (account_id, type, payload, created_at)
+  SELECT n.account_id, 'invitation.expired',
+         jsonb_build_object(
+           'invitationId', n.id,
+           'userId', n.user_id,
+           'email', u.email,
+           'firstName', u.first_name,
+           'lastName', u.last_name,
+           'invitedAt', ${isoUtcText('n.created_at')},
+           'invitedByEmail', n.invited_by_email,
+           'expiredAt', ${isoUtcText('n.expires_at')}
+         ),
+         ?
+    FROM noticed n
+    -- One index lookup per invitation (a plain join reads every user: bench/expiry-sweep.ts).
+    CROSS JOIN LATERAL (SELECT email, first_name, last_name FROM users WHERE id = n.user_id) u
+   ORDER BY n.expires_at, n.id
+  RETURNING id`
+
+/**
+ * Mark up to `limit` pending invitations whose `expires_at` is at or before `now` and whose expiry
+ * was not announced yet as announced, and write one `invitation.expired` account event for each,
+ * in one statement (see SWEEP_SQL). Returns how many were announced.
+ */
+export async function announceExpiredInvitations(db: Db, now: Date, limit: number): Promise<number> {
+  const result = await db.raw<{ rows: unknown[] }>(SWEEP_SQL, [now, limit, now, now])
+  return result.rows.length
+}
+
+/**
+ * The invitations a digest may list (bindings: now, now + 24 h): pending, still valid, expiring
+ * within the window. Exported so a test can ask the planner about exactly this query (it must use
+ * invitations_pending_expiry_idx, docs/performance.md: a range of the index, not a scan).
+ */
+export const EXPIRING_SOON_RANGE_SQL = `SELECT id, account_id, user_id, expires_at, invited_by_email FROM invitations WHERE state = 'pending' AND expires_at > ? AND expires_at <= ?`
+
+// One statement per time zone, one digest per account per local day, whatever the replicas and
+// the rounds:
+//  - `soon` reads the window through invitations_pending_expiry_idx, for the accounts of one
+//    time zone (the zone's accounts by primary key);
+//  - `ranked` drops accounts that already have today's digest (a probe of account_events_dedupe_idx,
+//    so a later round builds no JSON and burns no sequence value for them), then numbers each
+//    account's invitations by expiry and counts them all;
+//  - `listed` keeps the first few per account, with the user's name as it is now: one primary-key
+//    lookup per listed invitation. A plain join was planned as a whole-table scan of users on 100k
+//    users, and so was a LATERAL subquery without the LIMIT (the planner flattens it into the same
+//    join); the LIMIT, harmless on a primary key, keeps it a per-row lookup.
+//  - the INSERT writes one event per account. The NOT EXISTS alone is not enough: sweeps that start
+//    together all see "no digest yet". ON CONFLICT on account_events_dedupe_idx is the guarantee:
+//    a second sweep's insert waits for the first one's row to commit, then does nothing.
+//    ORDER BY account_id: every sweep inserts in the same order, so two sweeps waiting on each
+//    other's uncommitted rows cannot deadlock.
+const DIGEST_SQL = `
+  WITH soon AS (
+    ${EXPIRING_SOON_RANGE_SQL} AND account_id = ANY (ARRAY(SELECT id FROM accounts WHERE time_zone = ?))
+  ), ranked AS (
+    SELECT s.*,
+           row_number() OVER (PARTITION BY s.account_id ORDER BY s.expires_at, s.id) AS n,
+           count(*) OVER (PARTITION BY s.account_id) AS total
+      FROM soon s
+     WHERE NOT EXISTS (
+             SELECT 1 FROM account_events e
+              WHERE e.account_id = s.account_id AND e.type = 'invitations.expiring_soon' AND e.dedupe_key = ?::text)
+  ), listed AS (
+    SELECT r.*, u.email, u.first_name, u.last_name
+      FROM ranked r
+      CROSS JOIN LATERAL (SELECT email, first_name, last_name FROM users WHERE id = r.user_id LIMIT 1) u
+     WHERE r.n <= ?
+  )
+  INSERT INTO account_events (account_id, type, dedupe_key, payload, created_at)
+  SELECT l.account_id, 'invitations.expiring_soon', ?::text,
+         jsonb_build_object(
+           'day', ?::text,
+           'total', max(l.total),
+           'invitations', jsonb_agg(
+             jsonb_build_object(
+               'invitationId', l.id,
+               'userId', l.user_id,
+               'email', l.email,
+               'firstName', l.first_name,
+               'lastName', l.last_name,
+               'expiresAt', ${isoUtcText('l.expires_at')},
+               'invitedByEmail', l.invited_by_email
+             ) ORDER BY l.n)
+         ),
+         ?
+    FROM listed l
+   GROUP BY l.account_id
+   ORDER BY l.account_id
+  ON CONFLICT (account_id, type, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+  RETURNING id`
+
+/** The account time zones in use, as stored, in the same order on every replica. */
+export async function accountTimeZones(db: Db): Promise<string[]> {
+  const rows = (await db('accounts').distinct('time_zone').orderBy('time_zone')) as { time_zone: string }[]
+  return rows.map((r) => r.time_zone)
+}
+
+/**
+ * Write the `invitations.expiring_soon` digest of `day` for every account stored with the time
+ * zone `storedZone` that has pending invitations expiring in (now, until] and no digest of that day
+ * yet, listing the first `listLimit` by expiry, in one statement (see DIGEST_SQL). Returns how
+ * many digests were written.
+ */
+export async function insertExpiringSoonDigests(db: Db, d: { now: Date; until: Date; storedZone: string; day: string; listLimit: number }): Promise<number> {
+  const result = await db.raw<{ rows: unknown[] }>(DIGEST_SQL, [d.now, d.until, d.storedZone, d.day, d.listLimit, d.day, d.day, d.now])
+  return result.rows.length
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 
 /**
@@ -26,7 +27,8 @@ export type AccountEventType = (typeof ACCOUNT_EVENT_TYPES)[number]
 
 /** An ISO timestamp written into a payload (with `Z` or an offset), read back as a Date. */
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s))
-const id = z.guid()
+/** An id of ours, by the one uuid test (src/shared/ids.ts). */
+const id = z.string().refine(isUuid, 'is not a uuid')
 const email = z.string().trim().min(1).max(320)
 /** Optional text: a missing key, null and '' all mean "none". */
 const optionalText = z

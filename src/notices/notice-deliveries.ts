@@ -8,12 +8,15 @@
  *  - `claimDeliveries` claims one platform's due deliveries on the shared lease queue
  *    (src/shared/lease-queue.ts) and reads their events;
  *  - `closeDeliveries`, `releaseDeliveries`, `renewDeliveries` finish them, fenced by the claim.
+ *
+ * The statements are in notice-delivery-repository.ts.
  */
 import { z } from 'zod'
 import type { ChatPlatform } from '../chat/platform.ts'
 import type { Deps } from '../deps.ts'
-import { leaseQueue, type LeaseClaim } from '../shared/lease-queue.ts'
+import type { LeaseClaim } from '../shared/lease-queue.ts'
 import { readAccountEvent, type AccountEvent } from './account-events.ts'
+import { fanOutAccountEvents, noticeDeliveryQueue, readAccountEventRows } from './notice-delivery-repository.ts'
 
 /** Why a delivery was closed without a post, when the event could not be read. */
 export const UNREADABLE_EVENT_NOTE = 'unreadable event'
@@ -50,55 +53,12 @@ const claimOptions = z.object({
 /** An event id as the queue hands it out: the bigserial in decimal. Others match no row. */
 const eventIdPattern = /^[0-9]{1,19}$/
 
-/**
- * notice_deliveries as a lease queue. `claimed_until` is both the lease and the "not before" of
- * a delivery handed back; `attempts` counts claims and is never given back, so a delivery that
- * keeps failing is given up after a number of claims. Served by notice_deliveries_open_idx.
- */
-export const noticeDeliveryQueue = leaseQueue({
-  table: 'notice_deliveries',
-  key: ['event_id', 'platform'],
-  leaseColumn: 'claimed_until',
-  fenceColumn: 'claim_token',
-  attemptsColumn: 'attempts',
-  due: (now) => ({ sql: 'delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?)', bindings: [now] }),
-  order: 'platform, event_id',
-  returning: 'event_id::text AS event_id, platform, attempts, claim_token::text AS claim_token',
-  held: { delivered_at: null },
-  releaseAt: (at) => ({ claimed_until: at }),
-  close: (now, note) => ({ delivered_at: now, note, claimed_until: null }),
-})
 
 const claimedRow = z.object({ event_id: z.string().regex(eventIdPattern), platform: z.string(), attempts: z.number().int(), claim_token: z.string() })
 
 function leaseClaims(claims: readonly DeliveryClaim[]): LeaseClaim[] {
   return claims.filter((c) => eventIdPattern.test(c.eventId) && Number.isSafeInteger(c.attempts)).map((c) => ({ key: [c.eventId, c.platform], fence: c.fence }))
 }
-
-// Lock the oldest events not seen yet (SKIP LOCKED: replicas fanning out at once take different
-// ones), write one delivery per destination the account has now, and mark the events seen, in
-// one statement: an event is fanned out exactly once. ON CONFLICT: rows the migration wrote.
-const FAN_OUT_SQL = `
-  WITH picked AS (
-    SELECT id, account_id, created_at FROM account_events
-     WHERE fanned_out_at IS NULL
-     ORDER BY id
-     LIMIT ?
-     FOR UPDATE SKIP LOCKED
-  ), fanned AS (
-    INSERT INTO notice_deliveries (event_id, platform, account_id, created_at)
-    SELECT p.id, d.platform, p.account_id, ?
-      FROM picked p
-      JOIN notice_destinations d ON d.account_id = p.account_id
-    ON CONFLICT (event_id, platform) DO NOTHING
-    RETURNING 1
-  ), seen AS (
-    UPDATE account_events e SET fanned_out_at = ?
-      FROM picked
-     WHERE e.id = picked.id
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM seen)::int AS events, (SELECT count(*) FROM fanned)::int AS deliveries`
 
 /**
  * Fan new account events out to their account's destinations: one delivery per event and
@@ -108,10 +68,7 @@ const FAN_OUT_SQL = `
  */
 export async function fanOutEvents(deps: Deps, opts: { limit?: number } = {}): Promise<{ events: number; deliveries: number }> {
   const limit = z.number().int().min(1).max(10_000).default(1000).parse(opts.limit)
-  const now = deps.clock.now()
-  const result = await deps.db.raw<{ rows: { events: number; deliveries: number }[] }>(FAN_OUT_SQL, [limit, now, now])
-  const row = result.rows[0]
-  return { events: Number(row?.events ?? 0), deliveries: Number(row?.deliveries ?? 0) }
+  return fanOutAccountEvents(deps.db, limit, deps.clock.now())
 }
 
 /**
@@ -134,12 +91,10 @@ export async function claimDeliveries(deps: Deps, platform: ChatPlatform, opts: 
     if (r.success) claims.push({ eventId: r.data.event_id, platform, attempts: r.data.attempts, fence: r.data.claim_token })
   }
   if (claims.length === 0) return []
-  const eventRows: unknown[] = await deps.db('account_events')
-    .whereIn(
-      'id',
-      claims.map((c) => c.eventId),
-    )
-    .select(deps.db.raw('id::text AS id'), 'account_id', 'type', 'payload', 'created_at')
+  const eventRows = await readAccountEventRows(
+    deps.db,
+    claims.map((c) => c.eventId),
+  )
   const byId = new Map(eventRows.map((row) => [String((row as { id: unknown }).id), row]))
   const out: ClaimedNotice[] = []
   const unreadable: DeliveryClaim[] = []

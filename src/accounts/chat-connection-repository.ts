@@ -1,0 +1,23 @@
+import type { Knex } from 'knex'
+import type { ChatPlatform } from '../chat/platform.ts'
+
+/**
+ * The chat connection repository: every query on `chat_connections`, the link between a Slack
+ * workspace or Teams tenant and an account (docs/security.md, docs/architecture.md
+ * "Persistence"). Functions take the caller's connection or transaction.
+ */
+
+type Db = Knex | Knex.Transaction
+
+/** The account linked to a workspace/tenant, or null; `forUpdate` locks the link for the caller's transaction. */
+export async function findConnectedAccountId(db: Db, platform: ChatPlatform, externalId: string, opts: { forUpdate?: boolean } = {}): Promise<string | null> {
+  const q = db('chat_connections').where({ platform, external_id: externalId })
+  if (opts.forUpdate) q.forUpdate()
+  const row = await q.first<{ account_id: string } | undefined>('account_id')
+  return row?.account_id ?? null
+}
+
+/** Link a workspace/tenant to an account (the primary key refuses a second link of the same one). */
+export async function insertChatConnection(trx: Knex.Transaction, link: { platform: ChatPlatform; externalId: string; accountId: string }): Promise<void> {
+  await trx('chat_connections').insert({ platform: link.platform, external_id: link.externalId, account_id: link.accountId })
+}
