@@ -1,6 +1,7 @@
 import type { Knex } from 'knex'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import { setInvitationDelivery } from '../invitations/invitation-repository.ts'
+import { insertOutboxEmail, sendLimitFacts } from './outbox-repository.ts'
 
 export type EmailKind = 'invitation' | 'resend' | 'new_invitation' | 'removal'
 
@@ -38,18 +39,7 @@ export interface EnqueueEmail {
 
 /** Write an email to the outbox inside the caller's transaction (docs/reliability.md). */
 export async function enqueueEmail(trx: Knex.Transaction, email: EnqueueEmail): Promise<void> {
-  await trx('email_outbox').insert({
-    account_id: email.accountId,
-    user_id: email.userId,
-    invitation_id: email.invitationId,
-    kind: email.kind,
-    to_email: email.toEmail,
-    requested_by_user_id: email.requestedByUserId,
-    payload: JSON.stringify(email.payload),
-    status: 'queued',
-    next_attempt_at: email.now,
-    created_at: email.now,
-  })
+  await insertOutboxEmail(trx, email)
   if (email.invitationId && !email.invitationMarkedQueued) {
     await setInvitationDelivery(trx, email.invitationId, { status: 'queued', detail: null, messageId: null })
   }
@@ -71,21 +61,14 @@ export async function checkSendable(
   const hourAgo = new Date(opts.now.getTime() - HOUR)
   const dayAgo = new Date(opts.now.getTime() - DAY)
   const toEmail = opts.toEmail.toLowerCase()
-  // Removal notices are not counted: they cannot be repeated for one person (remove-user.ts).
-  // For each limit, the send that keeps it reached: the limit-th most recent one in its window
-  // (null while under the limit). Reading it walks at most `limit` entries of its index, and
-  // sending is possible again as soon as it leaves the window.
-  const { rows } = await trx.raw<{ rows: { suppressed_reason: string | null; suppressed_detail: string | null; admin_blocking: Date | null; recipient_blocking: Date | null }[] }>(
-    `SELECT
-       s.reason AS suppressed_reason,
-       s.detail AS suppressed_detail,
-       (SELECT created_at FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
-       (SELECT created_at FROM email_outbox WHERE to_email = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS recipient_blocking
-     FROM (SELECT 1) one
-     LEFT JOIN email_suppressions s ON s.email = ?`,
-    [opts.adminUserId, hourAgo, opts.limits.adminSendsPerHour - 1, opts.toEmail, dayAgo, opts.limits.recipientSendsPerDay - 1, toEmail],
-  )
-  const r = rows[0]
+  const r = await sendLimitFacts(trx, {
+    adminUserId: opts.adminUserId,
+    toEmail: opts.toEmail,
+    hourAgo,
+    dayAgo,
+    adminSendsPerHour: opts.limits.adminSendsPerHour,
+    recipientSendsPerDay: opts.limits.recipientSendsPerDay,
+  })
   if (!r) return null
   if (r.suppressed_reason) {
     return { code: 'email.suppressed', email: toEmail, reason: r.suppressed_detail ? `${r.suppressed_reason}: ${r.suppressed_detail}` : r.suppressed_reason }

@@ -5,6 +5,7 @@ import type { Actor } from '../invitations/model.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { ok, type Result } from '../shared/result.ts'
 import { storable } from '../shared/storable-text.ts'
+import { insertFeedbackEvent, sentEmailsTo } from './outbox-repository.ts'
 import { suppressRecipient } from './suppressions.ts'
 
 /** A bounce or complaint SES reported (through SNS), already verified and parsed by the adapter. */
@@ -33,12 +34,6 @@ export interface DeliveryFeedbackOutcome {
 
 const SES_ACTOR: Actor = { platform: 'system', platformUserId: 'ses-notifications', email: null }
 
-interface OutboxMatch {
-  account_id: string
-  invitation_id: string | null
-  to_email: string
-}
-
 /**
  * Record what SES said about a sent email (docs/reliability.md, docs/notices.md): suppress the recipient, mark the
  * invitation's delivery status (bounced / complained, visible in `/invite show`), tell the
@@ -55,22 +50,13 @@ export async function recordDeliveryEvent(deps: Deps, feedback: DeliveryFeedback
     return n.ok ? [{ email: n.email, detail: r.detail === null ? null : storable(r.detail) }] : []
   })
   return deps.db.transaction(async (trx) => {
-    const fresh = await trx('email_feedback_events')
-      .insert({ sns_message_id: cmd.eventId, kind: cmd.kind, ses_message_id: cmd.sesMessageId, recipients: JSON.stringify(recipients.map((r) => r.email)), received_at: now })
-      .onConflict('sns_message_id')
-      .ignore()
-      .returning('sns_message_id')
-    if (fresh.length === 0) return ok({ duplicate: true, suppressed: [], invitationsMarked: 0 })
+    const fresh = await insertFeedbackEvent(trx, { snsMessageId: cmd.eventId, kind: cmd.kind, sesMessageId: cmd.sesMessageId, recipients: recipients.map((r) => r.email), receivedAt: now })
+    if (!fresh) return ok({ duplicate: true, suppressed: [], invitationsMarked: 0 })
 
     const suppressed: string[] = []
     let invitationsMarked = 0
     const status = cmd.kind === 'bounce' ? 'bounced' : 'complained'
-    const matches = recipients.length
-      ? await trx('email_outbox')
-          .where({ message_id: cmd.sesMessageId })
-          .whereIn('to_email', recipients.map((r) => r.email))
-          .select<OutboxMatch[]>('account_id', 'invitation_id', 'to_email')
-      : []
+    const matches = await sentEmailsTo(trx, cmd.sesMessageId, recipients.map((r) => r.email))
 
     for (const r of recipients) {
       const detail = [cmd.summary, r.detail].filter(Boolean).join(': ').slice(0, 500)

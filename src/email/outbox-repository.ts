@@ -1,0 +1,105 @@
+import type { Knex } from 'knex'
+
+/**
+ * The email repository: the statements on `email_outbox` and `email_feedback_events` that the
+ * email use cases make (docs/architecture.md "Persistence"). The worker's claims, renewals and
+ * closes go through the shared lease queue (`outboxQueue` in outbox-worker.ts); suppressions
+ * live in suppressions.ts. Functions take the caller's connection or transaction and open none.
+ */
+
+type Db = Knex | Knex.Transaction
+
+/** A new outbox row: one email to send, due at `now`. */
+export interface OutboxInsert {
+  accountId: string
+  userId: string
+  invitationId: string | null
+  kind: string
+  toEmail: string
+  requestedByUserId: string | null
+  /** The template's data (stored as jsonb; never a link, docs/security.md). */
+  payload: unknown
+  now: Date
+}
+
+/** Queue one email. */
+export async function insertOutboxEmail(trx: Knex.Transaction, email: OutboxInsert): Promise<void> {
+  await trx('email_outbox').insert({
+    account_id: email.accountId,
+    user_id: email.userId,
+    invitation_id: email.invitationId,
+    kind: email.kind,
+    to_email: email.toEmail,
+    requested_by_user_id: email.requestedByUserId,
+    payload: JSON.stringify(email.payload),
+    status: 'queued',
+    next_attempt_at: email.now,
+    created_at: email.now,
+  })
+}
+
+/** What decides whether one more email may go out (see `checkSendable` in outbox.ts). */
+export interface SendLimitFacts {
+  suppressed_reason: string | null
+  suppressed_detail: string | null
+  /** The administrator's send that keeps their hourly limit reached, or null while under it. */
+  admin_blocking: Date | null
+  /** The send to the recipient that keeps their daily limit reached, or null while under it. */
+  recipient_blocking: Date | null
+}
+
+/**
+ * The suppression of `toEmail` (lower-cased) and the sends that keep each limit reached, in one
+ * round trip. Removal notices are not counted: they cannot be repeated for one person
+ * (remove-user.ts). For each limit, the send that keeps it reached is the limit-th most recent one
+ * in its window (null while under the limit); reading it walks at most `limit` entries of its
+ * index, and sending is possible again as soon as it leaves the window.
+ */
+export async function sendLimitFacts(
+  db: Db,
+  q: { adminUserId: string | null; toEmail: string; hourAgo: Date; dayAgo: Date; adminSendsPerHour: number; recipientSendsPerDay: number },
+): Promise<SendLimitFacts | null> {
+  const { rows } = await db.raw<{ rows: SendLimitFacts[] }>(
+    `SELECT
+       s.reason AS suppressed_reason,
+       s.detail AS suppressed_detail,
+       (SELECT created_at FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
+       (SELECT created_at FROM email_outbox WHERE to_email = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS recipient_blocking
+     FROM (SELECT 1) one
+     LEFT JOIN email_suppressions s ON s.email = ?`,
+    [q.adminUserId, q.hourAgo, q.adminSendsPerHour - 1, q.toEmail, q.dayAgo, q.recipientSendsPerDay - 1, q.toEmail.toLowerCase()],
+  )
+  return rows[0] ?? null
+}
+
+/** An email the outbox sent, as SES feedback finds it. */
+export interface SentEmail {
+  account_id: string
+  invitation_id: string | null
+  to_email: string
+}
+
+/** The emails sent as SES message `sesMessageId` to any of `toEmails`. */
+export async function sentEmailsTo(db: Db, sesMessageId: string, toEmails: readonly string[]): Promise<SentEmail[]> {
+  if (toEmails.length === 0) return []
+  return db('email_outbox')
+    .where({ message_id: sesMessageId })
+    .whereIn('to_email', [...toEmails])
+    .select<SentEmail[]>('account_id', 'invitation_id', 'to_email')
+}
+
+/**
+ * Record one SNS notification about our email; false when it was recorded before (SNS delivers
+ * at least once: the primary key on `sns_message_id` makes a redelivery change nothing).
+ */
+export async function insertFeedbackEvent(
+  trx: Knex.Transaction,
+  event: { snsMessageId: string; kind: 'bounce' | 'complaint'; sesMessageId: string; recipients: readonly string[]; receivedAt: Date },
+): Promise<boolean> {
+  const fresh = await trx('email_feedback_events')
+    .insert({ sns_message_id: event.snsMessageId, kind: event.kind, ses_message_id: event.sesMessageId, recipients: JSON.stringify(event.recipients), received_at: event.receivedAt })
+    .onConflict('sns_message_id')
+    .ignore()
+    .returning('sns_message_id')
+  return fresh.length > 0
+}
