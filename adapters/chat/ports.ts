@@ -88,6 +88,12 @@ export interface ChatPresenter<M, F = M> {
   linkSentPrivately(email: string, ctx: PresentContext): M
   /** A banner line: `done` after a change, `info` when someone acted first. */
   banner(tone: 'done' | 'info', summary: string): string
+  /**
+   * Said to the administrator alone after `notices here` in a conversation the app cannot post
+   * in (Slack: not a member of the channel): the notices cannot arrive until they add it. The
+   * destination is kept. Absent where the platform cannot tell.
+   */
+  noticesNeedMembership?(ctx: PresentContext): M
 }
 
 /**
@@ -97,8 +103,11 @@ export interface ChatPresenter<M, F = M> {
 export interface ChatIO<M, F = M> {
   /** To the caller alone where the platform can (Slack: ephemeral; Teams: the conversation, or the clicker alone after an Action.Execute). */
   replyPrivately(message: M): Promise<void>
-  /** To the conversation: the confirmation of a change. */
-  post(message: M): Promise<void>
+  /**
+   * To the conversation: the confirmation of a change. `not_member` when the app may not post
+   * there itself (the platform's edge then confirmed another way where it can).
+   */
+  post(message: M): Promise<void | 'not_member'>
   /**
    * Replaces the message a click came from (for everyone who sees it; with `onlyForCaller`, for
    * the caller alone where the platform can, else in a new private reply).

@@ -122,7 +122,10 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
     if (outcome.kind === 'link') return secret(who, outcome, io)
     const shown = presenter.outcome(outcome, ctx(who))
     if (shown.private) await io.replyPrivately(shown.private)
-    if (shown.public) await io.post(shown.public)
+    if (!shown.public) return
+    const posted = await io.post(shown.public)
+    // The destination stays (they may add the app next), but nothing will arrive until they do.
+    if (posted === 'not_member' && outcome.kind === 'notices_set' && presenter.noticesNeedMembership) await io.replyPrivately(presenter.noticesNeedMembership(ctx(who)))
   }
 
   /**

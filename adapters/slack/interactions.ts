@@ -49,6 +49,13 @@ export interface SlackHandlers {
   viewSubmission(payload: ViewSubmissionPayload): Promise<{ ack: ViewAck; after: () => Promise<void> }>
 }
 
+/**
+ * `chat.postMessage` refusals that mean the app is not in the channel (or cannot see it): its
+ * notices cannot arrive there until someone adds it
+ * (https://docs.slack.dev/reference/methods/chat.postMessage#errors).
+ */
+const NOT_MEMBER_ERRORS = new Set(['not_in_channel', 'channel_not_found'])
+
 /** Where one request came from and can be answered: what Slack's I/O for the session needs. */
 interface RequestPlace {
   responseUrl: string | null
@@ -74,6 +81,8 @@ function requestIO(io: SlackIO, place: RequestPlace, log: Deps['logger']): ChatI
         const posted = await io.postMessage(channelId, message)
         if (posted.ok) return
         log.info({ channelId, error: posted.error }, 'chat.postMessage refused; answering in channel through response_url')
+        await respond({ ...message, response_type: 'in_channel', replace_original: false })
+        return NOT_MEMBER_ERRORS.has(posted.error) ? 'not_member' : undefined
       }
       await respond({ ...message, response_type: 'in_channel', replace_original: false })
     },

@@ -494,6 +494,11 @@ export const slackPresenter: ChatPresenter<SlackMessage, SlackTypes.ModalView> =
   // Slack shows a link to the asker alone, in place: never elsewhere.
   linkSentPrivately: (email) => renderProblem(`The invitation link for ${email} was shown to you only.`),
   banner: (tone, summary) => `${tone === 'done' ? ':white_check_mark:' : ':information_source:'} ${summary}`,
+  noticesNeedMembership: () =>
+    message(
+      "The InviteOps app is not in this channel, so its notices cannot arrive here yet. Add it: type /invite @InviteOps in this channel, or open the channel's details, Integrations, Add apps. This channel stays the destination.",
+      [section(`:warning: The InviteOps app is not in this channel, so its notices cannot arrive here yet. Add it: type ${code('/invite @InviteOps')} in this channel, or open the channel's details, *Integrations*, *Add apps*. This channel stays the destination.`)],
+    ),
 }
 
 function renderContext(ctx: PresentContext): RenderContext {

@@ -76,6 +76,32 @@ describe('/invite notices', () => {
     expect(audited).toEqual(expect.arrayContaining([{ action: 'notices.destination.set', ok: true }, { action: 'notices.destination.show', ok: true }, { action: 'notices.destination.clear', ok: true }]))
   })
 
+  it('here in a channel the app is not in: confirmed through response_url, the administrator is told privately to add the app, the destination is kept', async () => {
+    for (const error of ['not_in_channel', 'channel_not_found']) {
+      const replies: Record<string, unknown>[] = []
+      mockUsersInfo(ALICE)
+      mockPostMessage([], { ok: false, error })
+      mockResponseUrl(RESPONSE_URL, replies, 2)
+      await notices('notices here', { channel_name: 'ops' })
+      expect(replies[0]).toMatchObject({ response_type: 'in_channel' })
+      expect(String(replies[0]?.text)).toContain('the channel for InviteOps notices')
+      expect(replies[1]).toMatchObject({ response_type: 'ephemeral' })
+      expect(String(replies[1]?.text)).toContain('not in this channel, so its notices cannot arrive here yet')
+      expect(String(replies[1]?.text)).toContain('/invite @InviteOps')
+      expect(await destinations()).toEqual([{ platform: 'slack', conversation_id: CHANNEL, conversation_name: 'ops', set_by: 'admin@acme.test' }])
+    }
+  })
+
+  it('here where Slack refuses the post for another reason says nothing about adding the app', async () => {
+    const replies: Record<string, unknown>[] = []
+    mockUsersInfo(ALICE)
+    mockPostMessage([], { ok: false, error: 'is_archived' })
+    mockResponseUrl(RESPONSE_URL, replies, 2) // room for a second answer, which must not come
+    await notices('notices here')
+    expect(replies).toHaveLength(1)
+    expect(replies[0]).toMatchObject({ response_type: 'in_channel' })
+  })
+
   it('a non-administrator is refused privately and nothing changes; a bad word is a usage message', async () => {
     const replies: Record<string, unknown>[] = []
     mockUsersInfo(ALICE, {}, { email: 'mallory@acme.test' })
