@@ -44,6 +44,7 @@ describe('manifest/slack.yaml', () => {
     const [command] = manifest.features.slash_commands
     expect(command?.command).toBe('/invite')
     expect(command?.usage_hint).toMatch(/regenerate <email>/)
+    expect(command?.usage_hint).toMatch(/notices \[here\|off\]/)
     expect(command?.description).not.toBe('')
     expect(new URL(command?.url ?? '').pathname).toBe('/slack/events')
   })

@@ -74,6 +74,18 @@ describe('Teams app manifest', () => {
     expect(titles).toEqual(expect.arrayContaining(['help', 'list', 'add', 'regenerate', 'resend', 'link', 'remove']))
   })
 
+  it('one command list per scope, at most 10 commands each (Teams’ limit): notices where it works (a team’s channel), audit in chats', () => {
+    const manifest = Manifest.parse(JSON.parse(read('manifest.json').toString('utf8')))
+    const lists = manifest.bots[0]?.commandLists ?? []
+    const scopes = lists.flatMap((l) => l.scopes)
+    expect([...scopes].sort()).toEqual(['groupChat', 'personal', 'team'])
+    const titlesIn = (scope: string) => lists.find((l) => l.scopes.includes(scope))?.commands.map((c) => c.title) ?? []
+    expect(titlesIn('team')).toContain('notices')
+    expect(titlesIn('personal')).toContain('audit')
+    for (const scope of scopes) expect(new Set(titlesIn(scope)).size).toBe(titlesIn(scope).length)
+    expect(manifest.description.full).toMatch(/notices here/)
+  })
+
   it('ships color.png 192×192 and outline.png 32×32, white on transparent, as the script draws them', () => {
     const color = png(read('color.png'))
     expect([color.width, color.height, color.colorType]).toEqual([192, 192, 6])
