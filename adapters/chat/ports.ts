@@ -7,8 +7,9 @@
 import type { ChatConversation, CommandOutcome, ListFilter } from '../../src/commands/types.ts'
 import type { Actor, GroupView, UserView } from '../../src/invitations/model.ts'
 
-/** The kinds of notice with buttons (docs/notices.md). */
-export type NoticeKind = 'expired' | 'requested' | 'expiring_soon'
+/** The kinds of notice with buttons (docs/notices.md): what a notice's rows offer and how it is re-rendered after a click. */
+export const noticeKinds = ['expired', 'requested', 'expiring_soon'] as const
+export type NoticeKind = (typeof noticeKinds)[number]
 
 /**
  * Where a button was: a list page (its filter and page), a user's card, a channel notice (on

@@ -16,7 +16,7 @@ import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-ce
 import { esc, escLines, escName } from './format.ts'
 import { oneLine } from '../../src/shared/names.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
-import { filterLabels, rowActionLabels } from '../chat/labels.ts'
+import { filterLabels, rowActionLabels, platformLabel } from '../chat/labels.ts'
 import type { ChatPresenter, PresentContext } from '../chat/ports.ts'
 import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
 import { SLACK } from './schemas.ts'
@@ -185,9 +185,15 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       return outcome.previous ? { reply: null, announce: message(text), summary: text } : { reply: message(text), announce: null, summary: text }
     }
     case 'notices': {
-      const lines = outcome.destinations.map((d) => `• ${esc(platformName(d.platform))}: ${conversationName(d)}${d.setBy ? ` (set by ${esc(d.setBy)}, ${day(d.updatedAt, now, zone)})` : ''}`)
-      const text = lines.length === 0 ? `InviteOps notices go nowhere yet. ${code('/invite notices here')} in a channel sends them there.` : `*InviteOps notices go to*\n${lines.join('\n')}`
-      return { reply: message(text.replace(/\*/g, ''), [section(text)]), announce: null, summary: `${outcome.destinations.length} notice destinations` }
+      const lines = outcome.destinations.map((d) => `• ${esc(platformLabel(d.platform))}: ${conversationName(d)}${d.setBy ? ` (set by ${esc(d.setBy)}, ${day(d.updatedAt, now, zone)})` : ''}`)
+      const heading = 'InviteOps notices go to'
+      if (lines.length === 0) {
+        const text = `InviteOps notices go nowhere yet. ${code('/invite notices here')} in a channel sends them there.`
+        return { reply: message(text, [section(text)]), announce: null, summary: '0 notice destinations' }
+      }
+      // The fallback drops only our own bold heading: names in the lines keep what they hold.
+      const fallback = `${heading}\n${lines.join('\n')}`
+      return { reply: message(fallback, [section(`*${heading}*\n${lines.join('\n')}`)]), announce: null, summary: `${outcome.destinations.length} notice destinations` }
     }
     default: {
       const unreachable: never = outcome
@@ -200,11 +206,6 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
 function conversationName(d: NoticeDestinationView): string {
   if (d.platform === SLACK && /^[CG][A-Z0-9]{2,}$/.test(d.conversationId)) return `<#${d.conversationId}>`
   return escName(d.conversationName ?? d.conversationId)
-}
-
-/** A platform's name as people write it. */
-function platformName(platform: string): string {
-  return platform === SLACK ? 'Slack' : platform === 'teams' ? 'Microsoft Teams' : platform
 }
 
 /** Who a button acts on: the ids its value carries and the email its confirmation dialog names. */

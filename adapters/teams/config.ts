@@ -13,11 +13,13 @@
  * adapter's config, or `null` when Teams is not enabled.
  */
 import { z } from 'zod'
+import { isUuid } from '../../src/shared/ids.ts'
 
 export const teamsAppTypes = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const
 export type TeamsAppType = (typeof teamsAppTypes)[number]
 
-const guid = z.string().trim().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID (the Azure bot registration gives one)')
+/** A GUID, as Azure writes them: the same 8-4-4-4-12 hex form as our own ids. */
+const guid = z.string().trim().refine(isUuid, 'must be a GUID (the Azure bot registration gives one)')
 
 /** Zod fragment over `process.env` (merge into the app's env schema). */
 export const teamsEnvSchema = z.object({

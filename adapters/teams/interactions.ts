@@ -25,7 +25,6 @@ import { teamsPresenter } from './presenter.ts'
 import { describeIdentityProblem, renderNotLinked, type TeamsMessage } from './render.ts'
 import { CardValue, clientTimeZone, isPersonal, tenantOf, TEAMS, type CardOrigin, type MessageActivity } from './schemas.ts'
 
-/** The Teams calls the adapter makes, over one turn; implemented with botbuilder in turn-io.ts. */
 /**
  * The Teams calls the adapter makes, over one turn; implemented with botbuilder in turn-io.ts
  * (and wrapped by the router for an `Action.Execute` invoke, whose answer it builds from these

@@ -26,6 +26,7 @@ import type { RowAction, UserView } from '../../src/invitations/model.ts'
 import { formatDay, formatDayTime } from '../../src/shared/dates.ts'
 import { joinedCell } from '../../src/users/joined-cell.ts'
 import { rowActionLabels } from '../chat/labels.ts'
+import type { NoticeKind } from '../chat/ports.ts'
 import { escCard, escCardName } from './format.ts'
 import { invitationKey, INVITEOPS_VERB } from './schemas.ts'
 import type { AdaptiveCard, CardElement, TeamsMessage } from './render.ts'
@@ -34,10 +35,6 @@ import type { AdaptiveCard, CardElement, TeamsMessage } from './render.ts'
 export const MAX_NOTICE_ROWS = 10
 /** Lines in one activity card. */
 export const MAX_ACTIVITY_LINES = 20
-export { INVITEOPS_VERB } from './schemas.ts'
-
-/** Which notice a card is: what its rows offer and how it is re-rendered after a click. */
-export type NoticeKind = 'expired' | 'requested' | 'expiring_soon'
 
 /** Where a click on a notice card came from: the notice and the users of its rows (≤ 10 ids). */
 export interface NoticeOrigin {

@@ -16,7 +16,7 @@ import type { LifecycleFailure } from '../../src/invitations/failures.ts'
 import type { AuditEntry, GroupView, RowAction, UserView } from '../../src/invitations/model.ts'
 import { day, dayTime, displayName, joinedCell } from '../../src/users/joined-cell.ts'
 import { describeFailure as describeChatFailure, type ChatStyle } from '../chat/describe-failure.ts'
-import { filterLabels, rowActionLabels } from '../chat/labels.ts'
+import { filterLabels, rowActionLabels, platformLabel } from '../chat/labels.ts'
 import { oneLine } from '../../src/shared/names.ts'
 import { code, esc, escCard, escCardName, escName } from './format.ts'
 import { invitationKey, INVITEOPS_VERB, listFilters, TEAMS, type CardOrigin, type CardValue } from './schemas.ts'
@@ -154,7 +154,7 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
       return { message: text(msg), summary: msg }
     }
     case 'notices': {
-      const lines = outcome.destinations.map((d) => `- ${esc(platformName(d.platform))}: ${conversationName(d)}${d.setBy ? ` (set by ${esc(d.setBy)}, ${day(d.updatedAt, now, zone)})` : ''}`)
+      const lines = outcome.destinations.map((d) => `- ${esc(platformLabel(d.platform))}: ${conversationName(d)}${d.setBy ? ` (set by ${esc(d.setBy)}, ${day(d.updatedAt, now, zone)})` : ''}`)
       const msg = lines.length === 0 ? `InviteOps notices go nowhere yet. ${code('/invite notices here')} in a channel sends them there.` : `**InviteOps notices go to**\n\n${lines.join('\n')}`
       return { message: text(msg), summary: `${outcome.destinations.length} notice destinations` }
     }
@@ -168,11 +168,6 @@ export function renderOutcome(outcome: CommandOutcome, ctx: RenderContext): Rend
 /** A destination's conversation, by the name it had when it was chosen (else its id). */
 function conversationName(d: NoticeDestinationView): string {
   return `**${escName(d.conversationName ?? (d.platform === TEAMS ? 'a Teams conversation' : d.conversationId))}**`
-}
-
-/** A platform's name as people write it. */
-function platformName(platform: string): string {
-  return platform === TEAMS ? 'Microsoft Teams' : platform === 'slack' ? 'Slack' : platform
 }
 
 /**

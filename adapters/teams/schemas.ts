@@ -15,6 +15,7 @@ import { displayStatuses } from '../../src/invitations/model.ts'
 import { isUuid } from '../../src/shared/ids.ts'
 import type { ListFilter } from '../../src/commands/types.ts'
 import type { RowAction } from '../../src/invitations/model.ts'
+import { noticeKinds } from '../chat/ports.ts'
 
 /** Teams' name as a chat platform: its linked tenants, its actors, its notice destination. */
 export const TEAMS: ChatPlatform = 'teams'
@@ -186,7 +187,7 @@ const page = z.number().int().min(1).max(100_000)
 export const CardOrigin = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('list'), filter: z.enum(listFilters), page }),
   z.object({ kind: z.literal('show'), userId: uuid }),
-  z.object({ kind: z.literal('notice'), notice: z.enum(['expired', 'requested', 'expiring_soon']), userIds: z.array(uuid).min(1).max(10) }),
+  z.object({ kind: z.literal('notice'), notice: z.enum(noticeKinds), userIds: z.array(uuid).min(1).max(10) }),
   z.object({ kind: z.literal('reply') }),
 ])
 export type CardOrigin = z.infer<typeof CardOrigin>

@@ -203,6 +203,22 @@ describe('describeFailure: every code', () => {
 })
 
 describe('other messages', () => {
+  it('notices: the fallback text drops only our bold heading; what the lines hold keeps its characters; another platform is named sensibly', () => {
+    const reply = renderOutcome(
+      {
+        kind: 'notices',
+        destinations: [
+          { platform: 'slack', conversationId: 'C0NOTICES', conversationName: 'ops', setBy: 'ops*lead@acme.test', updatedAt: day(-1) },
+          { platform: 'carrier-pigeon', conversationId: 'loft-1', conversationName: 'Loft', setBy: null, updatedAt: day(-2) },
+        ],
+      },
+      ctx,
+    ).reply!
+    expect(reply.text).toMatch(/^InviteOps notices go to\n/)
+    expect(reply.text).toContain('ops*lead@acme.test')
+    expect(reply.text).toContain('• Carrier Pigeon: Loft')
+    expect(JSON.stringify(reply.blocks)).toContain('*InviteOps notices go to*')
+  })
   it('not linked: names the CLI command with the team id', () => {
     expect(renderNotLinked('T0001', 'C0001')).toMatchSnapshot()
   })
