@@ -9,7 +9,8 @@ import type { ChatCaller } from '../../adapters/chat/ports.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { createNoticesJob } from '../../src/notices/notices-job.ts'
 import type { NoticeDestination } from '../../src/notices/chat-notifier.ts'
-import { DAY, inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { usersByIds } from '../../src/users/users-by-ids.ts'
+import { DAY, inviteUser, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
 import { PIGEON, pigeonIO, pigeonNotifier, pigeonPresenter, type Button, type PigeonForm, type PigeonMessage } from './pigeon.ts'
 
@@ -133,5 +134,63 @@ describe('a third platform through the chat session', () => {
     expect((await click(find(notice?.message, 'regenerate'))).updated[0]?.text).toMatch(/^eve@acme.test: info: refused: invitation.already_replaced/)
     const [links] = await deps.db('invitations').join('users', 'users.id', 'invitations.user_id').where('users.email', 'eve@acme.test').count<{ n: string }[]>({ n: '*' })
     expect(Number(links?.n)).toBe(2)
+  })
+})
+
+describe('resend from a button names the invitation and the expiry it showed', () => {
+  /** Carol's pending invitation as a message would show it. */
+  async function shown(email: string) {
+    const row = await deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where({ 'u.email': email, 'i.state': 'pending' }).first<{ id: string; user_id: string; expires_at: Date }>('i.id', 'i.user_id', 'i.expires_at')
+    return row!
+  }
+  const resend = (inv: { id: string; user_id: string; expires_at: Date }): Button => ({
+    label: 'resend',
+    click: { kind: 'row', action: 'resend', userId: inv.user_id, invitationId: inv.id, seenExpiresAt: new Date(Math.floor(inv.expires_at.getTime() / 1000) * 1000), origin: { kind: 'reply' }, confirmed: false },
+  })
+  const emails = async () => Number((await deps.db('email_outbox').count<{ n: string }[]>({ n: '*' }))[0]?.n)
+
+  it('a second click on the same button sends nothing and says who resent it; a typed resend still resends', async () => {
+    await typed('add carol@acme.test --name "Carol Jones" --group Engineering')
+    const button = resend(await shown('carol@acme.test'))
+    deps.clock.advance(DAY)
+    expect((await click(button)).posted[0]?.text).toBe('resent carol@acme.test')
+    const sent = await emails()
+    deps.clock.advance(60_000)
+    expect((await click(button)).updated[0]?.text).toBe('info: refused: invitation.already_resent')
+    expect(await emails()).toBe(sent)
+    const [audit] = await deps.db('audit_log').orderBy('id', 'desc').limit(1).select('result_code', 'detail')
+    expect(audit?.result_code).toBe('invitation.already_resent')
+    expect((await typed('resend carol@acme.test')).posted[0]?.text).toBe('resent carol@acme.test')
+    expect(await emails()).toBe(sent + 1)
+  })
+
+  it('a button whose invitation was replaced since is refused already_replaced, even though the new one could be resent', async () => {
+    await typed('add carol@acme.test --name "Carol Jones" --group Engineering')
+    const button = resend(await shown('carol@acme.test'))
+    deps.clock.advance(8 * DAY)
+    await typed('regenerate carol@acme.test')
+    const sent = await emails()
+    expect((await click(button)).updated[0]?.text).toBe('info: refused: invitation.already_replaced')
+    expect(await emails()).toBe(sent)
+    // The fresh button (the new invitation, its expiry) resends.
+    expect((await click(resend(await shown('carol@acme.test')))).posted[0]?.text).toBe('resent carol@acme.test')
+  })
+})
+
+describe('usersByIds: what a notice re-render reads', () => {
+  it('the users asked for, in that order, other accounts’ and malformed ids left out, with the account’s zone; audited nowhere; refused to a non-administrator', async () => {
+    await deps.db('accounts').where({ id: seed.account.id }).update({ time_zone: 'Europe/Berlin' })
+    await inviteUser(deps, seed, 'dana@acme.test')
+    await inviteUser(deps, seed, 'bob@acme.test')
+    const other = await seedAccount(deps, { name: 'Other', adminEmail: 'admin@other.test' })
+    const ids = async (email: string) => (await deps.db('users').where({ email }).first<{ id: string }>('id'))!.id
+    const [dana, bob, stranger] = [await ids('dana@acme.test'), await ids('bob@acme.test'), await ids('admin@other.test')]
+    const audits = await deps.db('audit_log').count<{ n: string }[]>({ n: '*' })
+    const r = await usersByIds(deps, { accountId: seed.account.id, actor: admin.actor, userIds: [dana, 'not-a-uuid', stranger, bob, dana] })
+    expect(r.ok && r.value.users.map((u) => u.email)).toEqual(['dana@acme.test', 'bob@acme.test'])
+    expect(r.ok && r.value.accountTimeZone).toBe('Europe/Berlin')
+    expect(await deps.db('audit_log').count<{ n: string }[]>({ n: '*' })).toEqual(audits)
+    const refused = await usersByIds(deps, { accountId: other.account.id, actor: admin.actor, userIds: [stranger] })
+    expect(refused).toMatchObject({ ok: false, code: 'auth.not_admin' })
   })
 })
