@@ -180,7 +180,10 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
       // One event the renderer cannot take must not stall the platform: this account's claims wait
       // like a refused post, and are closed with a note after `maxAttempts` claims. (Rendering the
       // account's events one by one to find the culprit would post them ungrouped.)
-      if (Math.max(...allClaims.map((c) => c.attempts)) >= maxAttempts) {
+      if (stopping) {
+        // Shutting down: hand them back now, like the notices a stopping round does not post.
+        await releaseDeliveries(deps, allClaims, deps.clock.now())
+      } else if (Math.max(...allClaims.map((c) => c.attempts)) >= maxAttempts) {
         log.warn({ ...where, error: rendered.error, attempts: maxAttempts }, `notice given up: the ${platform} notifier could not render it`)
         add(round, 'refused', await closeDeliveries(deps, allClaims, `${platform}: gave up after ${maxAttempts} attempts (render failed: ${rendered.error})`.slice(0, 200)))
       } else {
@@ -202,6 +205,11 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     for (const { message, eventIds: ids } of batches) {
       // Each close or release is fenced by the claim this round holds (notice-deliveries.ts).
       const claims: DeliveryClaim[] = ids.flatMap((id) => claimOf.get(id) ?? [])
+      if (claims.length === 0) {
+        // A message about none of the claimed events (a renderer bug): posting it would close nothing.
+        log.warn({ ...where }, `notice not posted: the ${platform} notifier rendered a message for no claimed event`)
+        continue
+      }
       if (holdUntil) {
         // The platform asked this conversation to wait: the rest of the account's notices wait with it.
         add(round, 'retried', await releaseDeliveries(deps, claims, holdUntil))
@@ -213,6 +221,11 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
         continue
       }
       await spaceOut(notifier, destination.conversationId)
+      if (stopping) {
+        // `stop` came while this post waited out the conversation's gap: hand it back, post nothing.
+        await releaseDeliveries(deps, claims, deps.clock.now())
+        continue
+      }
       // A round posts one message after another, so a slow platform can make it outlive the
       // claim it took at the start: renew just before posting, and post only what is still ours.
       if (!(await renewDeliveries(deps, claims, leaseMs))) {
@@ -309,22 +322,43 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
   })
   const loops = [coreLoop, ...platformLoops]
 
+  /** Bumped by each `start` and `stop`: a start deferred behind a stop runs only if nothing came after it. */
+  let generation = 0
+  /** The `stop` still waiting for its rounds, if any. */
+  let stopped: Promise<void> | null = null
+
   return {
     runOnce,
     start() {
-      stopping = false
-      for (const loop of loops) loop.start()
+      const mine = (generation += 1)
+      const go = () => {
+        if (mine !== generation) return
+        stopping = false
+        for (const loop of loops) loop.start()
+      }
+      // The stopped rounds still in flight must keep seeing `stopping` (they hand their notices
+      // back): start once they have ended.
+      if (stopped) void stopped.then(go)
+      else go()
     },
     async stop() {
+      generation += 1
       stopping = true
-      await Promise.all(loops.map((loop) => loop.stop()))
+      const done = Promise.all(loops.map((loop) => loop.stop())).then(() => undefined)
+      stopped = done
+      await done
+      if (stopped === done) stopped = null
     },
   }
 }
 
-interface Loop {
+/** One of the job's loops (see `createLoop`). */
+export interface Loop {
   start(): void
-  /** Run the next round now if the loop is waiting for it (a round in flight is left alone). */
+  /**
+   * Run the next round now. A loop waiting for its next round runs it at once; a loop with a round
+   * in flight runs the next one as soon as that round ends, rather than an interval later.
+   */
   wake(): void
   stop(): Promise<void>
 }
@@ -332,22 +366,30 @@ interface Loop {
 /**
  * A round now and then one `intervalMs` after each round ends, at most one in flight. A round that
  * throws is logged and the loop goes on (what it had claimed comes back after the lease).
+ *
+ * `start` right after an un-awaited `stop`, while the stopped round is still running, does not
+ * begin a second round beside it: that round, once ended, schedules the next one itself.
  */
-function createLoop(intervalMs: number, log: Logger, name: string, round: () => Promise<void>): Loop {
+export function createLoop(intervalMs: number, log: Logger, name: string, round: () => Promise<void>): Loop {
   let stopped = true
   let timer: NodeJS.Timeout | null = null
   let inFlight: Promise<void> | null = null
+  /** A wake came while a round was in flight: the deliveries it announced may be past that round's claims. */
+  let wakePending = false
 
   function schedule(delayMs: number): void {
     timer = setTimeout(() => {
       timer = null
+      wakePending = false
       inFlight = round()
         .catch((error: unknown) => {
           log.error({ loop: name, err: error instanceof Error ? error.message : String(error) }, 'notices round failed; retrying next round')
         })
         .finally(() => {
           inFlight = null
-          if (!stopped) schedule(intervalMs)
+          // Whoever started the loop again meanwhile left the scheduling to this round (see `start`).
+          if (!stopped) schedule(wakePending ? 0 : intervalMs)
+          wakePending = false
         })
     }, delayMs)
     timer.unref()
@@ -357,15 +399,23 @@ function createLoop(intervalMs: number, log: Logger, name: string, round: () => 
     start() {
       if (!stopped) return
       stopped = false
-      schedule(0)
+      // A round of the stopped run still in flight schedules the next one, at once, when it ends.
+      if (inFlight) wakePending = true
+      else schedule(0)
     },
     wake() {
-      if (stopped || inFlight || !timer) return
+      if (stopped) return
+      if (inFlight) {
+        wakePending = true
+        return
+      }
+      if (!timer) return
       clearTimeout(timer)
       schedule(0)
     },
     async stop() {
       stopped = true
+      wakePending = false
       if (timer) clearTimeout(timer)
       timer = null
       await inFlight
