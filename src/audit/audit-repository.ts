@@ -66,3 +66,16 @@ export async function readAudit(
     detail: r.detail,
   }))
 }
+
+/**
+ * The email of whoever last did `action` successfully to `targetEmail` in the account (null when
+ * no such entry, or it names no email). Filtered in the query, so any number of refused attempts
+ * logged since cannot push it out of sight.
+ */
+export async function lastSuccessfulActor(db: Knex | Knex.Transaction, accountId: string, action: string, targetEmail: string): Promise<string | null> {
+  const row: { actor_email: string | null } | undefined = await db('audit_log')
+    .where({ account_id: accountId, action, target_email: targetEmail, ok: true })
+    .orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .first('actor_email')
+  return row?.actor_email ?? null
+}

@@ -1,4 +1,4 @@
-import { readAudit } from '../audit/audit-repository.ts'
+import { lastSuccessfulActor } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
@@ -46,7 +46,7 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
       // Resent since the message was drawn (its expiry was pushed on): a second email would say nothing new.
       // The message carries whole seconds, hence the margin.
       const at = pending.last_sent_at ?? pending.created_at
-      return fail({ code: 'invitation.already_resent', email, by: await lastResentBy(trx, admin.accountId, email), at, expiresAt: pending.expires_at })
+      return fail({ code: 'invitation.already_resent', email, by: await lastSuccessfulActor(trx, admin.accountId, 'invitation.resend', email), at, expiresAt: pending.expires_at })
     }
     const limited = await sendLimitFailure(deps, trx, admin, email, now)
     if (limited) return fail(limited)
@@ -60,8 +60,3 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
   })
 }
 
-/** Who last resent this user's invitation, from the audit (null when it does not say). */
-async function lastResentBy(db: Parameters<typeof readAudit>[0], accountId: string, email: string): Promise<string | null> {
-  const entries = await readAudit(db, accountId, { email, limit: 20 })
-  return entries.find((e) => e.action === 'invitation.resend' && e.ok)?.actor.email ?? null
-}

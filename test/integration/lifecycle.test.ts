@@ -127,6 +127,22 @@ describe('resend and regenerate', () => {
     expect((await openInvitationLink(deps, { token })).ok).toBe(true)
   })
 
+  test('a stale resend button names who resent, however many refused clicks were audited since', async () => {
+    const { email } = await userIn('invited')
+    const shown = await deps.db('invitations as i').join('users as u', 'u.id', 'i.user_id').where({ 'u.email': email, 'i.state': 'pending' }).first<{ id: string; expires_at: Date }>('i.id', 'i.expires_at')
+    const click = { accountId: seed.account.id, actor: seed.adminActor, email, invitationId: shown!.id, seenExpiresAt: shown!.expires_at }
+    deps.clock.advance(DAY)
+    expect((await resendInvitation(deps, click)).ok).toBe(true)
+    // Each later click on the same button is refused, and audited as a refused `invitation.resend`.
+    for (let i = 0; i < 25; i++) {
+      deps.clock.advance(1000)
+      const r = await resendInvitation(deps, click)
+      expect(r.ok ? null : r).toMatchObject({ code: 'invitation.already_resent', by: seed.adminActor.email })
+    }
+    const refused = await deps.db('audit_log').where({ action: 'invitation.resend', target_email: email, ok: false }).count<{ n: string }[]>({ n: '*' })
+    expect(Number(refused[0]?.n)).toBe(25)
+  })
+
   test('regenerate issues a new link; the old one says replaced', async () => {
     const { email, token } = await userIn('expired')
     const r = await regenerateInvitation(deps, { accountId: seed.account.id, actor: seed.adminActor, email })
