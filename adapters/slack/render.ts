@@ -497,8 +497,8 @@ export const slackPresenter: ChatPresenter<SlackMessage, SlackTypes.ModalView> =
   banner: (tone, summary) => `${tone === 'done' ? ':white_check_mark:' : ':information_source:'} ${summary}`,
   noticesNeedMembership: () =>
     message(
-      "The InviteOps app is not in this channel, so its notices cannot arrive here yet. Add it: type /invite @InviteOps in this channel, or open the channel's details, Integrations, Add apps. This channel stays the destination.",
-      [section(`:warning: The InviteOps app is not in this channel, so its notices cannot arrive here yet. Add it: type ${code('/invite @InviteOps')} in this channel, or open the channel's details, *Integrations*, *Add apps*. This channel stays the destination.`)],
+      "The InviteOps app is not in this channel, so its notices cannot arrive here yet. Add it: mention @InviteOps in this channel (Slack offers to add it), or open the channel's details, Integrations, Add apps. This channel stays the destination.",
+      [section(`:warning: The InviteOps app is not in this channel, so its notices cannot arrive here yet. Add it: mention ${code('@InviteOps')} in this channel (Slack offers to add it), or open the channel's details, *Integrations*, *Add apps*. This channel stays the destination.`)],
     ),
 }
 

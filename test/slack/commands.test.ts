@@ -87,7 +87,9 @@ describe('/invite notices', () => {
       expect(String(replies[0]?.text)).toContain('the channel for InviteOps notices')
       expect(replies[1]).toMatchObject({ response_type: 'ephemeral' })
       expect(String(replies[1]?.text)).toContain('not in this channel, so its notices cannot arrive here yet')
-      expect(String(replies[1]?.text)).toContain('/invite @InviteOps')
+      // Not `/invite @InviteOps`: where InviteOps owns `/invite`, Slack would run our own command.
+      expect(String(replies[1]?.text)).toContain('mention @InviteOps in this channel (Slack offers to add it)')
+      expect(String(replies[1]?.text)).not.toContain('/invite')
       expect(await destinations()).toEqual([{ platform: 'slack', conversation_id: CHANNEL, conversation_name: 'ops', set_by: 'admin@acme.test' }])
     }
   })
