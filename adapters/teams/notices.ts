@@ -43,8 +43,31 @@ export const TEAMS_CONVERSATION_GAP_MS = 600
 /** When Teams says "later" without a usable Retry-After, the job's own retry delay applies. */
 const NO_RETRY_AFTER = null
 
+/** The bounds a Retry-After is clamped to. */
+const MIN_RETRY_AFTER_MS = 1000
+const MAX_RETRY_AFTER_MS = 60 * 60_000
+
 /** Loopback hosts: the Bot Framework Emulator beside the bot, on plain http. */
 const LOOPBACK = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/
+
+/**
+ * The Bot Framework service hosts a proactive post may go to: it carries the bot's bearer token,
+ * so a stored reference (a database row) must never send it anywhere else. The Teams service of
+ * the public cloud and of the US government clouds (GCC, GCC High, DoD), as Microsoft lists them
+ * for proactive messages (Agents SDK `TeamsServiceEndpoints`), and the Bot Framework's own hosts
+ * in the public, US government and China clouds.
+ */
+const SERVICE_HOSTS = new Set(['smba.trafficmanager.net', 'smba.infra.gcc.teams.microsoft.com', 'smba.infra.gov.teams.microsoft.us', 'smba.infra.dod.teams.microsoft.us'])
+const SERVICE_DOMAINS = ['.botframework.com', '.botframework.azure.us', '.botframework.azure.cn']
+
+/** Whether a proactive post may go to `url`: https to a Bot Framework service host, or http to loopback where allowed (the Emulator). */
+export function isServiceUrlAllowed(url: URL, loopbackHttp: boolean): boolean {
+  if (url.username !== '' || url.password !== '') return false
+  if (url.protocol === 'http:') return loopbackHttp && LOOPBACK.test(url.hostname)
+  if (url.protocol !== 'https:') return false
+  const host = url.hostname.toLowerCase()
+  return SERVICE_HOSTS.has(host) || SERVICE_DOMAINS.some((domain) => host.endsWith(domain)) || (loopbackHttp && LOOPBACK.test(host))
+}
 
 /**
  * The stored conversation reference, as far as a post needs it (botbuilder's
@@ -58,13 +81,11 @@ function ConversationReference(opts: { loopbackHttp: boolean }) {
       .max(2000)
       .refine((value) => {
         try {
-          const url = new URL(value)
-          if (url.username !== '' || url.password !== '') return false
-          return url.protocol === 'https:' || (opts.loopbackHttp && url.protocol === 'http:' && LOOPBACK.test(url.hostname))
+          return isServiceUrlAllowed(new URL(value), opts.loopbackHttp)
         } catch {
           return false
         }
-      }, 'not an https URL'),
+      }, 'not a Bot Framework service URL'),
     channelId: connectorId(100).optional(),
     conversation: z.looseObject({ id: connectorId(1000), isGroup: z.boolean().nullish(), conversationType: z.string().max(50).nullish(), tenantId: z.string().max(100).nullish() }),
     bot: z.looseObject({ id: connectorId(500), name: z.string().max(500).nullish() }).optional(),
@@ -169,9 +190,10 @@ function retryAfterMs(headers: unknown, nowMs: number): number | null {
   const raw = headerValue(headers, 'retry-after')
   if (raw === null) return null
   const trimmed = raw.trim()
-  if (/^\d{1,7}$/.test(trimmed)) return Number(trimmed) * 1000
-  const at = Date.parse(trimmed)
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs)
+  const ms = /^\d{1,7}$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - nowMs
+  // A date already past (or "0") means "now", which would hammer Teams: at least a second; an
+  // absurd wait would hold the account's notices for days: at most an hour.
+  return Number.isNaN(ms) ? null : Math.min(Math.max(ms, MIN_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS)
 }
 
 /** One header from the Azure pipeline's headers (an object with `get`), or a plain record. */

@@ -13,7 +13,7 @@ import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { storeNoticeDestination } from '../../src/notices/notice-destinations.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
 import { createSlackNotifier } from '../../adapters/slack/notices.ts'
-import { createTeamsNotifier, describePostError, TEAMS_CONVERSATION_GAP_MS } from '../../adapters/teams/notices.ts'
+import { createTeamsNotifier, describePostError, isServiceUrlAllowed, TEAMS_CONVERSATION_GAP_MS } from '../../adapters/teams/notices.ts'
 import { assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
 import { DAY, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
 import { API_ORIGIN as SLACK_API_ORIGIN, API_URL as SLACK_API_URL, BOT_TOKEN as SLACK_BOT_TOKEN, CHANNEL as SLACK_CHANNEL, SIGNING_SECRET as SLACK_SIGNING_SECRET } from '../slack/support.ts'
@@ -409,6 +409,39 @@ describe('when Teams or the setup says no', () => {
     await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id, platform: 'teams' }).del()
     expect(await job().runOnce()).toMatchObject({ posted: 0, withoutDestination: 1 })
     expect(await deliveries()).toEqual([expect.objectContaining({ platform: 'teams', note: 'no notice destination' })])
+  })
+
+  it('Retry-After is held between a second and an hour; a date already past means a second', () => {
+    const now = Date.parse('2026-12-04T10:00:00Z')
+    const after = (value: string) => describePostError({ statusCode: 429, response: { headers: new Map([['retry-after', value]]) } }, now)
+    expect(after('0')).toMatchObject({ transient: true, retryAfterMs: 1000 })
+    expect(after('Fri, 04 Dec 2026 09:00:00 GMT')).toMatchObject({ transient: true, retryAfterMs: 1000 })
+    expect(after('86400')).toMatchObject({ transient: true, retryAfterMs: 60 * 60_000 })
+    expect(after('Sat, 05 Dec 2026 10:00:00 GMT')).toMatchObject({ transient: true, retryAfterMs: 60 * 60_000 })
+    expect(after('30')).toMatchObject({ transient: true, retryAfterMs: 30_000 })
+  })
+
+  it.each(['https://evil.example/', 'https://smba.trafficmanager.net.evil.example/amer/', 'https://botframework.com.evil.example/', 'https://smba.trafficmanager.net@evil.example/'])(
+    'a stored reference to a host that is no Bot Framework service (%s) is refused for good: no request, the bot token stays home',
+    async (serviceUrl) => {
+      await setTeamsDestination(h.seed, { ...REFERENCE, serviceUrl })
+      await inviteUser(h.deps, h.seed, 'dana@acme.test')
+      h.deps.clock.advance(8 * DAY)
+      // No interceptor, and the network is closed: a request would be a transient "no answer", not a refusal.
+      expect(await job().runOnce()).toMatchObject({ posted: 0, refused: 1, retried: 0 })
+      expect((await deliveries())[0]?.note).toContain('send `/invite notices here` in the channel again')
+    },
+  )
+
+  it('the Bot Framework service hosts of every cloud are allowed; http only to loopback, and only without credentials', () => {
+    for (const url of ['https://smba.trafficmanager.net/amer/', 'https://smba.infra.gcc.teams.microsoft.com/teams', 'https://smba.infra.gov.teams.microsoft.us/teams', 'https://smba.infra.dod.teams.microsoft.us/teams', 'https://webchat.botframework.com/', 'https://api.botframework.azure.cn/']) {
+      expect([url, isServiceUrlAllowed(new URL(url), false)]).toEqual([url, true])
+    }
+    expect(isServiceUrlAllowed(new URL('http://smba.trafficmanager.net/amer/'), false)).toBe(false)
+    expect(isServiceUrlAllowed(new URL('https://user:pw@smba.trafficmanager.net/'), false)).toBe(false)
+    expect(isServiceUrlAllowed(new URL('http://localhost:3978/'), false)).toBe(false)
+    expect(isServiceUrlAllowed(new URL('http://localhost:3978/'), true)).toBe(true)
+    expect(isServiceUrlAllowed(new URL('http://example.test/'), true)).toBe(false)
   })
 
   it('Retry-After as an HTTP date, and errors without a status, are read too', () => {
