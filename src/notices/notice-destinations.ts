@@ -94,7 +94,10 @@ const destinationInput = z.object({
     } catch {
       text = undefined
     }
-    if (text === undefined || typeof value !== 'object') {
+    // Judged after the round trip (what is stored): an array, or an object whose `toJSON` gives a
+    // string or a number, is no object there.
+    const roundTripped: unknown = text === undefined ? undefined : JSON.parse(text)
+    if (typeof roundTripped !== 'object' || roundTripped === null || Array.isArray(roundTripped)) {
       ctx.addIssue({ code: 'custom', message: 'is not a JSON object' })
       return z.NEVER
     }
@@ -103,7 +106,7 @@ const destinationInput = z.object({
       return z.NEVER
     }
     // What was measured is what is stored: the JSON round trip drops what JSON cannot hold.
-    const stored = JSON.parse(text) as unknown
+    const stored = roundTripped
     const why = unstorable(stored)
     if (why) {
       ctx.addIssue({ code: 'custom', message: why })

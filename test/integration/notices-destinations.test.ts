@@ -83,6 +83,11 @@ describe('setNoticeDestination', () => {
       [{ reference: 'a string' }, 'reference'],
       [{ reference: 42 }, 'reference'],
       [{ reference: circular }, 'reference'],
+      // Objects in JavaScript that are none once stored as JSON.
+      [{ reference: [{ serviceUrl: 'https://smba.trafficmanager.net/amer/' }] }, 'reference'],
+      [{ reference: new Date('2026-11-30T00:00:00Z') }, 'reference'],
+      [{ reference: { toJSON: () => 'a string' } }, 'reference'],
+      [{ reference: { toJSON: () => null } }, 'reference'],
       [{ conversationId: 42 as unknown as string }, 'conversationId'],
     ]
     for (const [i, [over, field]] of cases.entries()) {
