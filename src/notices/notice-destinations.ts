@@ -97,7 +97,7 @@ const destinationInput = z.object({
     // Judged after the round trip (what is stored): an array, or an object whose `toJSON` gives a
     // string or a number, is no object there.
     const roundTripped: unknown = text === undefined ? undefined : JSON.parse(text)
-    if (typeof roundTripped !== 'object' || roundTripped === null || Array.isArray(roundTripped)) {
+    if (text === undefined || typeof roundTripped !== 'object' || roundTripped === null || Array.isArray(roundTripped)) {
       ctx.addIssue({ code: 'custom', message: 'is not a JSON object' })
       return z.NEVER
     }
