@@ -92,11 +92,14 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 /**
- * Back to one Slack channel per connection and one lease per event. An event counts as delivered
- * when it was fanned out and none of its deliveries is still open; what was delivered only to
- * another platform is lost to the older schema, as are the destinations of other platforms.
- * Connections of platforms other than slack and teams make this fail (the old CHECK would not
- * hold them): remove them first.
+ * Back to one Slack channel per connection and one lease per event. The account's Slack
+ * destination goes back onto its oldest Slack connection only, the one whose channel up took
+ * (its other connections get none, so the older worker picks the same channel). An event counts
+ * as delivered when it was fanned out and none of its deliveries is still open; what was
+ * delivered only to another platform is lost to the older schema, as are the destinations of
+ * other platforms. Up's settling of old expiries (`expiry_noticed_at` set without an event) is
+ * not undone: those invitations stay announced. Connections of platforms other than slack and
+ * teams make this fail (the old CHECK would not hold them): remove them first.
  */
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -105,7 +108,10 @@ export async function down(knex: Knex): Promise<void> {
     ALTER TABLE chat_connections ADD COLUMN channel_id text;
     UPDATE chat_connections c SET channel_id = d.conversation_id
       FROM notice_destinations d
-     WHERE d.account_id = c.account_id AND d.platform = 'slack' AND c.platform = 'slack';
+     WHERE d.account_id = c.account_id AND d.platform = 'slack' AND c.platform = 'slack'
+       AND c.external_id = (SELECT o.external_id FROM chat_connections o
+                             WHERE o.account_id = c.account_id AND o.platform = 'slack'
+                             ORDER BY o.created_at, o.external_id LIMIT 1);
 
     DROP INDEX account_events_unfanned_idx;
     ALTER TABLE account_events
