@@ -81,13 +81,15 @@ export interface NoticesJob {
   /**
    * Starts the loops (the sweeps and fan-out, and one per platform): each runs a round now and
    * then `intervalMs` after its previous round ended, until `stop`. A fan-out that wrote
-   * deliveries wakes the platform loops that are waiting.
+   * deliveries wakes the platform loops (one in the middle of a round runs again when it ends).
+   * Called while a `stop` still waits for its rounds, it starts once they have ended.
    */
   start(): void
   /**
    * Stops the loops and waits for their rounds in flight, each of which ends after the post it is
-   * making: the notices not posted yet are handed back, claimable at once by the next start or
-   * another replica.
+   * making: the notices not posted yet (those it could not render, and one waiting out its
+   * conversation's gap, too) are handed back, claimable at once by the next start or another
+   * replica.
    */
   stop(): Promise<void>
 }

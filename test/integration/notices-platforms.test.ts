@@ -202,6 +202,66 @@ describe('a notifier whose renderer throws (a poison event)', () => {
   })
 })
 
+describe('a renderer that reports a message for no claimed event', () => {
+  test('that message is not posted (it would close nothing); the others are', async () => {
+    await linkBoth(seed)
+    await deps.db('account_events').insert({ account_id: seed.account.id, type: 'email.bounced', payload: JSON.stringify({ email: 'gone@x.test', detail: null, suppressed: false }), created_at: deps.clock.now() })
+    const chat = createHttpNotifier(CHAT_ORIGIN)
+    const stray: typeof chat = { ...chat, render: (events, ctx) => [{ message: { text: 'about nothing' }, eventIds: ['999999999'] }, ...chat.render(events, ctx)] }
+    const posts: TestChatPost[] = []
+    chatPosts(posts, 2)
+    expect(await createNoticesJob(deps, [stray]).runOnce()).toMatchObject({ posted: 1, delivered: 1, retried: 0, refused: 0 })
+    expect(posts.map((p) => p.text)).toEqual(['email.bounced: gone@x.test'])
+  })
+})
+
+describe('stop during a round', () => {
+  const bounce = (email: string) =>
+    deps.db('account_events').insert({ account_id: seed.account.id, type: 'email.bounced', payload: JSON.stringify({ email, detail: null, suppressed: false }), created_at: deps.clock.now() })
+  const open = () => deps.db('notice_deliveries').where({ platform: TEST_PLATFORM }).whereNull('delivered_at').orderBy('event_id').select('claimed_until')
+
+  test('what the notifier could not render is handed back claimable at once, not after the retry delay', async () => {
+    await linkBoth(seed)
+    await bounce('poison@x.test')
+    const chat = createHttpNotifier(CHAT_ORIGIN)
+    let j: ReturnType<typeof createNoticesJob> | undefined
+    let stopped: Promise<void> | undefined
+    const fragile: typeof chat = {
+      ...chat,
+      render() {
+        stopped = j?.stop()
+        throw new Error('cannot render this one')
+      },
+    }
+    j = createNoticesJob(deps, [fragile], { retryDelayMs: 60_000 })
+    expect(await j.runOnce()).toMatchObject({ posted: 0, retried: 0, refused: 0 })
+    await stopped
+    expect(await open()).toEqual([{ claimed_until: deps.clock.now() }])
+  })
+
+  test('a message waiting out its conversation gap when stop comes is not posted, and is handed back at once', async () => {
+    await linkBoth(seed)
+    await bounce('first@x.test')
+    await bounce('second@x.test')
+    const chat = createHttpNotifier(CHAT_ORIGIN, { conversationGapMs: 1000 })
+    const oneByOne: typeof chat = { ...chat, render: (events, ctx) => events.flatMap((e) => chat.render([e], ctx)) }
+    let stopped: Promise<void> | undefined
+    const posts: TestChatPost[] = []
+    chatPosts(posts, 2)
+    const j = createNoticesJob(deps, [oneByOne], {
+      monotonicMs: () => 0,
+      // The second post waits out the gap; stop comes meanwhile.
+      sleep: async () => {
+        stopped = j.stop()
+      },
+    })
+    expect(await j.runOnce()).toMatchObject({ posted: 1, delivered: 1, retried: 0 })
+    await stopped
+    expect(posts.map((p) => p.text)).toEqual(['email.bounced: first@x.test'])
+    expect(await open()).toEqual([{ claimed_until: deps.clock.now() }])
+  })
+})
+
 describe('a platform whose posts hang', () => {
   test('delays neither the sweeps nor the other platform while its post waits', async () => {
     // The test platform's endpoint: takes each request and answers none until told to.
