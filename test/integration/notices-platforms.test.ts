@@ -224,16 +224,15 @@ describe('stop during a round', () => {
     await linkBoth(seed)
     await bounce('poison@x.test')
     const chat = createHttpNotifier(CHAT_ORIGIN)
-    let j: ReturnType<typeof createNoticesJob> | undefined
     let stopped: Promise<void> | undefined
     const fragile: typeof chat = {
       ...chat,
       render() {
-        stopped = j?.stop()
+        stopped = j.stop()
         throw new Error('cannot render this one')
       },
     }
-    j = createNoticesJob(deps, [fragile], { retryDelayMs: 60_000 })
+    const j = createNoticesJob(deps, [fragile], { retryDelayMs: 60_000 })
     expect(await j.runOnce()).toMatchObject({ posted: 0, retried: 0, refused: 0 })
     await stopped
     expect(await open()).toEqual([{ claimed_until: deps.clock.now() }])
