@@ -80,7 +80,8 @@ describe('GET /invitations/:token', () => {
     const { token } = await invite()
     const { body } = await web.get(`/invitations/${token}`)
     expect(body).toContain('3 December 2026 at 11:00 Europe/Berlin')
-    expect(body).not.toContain('UTC')
+    // Not a word of UTC on the page (the random link token itself may hold the letters, so it is left out).
+    expect(body.replaceAll(token, '')).not.toMatch(/\bUTC\b/)
     // The "already asked" page of an expired link: the request's time and the next one's.
     deps.clock.advance(7 * DAY)
     const csrf = mintCsrf(web, 'request-new', token)
