@@ -104,7 +104,7 @@ export async function runPhase<R>(family: Family<R>, phase: Phase, world: World,
     })
     if (prepared.setupWrote) last = null
     const before = prepared.refusedBecause !== null ? (last ?? (await world.fingerprint.take())) : null
-    if (opts.trace) appendFileSync(opts.trace, `${family.name} ${phase} #${tally.inputs + tally.shrinkRuns} heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MB ${JSON.stringify(recipe)}\n  ${prepared.describe}\n`)
+    if (opts.trace) appendFileSync(opts.trace, `${family.name} ${phase} #${tally.inputs + tally.shrinkRuns} heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MB ${JSON.stringify(recipe)}\n  ${prepared.refusedBecause === null ? 'may change' : `refused: ${prepared.refusedBecause}`}\n  ${prepared.describe}\n`)
     const problems: string[] = []
     let status = 0
     try {
