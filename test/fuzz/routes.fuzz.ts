@@ -1,7 +1,8 @@
 /**
  * Generated and mutated inputs through the real HTTP routes (`npm run test:fuzz`, outside
- * `npm test`): Slack slash commands, block_actions and view_submission, Teams activities and card
- * data, the invitee's forms, SNS deliveries. See runner.ts for what each input is checked for.
+ * `npm test`): Slack slash commands, block_actions and view_submission, Teams activities, card
+ * data and Action.Execute invokes, the invitee's forms, SNS deliveries. See runner.ts for what
+ * each input is checked for.
  *
  *   FUZZ_SEED=<n>   replay a run (the seed is printed at the start, in the summary and on failure)
  *   FUZZ_RUNS=<n>   total inputs (default 10000), shared between the families by weight
@@ -15,7 +16,7 @@ import { runPhase, summary, watchFaults, type Faults, type Phase, type PhaseOpti
 import type { Family } from './shared.ts'
 import { blockActions, slashCommands, viewSubmissions } from './slack.ts'
 import { snsNotifications } from './sns.ts'
-import { teamsCards, teamsMessages, teamsOdd } from './teams.ts'
+import { teamsCards, teamsExecute, teamsMessages, teamsOdd } from './teams.ts'
 import { inviteePages } from './web.ts'
 import { SOMETHING_WENT_WRONG, createWorld, type World } from './world.ts'
 
@@ -41,14 +42,15 @@ interface Entry {
 const entry = <R>(family: Family<R>, share: number): Entry => ({ name: family.name, share, run: (phase, opts) => runPhase(family, phase, world, faults, opts) })
 
 const FAMILIES: Entry[] = [
-  entry(slashCommands, 0.16),
+  entry(slashCommands, 0.14),
   entry(blockActions, 0.14),
   entry(viewSubmissions, 0.08),
-  entry(teamsMessages, 0.14),
-  entry(teamsCards, 0.12),
+  entry(teamsMessages, 0.12),
+  entry(teamsCards, 0.08),
+  entry(teamsExecute, 0.1),
   entry(teamsOdd, 0.08),
-  entry(inviteePages, 0.14),
-  entry(snsNotifications, 0.14),
+  entry(inviteePages, 0.13),
+  entry(snsNotifications, 0.13),
 ]
 const selected = FAMILIES.filter((f) => ONLY.length === 0 || ONLY.some((o) => f.name.toLowerCase().includes(o)))
 const PHASES: [Phase, string][] = [

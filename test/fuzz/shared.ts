@@ -4,8 +4,10 @@
  */
 import fc from 'fast-check'
 import type { Knex } from 'knex'
+import { USAGE } from '../../src/commands/grammar.ts'
+import type { CommandName } from '../../src/commands/types.ts'
 import { findAdmin } from '../../src/invitations/admin-action.ts'
-import { idRefArb, nastyString, type IdRef } from './mutate.ts'
+import { idRefArb, nastyString, type IdRef, type Json } from './mutate.ts'
 import type { AccountFacts, World } from './world.ts'
 
 /** What one generated input is, once built: how to send it and whether it must change nothing. */
@@ -73,10 +75,15 @@ export const wordArb: fc.Arbitrary<Word> = fc.oneof(
   { weight: 2, arbitrary: nastyString.map((text): Word => ({ w: 'text', text })) },
 )
 
-export const VERBS = ['help', '?', 'list', 'ls', 'show', 'add', 'invite', 'resend', 'regenerate', 'new', 'link', 'edit', 'remove', 'groups', 'audit'] as const
+/**
+ * Every verb of the grammar, read from it (a verb added later is generated without anyone
+ * remembering to add it here), and the aliases the parser also takes.
+ */
+export const VERBS: readonly string[] = [...new Set([...(Object.keys(USAGE) as CommandName[]), '?', 'ls', 'invite', 'new'])]
 /**
  * Verbs that change nothing when typed: reads, and `remove`, which typed always asks for a
- * confirmation first (only a button confirms it).
+ * confirmation first (only a button confirms it). `notices` reads too, but not when `here` or
+ * `off` follows it: readOnlyText decides on its words.
  */
 export const READ_ONLY_VERBS = ['help', '?', 'list', 'ls', 'show', 'groups', 'audit', 'remove'] as const
 
@@ -89,15 +96,41 @@ export interface CommandText {
 
 const sepArb = fc.constantFrom(' ', ' ', ' ', '  ', '\n', '\t', '\u00a0')
 
-/** Text of the grammar, mostly well-formed, with hostile words mixed in. */
-export const commandTextArb: fc.Arbitrary<CommandText> = fc.record({
-  verb: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...VERBS) }, { weight: 1, arbitrary: fc.constantFrom(...VERBS).map((v) => v.toUpperCase()) }, { weight: 1, arbitrary: nastyString }),
-  words: fc.array(wordArb, { maxLength: 6 }),
+/** What follows `notices`: `here`, `off`, `show` in any case or quoted, then sometimes junk. */
+const noticesWordArb: fc.Arbitrary<Word> = fc
+  .oneof(
+    { weight: 6, arbitrary: fc.constantFrom('here', 'off', 'show') },
+    { weight: 2, arbitrary: fc.constantFrom('HERE', 'Off', 'Show', '"here"', "'off'", '“here”', 'h"ere"', 'here,', 'here.', 'hereafter', 'offline', 'on', 'channel', '#general', '<#C0123|general>', '<!here>', '@here', 'here&amp;', 'h&#101;re') },
+    { weight: 1, arbitrary: nastyString },
+  )
+  .map((text): Word => ({ w: 'text', text }))
+
+/** `notices`, `notices here|off|show`, and junk after them. */
+const noticesTextArb: fc.Arbitrary<CommandText> = fc.record({
+  verb: fc.constantFrom('notices', 'notices', 'NOTICES', 'Notices'),
+  words: fc.oneof(
+    { weight: 2, arbitrary: fc.constant<Word[]>([]) },
+    { weight: 5, arbitrary: noticesWordArb.map((w) => [w]) },
+    { weight: 2, arbitrary: fc.tuple(noticesWordArb, fc.array(fc.oneof(noticesWordArb, wordArb), { minLength: 1, maxLength: 3 })).map(([w, rest]) => [w, ...rest]) },
+  ),
   sep: sepArb,
 })
 
+/** Text of the grammar, mostly well-formed, with hostile words mixed in. */
+export const commandTextArb: fc.Arbitrary<CommandText> = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      verb: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...VERBS) }, { weight: 1, arbitrary: fc.constantFrom(...VERBS).map((v) => v.toUpperCase()) }, { weight: 1, arbitrary: nastyString }),
+      words: fc.array(wordArb, { maxLength: 6 }),
+      sep: sepArb,
+    }),
+  },
+  { weight: 2, arbitrary: noticesTextArb },
+)
+
 /** Text that cannot change data: a read-only verb, or a first word that is no verb at all. */
-export const readOnlyTextArb: fc.Arbitrary<CommandText> = fc.record({
+const readOnlyVerbTextArb: fc.Arbitrary<CommandText> = fc.record({
   verb: fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...READ_ONLY_VERBS) },
     { weight: 1, arbitrary: fc.constantFrom(...READ_ONLY_VERBS).map((v) => v.toUpperCase()) },
@@ -107,6 +140,18 @@ export const readOnlyTextArb: fc.Arbitrary<CommandText> = fc.record({
   words: fc.array(wordArb, { maxLength: 6 }),
   sep: fc.constantFrom(' ', '  ', '\n', '\t'),
 })
+
+/** `notices` alone, `notices show`, or followed by words that are neither `here` nor `off` (readOnlyText has the last word). */
+const readOnlyNoticesArb: fc.Arbitrary<CommandText> = fc.record({
+  verb: fc.constantFrom('notices', 'NOTICES', 'Notices'),
+  words: fc.array(
+    fc.oneof(fc.constantFrom('show', 'SHOW', 'on', 'channel', 'list', '--yes', '#general'), nastyString).map((text): Word => ({ w: 'text', text })),
+    { maxLength: 3 },
+  ),
+  sep: fc.constantFrom(' ', '  ', '\n', '\t'),
+})
+
+export const readOnlyTextArb: fc.Arbitrary<CommandText> = fc.oneof({ weight: 6, arbitrary: readOnlyVerbTextArb }, { weight: 1, arbitrary: readOnlyNoticesArb })
 
 function emailOf(ref: EmailRef, own: AccountFacts, other: AccountFacts): string {
   switch (ref.kind) {
@@ -144,7 +189,11 @@ export function renderText(t: CommandText, own: AccountFacts, other: AccountFact
  */
 export function readOnlyText(text: string): boolean {
   const verbs = READ_ONLY_VERBS.map((v) => v.replace('?', '\\?')).join('|')
-  return new RegExp(`^\\s*(?:(?:${verbs})(?:\\s|$)|zz)`, 'iu').test(text)
+  if (new RegExp(`^\\s*(?:(?:${verbs})(?:\\s|$)|zz)`, 'iu').test(text)) return true
+  // `notices` reads, unless `here` or `off` could be its word: looked for anywhere after it, quotes
+  // taken out (the parser joins `h"ere"` into one word), so no spelling of either slips through.
+  const notices = /^\s*notices(?:\s([\s\S]*))?$/iu.exec(text)
+  return notices !== null && !/here|off/i.test((notices[1] ?? '').replace(/["'“”‘’]/g, ''))
 }
 
 /** A uuid from an IdRef: someone of this account, of the other, a random uuid or junk. */
@@ -186,3 +235,105 @@ export async function isAdminNow(db: Knex, accountId: string, vouched: Readonly<
   if (!email) return false
   return (await findAdmin(db, accountId, { platform: 'cli', platformUserId: 'fuzz', email })) !== null
 }
+
+/** The invitation a row button names: an id of any kind, or the user's latest invitation (so a resend can act). */
+export type InvitationRef = IdRef | { kind: 'latest' }
+
+export function invitationRefArb(ids: fc.Arbitrary<IdRef>): fc.Arbitrary<InvitationRef> {
+  return fc.oneof({ weight: 2, arbitrary: fc.constant<InvitationRef>({ kind: 'latest' }) }, { weight: 1, arbitrary: ids })
+}
+
+/**
+ * The expiry a resend button shows: the user's latest invitation's (as the card showed it), that
+ * moved by some seconds, any epoch, or a value no button carries (`edge` is the platform's own
+ * spelling of it: a number for Teams, the value's text for Slack).
+ */
+export type ExpiryRef = { kind: 'shown' } | { kind: 'shifted'; by: number } | { kind: 'epoch'; seconds: number } | { kind: 'edge'; index: number }
+
+export const expiryRefArb: fc.Arbitrary<ExpiryRef> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant<ExpiryRef>({ kind: 'shown' }) },
+  { weight: 2, arbitrary: fc.integer({ min: -8 * 86_400, max: 8 * 86_400 }).map((by): ExpiryRef => ({ kind: 'shifted', by })) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 99_999_999_999 }).map((seconds): ExpiryRef => ({ kind: 'epoch', seconds })) },
+  { weight: 1, arbitrary: fc.nat(1_000).map((index): ExpiryRef => ({ kind: 'edge', index })) },
+)
+
+/** A user's latest invitation (its id and expiry), or null: an id that is no user's has none. */
+export async function latestInvitation(db: Knex, userId: string): Promise<{ id: string; expiresAt: Date } | null> {
+  if (!UUID.test(userId)) return null
+  const row = await db('invitations').where({ user_id: userId }).orderBy('created_at', 'desc').first<{ id: string; expires_at: Date | string } | undefined>('id', 'expires_at')
+  return row ? { id: row.id, expiresAt: new Date(row.expires_at) } : null
+}
+
+/** The epoch seconds an ExpiryRef names (null when it names none: no latest invitation to show). */
+export function expirySeconds(ref: ExpiryRef, latest: { expiresAt: Date } | null): number | null {
+  const shown = latest ? Math.floor(latest.expiresAt.getTime() / 1000) : null
+  switch (ref.kind) {
+    case 'shown':
+      return shown
+    case 'shifted':
+      return shown === null ? null : shown + ref.by
+    case 'epoch':
+      return ref.seconds
+    case 'edge':
+      return null
+  }
+}
+
+/** Time zones as platforms send them: real, legacy, outdated, and not zones at all. */
+export const ZONE_NAMES = [
+  'Europe/Paris',
+  'America/New_York',
+  'Asia/Kolkata',
+  'Asia/Kathmandu',
+  'Pacific/Chatham',
+  'Pacific/Kiritimati',
+  'Etc/GMT+12',
+  'Etc/GMT-14',
+  'UTC',
+  'Etc/UTC',
+  'GMT',
+  'US/Eastern',
+  'US/Pacific-New',
+  'EST',
+  'EST5EDT',
+  'Europe/Kiev',
+  'Europe/Kyiv',
+  'America/Argentina/ComodRivadavia',
+  'Asia/Calcutta',
+  'Factory',
+  'localtime',
+  'Etc/Unknown',
+  'Europe/Paris ',
+  'europe/paris',
+  'EUROPE/PARIS',
+  'Europe/Pariss',
+  'Europe/Paris\u0000',
+  'Europe/../Asia/Tokyo',
+  '../../etc/passwd',
+  '/etc/localtime',
+  '+05:30',
+  '-0800',
+  'UTC+5',
+  'GMT+05:30',
+  'Etc/GMT+15',
+  'Z',
+  'z',
+  '',
+  ' ',
+  'Tokyo Standard Time',
+  '(UTC+01:00) Amsterdam, Berlin',
+  'a'.repeat(64),
+  'Europe/' + 'a'.repeat(57),
+  'a'.repeat(65),
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+] as const
+
+/** A time zone as a platform might send it: mostly names above, sometimes any string, sometimes no string at all. */
+export const zoneValueArb: fc.Arbitrary<Json> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom<Json>(...ZONE_NAMES) },
+  { weight: 2, arbitrary: nastyString },
+  { weight: 1, arbitrary: fc.constantFrom<Json>(null, 0, -480, 3.5, true, [], {}, ['Europe/Paris'], { name: 'Europe/Paris' }) },
+)

@@ -6,25 +6,50 @@
  * route does (querystring or JSON, then the adapter's own schemas): refused when every listener
  * that could take it would refuse it (bad signature, malformed, not an administrator, unlinked
  * workspace, a read-only command, an id outside the linked account).
+ *
+ * The administrator also calls under ids whose users.info gives a `tz` of every kind (world.ts),
+ * and resend buttons carry the expiry they showed (a fourth part), right, moved or malformed.
  */
 import { parse as parseQueryString } from 'node:querystring'
 import fc from 'fast-check'
 import { ActionIds, compactId, decodeRowAction, knownActionId, listFilters, rowActions } from '../../adapters/slack/actions.ts'
 import { EDIT_MODAL_ACTION_ID, EDIT_MODAL_BLOCK_ID, EDIT_MODAL_CALLBACK_ID } from '../../adapters/slack/render.ts'
+import { commandTextFromSlack } from '../../adapters/slack/format.ts'
 import { SLASH_COMMANDS } from '../../adapters/slack/router.ts'
 import { BlockActionsPayload, EditModalMetadata, SlackRequestBody, SlashCommandBody, ViewSubmissionPayload } from '../../adapters/slack/schemas.ts'
 import { slackSignature } from '../../adapters/slack/verify.ts'
 import { CHANNEL, SIGNING_SECRET, TEAM, fixture, postSigned, type SignOptions } from '../slack/support.ts'
 import { applyMutations, asParsed, excerpt, mutationsArb, nastyString, noMutations, rarely, type IdRef, type Json, type Mutation } from './mutate.ts'
-import { anyIdArb, commandTextArb, foreignIdArb, isAdminNow, isUserOf, readOnlyText, readOnlyTextArb, renderText, resolveId, unique, type CommandText, type Family, type Prepared } from './shared.ts'
-import { SLACK_IDS, SLACK_VOUCHED, type SlackIdentity, type World } from './world.ts'
+import {
+  anyIdArb,
+  commandTextArb,
+  expiryRefArb,
+  expirySeconds,
+  foreignIdArb,
+  invitationRefArb,
+  isAdminNow,
+  isUserOf,
+  latestInvitation,
+  readOnlyText,
+  readOnlyTextArb,
+  renderText,
+  resolveId,
+  unique,
+  type CommandText,
+  type ExpiryRef,
+  type Family,
+  type InvitationRef,
+  type Prepared,
+} from './shared.ts'
+import { SLACK_IDS, SLACK_VOUCHED, SLACK_ZONED_ADMINS, type SlackIdentity, type World } from './world.ts'
 
 export const SLACK_AUTH = ['valid', 'otherSecret', 'stale', 'future', 'noSignature', 'noTimestamp', 'malformed', 'tampered'] as const
 export type SlackAuth = (typeof SLACK_AUTH)[number]
 
 export interface SlackCaller {
   auth: SlackAuth
-  user: SlackIdentity | { junk: string }
+  /** `zoned`: the administrator under one of its ids with a `tz` of its own (SLACK_ZONED_ADMINS). */
+  user: SlackIdentity | { junk: string } | { zoned: number }
   team: 'linked' | 'other' | { junk: string }
 }
 
@@ -42,11 +67,17 @@ const refusedCallerArb: fc.Arbitrary<SlackCaller> = fc.oneof(
   fc.record({ auth: fc.constant('valid' as const), user: fc.constant('admin' as const), team: fc.oneof(fc.constant('other' as const), nastyString.map((junk) => ({ junk }))) }),
 )
 const adminCaller: SlackCaller = { auth: 'valid', user: 'admin', team: 'linked' }
+/** The administrator: mostly under its own id (users.info says Europe/London), else one with another `tz`. */
+const adminCallerArb: fc.Arbitrary<SlackCaller> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(adminCaller) },
+  { weight: 1, arbitrary: fc.nat(SLACK_ZONED_ADMINS.length - 1).map((zoned): SlackCaller => ({ auth: 'valid', user: { zoned }, team: 'linked' })) },
+)
 /** Mostly the administrator, sometimes anyone: phase 2 is about not failing, not about refusing. */
-const anyCallerArb: fc.Arbitrary<SlackCaller> = fc.oneof({ weight: 5, arbitrary: fc.constant(adminCaller) }, { weight: 1, arbitrary: refusedCallerArb })
+const anyCallerArb: fc.Arbitrary<SlackCaller> = fc.oneof({ weight: 5, arbitrary: adminCallerArb }, { weight: 1, arbitrary: refusedCallerArb })
 
 function userId(c: SlackCaller): string {
-  return typeof c.user === 'string' ? SLACK_IDS[c.user] : c.user.junk
+  if (typeof c.user === 'string') return SLACK_IDS[c.user]
+  return 'zoned' in c.user ? SLACK_ZONED_ADMINS[c.user.zoned % SLACK_ZONED_ADMINS.length]!.id : c.user.junk
 }
 function teamId(c: SlackCaller): string {
   return c.team === 'linked' ? TEAM : c.team === 'other' ? 'T0OTHERTEAM' : c.team.junk
@@ -140,7 +171,7 @@ async function refusal(auth: SlackAuth, built: Built, world: World): Promise<str
         ? 'not an administrator'
         : c.team_id !== TEAM
           ? 'unlinked workspace'
-          : readOnlyText(c.text)
+          : readOnlyText(commandTextFromSlack(c.text))
             ? 'read-only command'
             : null
     if (!why) return null
@@ -241,7 +272,7 @@ export const slashCommands: Family<SlackCommandRecipe> = {
     // Anything at all from a caller who cannot act.
     fc.record({ caller: refusedCallerArb, command: commandNameArb, text: fc.oneof(commandTextArb, rawTextArb), mutations: mutationsArb(anyIdArb), encoding: encodingArb, retry: rarely(10), raw: nastyString }),
     // The administrator, with text that reads or is no command (mutations may break the body, never the text).
-    fc.record({ caller: fc.constant(adminCaller), command: commandNameArb, text: readOnlyTextArb, mutations: noMutations, encoding: encodingArb, retry: rarely(10), raw: nastyString }),
+    fc.record({ caller: adminCallerArb, command: commandNameArb, text: readOnlyTextArb, mutations: noMutations, encoding: encodingArb, retry: rarely(10), raw: nastyString }),
   ),
   mayChange: fc.record({ caller: anyCallerArb, command: commandNameArb, text: fc.oneof({ weight: 5, arbitrary: commandTextArb }, { weight: 1, arbitrary: rawTextArb }), mutations: mutationsArb(anyIdArb), encoding: encodingArb, retry: rarely(20), raw: nastyString }),
   async prepare(r, world) {
@@ -255,12 +286,21 @@ export const slashCommands: Family<SlackCommandRecipe> = {
 // ---------------------------------------------------------------------------------------------
 // block_actions
 
-type ValueRecipe = { kind: 'row'; action: string; user: IdRef; invitation: IdRef | null } | { kind: 'list'; filter: string; page: string } | { kind: 'junk'; text: string }
+/**
+ * A row value: `<action>|<user>[|<invitation>[|<expiry shown, epoch seconds>]]`, the invitation
+ * often the user's latest and the expiry often the one it has (so a resend acts), sometimes with
+ * a part too many.
+ */
+type ValueRecipe =
+  | { kind: 'row'; action: string; user: IdRef; invitation: InvitationRef | null; expires: ExpiryRef | null; extra: string | null }
+  | { kind: 'list'; filter: string; page: string }
+  | { kind: 'junk'; text: string }
 type OriginRecipe = { kind: 'list'; filter: string; page: string } | { kind: 'show'; user: IdRef } | { kind: 'notice' } | { kind: 'reply' } | { kind: 'junk'; text: string }
 
 export interface SlackActionRecipe {
   caller: SlackCaller
   fixture: 'block-actions-button.json' | 'block-actions-overflow.json' | 'block-actions-static-select.json'
+  /** An action id, or `matching`: the one our buttons pair with the value (so a well-formed click reaches the core). */
   actionId: string
   value: ValueRecipe
   origin: OriginRecipe
@@ -275,6 +315,7 @@ export interface SlackActionRecipe {
 }
 
 const actionIdArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('matching') },
   { weight: 8, arbitrary: fc.constantFrom(ActionIds.rowMenu, ActionIds.removeConfirmed, ActionIds.removeCancel, ActionIds.listFilter, ActionIds.listPrev, ActionIds.listNext, ...rowActions.map((a) => `${ActionIds.doPrefix}${a}`)) },
   { weight: 1, arbitrary: fc.oneof(fc.constant(`${ActionIds.doPrefix}explode`), nastyString) },
 )
@@ -283,7 +324,17 @@ const filterArb = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...listFilter
 
 function valueArb(ids: fc.Arbitrary<IdRef>): fc.Arbitrary<ValueRecipe> {
   return fc.oneof(
-    { weight: 6, arbitrary: fc.record({ kind: fc.constant('row' as const), action: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...rowActions) }, { weight: 1, arbitrary: nastyString }), user: ids, invitation: fc.option(ids, { nil: null }) }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        kind: fc.constant('row' as const),
+        action: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...rowActions) }, { weight: 1, arbitrary: nastyString }),
+        user: ids,
+        invitation: fc.option(invitationRefArb(ids), { nil: null, freq: 4 }),
+        expires: fc.option(expiryRefArb, { nil: null, freq: 3 }),
+        extra: fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('1', '0', ''), nastyString) }),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('list' as const), filter: filterArb, page: pageArb }) },
     { weight: 1, arbitrary: nastyString.map((text): ValueRecipe => ({ kind: 'junk', text })) },
   )
@@ -310,10 +361,25 @@ function compact(ref: IdRef, world: World): string {
   }
 }
 
-function renderValue(v: ValueRecipe, world: World): string {
-  if (v.kind === 'row') return [v.action, compact(v.user, world), ...(v.invitation ? [compact(v.invitation, world)] : [])].join('|')
+/** Expiry parts no button of ours writes: past 12 digits, signed, not whole, padded, other digits. */
+const EXPIRY_EDGES = ['0', '999999999999', '1000000000000', '-1', '+1', '1.5', '1e9', '0x1F', '', ' 1732615270', '1732615270 ', '٣٣٣', '１７３２６１５２７０', '00000000000000000001', 'NaN'] as const
+
+async function renderValue(v: ValueRecipe, world: World): Promise<string> {
   if (v.kind === 'list') return `${v.filter}|${v.page}`
-  return v.text
+  if (v.kind === 'junk') return v.text
+  const userId = resolveId(v.user, world.a, world.b)
+  const latest = await latestInvitation(world.db.knex, userId)
+  const parts = [v.action, compact(v.user, world)]
+  const invitation = v.invitation === null ? null : v.invitation.kind === 'latest' ? (latest ? compactId(latest.id) : null) : compact(v.invitation, world)
+  if (invitation !== null) parts.push(invitation)
+  // The expiry only after an invitation, as buttons carry it (before one, it is a malformed id).
+  if (v.expires !== null && (invitation !== null || v.extra !== null)) {
+    const seconds = expirySeconds(v.expires, latest)
+    if (v.expires.kind === 'edge') parts.push(EXPIRY_EDGES[v.expires.index % EXPIRY_EDGES.length]!)
+    else if (seconds !== null) parts.push(String(seconds))
+  }
+  if (v.extra !== null) parts.push(v.extra)
+  return parts.join('|')
 }
 
 function renderOrigin(o: OriginRecipe, world: World): string {
@@ -347,6 +413,20 @@ function actionRecipeArb(caller: fc.Arbitrary<SlackCaller>, ids: fc.Arbitrary<Id
   })
 }
 
+/**
+ * The action id our messages give the element carrying this value: a row's ••• menu (a select's
+ * option) or its own button (remove's confirmation too), a list's paging or filter.
+ */
+function matchingActionId(r: SlackActionRecipe): string {
+  if (r.actionId !== 'matching') return r.actionId
+  const v = r.value
+  const button = r.fixture === 'block-actions-button.json'
+  if (v.kind === 'list') return button ? ActionIds.listNext : ActionIds.listFilter
+  if (!button) return ActionIds.rowMenu
+  if (v.kind === 'row' && v.action === 'remove' && v.user.kind !== 'junk' && v.expires === null) return ActionIds.removeConfirmed
+  return `${ActionIds.doPrefix}${v.kind === 'row' ? v.action : 'resend'}`
+}
+
 /** Pure generated JSON as the payload, with no `user` (so no one it could be on behalf of). */
 const junkPayloadArb: fc.Arbitrary<SlackActionRecipe> = fc
   .tuple(actionRecipeArb(fc.constant(adminCaller), foreignIdArb, noMutations), fc.jsonValue({ maxDepth: 4 }).map(asParsed))
@@ -358,16 +438,24 @@ export const blockActions: Family<SlackActionRecipe> = {
     { weight: 3, arbitrary: actionRecipeArb(refusedCallerArb, anyIdArb, mutationsArb(anyIdArb)) },
     // The administrator clicking ids of the other account, random uuids or junk (mutations
     // left out: they could put back an id of this account).
-    { weight: 3, arbitrary: actionRecipeArb(fc.constant(adminCaller), foreignIdArb, noMutations) },
+    { weight: 3, arbitrary: actionRecipeArb(adminCallerArb, foreignIdArb, noMutations) },
     { weight: 1, arbitrary: junkPayloadArb },
   ),
-  mayChange: actionRecipeArb(anyCallerArb, anyIdArb, mutationsArb(anyIdArb)),
+  mayChange: fc.oneof(
+    { weight: 3, arbitrary: actionRecipeArb(anyCallerArb, anyIdArb, mutationsArb(anyIdArb)) },
+    // The administrator's clicks as Slack sends them (the value on the element that carries it),
+    // unmutated: they reach the session and the core, a resend with the expiry it showed included.
+    {
+      weight: 2,
+      arbitrary: actionRecipeArb(adminCallerArb, anyIdArb, noMutations).map((r): SlackActionRecipe => ({ ...r, actionId: 'matching', encoding: 'form', retry: false })),
+    },
+  ),
   async prepare(r, world) {
     const base = fixture<Record<string, Json>>(r.fixture) as { [key: string]: Json }
-    const value = renderValue(r.value, world)
+    const value = await renderValue(r.value, world)
     const blockId = renderOrigin(r.origin, world)
     const first = (base.actions as { [key: string]: Json }[])[0]!
-    const action: { [key: string]: Json } = { ...first, action_id: r.actionId, block_id: blockId, action_ts: `${1732615270 + unique()}.654321` }
+    const action: { [key: string]: Json } = { ...first, action_id: matchingActionId(r), block_id: blockId, action_ts: `${1732615270 + unique()}.654321` }
     if (r.fixture === 'block-actions-button.json') action.value = value
     else action.selected_option = { ...(first.selected_option as { [key: string]: Json }), value }
     const payload: { [key: string]: Json } = {
@@ -423,7 +511,7 @@ export const viewSubmissions: Family<SlackViewRecipe> = {
   name: 'slack view_submission',
   refused: fc.oneof(
     { weight: 3, arbitrary: viewRecipeArb(refusedCallerArb, anyIdArb, mutationsArb(anyIdArb)) },
-    { weight: 2, arbitrary: viewRecipeArb(fc.constant(adminCaller), foreignIdArb, noMutations) },
+    { weight: 2, arbitrary: viewRecipeArb(adminCallerArb, foreignIdArb, noMutations) },
   ),
   mayChange: viewRecipeArb(anyCallerArb, anyIdArb, mutationsArb(anyIdArb)),
   async prepare(r, world) {

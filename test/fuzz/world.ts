@@ -27,6 +27,8 @@ import { DAY, inviteUser, type SeededAccount, type TestDeps } from '../support/f
 import * as teams from '../teams/support.ts'
 import { startInviteeApp, type RunningApp } from '../web/support.ts'
 import { createFingerprinter, type Fingerprinter } from './fingerprint.ts'
+import type { Json } from './mutate.ts'
+import { ZONE_NAMES } from './shared.ts'
 
 /** The state each seeded person is in. */
 export const ROLES = ['admin', 'member', 'invited', 'expired', 'declined', 'removed', 'regenerated', 'onlyHere'] as const
@@ -64,11 +66,22 @@ export const SLACK_IDS = {
 } as const
 export type SlackIdentity = keyof typeof SLACK_IDS
 
+/**
+ * The administrator again under other Slack ids: users.info vouches for the same email for each,
+ * with its own `tz` (real zones, legacy names, names no zone database knows, no string, none at
+ * all). One id per value, because the adapter keeps a member's answer for two minutes.
+ */
+export const SLACK_ZONED_ADMINS: readonly { id: string; tz: Json | undefined }[] = [...ZONE_NAMES, null, 0, -480, true, [], {}, ['Europe/Paris'], undefined].map((tz, i) => ({
+  id: `U0FUZZTZ${String(i).padStart(3, '0')}`,
+  tz,
+}))
+
 /** The email users.info vouches for, by Slack user id (the others are refused before the core). */
 export const SLACK_VOUCHED: Readonly<Record<string, string>> = {
   [SLACK_IDS.admin]: 'admin@acme.test',
   [SLACK_IDS.member]: 'member@acme.test',
   [SLACK_IDS.outsider]: 'nobody@elsewhere.test',
+  ...Object.fromEntries(SLACK_ZONED_ADMINS.map((z) => [z.id, 'admin@acme.test'])),
 }
 
 export const TEAMS_IDS = {
@@ -191,7 +204,7 @@ function interceptPlatforms(snsKey: TestSigningKey, outbound: string[], unanswer
   nock.disableNetConnect()
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('localhost'))
 
-  // Slack: users.info vouches for the admin only; the others are the ways Slack says "not them".
+  // Slack: users.info vouches for the admin only (under each of its ids); the others are the ways Slack says "not them".
   slack.mockUsersInfo(SLACK_IDS.admin).persist()
   slack.mockUsersInfo(SLACK_IDS.member, { name: 'mia' }, { email: 'member@acme.test' }).persist()
   slack.mockUsersInfo(SLACK_IDS.outsider, { name: 'olga' }, { email: 'nobody@elsewhere.test' }).persist()
@@ -200,6 +213,7 @@ function interceptPlatforms(snsKey: TestSigningKey, outbound: string[], unanswer
   slack.mockUsersInfo(SLACK_IDS.stranger, { team_id: 'T0OTHERTEAM' }).persist()
   slack.mockUsersInfo(SLACK_IDS.unconfirmed, { is_email_confirmed: false }).persist()
   slack.mockUsersInfo(SLACK_IDS.deleted, { deleted: true }).persist()
+  for (const zoned of SLACK_ZONED_ADMINS) slack.mockUsersInfo(zoned.id, { name: 'alice', tz: zoned.tz, tz_label: typeof zoned.tz === 'string' ? zoned.tz : null, tz_offset: 'x' }).persist()
   nock(slack.API_ORIGIN)
     .persist()
     .post('/api/users.info', (b: Record<string, string>) => b.user === SLACK_IDS.missing)
