@@ -2,16 +2,8 @@ import type { Knex } from 'knex'
 import type { Actor, AuditEntry } from '../invitations/model.ts'
 import { storable } from '../shared/storable-text.ts'
 
-export interface AuditRecord {
-  accountId: string | null
-  at: Date
-  actor: Actor
-  action: string
-  targetEmail: string | null
-  resultCode: string
-  ok: boolean
-  detail?: Record<string, unknown>
-}
+/** An entry to append: what `AuditEntry` reads back, before it has an id (and with detail optional). */
+export type AuditRecord = Omit<AuditEntry, 'id' | 'detail'> & { accountId: string | null; detail?: Record<string, unknown> }
 
 // An attempt carries what its sender chose, and it is audited whatever that was (what a text
 // column cannot hold recorded as U+FFFD), rather than failing unrecorded.

@@ -7,13 +7,11 @@
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
-import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
-import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { createSlackNotifier } from '../../adapters/slack/notices.ts'
 import { fanOutEvents } from '../../src/notices/notice-deliveries.ts'
 import { sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
 import { createNoticesJob, emptyRound, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
-import { DAY, inviteUser, seedAccount } from '../support/factories.ts'
+import { DAY, arrangeAnswersBounceAndExpiry, inviteUser, seedAccount } from '../support/factories.ts'
 import { ALICE, API_ORIGIN, API_URL, BOT_TOKEN, CHANNEL, SIGNING_SECRET, fixture, mockPostMessage, mockResponseUrl, mockUsersInfo, payloadBody, postSigned, snapshotCounts, useSlackRouteTests, type Harness } from './support.ts'
 
 interface Block {
@@ -255,19 +253,7 @@ describe('grouping and pacing', () => {
   })
 
   it('accepted, declined and bounced are one activity message; posts to one channel are spaced by channelGapMs', async () => {
-    const accepted = await inviteUser(h.deps, h.seed, 'ann@acme.test')
-    const declined = await inviteUser(h.deps, h.seed, 'dan@acme.test')
-    await inviteUser(h.deps, h.seed, 'old@acme.test')
-    h.deps.clock.advance(DAY)
-    expect((await acceptInvitation(h.deps, { token: accepted.token, firstName: 'Ann', lastName: 'Lee', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true })).ok).toBe(true)
-    expect((await declineInvitation(h.deps, { token: declined.token })).ok).toBe(true)
-    await h.deps.db('account_events').insert({
-      account_id: h.seed.account.id,
-      type: 'email.bounced',
-      payload: JSON.stringify({ email: 'gone@acme.test', detail: 'Permanent: <General>', suppressed: true, sesMessageId: 'x' }),
-      created_at: h.deps.clock.now(),
-    })
-    h.deps.clock.advance(7 * DAY) // old@ expires
+    await arrangeAnswersBounceAndExpiry(h.deps, h.seed, 'Permanent: <General>')
 
     const waits: number[] = []
     const posts: Posted[] = []

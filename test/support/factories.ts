@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto'
 import { createAccount } from '../../src/accounts/create-account.ts'
 import { createGroup } from '../../src/accounts/create-group.ts'
 import type { Deps, ServiceConfig } from '../../src/deps.ts'
+import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
 import { addInvitation } from '../../src/invitations/add-invitation.ts'
 import { copyInvitationLink } from '../../src/invitations/copy-invitation-link.ts'
+import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import type { Actor, UserView } from '../../src/invitations/model.ts'
 import { fixedClock } from '../../src/ports/clock.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
@@ -103,4 +105,28 @@ export async function insertStoredHostileRow(deps: Deps, seed: SeededAccount, la
   const members = await deps.db('groups').where({ account_id: seed.account.id, name: 'Members' }).first<{ id: string }>('id')
   await deps.db('user_groups').insert({ user_id: eve!.id, group_id: members!.id })
   return eve!.id
+}
+
+/**
+ * The activity scenario the notice tests of every platform share: ann@ accepts and dan@ declines
+ * (a day after being invited), gone@ bounces with `bounceDetail`, and old@'s invitation expires
+ * (the clock ends 8 days on). Four events, or one expiry once swept: two messages on any platform.
+ */
+export async function arrangeAnswersBounceAndExpiry(deps: Deps & { clock: { advance(ms: number): void } }, seed: SeededAccount, bounceDetail: string): Promise<void> {
+  const accepted = await inviteUser(deps, seed, 'ann@acme.test')
+  const declined = await inviteUser(deps, seed, 'dan@acme.test')
+  await inviteUser(deps, seed, 'old@acme.test')
+  deps.clock.advance(DAY)
+  const password = 'Str0ng!pass'
+  const accept = await acceptInvitation(deps, { token: accepted.token, firstName: 'Ann', lastName: 'Lee', password, passwordConfirmation: password, termsAccepted: true })
+  if (!accept.ok) throw new Error(`arrangeAnswersBounceAndExpiry accept: ${accept.code}`)
+  const decline = await declineInvitation(deps, { token: declined.token })
+  if (!decline.ok) throw new Error(`arrangeAnswersBounceAndExpiry decline: ${decline.code}`)
+  await deps.db('account_events').insert({
+    account_id: seed.account.id,
+    type: 'email.bounced',
+    payload: JSON.stringify({ email: 'gone@acme.test', detail: bounceDetail, suppressed: true, sesMessageId: 'x' }),
+    created_at: deps.clock.now(),
+  })
+  deps.clock.advance(7 * DAY) // old@ expires
 }

@@ -8,14 +8,12 @@
  */
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
-import { acceptInvitation } from '../../src/invitations/accept-invitation.ts'
-import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
 import { storeNoticeDestination } from '../../src/notices/notice-destinations.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
 import { createSlackNotifier } from '../../adapters/slack/notices.ts'
 import { createTeamsNotifier, describePostError, isServiceUrlAllowed, TEAMS_CONVERSATION_GAP_MS } from '../../adapters/teams/notices.ts'
 import { assertValidAdaptiveCard } from '../support/adaptive-card-schema.ts'
-import { DAY, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
+import { DAY, arrangeAnswersBounceAndExpiry, inviteUser, seedAccount, type SeededAccount } from '../support/factories.ts'
 import { API_ORIGIN as SLACK_API_ORIGIN, API_URL as SLACK_API_URL, BOT_TOKEN as SLACK_BOT_TOKEN, CHANNEL as SLACK_CHANNEL, SIGNING_SECRET as SLACK_SIGNING_SECRET } from '../slack/support.ts'
 import { ALICE, BOT, CHANNEL_CONVERSATION, SERVICE_ORIGIN, TEAM_ID, UNAUTHENTICATED, button, channelText, fixture, mockMember, mockReplies, post, row, snapshotCounts, submits, useTeamsRouteTests, type Activity, type Card, type CardElement, type Harness, type Sent } from './support.ts'
 
@@ -274,19 +272,7 @@ describe('grouping and pacing', () => {
 
   it('accepted, declined and bounced are one activity card; posts to one channel are spaced by the notifier’s gap', async () => {
     await setTeamsDestination(h.seed)
-    const accepted = await inviteUser(h.deps, h.seed, 'ann@acme.test')
-    const declined = await inviteUser(h.deps, h.seed, 'dan@acme.test')
-    await inviteUser(h.deps, h.seed, 'old@acme.test')
-    h.deps.clock.advance(DAY)
-    expect((await acceptInvitation(h.deps, { token: accepted.token, firstName: 'Ann', lastName: 'Lee', password: 'Str0ng!pass', passwordConfirmation: 'Str0ng!pass', termsAccepted: true })).ok).toBe(true)
-    expect((await declineInvitation(h.deps, { token: declined.token })).ok).toBe(true)
-    await h.deps.db('account_events').insert({
-      account_id: h.seed.account.id,
-      type: 'email.bounced',
-      payload: JSON.stringify({ email: 'gone@acme.test', detail: 'Permanent: <General> **x**', suppressed: true, sesMessageId: 'x' }),
-      created_at: h.deps.clock.now(),
-    })
-    h.deps.clock.advance(7 * DAY) // old@ expires
+    await arrangeAnswersBounceAndExpiry(h.deps, h.seed, 'Permanent: <General> **x**')
 
     const waits: number[] = []
     const posts: PostedActivity[] = []
