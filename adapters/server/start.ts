@@ -75,21 +75,22 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     })
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
-    const slack = env.slack ? (await import('../slack/router.ts')).createSlackRouter(deps, env.slack) : null
-    if (slack) mounts.push({ path: '/', router: slack })
+    // Slack over HTTP or Socket Mode, one workspace or many (docs/operations.md): one edge either way.
+    const slack = env.slack ? (await import('../slack/router.ts')).createSlackEdge(deps, env.slack) : null
+    if (slack) mounts.push({ path: '/', router: slack.router })
     const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams) : null
     if (teams) mounts.push({ path: '/', router: teams })
     // Notices (docs/notices.md): one core job whenever any chat platform is enabled, posting
     // through each enabled platform's notifier to the destinations accounts chose.
     const notifiers: ChatNotifier[] = []
-    if (env.slack) notifiers.push((await import('../slack/notices.ts')).createSlackNotifier(env.slack))
+    if (slack) notifiers.push(slack.notifier)
     if (env.teams) notifiers.push((await import('../teams/notices.ts')).createTeamsNotifier(env.teams, { logger }))
     const notices = env.slack || env.teams ? createNoticesJob(deps, notifiers) : null
     if (env.ses.snsTopicArn) {
       const { createSesNotificationsRouter } = await import('../email/ses-notifications-router.ts')
       mounts.push({ path: '/ses/notifications', router: createSesNotificationsRouter(deps, { topicArn: env.ses.snsTopicArn }) })
     }
-    const checks: ReadinessCheck[] = [emailSendingReadiness(deps)]
+    const checks: ReadinessCheck[] = [emailSendingReadiness(deps), ...(slack?.readiness ?? [])]
     const { app } = createHttpApp({ db: database.knex, logger, mounts, checks, registry })
 
     const server: Server = await new Promise((resolve, reject) => {
@@ -99,6 +100,13 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     const port = (server.address() as AddressInfo).port
     worker.start()
     notices?.start()
+    try {
+      // Socket Mode: connect once the rest is serving (nothing to do over HTTP). A first connection
+      // that fails is not fatal: /readyz says so and the client keeps trying.
+      await slack?.start()
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'slack: could not open the Socket Mode connection; retrying in the background')
+    }
     return {
       url: `http://localhost:${port}`,
       port,
@@ -112,13 +120,15 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
         // recorded are claimed again after their lease.
         const until = Date.now() + Math.max(0, config.shutdownGraceMs - 1_000)
         const within = (what: string, work: Promise<unknown> | undefined) => finishBy(until, what, work, logger)
+        // No new Slack requests over the socket either.
+        await within('Slack socket', slack?.stop())
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         // Both hand back what they have not done yet; neither waits for the other.
         await Promise.all([within('email worker', worker.stop()), within('notices', notices?.stop())])
         await within('HTTP requests in flight', closed)
         // Work acknowledged to Slack but still running (answers via response_url) finishes first.
-        await within('Slack work acknowledged', slack?.idle())
+        await within('Slack work acknowledged', slack?.router.idle())
         await within('Teams turns', teams?.idle())
         await database.close()
       },

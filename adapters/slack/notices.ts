@@ -28,7 +28,7 @@ export interface SlackNotifierOptions {
  * post that hangs cannot stall a round past its lease.
  */
 export function createSlackNotifier(config: SlackConfig, opts: SlackNotifierOptions = {}): ChatNotifier<SlackMessage> {
-  const client = new WebClient(config.botToken, {
+  const client = new WebClient(config.botToken ?? undefined, {
     slackApiUrl: config.apiUrl,
     logLevel: LogLevel.ERROR,
     rejectRateLimitedCalls: true,

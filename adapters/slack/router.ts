@@ -10,13 +10,17 @@
  * every listener acks first and does the work afterwards, tracked so shutdown and tests can wait
  * for it (`idle()`).
  */
-import { App, ExpressReceiver, LogLevel, type AckFn, type Context, type Logger as BoltLogger, type RespondArguments, type ViewResponseAction } from '@slack/bolt'
+import { App, ExpressReceiver, LogLevel, type AckFn, type Context, type Receiver, type RespondArguments, type ViewResponseAction } from '@slack/bolt'
 import { WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
-import type { Logger } from '../../src/ports/logger.ts'
+import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
+import type { ReadinessCheck } from '../../src/server/http.ts'
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
+import { createSlackNotifier } from './notices.ts'
+import { createSlackSocket } from './socket.ts'
+import { boltLogger } from './bolt-logger.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
 import { createSlackHandlers } from './interactions.ts'
 import { EDIT_MODAL_BLOCK_ID } from './render.ts'
@@ -90,36 +94,71 @@ export type SlackRouter = Router & {
   idle(): Promise<void>
 }
 
-/** Bolt's logger interface over ours (Bolt logs strings). */
-function boltLogger(logger: Logger): BoltLogger {
-  let level = LogLevel.INFO
-  let name = 'bolt'
-  return {
-    debug: (...msg: unknown[]) => logger.debug({ component: name }, msg.map(String).join(' ')),
-    info: (...msg: unknown[]) => logger.info({ component: name }, msg.map(String).join(' ')),
-    warn: (...msg: unknown[]) => logger.warn({ component: name }, msg.map(String).join(' ')),
-    error: (...msg: unknown[]) => logger.error({ component: name }, msg.map(String).join(' ')),
-    setLevel: (l: LogLevel) => {
-      level = l
-    },
-    getLevel: () => level,
-    setName: (n: string) => {
-      name = n
-    },
-  }
+/**
+ * Everything the server needs from Slack, whichever way requests arrive (HTTP or Socket Mode) and
+ * whichever way tokens are found (one workspace or distribution): what to mount, what posts the
+ * notices, what `/readyz` asks, and the lifecycle around the HTTP server's.
+ */
+export interface SlackEdge {
+  /** Mount at the app root: `POST /slack/events` over HTTP, and the install pages in distribution mode. */
+  router: SlackRouter
+  /** Posts the channel notices, with the token of each destination's workspace. */
+  notifier: ChatNotifier
+  /** Extra readiness checks (Socket Mode: the connection is open). */
+  readiness: ReadinessCheck[]
+  /** After the HTTP server listens: opens the socket in Socket Mode; nothing over HTTP. */
+  start(): Promise<void>
+  /** Closes the socket (no new requests); work already acknowledged is awaited with `router.idle()`. */
+  stop(): Promise<void>
 }
 
-/** Builds the Slack router. Mount it at the app root: it serves `POST /slack/events`. */
-export function createSlackRouter(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackRouter {
+/**
+ * The Slack edge for `inviteops serve`: the receiver the configuration asks for (Bolt's
+ * ExpressReceiver on `POST /slack/events`, or its SocketModeReceiver), the listeners, the notifier.
+ */
+export function createSlackEdge(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackEdge {
   const logger = deps.logger.child({ adapter: 'slack' })
-  const nowMs = options.nowMs ?? (() => Date.now())
+  if (config.appToken) {
+    const socket = createSlackSocket({ appToken: config.appToken, apiUrl: config.apiUrl, logger, clientOptions: options.clientOptions })
+    const router = buildSlackApp(deps, config, options, socket.receiver)
+    return { router, notifier: createSlackNotifier(config), readiness: [socket.readiness], start: () => socket.start(), stop: () => socket.stop() }
+  }
+  const router = createSlackRouter(deps, config, options)
+  return { router, notifier: createSlackNotifier(config), readiness: [], start: async () => {}, stop: async () => {} }
+}
+
+/** Builds the Slack router over HTTP. Mount it at the app root: it serves `POST /slack/events`. */
+export function createSlackRouter(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackRouter {
+  if (!config.signingSecret) throw new Error('createSlackRouter: SLACK_SIGNING_SECRET is needed to receive Slack over HTTP')
+  const logger = deps.logger.child({ adapter: 'slack' })
+  const receiver = new ExpressReceiver({
+    signingSecret: config.signingSecret,
+    endpoints: SLACK_EVENTS_PATH,
+    // Ack first, work after: the HTTP answer must not wait for the database (3-second limit).
+    processBeforeResponse: false,
+    logger: boltLogger(logger),
+  })
+  const router = buildSlackApp(deps, config, options, receiver)
+  const gated = Router()
+  gated.post(SLACK_EVENTS_PATH, readRawBody, createSlackGate({ signingSecret: config.signingSecret, logger, nowMs: options.nowMs ?? (() => Date.now()) }))
+  gated.use(receiver.router)
+  gated.use(router)
+  return Object.assign(gated, { idle: () => router.idle() })
+}
+
+/**
+ * The Bolt app and our listeners on `receiver`. Returns a router for whatever HTTP routes the
+ * edge serves besides the receiver's own (none yet), and the wait for acknowledged work.
+ */
+function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOptions, receiver: Receiver): SlackRouter {
+  const logger = deps.logger.child({ adapter: 'slack' })
   const deadlines = { ...SLACK_DEADLINES, ...options.deadlines }
   // Two clients: the Web API client has no per-call retry setting, and reads and writes need
   // different ones.
   const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: deadlines.webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, ...options.clientOptions }
   const writeOptions: WebClientOptions = { ...readOptions, ...WRITE_POLICY }
-  const reads = new WebClient(config.botToken, readOptions)
-  const writes = new WebClient(config.botToken, writeOptions)
+  const reads = new WebClient(config.botToken ?? undefined, readOptions)
+  const writes = new WebClient(config.botToken ?? undefined, writeOptions)
   const identities = options.identities ?? createIdentityResolver({ client: reads, logger })
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
@@ -178,17 +217,10 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
     }
   }
 
-  const receiver = new ExpressReceiver({
-    signingSecret: config.signingSecret,
-    endpoints: SLACK_EVENTS_PATH,
-    // Ack first, work after: the HTTP answer must not wait for the database (3-second limit).
-    processBeforeResponse: false,
-    logger: boltLogger(logger),
-  })
   const app = new App({
     receiver,
     // A single-workspace bot token; `authorize` avoids Bolt's auth.test round trip at start.
-    authorize: async () => ({ botToken: config.botToken }),
+    authorize: async () => ({ botToken: config.botToken ?? undefined }),
     logger: boltLogger(logger),
     ignoreSelf: false,
     convoStore: false,
@@ -290,9 +322,6 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
   })
 
   const router = Router()
-  router.post(SLACK_EVENTS_PATH, readRawBody, createSlackGate({ signingSecret: config.signingSecret, logger, nowMs }))
-  router.use(receiver.router)
-
   return Object.assign(router, {
     async idle() {
       while (pending.size > 0) await Promise.allSettled([...pending])

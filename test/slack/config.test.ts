@@ -13,7 +13,7 @@ describe('Slack settings (docs/operations.md)', () => {
 
   it('is on with both; SLACK_API_URL defaults to Slack and always ends in /', () => {
     const on = parse({ SLACK_SIGNING_SECRET: 's3cret', SLACK_BOT_TOKEN: 'xoxb-1' })
-    expect(on.success && slackConfigFromEnv(on.data)).toEqual({ signingSecret: 's3cret', botToken: 'xoxb-1', apiUrl: 'https://slack.com/api/' })
+    expect(on.success && slackConfigFromEnv(on.data)).toEqual({ signingSecret: 's3cret', botToken: 'xoxb-1', apiUrl: 'https://slack.com/api/', oauth: null, appToken: null })
     const proxied = parse({ SLACK_SIGNING_SECRET: 's3cret', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_API_URL: 'http://127.0.0.1:9000/api' })
     expect(proxied.success && slackConfigFromEnv(proxied.data)?.apiUrl).toBe('http://127.0.0.1:9000/api/')
   })
