@@ -133,3 +133,17 @@ export function slackConfigFromEnv(env: SlackEnv): SlackConfig | null {
 export function slackMode(config: SlackConfig): { tokens: 'one workspace' | 'distribution'; transport: 'http' | 'socket' } {
   return { tokens: config.oauth ? 'distribution' : 'one workspace', transport: config.appToken ? 'socket' : 'http' }
 }
+
+/**
+ * The bot scopes InviteOps asks for, in every manifest and in the "Add to Slack" flow (the
+ * manifest tests check they agree): `commands` for /invite, `chat:write` for confirmations and
+ * notices, `users:read` and `users:read.email` for who the caller is (docs/security.md).
+ */
+export const SLACK_BOT_SCOPES = ['commands', 'chat:write', 'users:read', 'users:read.email'] as const
+
+/** Where an administrator starts "Add to Slack", and where Slack sends them back (distribution mode). */
+export const SLACK_INSTALL_PATH = '/slack/install'
+export const SLACK_OAUTH_REDIRECT_PATH = '/slack/oauth_redirect'
+
+/** The events a distributed app subscribes to: an uninstall or a revoked token disables the stored installation at once. */
+export const SLACK_DISTRIBUTION_EVENTS = ['app_uninstalled', 'tokens_revoked'] as const
