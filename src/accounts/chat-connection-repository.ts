@@ -21,3 +21,9 @@ export async function findConnectedAccountId(db: Db, platform: ChatPlatform, ext
 export async function insertChatConnection(trx: Knex.Transaction, link: { platform: ChatPlatform; externalId: string; accountId: string }): Promise<void> {
   await trx('chat_connections').insert({ platform: link.platform, external_id: link.externalId, account_id: link.accountId })
 }
+
+/** The workspaces/tenants of a platform linked to an account, oldest link first (chat_connections_account_idx). */
+export async function findLinkedExternalIds(db: Db, platform: ChatPlatform, accountId: string): Promise<string[]> {
+  const rows = await db('chat_connections').where({ platform, account_id: accountId }).orderBy([{ column: 'created_at' }, { column: 'external_id' }]).select<{ external_id: string }[]>('external_id')
+  return rows.map((r) => r.external_id)
+}

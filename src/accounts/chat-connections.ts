@@ -2,8 +2,9 @@ import type { Knex } from 'knex'
 import { recordAudit } from '../audit/audit-repository.ts'
 import type { ChatPlatform } from '../chat/platform.ts'
 import type { Actor } from '../invitations/model.ts'
+import { isUuid } from '../shared/ids.ts'
 import { storeNoticeDestination } from '../notices/notice-destinations.ts'
-import { findConnectedAccountId, insertChatConnection } from './chat-connection-repository.ts'
+import { findConnectedAccountId, findLinkedExternalIds, insertChatConnection } from './chat-connection-repository.ts'
 
 export type { ChatPlatform } from '../chat/platform.ts'
 
@@ -17,6 +18,12 @@ export async function findChatConnection(db: Knex | Knex.Transaction, platform: 
   return accountId === null ? null : { accountId }
 }
 
+/** The workspaces/tenants of a platform linked to an account, oldest link first. */
+export async function listLinkedExternalIds(db: Knex | Knex.Transaction, platform: ChatPlatform, accountId: string): Promise<string[]> {
+  if (!isUuid(accountId)) return []
+  return findLinkedExternalIds(db, platform, accountId)
+}
+
 /** The operator, when no actor is named (`inviteops … connect`). */
 const OPERATOR: Actor = { platform: 'cli', platformUserId: 'operator', email: null }
 
@@ -28,11 +35,12 @@ const OPERATOR: Actor = { platform: 'cli', platformUserId: 'operator', email: nu
  * `channelId` (`inviteops slack connect --channel`) also makes that conversation the account's
  * notice destination on the platform (docs/notices.md), in the same transaction, audited as
  * `notices.destination.set` by `actor` (default: the operator) at `now` (default: the system's
- * time).
+ * time). `reference` is stored with that destination, for a platform that needs more than the
+ * conversation id to post there (the Slack CLI passes `{ teamId }`: which workspace's token posts).
  */
 export async function connectChat(
   db: Knex,
-  cmd: { platform: ChatPlatform; externalId: string; accountId: string; channelId: string | null; actor?: Actor; now?: Date },
+  cmd: { platform: ChatPlatform; externalId: string; accountId: string; channelId: string | null; reference?: unknown; actor?: Actor; now?: Date },
 ): Promise<{ ok: true } | { ok: false; code: 'chat.linked_elsewhere'; accountId: string }> {
   return db.transaction(async (trx) => {
     const existing = await findConnectedAccountId(trx, cmd.platform, cmd.externalId, { forUpdate: true })
@@ -46,7 +54,7 @@ export async function connectChat(
         platform: cmd.platform,
         conversationId: cmd.channelId,
         conversationName: null,
-        reference: null,
+        reference: cmd.reference ?? null,
         setBy: `${actor.platform}:${actor.platformUserId}`,
         now,
       })

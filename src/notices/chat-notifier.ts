@@ -14,8 +14,13 @@ export interface NoticeDestination {
   reference: unknown
 }
 
-/** What posting one message did. A refusal says whether trying again later may work, and when. */
-export type NoticePostResult = { ok: true } | { ok: false; error: string; transient: boolean; retryAfterMs: number | null }
+/**
+ * What posting one message did. A refusal says whether trying again later may work, and when.
+ * `held` (with `transient: true`): the destination cannot be posted to until something outside the
+ * job changes (a Slack workspace uninstalled the app, revoked its token, or never installed it);
+ * the notice waits, however long, and is never given up (docs/notices.md "Held notices").
+ */
+export type NoticePostResult = { ok: true } | { ok: false; error: string; transient: boolean; retryAfterMs: number | null; held?: boolean }
 
 /** One message a platform will post, and the events it reports (closed once it is posted). */
 export interface NoticeBatch<M> {

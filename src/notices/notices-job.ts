@@ -43,6 +43,12 @@ export interface NoticesJobOptions {
   leaseMs?: number
   /** When a platform says "later" without saying when (default 60 s). */
   retryDelayMs?: number
+  /**
+   * When a held notice (the platform cannot post there until something outside the job changes,
+   * such as a Slack workspace reinstalling the app) is looked at again, when the platform does not
+   * say (default 60 s). A held notice is never given up.
+   */
+  holdRecheckMs?: number
   /** Claims after which a notice a platform keeps refusing "for now" is given up (default 30). */
   maxAttempts?: number
   /** The local hour of the daily digest in each account's time zone (default 9). */
