@@ -14,6 +14,7 @@ import { migrateLatest } from '../../src/db/migrate.ts'
 import { DataDirBusyError } from '../../src/db/embedded.ts'
 import { openDatabase, type Database } from '../../src/db/open-database.ts'
 import type { Deps } from '../../src/deps.ts'
+import { INSTALL_LINK_DEFAULT_DAYS, INSTALL_LINK_MAX_DAYS, INSTALL_LINK_MIN_DAYS, signInstallLink } from '../../src/installations/install-link.ts'
 import { displayStatuses, type Actor } from '../../src/invitations/model.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { Logger } from '../../src/ports/logger.ts'
@@ -25,7 +26,8 @@ import { listAccountUsers } from '../../src/users/list-users.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
 import { startServer } from '../server/start.ts'
 import { resolveLinkBase } from './link-base.ts'
-import { joinedCell, nameProblemText, renderOutcome } from './render.ts'
+import { SLACK_INSTALL_PATH } from '../slack/config.ts'
+import { formatTime, joinedCell, nameProblemText, renderOutcome } from './render.ts'
 
 /** `inviteops …`: the operator's CLI (docs/operations.md). Exit 0 done, 1 refused or failed, 2 usage. */
 
@@ -38,12 +40,23 @@ const USAGE: Record<string, string> = {
   'groups create': 'inviteops groups create --account <id|name> --name <group> [--admin] [--json]',
   'groups list': 'inviteops groups list --account <id|name> [--json]',
   'slack connect': 'inviteops slack connect --team <T…> --account <id|name> [--channel <C…>]',
+  'slack install-link': `inviteops slack install-link --account <id|name> [--days <${INSTALL_LINK_MIN_DAYS}-${INSTALL_LINK_MAX_DAYS}, default ${INSTALL_LINK_DEFAULT_DAYS}>]`,
   'teams connect': 'inviteops teams connect --tenant <tenant id> --account <id|name>',
   'users list': 'inviteops users list --account <id|name> [--status invited|expired|active|declined|removed|all] [--json]',
   run: 'inviteops run --account <id|name> --as <admin email> [--yes] [--json] -- <command text>',
 }
 
 const ALL_USAGE = Object.values(USAGE).join('\n  ')
+
+/** What `inviteops <command> --help` adds under the usage line. */
+const HELP: Partial<Record<string, string>> = {
+  'slack install-link': [
+    'Prints a link to this server\'s "Add to Slack" page (/slack/install) for one account, signed and valid',
+    `for --days days (default ${INSTALL_LINK_DEFAULT_DAYS}). Whoever installs the app through it links the workspace to the account, but`,
+    "only if their confirmed Slack email is an Active administrator of it; anyone else installs and links nothing.",
+    'Needs a server in distribution mode (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET): docs/slack-distribution.md.',
+  ].join('\n'),
+}
 
 class UsageError extends Error {
   constructor(
@@ -103,6 +116,11 @@ class CliFailure extends Error {}
 const teamId = z.string().regex(/^[TE][A-Z0-9]{2,30}$/, 'a Slack team id looks like T0123ABCD')
 const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'a Slack channel id looks like C0123ABCD')
 const tenantId = z.string().refine(isUuid, 'a tenant id is a GUID')
+const installLinkDays = z
+  .string()
+  .regex(/^\s*[0-9]+\s*$/, `give a whole number of days from ${INSTALL_LINK_MIN_DAYS} to ${INSTALL_LINK_MAX_DAYS}`)
+  .transform(Number)
+  .pipe(z.number().int().min(INSTALL_LINK_MIN_DAYS, `at least ${INSTALL_LINK_MIN_DAYS} day`).max(INSTALL_LINK_MAX_DAYS, `at most ${INSTALL_LINK_MAX_DAYS} days (a link is a standing invitation to link a workspace: send a new one when it expires)`))
 
 function check<T>(schema: z.ZodType<T>, value: string, flag: string, usage: string): T {
   const r = schema.safeParse(value)
@@ -124,6 +142,12 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
   }
   const rest = argv.slice(key.split(' ').length)
   const usage = USAGE[key]!
+  // `--help` among the options (not in `run`'s command text after `--`): the usage, and nothing run.
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest
+  if (options.includes('--help') || options.includes('-h')) {
+    io.out(`Usage: ${usage}${HELP[key] ? `\n\n${HELP[key]}` : ''}`)
+    return 0
+  }
 
   const loaded = loadEnvironment(processEnv)
   if (!loaded.ok) {
@@ -224,12 +248,38 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
         return await withDatabase(env, logger, async (_db, deps) => {
           const account = await accountOrFail(deps, accountArg)
           // The channel becomes the account's Slack notice destination, audited as the operator's action.
-          const r = await connectChat(deps.db, { platform, externalId, accountId: account.id, channelId: channel, actor: { platform: 'cli', platformUserId: safeUser(), email: null }, now: deps.clock.now() })
+          // A Slack channel's destination names its workspace: in distribution mode the notice is
+          // posted with that workspace's own bot token.
+          const reference = platform === 'slack' && channel ? { teamId: externalId } : undefined
+          const r = await connectChat(deps.db, { platform, externalId, accountId: account.id, channelId: channel, reference, actor: { platform: 'cli', platformUserId: safeUser(), email: null }, now: deps.clock.now() })
           if (!r.ok) {
             io.err(`${externalId} is already linked to another account (${r.accountId}); a workspace or tenant serves exactly one account.`)
             return 1
           }
           io.out(`Linked ${platform === 'slack' ? 'Slack workspace' : 'Teams tenant'} ${externalId} to ${account.name}${channel ? `, notices in ${channel}` : ''}.`)
+          return 0
+        })
+      }
+      case 'slack install-link': {
+        const { values } = parse(rest, usage, { account: { type: 'string' }, days: { type: 'string' } })
+        const accountArg = required(values, 'account', usage)
+        const days = check(installLinkDays, typeof values.days === 'string' ? values.days : String(INSTALL_LINK_DEFAULT_DAYS), 'days', usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          // The link must reach the running server's /slack/install, not this process's PORT default.
+          const linkBase = await resolveLinkBase(deps.db, env.app)
+          const expiresAt = new Date(deps.clock.now().getTime() + days * 86_400_000)
+          const token = signInstallLink(deps.config.inviteSecret, { accountId: account.id, expiresAt })
+          io.out(
+            [
+              `${linkBase.url}${SLACK_INSTALL_PATH}?link=${token}`,
+              `Valid until ${formatTime(expiresAt)} (${days} day${days === 1 ? '' : 's'}), for any number of workspaces.`,
+              `Send it to an Active administrator of ${oneLine(account.name)}: they open it while signed in to the Slack workspace to install InviteOps into, and that workspace is then linked to ${oneLine(account.name)}. Anyone else who opens it can install the app but links nothing.`,
+            ].join('\n'),
+          )
+          // On stderr, so stdout stays the link and its two lines.
+          if (linkBase.note) io.err(linkBase.note)
+          if (env.slack && !env.slack.oauth) io.err('Note: this environment runs Slack for one workspace (SLACK_BOT_TOKEN): the link works only on a server in distribution mode (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET). See docs/slack-distribution.md.')
           return 0
         })
       }
