@@ -27,3 +27,13 @@ export async function findLinkedExternalIds(db: Db, platform: ChatPlatform, acco
   const rows = await db('chat_connections').where({ platform, account_id: accountId }).orderBy([{ column: 'created_at' }, { column: 'external_id' }]).select<{ external_id: string }[]>('external_id')
   return rows.map((r) => r.external_id)
 }
+
+/**
+ * Link a workspace/tenant to an account unless it is linked already (the primary key decides, so
+ * of two concurrent links of one workspace exactly one is made). Returns the account it is linked
+ * to afterwards: `accountId`, or the one that was there first.
+ */
+export async function insertChatConnectionIfAbsent(trx: Knex.Transaction, link: { platform: ChatPlatform; externalId: string; accountId: string }): Promise<string | null> {
+  await trx('chat_connections').insert({ platform: link.platform, external_id: link.externalId, account_id: link.accountId }).onConflict(['platform', 'external_id']).ignore()
+  return findConnectedAccountId(trx, link.platform, link.externalId)
+}

@@ -24,7 +24,14 @@ const MAX_LENGTH = 200
 const NONCE_BYTES = 9
 const MAC_BYTES = 32
 
-export type InstallLinkCheck = { ok: true; accountId: string; expiresAt: Date } | { ok: false; reason: 'malformed' | 'tampered' | 'expired' }
+/**
+ * What a link state says. An expired one was signed by us, so it still names its account and
+ * expiry (for the audit log and the refusal page); a malformed or tampered one names nothing.
+ */
+export type InstallLinkCheck =
+  | { ok: true; accountId: string; expiresAt: Date }
+  | { ok: false; reason: 'malformed' | 'tampered' }
+  | { ok: false; reason: 'expired'; accountId: string; expiresAt: Date }
 
 function mac(secret: Buffer, signed: string): Buffer {
   return createHmac('sha256', deriveKey(secret, 'slack-install-link')).update(signed, 'utf8').digest()
@@ -58,9 +65,10 @@ export function readInstallLink(secret: Buffer, token: unknown, now: Date): Inst
     if (!Number.isSafeInteger(seconds)) return { ok: false, reason: 'malformed' }
     const expiresAt = new Date(seconds * 1000)
     if (Number.isNaN(expiresAt.getTime())) return { ok: false, reason: 'malformed' }
-    if (!(now instanceof Date) || Number.isNaN(now.getTime()) || now.getTime() >= expiresAt.getTime()) return { ok: false, reason: 'expired' }
     const accountId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
     if (!isUuid(accountId)) return { ok: false, reason: 'malformed' }
+    // A clock that cannot be read counts as past every expiry.
+    if (!(now instanceof Date) || Number.isNaN(now.getTime()) || now.getTime() >= expiresAt.getTime()) return { ok: false, reason: 'expired', accountId, expiresAt }
     return { ok: true, accountId, expiresAt }
   } catch {
     return { ok: false, reason: 'malformed' }

@@ -16,7 +16,9 @@ import type { ChatPlatform } from '../chat/platform.ts'
 import type { Deps } from '../deps.ts'
 import type { LeaseClaim } from '../shared/lease-queue.ts'
 import { readAccountEvent, type AccountEvent } from './account-events.ts'
-import { fanOutAccountEvents, noticeDeliveryQueue, readAccountEventRows } from './notice-delivery-repository.ts'
+import type { Knex } from 'knex'
+import { fanOutAccountEvents, noticeDeliveryQueue, readAccountEventRows, releaseHeldDeliveryRows } from './notice-delivery-repository.ts'
+import { isUuid } from '../shared/ids.ts'
 
 /** Why a delivery was closed without a post, when the event could not be read. */
 export const UNREADABLE_EVENT_NOTE = 'unreadable event'
@@ -136,9 +138,25 @@ export async function renewDeliveries(deps: Deps, claims: readonly DeliveryClaim
  * Hand claimed deliveries back, to be claimed again at `retryAt` and not before (a rate limit's
  * Retry-After, a platform that is briefly down). The claim still counts in `attempts`. Returns
  * how many were released (closed ones, and ones claimed again since, are left alone).
+ *
+ * `held`: the destination cannot be posted to until something outside the job changes (a Slack
+ * workspace without a usable install); the delivery is marked held (`held_since`, kept from the
+ * first hold), and `releaseHeldDeliveries` makes it due at once when that changes. Any other
+ * release clears the mark. A held claim is given back (`attempts` one lower): the platform was
+ * not tried, so a notice held for days is not given up at its first refusal once it can be posted.
  */
-export async function releaseDeliveries(deps: Deps, claims: readonly DeliveryClaim[], retryAt: Date): Promise<number> {
-  return noticeDeliveryQueue.release(deps.db, leaseClaims(claims), retryAt)
+export async function releaseDeliveries(deps: Deps, claims: readonly DeliveryClaim[], retryAt: Date, opts: { held?: boolean } = {}): Promise<number> {
+  const extra = opts.held ? { held_since: deps.db.raw('coalesce(held_since, ?)', [deps.clock.now()]), attempts: deps.db.raw('greatest(attempts - 1, 0)') } : { held_since: null }
+  return noticeDeliveryQueue.release(deps.db, leaseClaims(claims), retryAt, extra)
+}
+
+/**
+ * The held deliveries of these accounts on one platform, due at once (a Slack workspace installed
+ * the app again): nothing else is woken; the platform's next round claims them. Called inside the
+ * caller's transaction. Returns how many.
+ */
+export async function releaseHeldDeliveries(db: Knex | Knex.Transaction, platform: ChatPlatform, accountIds: readonly string[], now: Date): Promise<number> {
+  return releaseHeldDeliveryRows(db, platform, accountIds.filter(isUuid), now)
 }
 
 /** Numeric order of decimal ids without converting them (they may exceed 2^53). */

@@ -74,3 +74,19 @@ export async function readAccountEventRows(db: Db, ids: readonly string[]): Prom
     .select(db.raw('id::text AS id'), 'account_id', 'type', 'payload', 'created_at')
 }
 
+
+/**
+ * Make the held deliveries (`held_since` set: handed back because the destination cannot be
+ * posted to until something outside the job changes) of these accounts on one platform due at
+ * `now`. Rows a worker holds right now (claim_token set) are left to it. Returns how many.
+ */
+export async function releaseHeldDeliveryRows(db: Db, platform: string, accountIds: readonly string[], now: Date): Promise<number> {
+  if (accountIds.length === 0) return 0
+  return db('notice_deliveries')
+    .where({ platform })
+    .whereIn('account_id', [...accountIds])
+    .whereNull('delivered_at')
+    .whereNull('claim_token')
+    .whereNotNull('held_since')
+    .update({ claimed_until: now })
+}

@@ -14,7 +14,11 @@
  *  4. closes what was posted; hands back what the platform refused for now (rate limit, outage)
  *     until its Retry-After, up to `maxAttempts` claims; closes with a note, and a warning in the
  *     log, what the platform refuses for good or for too long, so one misconfigured account
- *     cannot hold the queue. A platform that is down delays only its own deliveries.
+ *     cannot hold the queue. A platform that is down delays only its own deliveries. A post the
+ *     platform answers "held" (its destination cannot be posted to until something outside the
+ *     job changes: a Slack workspace that uninstalled the app) is handed back and looked at again
+ *     every `holdRecheckMs`, however many times: it is never given up, and whatever releases the
+ *     hold (a new install) makes it due at once (docs/notices.md "Held notices").
  *
  * Started (`start`), the job runs these as separate loops, each on its own schedule with at most
  * one round of its own in flight: one for the sweeps and the fan-out (1 and 2), and one per
@@ -75,6 +79,8 @@ export interface NoticeRound {
   withoutDestination: number
   /** Deliveries put back for a later round (the platform said "later"). */
   retried: number
+  /** Deliveries put back until their destination can be posted to again (the platform said "held"). */
+  held: number
   /** Deliveries closed unposted because the platform refused for good, or for too long. */
   refused: number
   /** Deliveries not posted because this job's claim on them had passed to another worker. */
@@ -115,7 +121,7 @@ function add(round: NoticeRound, field: keyof NoticeRound, n: number): void {
 
 /** A round that did nothing. */
 export function emptyRound(): NoticeRound {
-  return { expired: 0, digests: 0, fannedOut: 0, posted: 0, delivered: 0, withoutDestination: 0, retried: 0, refused: 0, lost: 0 }
+  return { expired: 0, digests: 0, fannedOut: 0, posted: 0, delivered: 0, withoutDestination: 0, retried: 0, held: 0, refused: 0, lost: 0 }
 }
 
 /**
@@ -129,6 +135,7 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
   const leaseMs = opts.leaseMs ?? 5 * 60_000
   const retryDelayMs = opts.retryDelayMs ?? 60_000
   const maxAttempts = opts.maxAttempts ?? 30
+  const holdRecheckMs = opts.holdRecheckMs ?? 60_000
   const sleep = opts.sleep ?? sleepFor
   const monotonicMs = opts.monotonicMs ?? (() => performance.now())
   const platforms = new Set<ChatPlatform>()
@@ -182,7 +189,8 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
     const destination: NoticeDestination = target.destination
     const where = { platform, accountId, conversation: destination.conversationId }
     const events: AccountEvent[] = notices.map((n) => n.event)
-    let holdUntil: Date | null = null
+    /** The platform asked this conversation to wait until then; `held`: because it cannot be posted to at all for now. */
+    let holdUntil: { at: Date; held: boolean } | null = null
     const rendered = render(notifier, events, target.timeZone)
     if (!rendered.ok) {
       // One event the renderer cannot take must not stall the platform: this account's claims wait
@@ -220,7 +228,7 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
       }
       if (holdUntil) {
         // The platform asked this conversation to wait: the rest of the account's notices wait with it.
-        add(round, 'retried', await releaseDeliveries(deps, claims, holdUntil))
+        add(round, holdUntil.held ? 'held' : 'retried', await releaseDeliveries(deps, claims, holdUntil.at, { held: holdUntil.held }))
         continue
       }
       if (stopping) {
@@ -245,14 +253,21 @@ export function createNoticesJob(deps: Deps, notifiers: readonly ChatNotifier[],
       if (posted.ok) {
         round.posted += 1
         add(round, 'delivered', await closeDeliveries(deps, claims))
+      } else if (posted.transient && posted.held) {
+        // Held: the destination waits for something outside the job (a workspace installing the
+        // app again). Never given up, whatever the attempts; looked at again now and then, and at
+        // once when the hold is released (releaseHeldDeliveries).
+        holdUntil = { at: new Date(deps.clock.now().getTime() + (posted.retryAfterMs ?? holdRecheckMs)), held: true }
+        log.info({ ...where, error: posted.error, events: claims.length, recheckAt: holdUntil.at.toISOString() }, `notice held: ${platform} cannot post there until it is installed again (${posted.error})`)
+        add(round, 'held', await releaseDeliveries(deps, claims, holdUntil.at, { held: true }))
       } else if (posted.transient && Math.max(...claims.map((c) => c.attempts)) >= maxAttempts) {
         // "Later" for too long (an outage of hours, an error we cannot classify): stop, say so.
         log.warn({ ...where, error: posted.error, attempts: maxAttempts }, `notice given up: ${platform} kept refusing it`)
         add(round, 'refused', await closeDeliveries(deps, claims, `${platform}: gave up after ${maxAttempts} attempts (${posted.error})`.slice(0, 200)))
       } else if (posted.transient) {
-        holdUntil = new Date(deps.clock.now().getTime() + (posted.retryAfterMs ?? retryDelayMs))
-        log.info({ ...where, error: posted.error, retryAt: holdUntil.toISOString() }, `notice not posted yet: ${platform} asked to try later`)
-        add(round, 'retried', await releaseDeliveries(deps, claims, holdUntil))
+        holdUntil = { at: new Date(deps.clock.now().getTime() + (posted.retryAfterMs ?? retryDelayMs)), held: false }
+        log.info({ ...where, error: posted.error, retryAt: holdUntil.at.toISOString() }, `notice not posted yet: ${platform} asked to try later`)
+        add(round, 'retried', await releaseDeliveries(deps, claims, holdUntil.at))
       } else {
         log.warn(
           { ...where, error: posted.error, events: claims.length },

@@ -18,7 +18,7 @@ async function tables(): Promise<string[]> {
 test('migrate latest → rollback all → latest, on this database', async () => {
   expect(await migrateLatest(db.knex)).toEqual(migrations.map(([name]) => name))
   const created = await tables()
-  for (const t of ['accounts', 'groups', 'users', 'user_groups', 'invitations', 'audit_log', 'email_outbox', 'chat_connections', 'account_events']) expect(created).toContain(t)
+  for (const t of ['accounts', 'groups', 'users', 'user_groups', 'invitations', 'audit_log', 'email_outbox', 'chat_connections', 'account_events', 'slack_installations']) expect(created).toContain(t)
   expect((await rollbackAll(db.knex)).length).toBe(migrations.length)
   expect(await tables()).toEqual([])
   expect(await migrateLatest(db.knex)).toHaveLength(migrations.length)
