@@ -9,7 +9,8 @@
  *
  * Answers are cached for a short while (docs/security.md: "never cached for more than a few
  * minutes"), so a click does not cost a Web API round trip; a deactivated admin loses access
- * within `ttlMs`.
+ * within `ttlMs`. The cache is keyed by workspace and member, and each lookup is made with the
+ * client of the workspace's own token (workspaces.ts), so one cache serves every workspace.
  */
 import type { WebClient } from '@slack/web-api'
 import type { Actor } from '../../src/invitations/model.ts'
@@ -29,12 +30,11 @@ const WebApiErrorShape = z.object({ data: z.object({ error: z.string() }) })
 export type SlackIdentity = ({ ok: true; email: string; displayName: string | null } | { ok: false; problem: IdentityProblem }) & { timeZone?: string | null }
 
 export interface IdentityResolver {
-  resolve(teamId: string, userId: string): Promise<SlackIdentity>
+  /** `client` carries the token of `teamId`'s workspace; for `users.info`, a read, so a client that retries (a little) is fine. */
+  resolve(teamId: string, userId: string, client: WebClient): Promise<SlackIdentity>
 }
 
 export interface IdentityResolverOptions {
-  /** For `users.info`: a read, so a client that retries (a little) is fine. */
-  client: WebClient
   logger: Logger
   /** How long an answer is reused; default 2 minutes. */
   ttlMs?: number
@@ -76,13 +76,13 @@ export function createIdentityResolver(opts: IdentityResolverOptions): IdentityR
   const cache = new Map<string, { at: number; identity: SlackIdentity }>()
 
   return {
-    async resolve(teamId, userId) {
+    async resolve(teamId, userId, client) {
       const key = `${teamId}:${userId}`
       const hit = cache.get(key)
       if (hit && now() - hit.at < ttlMs) return hit.identity
       let identity: SlackIdentity
       try {
-        identity = judgeSlackUser(teamId, await opts.client.users.info({ user: userId }))
+        identity = judgeSlackUser(teamId, await client.users.info({ user: userId }))
       } catch (error) {
         // users_not_found, missing scope, network: refuse this once, do not cache the outage.
         const code = WebApiErrorShape.safeParse(error).data?.data.error ?? ''

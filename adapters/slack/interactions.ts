@@ -17,8 +17,8 @@ import type { Deps } from '../../src/deps.ts'
 import type { ChatIO, ChatOrigin } from '../chat/ports.ts'
 import { createChatSession, SESSION_WORDS, type ChatClick } from '../chat/session.ts'
 import { ActionIds, decodeListTarget, decodeOrigin, decodeRowAction, knownActionId } from './actions.ts'
-import { slackActor, type IdentityResolver } from './identity.ts'
-import { EDIT_MODAL_ACTION_ID, EDIT_MODAL_BLOCK_ID, EDIT_MODAL_CALLBACK_ID, describeIdentityProblem, renderNotLinked, slackPresenter, type EditModalState, type SlackMessage } from './render.ts'
+import { slackActor, type SlackIdentity } from './identity.ts'
+import { EDIT_MODAL_ACTION_ID, EDIT_MODAL_BLOCK_ID, EDIT_MODAL_CALLBACK_ID, describeIdentityProblem, renderNotLinked, renderNotLinkedDistribution, slackPresenter, type EditModalState, type SlackMessage } from './render.ts'
 import { commandTextFromSlack } from './format.ts'
 import { EditModalMetadata, SLACK, type BlockActionsPayload, type SlashCommandBody, type ViewSubmissionPayload } from './schemas.ts'
 
@@ -42,11 +42,31 @@ export interface SlackIO {
 /** What a modal submission answers synchronously (Slack shows `errors` under the input). */
 export type ViewAck = { response_action: 'errors'; errors: Record<string, string> } | null
 
+/**
+ * What one request is answered with: Slack's I/O and the identity lookup over the token of the
+ * request's own workspace (workspaces.ts), so each workspace's calls carry its own token.
+ */
+export interface SlackRequestTools {
+  io: SlackIO
+  /** `users.info` for a member of `teamId` (cached per team and user: identity.ts). */
+  identify(teamId: string, userId: string): Promise<SlackIdentity>
+}
+
 export interface SlackHandlers {
-  slashCommand(body: SlashCommandBody): Promise<void>
-  blockAction(payload: BlockActionsPayload): Promise<void>
+  slashCommand(body: SlashCommandBody, tools: SlackRequestTools): Promise<void>
+  blockAction(payload: BlockActionsPayload, tools: SlackRequestTools): Promise<void>
   /** Runs the edit before answering Slack (a refusal is shown in the modal); returns the ack body. */
-  viewSubmission(payload: ViewSubmissionPayload): Promise<{ ack: ViewAck; after: () => Promise<void> }>
+  viewSubmission(payload: ViewSubmissionPayload, tools: SlackRequestTools): Promise<{ ack: ViewAck; after: () => Promise<void> }>
+}
+
+export interface SlackHandlerOptions {
+  /**
+   * Distribution mode: an unlinked workspace is told to ask for an install link rather than for
+   * `inviteops slack connect`, which only an operator of a one-workspace deployment runs.
+   */
+  distribution?: boolean
+  /** The "Add to Slack" page (`${PUBLIC_BASE_URL}/slack/install`), named to unlinked workspaces in distribution mode. */
+  installUrl?: string
 }
 
 /**
@@ -58,6 +78,8 @@ const NOT_MEMBER_ERRORS = new Set(['not_in_channel', 'channel_not_found'])
 
 /** Where one request came from and can be answered: what Slack's I/O for the session needs. */
 interface RequestPlace {
+  /** The workspace (and its Enterprise organisation): stored with `/invite notices here`, so a notice is posted with this workspace's token. */
+  workspace: { teamId: string; enterpriseId: string | null }
   responseUrl: string | null
   channelId: string | null
   channelName?: string | null
@@ -105,22 +127,37 @@ function requestIO(io: SlackIO, place: RequestPlace, log: Deps['logger']): ChatI
       await ephemeral(message)
       return 'here'
     },
-    conversation: () => (channelId ? { platform: SLACK, id: channelId, name: place.channelName ?? null, reference: null } : null),
+    conversation: () => (channelId ? { platform: SLACK, id: channelId, name: place.channelName ?? null, reference: { teamId: place.workspace.teamId, enterpriseId: place.workspace.enterpriseId } } : null),
   }
 }
 
-export function createSlackHandlers(deps: Deps, io: SlackIO, identities: IdentityResolver): SlackHandlers {
+export function createSlackHandlers(deps: Deps, opts: SlackHandlerOptions = {}): SlackHandlers {
   const log = deps.logger.child({ adapter: 'slack' })
   const session = createChatSession(deps, SLACK, slackPresenter)
 
+  /**
+   * The account of a workspace: linked by its team id, or (after an org-wide install of an
+   * Enterprise Grid organisation) by its organisation's id.
+   */
+  async function linkedAccount(workspace: RequestPlace['workspace']): Promise<string | null> {
+    const byTeam = await session.linkedAccount(workspace.teamId)
+    if (byTeam || !workspace.enterpriseId || workspace.enterpriseId === workspace.teamId) return byTeam
+    return session.linkedAccount(workspace.enterpriseId)
+  }
+
+  function notLinked(place: RequestPlace): SlackMessage {
+    return opts.distribution ? renderNotLinkedDistribution(opts.installUrl ?? '/slack/install') : renderNotLinked(place.workspace.teamId, place.channelId)
+  }
+
   /** The session's caller; `null` after telling an unlinked workspace what to do. */
-  async function caller(teamId: string, userId: string, userName: string | null, place: RequestPlace) {
-    const accountId = await session.linkedAccount(teamId)
+  async function caller(tools: SlackRequestTools, userId: string, userName: string | null, place: RequestPlace) {
+    const { teamId } = place.workspace
+    const accountId = await linkedAccount(place.workspace)
     if (!accountId) {
-      if (place.responseUrl) await io.respond(place.responseUrl, { ...renderNotLinked(teamId, place.channelId), response_type: 'ephemeral', replace_original: false })
+      if (place.responseUrl) await tools.io.respond(place.responseUrl, { ...notLinked(place), response_type: 'ephemeral', replace_original: false })
       return null
     }
-    const identity = await identities.resolve(teamId, userId)
+    const identity = await tools.identify(teamId, userId)
     // Without a vouched email the core refuses (`auth.not_admin`) and audits the attempt.
     return session.caller(accountId, {
       actor: slackActor(userId, identity, userName),
@@ -150,17 +187,17 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
   }
 
   return {
-    async slashCommand(body) {
-      const place: RequestPlace = { responseUrl: body.response_url, channelId: body.channel_id, channelName: body.channel_name ?? null, triggerId: body.trigger_id, origin: { kind: 'reply' } }
-      const who = await caller(body.team_id, body.user_id, body.user_name ?? null, place)
+    async slashCommand(body, tools) {
+      const place: RequestPlace = { workspace: { teamId: body.team_id, enterpriseId: body.enterprise_id ?? null }, responseUrl: body.response_url, channelId: body.channel_id, channelName: body.channel_name ?? null, triggerId: body.trigger_id, origin: { kind: 'reply' } }
+      const who = await caller(tools, body.user_id, body.user_name ?? null, place)
       if (!who) return
       // Slack formats and escapes the text it sends; the core reads what the person typed. Only
       // this text needs it: the values of buttons, menus and the edit modal come back in JSON as
       // we wrote them (ids, group names), so they are not decoded.
-      await session.typed(who, commandTextFromSlack(body.text), requestIO(io, place, log))
+      await session.typed(who, commandTextFromSlack(body.text), requestIO(tools.io, place, log))
     },
 
-    async blockAction(payload) {
+    async blockAction(payload, tools) {
       const responseUrl = payload.response_url
       const teamId = payload.team?.id ?? payload.user.team_id
       const action = payload.actions[0]
@@ -169,13 +206,14 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
         return
       }
       const channelId = payload.channel?.id ?? payload.container?.channel_id ?? null
-      const place: RequestPlace = { responseUrl, channelId, triggerId: payload.trigger_id ?? null, origin: decodeOrigin(action.block_id) }
-      const who = await caller(teamId, payload.user.id, payload.user.username ?? payload.user.name ?? null, place)
+      const enterpriseId = payload.enterprise?.id ?? payload.team?.enterprise_id ?? null
+      const place: RequestPlace = { workspace: { teamId, enterpriseId }, responseUrl, channelId, triggerId: payload.trigger_id ?? null, origin: decodeOrigin(action.block_id) }
+      const who = await caller(tools, payload.user.id, payload.user.username ?? payload.user.name ?? null, place)
       if (!who) return
-      await session.click(who, clickOf(payload, action), requestIO(io, place, log))
+      await session.click(who, clickOf(payload, action), requestIO(tools.io, place, log))
     },
 
-    async viewSubmission(payload) {
+    async viewSubmission(payload, tools) {
       const nothing = async () => {}
       const refuse = (text: string) => ({ ack: { response_action: 'errors' as const, errors: { [EDIT_MODAL_BLOCK_ID]: text } }, after: nothing })
       const teamId = payload.team?.id ?? payload.user.team_id
@@ -183,12 +221,13 @@ export function createSlackHandlers(deps: Deps, io: SlackIO, identities: Identit
       if (payload.view.callback_id !== EDIT_MODAL_CALLBACK_ID || !teamId || !meta.success) return refuse(SESSION_WORDS.unknownForm)
       const { userId, channelId, responseUrl, list } = meta.data
       const origin: ChatOrigin = list ? { kind: 'list', filter: list.filter, page: list.page } : { kind: 'show', userId }
-      const place: RequestPlace = { responseUrl, channelId, origin }
-      const who = await caller(teamId, payload.user.id, payload.user.username ?? payload.user.name ?? null, place)
+      const enterpriseId = payload.enterprise?.id ?? payload.team?.enterprise_id ?? null
+      const place: RequestPlace = { workspace: { teamId, enterpriseId }, responseUrl, channelId, origin }
+      const who = await caller(tools, payload.user.id, payload.user.username ?? payload.user.name ?? null, place)
       if (!who) return refuse('I cannot find that user in the account linked to this workspace.')
       const chosen = payload.view.state.values[EDIT_MODAL_BLOCK_ID]?.[EDIT_MODAL_ACTION_ID]?.selected_options ?? []
       // Refusals are shown under the input, in Slack's own way (response_action: errors).
-      const saved = await session.saveGroups(who, { userId, groupNames: chosen.map((o) => o.value), origin }, requestIO(io, place, log))
+      const saved = await session.saveGroups(who, { userId, groupNames: chosen.map((o) => o.value), origin }, requestIO(tools.io, place, log))
       return saved.ok ? { ack: null, after: saved.after } : refuse(saved.error)
     },
   }

@@ -20,6 +20,7 @@ import { filterLabels, rowActionLabels, platformLabel } from '../chat/labels.ts'
 import type { ChatPresenter, PresentContext } from '../chat/ports.ts'
 import type { NoticeDestinationView } from '../../src/notices/notice-destinations.ts'
 import { SLACK } from './schemas.ts'
+import type { WorkspaceGone } from './workspaces.ts'
 
 type KnownBlock = SlackTypes.KnownBlock
 type Button = SlackTypes.Button
@@ -375,6 +376,45 @@ export function renderNotLinked(teamId: string, channelId: string | null): Slack
   const cmd = `inviteops slack connect --team ${teamId} --account <account id or name>${channelId ? ` --channel ${channelId}` : ''}`
   const text = `This Slack workspace is not linked to an InviteOps account yet. An operator links it with: ${cmd}`
   return message(text, [section(':link: This Slack workspace is not linked to an InviteOps account yet. An operator links it by running:'), section('```' + cmd + '```')])
+}
+
+/**
+ * What an unlinked workspace is told in distribution mode: the app is installed, and the link to
+ * an account comes from an install link the operator creates for that account; opening it and
+ * installing again links the workspace when the installer administers that account.
+ */
+export function renderNotLinkedDistribution(installUrl: string): SlackMessage {
+  const cmd = 'inviteops slack install-link --account <account id or name>'
+  const text = `This Slack workspace has InviteOps installed but is not linked to an InviteOps account yet. Ask your InviteOps operator for an install link (they create one with: ${cmd}) and open it: installing through it links this workspace to your account, if your Slack email is an administrator there. The plain install page (${installUrl}) does not link anything.`
+  return message(text, [
+    section(':link: This Slack workspace has InviteOps installed but is not linked to an InviteOps account yet.'),
+    section(`Ask your InviteOps operator for an *install link* and open it: installing through it links this workspace to your account, if your Slack email is an administrator there. The operator creates one with:\n\`\`\`${cmd}\`\`\``),
+  ])
+}
+
+/**
+ * What a workspace without a working installation is told (distribution mode): a command is
+ * answered in its ack and a click through its `response_url`, neither of which needs a token.
+ */
+export function renderNotInstalled(gone: WorkspaceGone, installUrl: string): SlackMessage {
+  const what = (() => {
+    switch (gone) {
+      case 'not_installed':
+        return 'InviteOps is not installed in this Slack workspace.'
+      case 'uninstalled':
+        return 'InviteOps was removed from this Slack workspace, so it cannot answer here.'
+      case 'revoked':
+        return "InviteOps's access to this Slack workspace was revoked, so it cannot answer here."
+      case 'expired':
+        return "InviteOps's access to this Slack workspace expired and could not be renewed, so it cannot answer here."
+      default: {
+        const unreachable: never = gone
+        return unreachable
+      }
+    }
+  })()
+  const how = `To use it here, ask your InviteOps operator for an install link and open it (it also links this workspace to your InviteOps account), or reinstall the app from ${installUrl} .`
+  return message(`${what} ${how}`, [section(`:electric_plug: ${what}`), section(`To use it here, ask your InviteOps operator for an *install link* and open it (it also links this workspace to your InviteOps account), or reinstall the app from <${installUrl}|the install page>.`)])
 }
 
 /** Why we cannot act for this Slack user, before the core is even asked (docs/security.md). */

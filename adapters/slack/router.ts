@@ -1,32 +1,41 @@
 /**
  * `POST /slack/events`: slash commands, interactivity and events on one Request URL
- * (docs/operations.md), served by Bolt 5 inside the app's one HTTP server.
+ * (docs/operations.md), served by Bolt 5 inside the app's one HTTP server (or the same listeners
+ * over Socket Mode).
  *
  * Order of work, per request (docs/architecture.md): our gate (verify.ts: signature in a 5-minute window
- * both ways, body shape) → Bolt's ExpressReceiver (verifies again, parses, dispatches) → ack at
- * once → zod-parse → the core → render → `response_url` / `chat.postMessage`.
+ * both ways, body shape) → Bolt's ExpressReceiver (verifies again, parses) → `authorize` (the
+ * workspace's own bot token: workspaces.ts) → dispatch → ack at once → zod-parse → the core →
+ * render → `response_url` / `chat.postMessage` with that token.
+ *
+ * A workspace without a working installation (distribution mode: never installed, uninstalled,
+ * revoked) is not an error to Bolt: `authorize` says so in the context, and the listeners answer
+ * with how to reinstall, in the ack (commands, forms) or through `response_url` (clicks), neither
+ * of which needs a token. Throwing from `authorize` would leave Slack with an empty answer.
  *
  * Slack gives a request 3 seconds (https://docs.slack.dev/interactivity/handling-user-interaction#acknowledgment_response):
  * every listener acks first and does the work afterwards, tracked so shutdown and tests can wait
  * for it (`idle()`).
  */
-import { App, ExpressReceiver, LogLevel, type AckFn, type Context, type Receiver, type RespondArguments, type ViewResponseAction } from '@slack/bolt'
-import { WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-api'
+import { App, ExpressReceiver, type AckFn, type AuthorizeResult, type AuthorizeSourceData, type Context, type Receiver, type RespondArguments, type ViewResponseAction } from '@slack/bolt'
+import type { WebClientOptions } from '@slack/web-api'
 import { Router } from 'express'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
+import { disableSlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
 import type { ReadinessCheck } from '../../src/server/http.ts'
-import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
+import { SLACK_CALL_TIMEOUT_MS, SLACK_INSTALL_PATH, type SlackConfig } from './config.ts'
 import { createSlackNotifier } from './notices.ts'
 import { createSlackSocket } from './socket.ts'
 import { boltLogger } from './bolt-logger.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
-import { createSlackHandlers } from './interactions.ts'
-import { EDIT_MODAL_BLOCK_ID } from './render.ts'
-import { BlockActionsPayload, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
+import { createSlackHandlers, type SlackRequestTools } from './interactions.ts'
+import { EDIT_MODAL_BLOCK_ID, renderNotInstalled, type SlackMessage } from './render.ts'
+import { BlockActionsPayload, SlackEventCallback, SlashCommandBody, TokensRevokedEvent, ViewSubmissionPayload } from './schemas.ts'
 import { createSlackGate, readRawBody } from './verify.ts'
-import { createSlackIO } from './web-io.ts'
+import { createSlackIO, createSlackResponder } from './web-io.ts'
+import { createSlackWorkspaces, WRITE_POLICY, type SlackWorkspaces, type WorkspaceAccess } from './workspaces.ts'
 
 export const SLACK_EVENTS_PATH = '/slack/events'
 
@@ -54,29 +63,14 @@ export interface SlackDeadlines {
   responseUrlMs: number
 }
 
-/**
- * Retries of Web API reads (`users.info`): a couple, within 30 seconds. The client's default (10
- * retries over about 30 minutes) suits a background job, not an administrator waiting for an
- * answer; a rate limit is still waited out (the client pauses for Retry-After) within the same
- * budget. Asking again changes nothing at Slack.
- */
-const READ_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxRetryTime: 30_000 }
-
-/**
- * Web API writes (`chat.postMessage`, `views.open`) are never retried. A post that timed out may
- * have reached Slack, and posting again shows the confirmation twice (the client retries a
- * timeout like any network error); a `views.open` trigger_id is single-use, so a second try
- * cannot work. A rate limit is returned at once rather than waited out: a refused post falls
- * back to the `response_url` (interactions.ts).
- */
-const WRITE_POLICY: WebClientOptions = { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true }
-
 export interface SlackRouterOptions {
   /**
    * Extra WebClient options (tests: `retryConfig: { retries: 0 }`). They apply to reads; writes
-   * keep `WRITE_POLICY` whatever is given here.
+   * keep `WRITE_POLICY` (workspaces.ts) whatever is given here.
    */
   clientOptions?: WebClientOptions
+  /** The tokens of the workspaces (default: from `config`); the edge shares one with its notifier. */
+  workspaces?: SlackWorkspaces
   /** Deadlines of outside calls (tests shorten them); default `SLACK_DEADLINES`. */
   deadlines?: Partial<SlackDeadlines>
   identities?: IdentityResolver
@@ -118,13 +112,33 @@ export interface SlackEdge {
  */
 export function createSlackEdge(deps: Deps, config: SlackConfig, options: SlackRouterOptions = {}): SlackEdge {
   const logger = deps.logger.child({ adapter: 'slack' })
+  // One token cache for the requests and the notices: a workspace's clients are built once.
+  const workspaces = options.workspaces ?? createWorkspaces(deps, config, options)
+  const shared = { ...options, workspaces }
+  const notifier = createSlackNotifier(config, { deps, workspaces })
   if (config.appToken) {
     const socket = createSlackSocket({ appToken: config.appToken, apiUrl: config.apiUrl, logger, clientOptions: options.clientOptions })
-    const router = buildSlackApp(deps, config, options, socket.receiver)
-    return { router, notifier: createSlackNotifier(config), readiness: [socket.readiness], start: () => socket.start(), stop: () => socket.stop() }
+    const router = buildSlackApp(deps, config, shared, socket.receiver)
+    return { router, notifier, readiness: [socket.readiness], start: () => socket.start(), stop: () => socket.stop() }
   }
-  const router = createSlackRouter(deps, config, options)
-  return { router, notifier: createSlackNotifier(config), readiness: [], start: async () => {}, stop: async () => {} }
+  const router = createSlackRouter(deps, config, shared)
+  return { router, notifier, readiness: [], start: async () => {}, stop: async () => {} }
+}
+
+function createWorkspaces(deps: Deps, config: SlackConfig, options: SlackRouterOptions): SlackWorkspaces {
+  return createSlackWorkspaces(deps, config, { clientOptions: options.clientOptions, webApiMs: options.deadlines?.webApiMs ?? SLACK_DEADLINES.webApiMs })
+}
+
+/** Where `authorize` leaves what it found in Bolt's context, for our listeners. */
+const WORKSPACE_KEY = 'inviteopsWorkspace'
+
+/** What `authorize` found: the workspace's token, why there is none, or an outage (the database). */
+type RequestAccess = WorkspaceAccess | { ok: false; outage: true }
+
+function accessOf(context: Context): RequestAccess {
+  const found = context[WORKSPACE_KEY] as RequestAccess | undefined
+  // Always set by our `authorize`; absent only for events Bolt does not authorize (uninstall, revocation).
+  return found ?? { ok: false, outage: true }
 }
 
 /** Builds the Slack router over HTTP. Mount it at the app root: it serves `POST /slack/events`. */
@@ -153,18 +167,45 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
 function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOptions, receiver: Receiver): SlackRouter {
   const logger = deps.logger.child({ adapter: 'slack' })
   const deadlines = { ...SLACK_DEADLINES, ...options.deadlines }
-  // Two clients: the Web API client has no per-call retry setting, and reads and writes need
-  // different ones.
-  const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: deadlines.webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, ...options.clientOptions }
-  const writeOptions: WebClientOptions = { ...readOptions, ...WRITE_POLICY }
-  const reads = new WebClient(config.botToken ?? undefined, readOptions)
-  const writes = new WebClient(config.botToken ?? undefined, writeOptions)
-  const identities = options.identities ?? createIdentityResolver({ client: reads, logger })
+  const workspaces = options.workspaces ?? createWorkspaces(deps, config, options)
+  // One cache of who is who, keyed by workspace and member; each lookup uses its workspace's token.
+  const identities: IdentityResolver = options.identities ?? createIdentityResolver({ logger })
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
 
-  const io = createSlackIO({ client: writes, apiUrl: config.apiUrl, logger, fetch: options.fetch, responseUrlTimeoutMs: deadlines.responseUrlMs })
-  const handlers = createSlackHandlers(deps, io, identities)
+  const ioOptions = { apiUrl: config.apiUrl, logger, fetch: options.fetch, responseUrlTimeoutMs: deadlines.responseUrlMs }
+  // Needs no token: what went wrong, and how to reinstall, reach a workspace whatever its state.
+  const io = createSlackResponder(ioOptions)
+  const installUrl = `${deps.config.publicBaseUrl}${SLACK_INSTALL_PATH}`
+  const handlers = createSlackHandlers(deps, { distribution: workspaces.distribution, installUrl })
+
+  /** A request's I/O and identity lookup, over its workspace's own token. */
+  function toolsFor(access: Extract<WorkspaceAccess, { ok: true }>): SlackRequestTools {
+    return {
+      io: createSlackIO({ ...ioOptions, client: access.clients.writes }),
+      identify: (teamId, userId) => identities.resolve(teamId, userId, access.clients.reads),
+    }
+  }
+
+  /** What a request from a workspace without a token is told (or, for an outage, that something went wrong). */
+  function cannotAnswer(access: Exclude<RequestAccess, { ok: true }>): SlackMessage {
+    if ('outage' in access) return { text: SOMETHING_WENT_WRONG, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:warning: ${SOMETHING_WENT_WRONG}` } }] }
+    return renderNotInstalled(access.gone, installUrl)
+  }
+
+  /** Bolt's `authorize`: the workspace's token; never throws (see the file's comment). */
+  async function authorize(source: AuthorizeSourceData<boolean>): Promise<AuthorizeResult> {
+    let access: RequestAccess
+    try {
+      access = await workspaces.access({ teamId: source.teamId ?? null, enterpriseId: source.enterpriseId ?? null, isEnterpriseInstall: source.isEnterpriseInstall })
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), teamId: source.teamId }, 'slack installation lookup failed')
+      access = { ok: false, outage: true }
+    }
+    if (!access.ok && !('outage' in access)) logger.info({ teamId: source.teamId, enterpriseId: source.enterpriseId, gone: access.gone }, 'slack request from a workspace without a working installation: told how to reinstall')
+    if (access.ok) return { botToken: access.botToken, ...(access.botUserId ? { botUserId: access.botUserId } : {}), [WORKSPACE_KEY]: access }
+    return { [WORKSPACE_KEY]: access }
+  }
 
   // The same key seen by another replica (Slack may redeliver to any of them) also means "done
   // already": the database remembers keys for `dedupeTtlMs`.
@@ -219,14 +260,16 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
 
   const app = new App({
     receiver,
-    // A single-workspace bot token; `authorize` avoids Bolt's auth.test round trip at start.
-    authorize: async () => ({ botToken: config.botToken ?? undefined }),
+    // Our own rather than Bolt's InstallationStore lookup: it tells a missing installation apart
+    // from an outage without throwing, rotates tokens once across replicas, and avoids Bolt's
+    // auth.test round trip.
+    authorize,
     logger: boltLogger(logger),
     ignoreSelf: false,
     convoStore: false,
     // Bolt's own client (a listener's `client`, unused by ours): what a listener would do with it
     // is post, so the writes' policy.
-    clientOptions: writeOptions,
+    clientOptions: { slackApiUrl: config.apiUrl, timeout: deadlines.webApiMs, ...options.clientOptions, ...WRITE_POLICY },
   })
 
   app.command(/.*/, async ({ ack: boltAck, body, command, context }) => {
@@ -248,6 +291,11 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       await ack({ response_type: 'ephemeral', text: `InviteOps only answers \`/invite\`, not \`${commandName}\`.` })
       return
     }
+    const access = accessOf(context)
+    if (!access.ok) {
+      await ack({ response_type: 'ephemeral', ...cannotAnswer(access) })
+      return
+    }
     // A retry (X-Slack-Retry-Num) means Slack did not see our ack in time, not that we missed the
     // request: acknowledge it and do not run the command twice. Slack's retry policy:
     // https://docs.slack.dev/apis/events-api/#retries . The trigger_id, unique per invocation,
@@ -260,7 +308,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
     }
     await ack()
     afterAck('command', parsed.data.response_url, async () => {
-      if (await firstTimeEverywhere(key)) await handlers.slashCommand(parsed.data)
+      if (await firstTimeEverywhere(key)) await handlers.slashCommand(parsed.data, toolsFor(access))
     })
   }
 
@@ -289,13 +337,21 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       logger.info({ retryNum: context.retryNum }, 'slack action delivered again: acknowledged, not run twice')
       return
     }
-    afterAck('action', parsed.data.response_url ?? null, async () => {
-      if (await firstTimeEverywhere(key)) await handlers.blockAction(parsed.data)
+    const responseUrl = parsed.data.response_url ?? null
+    const access = accessOf(context)
+    if (!access.ok) {
+      // The response_url needs no token: the clicker is told, nothing else is called.
+      const answer = cannotAnswer(access)
+      if (responseUrl) afterAck('action', null, () => io.respond(responseUrl, { ...answer, response_type: 'ephemeral', replace_original: false }))
+      return
+    }
+    afterAck('action', responseUrl, async () => {
+      if (await firstTimeEverywhere(key)) await handlers.blockAction(parsed.data, toolsFor(access))
     })
   }
 
   // Any callback id: an unknown one is answered inside `viewSubmission` rather than left to time out.
-  app.view(/.*/, async ({ ack: boltAck, body }) => {
+  app.view(/.*/, async ({ ack: boltAck, body, context }) => {
     // A modal has no response_url: the failure is shown under the input, where Slack shows a
     // refusal (https://docs.slack.dev/surfaces/modals, "response_action: errors"). The edit may have been
     // saved before the failure, hence "check" rather than "nothing changed".
@@ -307,8 +363,13 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
         await ack({ response_action: 'errors', errors: { [EDIT_MODAL_BLOCK_ID]: 'This form arrived incomplete: nothing was changed.' } })
         return
       }
+      const access = accessOf(context)
+      if (!access.ok) {
+        await ack({ response_action: 'errors', errors: { [EDIT_MODAL_BLOCK_ID]: cannotAnswer(access).text } })
+        return
+      }
       // The edit runs before the ack so that a refusal shows in the modal; it is one short transaction.
-      const { ack: answer, after } = await handlers.viewSubmission(parsed.data)
+      const { ack: answer, after } = await handlers.viewSubmission(parsed.data, toolsFor(access))
       if (answer) await ack(answer)
       else await ack()
       afterAck('view', null, after)
@@ -316,6 +377,61 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       await failed(error)
     }
   })
+
+  // Events (acknowledged by Bolt before the listener runs). Slack redelivers an event it did not
+  // see acknowledged, with the same event_id: it runs once, on one replica.
+  app.event(/^(app_uninstalled|tokens_revoked)$/, async ({ body, context }) => {
+    const parsed = SlackEventCallback.safeParse(body)
+    if (!parsed.success) {
+      logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'slack event refused')
+      return
+    }
+    const key = `event:${parsed.data.event_id}`
+    if (!deduper.firstTime(key)) {
+      logger.info({ retryNum: context.retryNum, event: parsed.data.event.type }, 'slack event delivered again: not run twice')
+      return
+    }
+    afterAck('event', null, async () => {
+      if (await firstTimeEverywhere(key)) await onLifecycleEvent(parsed.data)
+    })
+  })
+
+  /** `app_uninstalled` and `tokens_revoked`: the workspace's installation stops answering at once. */
+  async function onLifecycleEvent(body: SlackEventCallback): Promise<void> {
+    const type = body.event.type
+    // Whom the event is about, read as Bolt reads it (helpers.isBodyWithTypeEnterpriseInstall):
+    // the first authorization, else the envelope.
+    const auth = body.authorizations?.[0]
+    const key = {
+      teamId: auth?.team_id ?? body.team_id ?? null,
+      enterpriseId: auth?.enterprise_id ?? body.enterprise_id ?? null,
+      isEnterpriseInstall: auth?.is_enterprise_install ?? body.is_enterprise_install ?? false,
+    }
+    let reason: 'uninstalled' | 'revoked'
+    if (type === 'tokens_revoked') {
+      const revoked = TokensRevokedEvent.safeParse(body.event)
+      if (!revoked.success) {
+        logger.warn({ ...key }, 'slack tokens_revoked without a readable token list: ignored')
+        return
+      }
+      const { bot = [], oauth = [] } = revoked.data.tokens
+      // We never store user tokens (only the bot's): nothing of ours stopped working.
+      if (oauth.length > 0) logger.info({ ...key, users: oauth.length }, 'slack user tokens revoked: InviteOps stores none, nothing to do')
+      if (bot.length === 0) return
+      reason = 'revoked'
+    } else {
+      reason = 'uninstalled'
+    }
+    if (!workspaces.distribution) {
+      logger.warn(
+        { ...key, event: type },
+        `slack ${type === 'tokens_revoked' ? 'revoked the bot token' : 'app was uninstalled'} in the workspace of SLACK_BOT_TOKEN: that token no longer works. Reinstall the app in the workspace, set its new bot token as SLACK_BOT_TOKEN and restart`,
+      )
+      return
+    }
+    const changed = await disableSlackInstallation(deps, key, reason)
+    logger.info({ ...key, event: type, changed }, changed ? `slack installation ${reason}: its requests are told how to reinstall, its notices held` : `slack ${type}: no active installation to disable`)
+  }
 
   app.error(async (error) => {
     logger.error({ err: error.message }, 'bolt error')

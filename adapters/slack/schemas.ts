@@ -7,6 +7,7 @@
  *  - block_actions:  https://docs.slack.dev/reference/interaction-payloads/block_actions-payload
  *  - view_submission: https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload
  *  - users.info:     https://docs.slack.dev/reference/methods/users.info
+ *  - events:         https://docs.slack.dev/apis/events-api/#callback-field (app_uninstalled, tokens_revoked)
  */
 import { z } from 'zod'
 import type { ChatPlatform } from '../../src/chat/platform.ts'
@@ -136,6 +137,46 @@ export const ViewSubmissionPayload = z.object({
 })
 export type ViewSubmissionPayload = z.infer<typeof ViewSubmissionPayload>
 
+/** Who an event is for (the `authorizations` of an event callback); Bolt reads the first one's team before ours. */
+const EventAuthorization = z.object({
+  enterprise_id: enterpriseId.nullable().optional(),
+  team_id: teamId.nullable().optional(),
+  user_id: userId.optional(),
+  is_bot: z.boolean().optional(),
+  is_enterprise_install: z.boolean().optional(),
+})
+
+/**
+ * An Events API delivery (`type: event_callback`). We subscribe to `app_uninstalled` and
+ * `tokens_revoked` (distribution mode); any other event type is accepted and ignored. Bolt reads
+ * the team from `authorizations[0]`, then `team_id`, so both are checked as ids.
+ */
+export const SlackEventCallback = z.object({
+  type: z.literal('event_callback'),
+  team_id: teamId.optional(),
+  enterprise_id: enterpriseId.nullable().optional(),
+  api_app_id: z.string().max(100).optional(),
+  event_id: z.string().regex(/^[A-Za-z0-9]{1,100}$/, 'not a Slack event id'),
+  event_time: z.number().optional(),
+  is_enterprise_install: z.boolean().optional(),
+  authorizations: z.array(EventAuthorization).max(10).optional(),
+  event: z.looseObject({ type: z.string().min(1).max(100) }),
+  function_data: absent,
+  command: absent,
+  name: absent,
+  actions: absent,
+})
+export type SlackEventCallback = z.infer<typeof SlackEventCallback>
+
+/** `tokens_revoked`: which tokens of this app Slack revoked, by the user id each belonged to (https://docs.slack.dev/reference/events/tokens_revoked). */
+export const TokensRevokedEvent = z.object({
+  type: z.literal('tokens_revoked'),
+  tokens: z.object({
+    oauth: z.array(z.string().max(100)).max(10_000).optional(),
+    bot: z.array(z.string().max(100)).max(10_000).optional(),
+  }),
+})
+
 /**
  * Everything our endpoint accepts once the signature is verified. Anything else is answered
  * with a short message and changes nothing.
@@ -144,10 +185,17 @@ export const SlackRequestBody = z.union([
   SlashCommandBody,
   BlockActionsPayload,
   ViewSubmissionPayload,
+  SlackEventCallback,
   // Slack pings the Request URL when it is saved and now and then (handled by Bolt).
   z.object({ type: z.literal('url_verification'), challenge: z.string().max(200) }),
   z.object({ ssl_check: z.literal('1') }),
 ])
+
+/**
+ * The reference stored with a Slack notice destination (`/invite notices here`): the workspace
+ * whose bot token posts there. Read back from the database, so checked like any input.
+ */
+export const SlackDestinationReference = z.object({ teamId, enterpriseId: enterpriseId.nullable().optional() })
 
 /** The slice of `users.info` we decide on (docs/security.md). */
 export const UsersInfoResponse = z.object({

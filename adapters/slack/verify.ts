@@ -15,13 +15,14 @@ import { parse as parseQueryString } from 'node:querystring'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import type { Logger } from '../../src/ports/logger.ts'
 import { z } from 'zod'
-import { BlockActionsPayload, SlackRequestBody, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
+import { BlockActionsPayload, SlackEventCallback, SlackRequestBody, SlashCommandBody, ViewSubmissionPayload } from './schemas.ts'
 
 /** The issues of the schema the body was trying to be, so the answer can name the bad field. */
 function closestIssues(body: unknown): z.core.$ZodIssue[] | null {
   const hint = z.object({ type: z.string().optional(), command: z.string().optional() }).safeParse(body)
   if (!hint.success) return null
-  const schema = hint.data.command !== undefined ? SlashCommandBody : hint.data.type === 'block_actions' ? BlockActionsPayload : hint.data.type === 'view_submission' ? ViewSubmissionPayload : null
+  const byType: Record<string, z.ZodType> = { block_actions: BlockActionsPayload, view_submission: ViewSubmissionPayload, event_callback: SlackEventCallback }
+  const schema = hint.data.command !== undefined ? SlashCommandBody : hint.data.type !== undefined && Object.hasOwn(byType, hint.data.type) ? byType[hint.data.type] : null
   const r = schema?.safeParse(body)
   return r && !r.success ? r.error.issues : null
 }

@@ -53,12 +53,7 @@ function safeHost(url: string): string {
   }
 }
 
-export interface SlackIOOptions {
-  /**
-   * For `chat.postMessage` and `views.open`. Neither is idempotent (a post that timed out may
-   * have reached Slack; a trigger_id is single-use), so give it no retries of its own.
-   */
-  client: WebClient
+export interface SlackResponderOptions {
   apiUrl: string
   logger: Logger
   fetch?: typeof fetch
@@ -66,8 +61,21 @@ export interface SlackIOOptions {
   responseUrlTimeoutMs?: number
 }
 
-export function createSlackIO(opts: SlackIOOptions): SlackIO {
-  const { client, apiUrl, logger } = opts
+export interface SlackIOOptions extends SlackResponderOptions {
+  /**
+   * For `chat.postMessage` and `views.open`, with the token of the request's workspace. Neither
+   * is idempotent (a post that timed out may have reached Slack; a trigger_id is single-use), so
+   * give it no retries of its own.
+   */
+  client: WebClient
+}
+
+/**
+ * Answers through `response_url` only: it needs no token, so a workspace without a working
+ * installation (uninstalled, revoked) can still be told how to reinstall.
+ */
+export function createSlackResponder(opts: SlackResponderOptions): Pick<SlackIO, 'respond'> {
+  const { apiUrl, logger } = opts
   const doFetch = opts.fetch ?? fetch
   const responseUrlTimeoutMs = opts.responseUrlTimeoutMs ?? SLACK_CALL_TIMEOUT_MS
   return {
@@ -88,6 +96,13 @@ export function createSlackIO(opts: SlackIOOptions): SlackIO {
       }
       if (!res.ok) logger.warn({ status: res.status }, 'response_url answered with an error')
     },
+  }
+}
+
+export function createSlackIO(opts: SlackIOOptions): SlackIO {
+  const { client } = opts
+  return {
+    ...createSlackResponder(opts),
     async postMessage(channel, message) {
       try {
         await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false })

@@ -59,7 +59,7 @@ describe('/invite notices', () => {
     expect(posted[0]?.channel).toBe(CHANNEL)
     expect(posted[0]?.text).toContain(`<@${ALICE}> made <#${CHANNEL}> the channel for InviteOps notices`)
     const row = await h.deps.db('notice_destinations').where({ account_id: h.seed.account.id }).first<{ platform: string; conversation_id: string; conversation_name: string | null; reference: unknown; set_by: string }>()
-    expect(row).toMatchObject({ platform: 'slack', conversation_id: CHANNEL, conversation_name: 'ops', reference: null, set_by: 'admin@acme.test' })
+    expect(row).toMatchObject({ platform: 'slack', conversation_id: CHANNEL, conversation_name: 'ops', reference: { teamId: TEAM, enterpriseId: null }, set_by: 'admin@acme.test' })
 
     mockUsersInfo(ALICE)
     mockResponseUrl(RESPONSE_URL, replies)
