@@ -6,7 +6,10 @@
 import { readFileSync } from 'node:fs'
 import nock from 'nock'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
-import { createSlackRouter, type SlackRouter } from '../../adapters/slack/router.ts'
+import { SLACK_BOT_SCOPES, type SlackConfig } from '../../adapters/slack/config.ts'
+import { createSlackRouter, type SlackRouter, type SlackRouterOptions } from '../../adapters/slack/router.ts'
+import { saveSlackInstallation, type SlackInstallation } from '../../src/installations/slack-installations.ts'
+import type { Logger } from '../../src/ports/logger.ts'
 import { slackSignature } from '../../adapters/slack/verify.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { useRouteTests } from '../support/hooks.ts'
@@ -23,6 +26,49 @@ export const CHANNEL = 'C2147483705'
 export const ALICE = 'U2147483697'
 export const ADMIN_EMAIL = 'admin@acme.test'
 export const HOOKS = 'https://hooks.slack.com'
+
+/** Distribution mode ("Add to Slack"): a second workspace, its channel and its administrator's Slack id. */
+export const TEAM2 = 'T0002GLOBEX'
+export const CHANNEL2 = 'C0002GLOBEX'
+export const BOB = 'U0002BOB'
+export const GLOBEX_ADMIN_EMAIL = 'admin@globex.test'
+export const ACME_TOKEN = 'xoxb-1111-acme-bot-token'
+export const GLOBEX_TOKEN = 'xoxb-2222-globex-bot-token'
+export const OAUTH = { clientId: '1111.2222', clientSecret: 'test-client-secret-abcdef', stateSecret: 'test-state-secret-0123456789abcdef0123' }
+/** Distribution mode over HTTP: no SLACK_BOT_TOKEN, each workspace's token stored. */
+export const DISTRIBUTION_CONFIG: SlackConfig = { signingSecret: SIGNING_SECRET, botToken: null, apiUrl: API_URL, oauth: OAUTH }
+
+/** An installation as the OAuth flow stores it, for `teamId` with `botToken`. */
+export function slackInstallation(teamId: string, botToken: string, extra: Partial<SlackInstallation> = {}): SlackInstallation {
+  return {
+    teamId,
+    enterpriseId: null,
+    isEnterpriseInstall: false,
+    appId: 'A123456',
+    teamName: `Team ${teamId}`,
+    enterpriseName: null,
+    botUserId: `U0BOT${teamId.slice(1, 8)}`,
+    botId: `B0BOT${teamId.slice(1, 8)}`,
+    botScopes: [...SLACK_BOT_SCOPES],
+    installerUserId: ALICE,
+    botToken,
+    botRefreshToken: null,
+    botTokenExpiresAt: null,
+    ...extra,
+  }
+}
+
+/** A logger that keeps each line with its level, to assert what was said and how loudly. */
+export function levelLogger(): Logger & { lines: { level: string; line: string }[] } {
+  const lines: { level: string; line: string }[] = []
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const at = (level: string) => (obj: object | string, msg?: string) => {
+      lines.push({ level, line: JSON.stringify({ ...bindings, ...(typeof obj === 'string' ? { msg: obj } : obj), ...(msg ? { msg } : {}) }) })
+    }
+    return { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug'), child: (b) => make({ ...bindings, ...b }) }
+  }
+  return Object.assign(make({}), { lines })
+}
 
 export function fixture<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T
@@ -62,6 +108,33 @@ export async function startHarness(db: TestDatabase, opts: { link?: boolean } = 
   return { base, deps, seed, router, close }
 }
 
+export interface DistributionHarness extends Harness {
+  /** The second account, whose administrator is `admin@globex.test`, linked to TEAM2 (CHANNEL2). */
+  globex: SeededAccount
+}
+
+/**
+ * Distribution mode: two accounts, two workspaces installed with their own tokens (TEAM with
+ * ACME_TOKEN, TEAM2 with GLOBEX_TOKEN), each linked to its account with a notice channel.
+ */
+export async function startDistributionHarness(db: TestDatabase, opts: { options?: SlackRouterOptions; deps?: TestDeps } = {}): Promise<DistributionHarness> {
+  const deps = opts.deps ?? makeDeps(db.knex)
+  const seed = await seedAccount(deps, { adminEmail: ADMIN_EMAIL, name: `Acme ${Math.random().toString(16).slice(2, 8)}` })
+  const globex = await seedAccount(deps, { adminEmail: GLOBEX_ADMIN_EMAIL, name: `Globex ${Math.random().toString(16).slice(2, 8)}` })
+  await saveSlackInstallation(deps, slackInstallation(TEAM, ACME_TOKEN))
+  await saveSlackInstallation(deps, slackInstallation(TEAM2, GLOBEX_TOKEN, { installerUserId: BOB }))
+  for (const [teamId, accountId, channelId] of [
+    [TEAM, seed.account.id, CHANNEL],
+    [TEAM2, globex.account.id, CHANNEL2],
+  ] as const) {
+    const linked = await connectChat(db.knex, { platform: 'slack', externalId: teamId, accountId, channelId })
+    if (!linked.ok) throw new Error(`could not link ${teamId}`)
+  }
+  const router = createSlackRouter(deps, DISTRIBUTION_CONFIG, { clientOptions: { retryConfig: { retries: 0 } }, ...opts.options })
+  const { base, close } = await serveRouter(db.knex, router)
+  return { base, deps, seed, globex, router, close }
+}
+
 export interface SignOptions {
   /** Unix seconds; default now. */
   timestamp?: number | string
@@ -99,13 +172,36 @@ export function slashCommand(text: string, overrides: Record<string, string> = {
   return { ...fixture<Record<string, string>>('slash-command.json'), text, ...overrides }
 }
 
-/** `users.info` answering for `userId` with the member fixture, adjusted. */
-export function mockUsersInfo(userId: string, user: Record<string, unknown> = {}, profile: Record<string, unknown> = {}): nock.Scope {
+/**
+ * `users.info` answering for `userId` with the member fixture, adjusted. With `token`, it answers
+ * only a call carrying `Authorization: Bearer <token>` (distribution mode: each workspace's own).
+ */
+export function mockUsersInfo(userId: string, user: Record<string, unknown> = {}, profile: Record<string, unknown> = {}, opts: { token?: string } = {}): nock.Scope {
   const base = fixture<{ ok: true; user: Record<string, unknown> & { profile: Record<string, unknown> } }>('users-info-member.json')
   const body = { ok: true, user: { ...base.user, id: userId, ...user, profile: { ...base.user.profile, ...profile } } }
-  return nock(API_ORIGIN)
+  return nock(API_ORIGIN, opts.token ? { reqheaders: { authorization: `Bearer ${opts.token}` } } : {})
     .post('/api/users.info', (b: Record<string, string>) => b.user === userId)
     .reply(200, body)
+}
+
+/** A Web API call seen by nock: its method, its `Authorization` header and its form body. */
+export interface SeenCall {
+  method: string
+  authorization: string | undefined
+  body: Record<string, string>
+}
+
+/** `chat.postMessage` calls, with the token each carried; answered `reply`. */
+export function capturePostMessages(sink: SeenCall[], times = 1, reply: Record<string, unknown> = { ok: true, channel: CHANNEL, ts: '1732615300.000100' }): nock.Scope {
+  return nock(API_ORIGIN)
+    .post('/api/chat.postMessage')
+    .times(times)
+    .reply(function (_uri, body) {
+      const header = this.req.headers.authorization
+      const form = typeof body === 'string' ? Object.fromEntries(new URLSearchParams(body)) : (body as Record<string, string>)
+      sink.push({ method: 'chat.postMessage', authorization: Array.isArray(header) ? header[0] : header, body: form })
+      return [200, reply]
+    })
 }
 
 /** Captures what is posted to a response_url. */
