@@ -74,15 +74,15 @@ describe('GET /slack/install', () => {
     expect(page.authorizeUrl).not.toBeNull()
   })
 
-  it.each([
-    ['expired', (): string => signInstallLink(h.deps.config.inviteSecret, { accountId: h.seed.account.id, expiresAt: new Date(h.deps.clock.now().getTime() - 1000) }), 400, 'This install link has expired'],
+  it.each<[string, () => string | string[], number, string]>([
+    ['expired', () => signInstallLink(h.deps.config.inviteSecret, { accountId: h.seed.account.id, expiresAt: new Date(h.deps.clock.now().getTime() - 1000) }), 400, 'This install link has expired'],
     ['tampered (signature)', () => flipLast(linkFor(h.seed.account.id)), 400, 'its signature does not match'],
     ['tampered (expiry moved)', () => moveExpiry(linkFor(h.seed.account.id)), 400, 'This install link does not work'],
-    ['signed with another secret', (): string => signInstallLink(Buffer.alloc(32, 9), { accountId: h.seed.account.id, expiresAt: new Date(h.deps.clock.now().getTime() + DAY) }), 400, 'its signature does not match'],
+    ['signed with another secret', () => signInstallLink(Buffer.alloc(32, 9), { accountId: h.seed.account.id, expiresAt: new Date(h.deps.clock.now().getTime() + DAY) }), 400, 'its signature does not match'],
     ['malformed', () => 'not-a-link', 400, 'This install link does not work'],
     ['given twice', () => [linkFor(h.seed.account.id), linkFor(h.seed.account.id)], 400, 'This install link does not work'],
     ['for an account that no longer exists', () => linkFor('00000000-0000-4000-8000-000000000001'), 404, "This install link's account no longer exists"],
-  ] as const)('a link that is %s: a page saying why, no state, nothing sent to Slack', async (_label, make, status, words) => {
+  ])('a link that is %s: a page saying why, no state, nothing sent to Slack', async (_label, make, status, words) => {
     const page = await openInstallPage(h.base, make())
     expect(page.status).toBe(status)
     expect(page.html).toContain(words)
