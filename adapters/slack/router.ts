@@ -31,6 +31,7 @@ import { createSlackSocket } from './socket.ts'
 import { boltLogger } from './bolt-logger.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
 import { createSlackHandlers, type SlackRequestTools } from './interactions.ts'
+import { createSlackInstallRouter } from './oauth.ts'
 import { EDIT_MODAL_BLOCK_ID, renderNotInstalled, type SlackMessage } from './render.ts'
 import { BlockActionsPayload, SlackEventCallback, SlashCommandBody, TokensRevokedEvent, ViewSubmissionPayload } from './schemas.ts'
 import { createSlackGate, readRawBody } from './verify.ts'
@@ -203,7 +204,9 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       access = { ok: false, outage: true }
     }
     if (!access.ok && !('outage' in access)) logger.info({ teamId: source.teamId, enterpriseId: source.enterpriseId, gone: access.gone }, 'slack request from a workspace without a working installation: told how to reinstall')
-    if (access.ok) return { botToken: access.botToken, ...(access.botUserId ? { botUserId: access.botUserId } : {}), [WORKSPACE_KEY]: access }
+    // The token stays out of Bolt's own result: Bolt would keep a WebClient for every team and
+    // token it is given, for ever (App#clients), and rotation makes a new token twice a day. Our
+    // listeners use the bounded cache of workspaces.ts instead.
     return { [WORKSPACE_KEY]: access }
   }
 
@@ -438,6 +441,9 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   })
 
   const router = Router()
+  // Distribution mode: the "Add to Slack" pages (oauth.ts). Browser pages, so served over HTTP
+  // whether Slack's requests arrive over HTTP or Socket Mode.
+  if (config.oauth) router.use(createSlackInstallRouter(deps, config, { clientOptions: options.clientOptions }))
   return Object.assign(router, {
     async idle() {
       while (pending.size > 0) await Promise.allSettled([...pending])
