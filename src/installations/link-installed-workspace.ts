@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/audit-repository.ts'
 import type { ChatPlatform } from '../chat/platform.ts'
 import type { Deps } from '../deps.ts'
 import { findAdmin } from '../invitations/admin-action.ts'
+import { releaseHeldDeliveries } from '../notices/notice-deliveries.ts'
 import type { Actor } from '../invitations/model.ts'
 import { readInstallLink } from './install-link.ts'
 
@@ -92,6 +93,8 @@ export async function linkInstalledWorkspace(
       return refuse('slack.install.linked_elsewhere')
     }
     const code = before === null ? 'slack.install.linked' : 'slack.install.already_linked'
+    // Notices held because the account had no workspace to post with can go now (docs/notices.md "Held notices").
+    if (before === null) detail.heldNoticesReleased = await releaseHeldDeliveries(trx, SLACK, [linkAccount.id], now)
     return audit({ ok: true, code, accountId: linkAccount.id, accountName: linkAccount.name }, linkAccount.id)
   })
 }

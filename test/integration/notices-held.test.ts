@@ -7,12 +7,14 @@
  */
 import { expect, test } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { signInstallLink } from '../../src/installations/install-link.ts'
+import { linkInstalledWorkspace } from '../../src/installations/link-installed-workspace.ts'
 import { saveSlackInstallation, type SlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { ChatNotifier, NoticePostResult } from '../../src/notices/chat-notifier.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
 import type { TestDatabase } from '../support/db.ts'
-import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { DAY, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
 
 let db: TestDatabase
@@ -189,4 +191,23 @@ test('the rest of an account\'s notices in the round are held with the first', a
   // One post tried; the other two were not tried, and wait with it.
   expect(posts).toHaveLength(1)
   for (const id of ids) expect(await delivery(id)).toMatchObject({ held_since: deps.clock.now(), attempts: 0 })
+})
+
+test('linking a workspace through an install link releases the account\'s held notices too', async () => {
+  // A destination whose account has no workspace to post with yet (the notifier says held).
+  const id = await event(seed, 'bounced@acme.test')
+  await db.knex('notice_destinations').insert({ account_id: seed.account.id, platform: 'slack', conversation_id: 'C0LATER', reference: null, updated_at: deps.clock.now() })
+  const answers = new Map([['C0LATER', HELD]])
+  const { notifier } = scriptedNotifier('slack', answers)
+  expect(await job([notifier]).runOnce()).toMatchObject({ held: 1 })
+  deps.clock.advance(MINUTE)
+  await saveSlackInstallation(deps, installation('T0NEW'))
+  // Installed, not linked yet: nothing of this account's is released.
+  expect((await delivery(id))?.claimed_until).toEqual(new Date(deps.clock.now().getTime() - MINUTE + 15 * MINUTE))
+  const token = signInstallLink(deps.config.inviteSecret, { accountId: seed.account.id, expiresAt: new Date(deps.clock.now().getTime() + DAY) })
+  const linked = await linkInstalledWorkspace(deps, { linkToken: token, externalId: 'T0NEW', workspaceName: null, installer: { platform: 'slack', platformUserId: 'U0ADMIN', email: seed.admin.email } })
+  expect(linked).toMatchObject({ ok: true, code: 'slack.install.linked' })
+  expect((await delivery(id))?.claimed_until).toEqual(deps.clock.now())
+  answers.delete('C0LATER')
+  expect(await job([notifier]).runOnce()).toMatchObject({ delivered: 1 })
 })
