@@ -164,7 +164,7 @@ test('an install releases only the held notices of the accounts linked to that w
 test('the platform may say when to look again; a notice held for long is not given up at its first refusal afterwards', async () => {
   await linkSlack(seed, 'T0HELD', 'C0HELD')
   const id = await event(seed, 'bounced@acme.test')
-  const answers = new Map([['C0HELD', { ...HELD, retryAfterMs: 3 * MINUTE }]])
+  const answers = new Map<string, NoticePostResult>([['C0HELD', { ...HELD, retryAfterMs: 3 * MINUTE }]])
   const { notifier } = scriptedNotifier('slack', answers)
   const notices = job([notifier])
   await notices.runOnce()
