@@ -7,13 +7,15 @@ import { createHmac } from 'node:crypto'
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import { SLACK_BOT_SCOPES } from '../../adapters/slack/config.ts'
+import { createSlackEdge } from '../../adapters/slack/router.ts'
 import { SCOPE_WORDS } from '../../adapters/slack/oauth-pages.ts'
 import { findSlackInstallation } from '../../src/installations/slack-installations.ts'
 import { signInstallLink } from '../../src/installations/install-link.ts'
 import { DAY, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useRouteTests } from '../support/hooks.ts'
-import { API_ORIGIN } from './support.ts'
-import { CLIENT_ID, CLIENT_SECRET, STATE_COOKIE, installThroughSlack, mockAuthTest, mockInstallerInfo, mockOAuthAccess, openInstallPage, returnFromSlack, serveInstallRouter, type SlackSideInstall } from './oauth-support.ts'
+import { serveRouter } from '../support/http.ts'
+import { API_ORIGIN, HOOKS, capturePostMessages, formBody, mockUsersInfo, postSigned, slashCommand, type SeenCall } from './support.ts'
+import { CLIENT_ID, CLIENT_SECRET, DISTRIBUTION_CONFIG, STATE_COOKIE, installThroughSlack, mockAuthTest, mockInstallerInfo, mockOAuthAccess, openInstallPage, returnFromSlack, serveInstallRouter, type SlackSideInstall } from './oauth-support.ts'
 
 interface InstallHarness {
   deps: TestDeps
@@ -219,6 +221,69 @@ describe('GET /slack/oauth_redirect: the whole dance', () => {
     expect(page.html).not.toContain('<script>')
     expect(page.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
     expect(page.html).not.toContain('<b>Acme</b>')
+  })
+})
+
+describe('two workspaces installed through the dance, on the Slack edge the server mounts', () => {
+  it("each is linked to its own account, and each workspace's /invite is answered with its own token", async () => {
+    const edge = createSlackEdge(h.deps, DISTRIBUTION_CONFIG, { clientOptions: { retryConfig: { retries: 0 } } })
+    const served = await serveRouter(h.deps.db, edge.router)
+    try {
+      const globex = await seedAccount(h.deps, { name: 'Globex', adminEmail: 'admin@globex.test' })
+      const GLOBEX: SlackSideInstall = { teamId: 'T0GLOBEX01', teamName: 'Globex Slack', botToken: 'xoxb-globex-2222-secret', installerId: 'U0GLOBEXADM' }
+      const acme = await installThroughSlack(served.base, ACME, { link: linkFor(h.seed.account.id), installerEmail: 'admin@acme.test' })
+      const other = await installThroughSlack(served.base, GLOBEX, { link: linkFor(globex.account.id), installerEmail: 'admin@globex.test' })
+      expect([acme.page.status, other.page.status]).toEqual([200, 200])
+      expect(other.usersInfo[0]?.authorization).toBe(`Bearer ${GLOBEX.botToken}`)
+      expect(await connections()).toEqual([
+        { external_id: ACME.teamId, account_id: h.seed.account.id },
+        { external_id: GLOBEX.teamId, account_id: globex.account.id },
+      ])
+
+      // Each workspace's admin types /invite list, then /invite add: users.info answers only the
+      // workspace's own token, and the confirmation is posted with it.
+      const acmeInfo = mockUsersInfo(ACME.installerId, { team_id: ACME.teamId }, { email: 'admin@acme.test' }, { token: ACME.botToken })
+      const globexInfo = mockUsersInfo(GLOBEX.installerId, { team_id: GLOBEX.teamId }, { email: 'admin@globex.test' }, { token: GLOBEX.botToken })
+      const replies: string[] = []
+      nock(HOOKS)
+        .persist()
+        .post(/\/commands\//, (body: unknown) => {
+          replies.push(JSON.stringify(body))
+          return true
+        })
+        .reply(200, 'ok')
+      const posts: SeenCall[] = []
+      capturePostMessages(posts, 2)
+      let trigger = 0
+      const run = async (team: string, user: string, text: string) => {
+        const res = await postSigned(served.base, formBody(slashCommand(text, { team_id: team, user_id: user, channel_id: team === ACME.teamId ? 'C0ACMEOPS1' : 'C0GLOBEXOPS', response_url: `${HOOKS}/commands/${team}/1/x${++trigger}`, trigger_id: `trigger.oauth.${trigger}` })))
+        await edge.router.idle()
+        return res.status
+      }
+      expect(await run(ACME.teamId!, ACME.installerId, 'list')).toBe(200)
+      expect(await run(GLOBEX.teamId!, GLOBEX.installerId, 'list')).toBe(200)
+      expect(acmeInfo.isDone()).toBe(true)
+      expect(globexInfo.isDone()).toBe(true)
+      // Each list is its own account's: Acme's administrator there, Globex's in the other.
+      expect(replies).toHaveLength(2)
+      expect(replies[0]).toContain('admin@acme.test')
+      expect(replies[0]).not.toContain('admin@globex.test')
+      expect(replies[1]).toContain('admin@globex.test')
+      expect(replies[1]).not.toContain('admin@acme.test')
+      expect(await run(ACME.teamId!, ACME.installerId, 'add bob@acme.test --name "Bob Smith"')).toBe(200)
+      expect(await run(GLOBEX.teamId!, GLOBEX.installerId, 'add ivy@globex.test --name "Ivy Jones"')).toBe(200)
+      expect(posts.map((p) => [p.body.channel, p.authorization])).toEqual([
+        ['C0ACMEOPS1', `Bearer ${ACME.botToken}`],
+        ['C0GLOBEXOPS', `Bearer ${GLOBEX.botToken}`],
+      ])
+      const invited = await h.deps.db('users').whereIn('email', ['bob@acme.test', 'ivy@globex.test']).orderBy('email').select('email', 'account_id')
+      expect(invited).toEqual([
+        { email: 'bob@acme.test', account_id: h.seed.account.id },
+        { email: 'ivy@globex.test', account_id: globex.account.id },
+      ])
+    } finally {
+      await served.close()
+    }
   })
 })
 
