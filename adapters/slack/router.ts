@@ -198,7 +198,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   async function authorize(source: AuthorizeSourceData<boolean>): Promise<AuthorizeResult> {
     let access: RequestAccess
     try {
-      access = await workspaces.access({ teamId: source.teamId ?? null, enterpriseId: source.enterpriseId ?? null, isEnterpriseInstall: source.isEnterpriseInstall })
+      access = await workspaces.access({ teamId: source.teamId ?? null, enterpriseId: source.enterpriseId ?? null, isEnterpriseInstall: source.isEnterpriseInstall === true })
     } catch (error) {
       logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), teamId: source.teamId }, 'slack installation lookup failed')
       access = { ok: false, outage: true }

@@ -59,7 +59,7 @@ export const SlashCommandBody = z.object({
   response_url: z.url({ protocol: /^https?$/ }),
   trigger_id: z.string().min(1).max(200),
   api_app_id: z.string().optional(),
-  is_enterprise_install: z.string().optional(),
+  is_enterprise_install: z.enum(['true', 'false']).optional(),
   ...notRoutedElsewhere,
 })
 export type SlashCommandBody = z.infer<typeof SlashCommandBody>
@@ -88,6 +88,8 @@ export const BlockActionsPayload = z.object({
   }),
   team: z.object({ id: teamId, domain: z.string().optional(), enterprise_id: enterpriseId.optional() }).nullable(),
   enterprise: z.object({ id: enterpriseId }).nullable().optional(),
+  // Bolt reads it to choose between the workspace's installation and its organisation's.
+  is_enterprise_install: z.boolean().optional(),
   api_app_id: z.string().optional(),
   trigger_id: z.string().max(200).optional(),
   // Absent, never null: Bolt reads `channel.id` whenever `channel` is not undefined.
@@ -120,6 +122,7 @@ export const ViewSubmissionPayload = z.object({
   user: z.object({ id: userId, team_id: teamId.optional(), username: z.string().max(200).optional(), name: z.string().max(200).optional() }),
   team: z.object({ id: teamId, enterprise_id: enterpriseId.optional() }).nullable(),
   enterprise: z.object({ id: enterpriseId }).nullable().optional(),
+  is_enterprise_install: z.boolean().optional(),
   response_urls: responseUrls.optional(),
   ...notRoutedElsewhere,
   command: absent,

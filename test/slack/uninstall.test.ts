@@ -207,6 +207,21 @@ describe('tokens_revoked', () => {
   })
 })
 
+describe('an org-wide install', () => {
+  it("app_uninstalled for the organisation disables the organisation's installation, not its workspaces' own", async () => {
+    const ORG = 'E0001GRID'
+    await saveSlackInstallation(h.deps, slackInstallation('T0005GRID', 'xoxb-5555-grid-org', { teamId: null, enterpriseId: ORG, isEnterpriseInstall: true }))
+    const body = JSON.parse(eventBody({ type: 'app_uninstalled' })) as Record<string, unknown>
+    body.team_id = 'T0005GRID'
+    body.enterprise_id = ORG
+    body.authorizations = [{ enterprise_id: ORG, team_id: null, user_id: 'U0BOTGRID', is_bot: true, is_enterprise_install: true }]
+    expect((await sendEvent(h.base, JSON.stringify(body))).status).toBe(200)
+    await h.router.idle()
+    expect((await findSlackInstallation(h.deps, { teamId: null, enterpriseId: ORG, isEnterpriseInstall: true }))?.status).toBe('uninstalled')
+    expect(await status(TEAM)).toBe('active')
+  })
+})
+
 describe('events through the gate', () => {
   it('a malformed event body is refused 400 and changes nothing', async () => {
     for (const body of [

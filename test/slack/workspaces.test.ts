@@ -251,6 +251,19 @@ describe('an Enterprise Grid organisation installed org-wide', () => {
   })
 })
 
+describe('the gate', () => {
+  it('a click whose is_enterprise_install is not a boolean is refused 400 before any installation is looked up', async () => {
+    const payload = structuredClone(fixture<Record<string, unknown>>('block-actions-button.json'))
+    payload.is_enterprise_install = { toString: 'x' }
+    const res = await postSigned(h.base, payloadBody(payload))
+    expect(res.status).toBe(400)
+    expect(res.text).toContain('is_enterprise_install')
+    const command = await postSigned(h.base, formBody(slashCommand('list', { is_enterprise_install: 'yes' })))
+    expect(command.status).toBe(400)
+    expect(unmatched).toEqual([])
+  })
+})
+
 describe('settings', () => {
   it('the notifier refuses to start in distribution mode without the database to find installations', () => {
     expect(() => createSlackNotifier({ signingSecret: null, botToken: null, apiUrl: API_URL, oauth: OAUTH })).toThrow(/needs deps/)
