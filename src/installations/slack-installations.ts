@@ -71,7 +71,8 @@ const token = (prefix: RegExp) => z.string().min(10).max(1000).regex(prefix).reg
 const validDate = z.date().refine((d) => !Number.isNaN(d.getTime()), 'must be a valid date')
 
 const botTokens = z.object({
-  botToken: token(/^xox[a-z]-/),
+  // With token rotation on, Slack's bot tokens read `xoxe.xoxb-1-…`.
+  botToken: token(/^(xoxe\.)?xox[a-z]-/),
   botRefreshToken: token(/^xoxe-/).nullable(),
   botTokenExpiresAt: validDate.nullable(),
 })
@@ -315,6 +316,10 @@ export async function disableSlackInstallation(
  *
  * A `refresh` that throws (Slack down, the refresh token refused) leaves the stored tokens as
  * they were and the error is thrown to the caller; so does an answer that is not a token.
+ *
+ * The row stays locked while `refresh` runs, which is what makes it once across replicas; on the
+ * embedded database (one session) everything else waits for that call too, bounded by its
+ * deadline, about once every twelve hours per workspace.
  */
 export async function refreshSlackBotToken(
   deps: Pick<Deps, 'db' | 'config' | 'logger' | 'clock'>,

@@ -186,3 +186,18 @@ test('readAudit shows the link on the account', async () => {
   const [entry] = await readAudit(deps.db, seed.account.id, { limit: 1 })
   expect(entry).toMatchObject({ action: 'slack.install.linked', ok: true })
 })
+
+test('the workspaces linked to an account, in the order they were linked; a destination keeps the workspace it names', async () => {
+  for (const team of ['T0SECOND', 'T0FIRST']) {
+    expect(await linkInstalledWorkspace(deps, { linkToken: linkFor(seed.account.id), externalId: team, workspaceName: null, installer: installer(seed.admin.email) })).toMatchObject({ ok: true })
+    deps.clock.advance(1000)
+  }
+  expect((await connectChat(deps.db, { platform: 'test-chat', externalId: 'W0ELSEWHERE', accountId: seed.account.id, channelId: null })).ok).toBe(true)
+  const other = await seedAccount(deps, { name: 'Other Co' })
+  expect((await connectChat(deps.db, { platform: 'slack', externalId: 'T0OTHER', accountId: other.account.id, channelId: 'C0OTHER', reference: { teamId: 'T0OTHER' } })).ok).toBe(true)
+  const linked = await linkedExternalIds(deps, 'slack', seed.account.id)
+  expect(new Set(linked)).toEqual(new Set(['T0SECOND', 'T0FIRST']))
+  expect(await linkedExternalIds(deps, 'slack', other.account.id)).toEqual(['T0OTHER'])
+  expect(await linkedExternalIds(deps, 'slack', 'not-a-uuid')).toEqual([])
+  expect(await db.knex('notice_destinations').where({ account_id: other.account.id }).select('platform', 'conversation_id', 'reference')).toEqual([{ platform: 'slack', conversation_id: 'C0OTHER', reference: { teamId: 'T0OTHER' } }])
+})

@@ -25,7 +25,7 @@ const HOUR = 3_600_000
 const TOKENS = {
   first: 'xoxb-1111111111-2222222222-FirstWorkspaceBotTokenAbc',
   firstRefresh: 'xoxe-1-My0xLTExMTExMTExMTEtRmlyc3RSZWZyZXNoVG9rZW4',
-  rotated: 'xoxb-1111111111-2222222222-RotatedBotTokenDefGhi',
+  rotated: 'xoxe.xoxb-1-MTExMTExMTExMS0yMjIyMjIyMjIyLVJvdGF0ZWQ',
   rotatedRefresh: 'xoxe-1-My0xLTExMTExMTExMTEtUm90YXRlZFJlZnJlc2g',
   second: 'xoxb-3333333333-4444444444-SecondWorkspaceBotTokenJk',
   org: 'xoxb-5555555555-6666666666-OrgWideBotTokenLmnopqrst',

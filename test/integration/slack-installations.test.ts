@@ -224,7 +224,7 @@ describe('tokens sealed under another INVITE_SECRET', () => {
 
 describe('token rotation', () => {
   const key = { teamId: 'T0ROT', enterpriseId: null, isEnterpriseInstall: false }
-  const fresh = (n: number): SlackBotTokens => ({ botToken: `xoxb-T0ROT-fresh-${n}`, botRefreshToken: `xoxe-1-T0ROT-refresh-${n}`, botTokenExpiresAt: new Date(deps.clock.now().getTime() + 12 * HOUR) })
+  const fresh = (n: number): SlackBotTokens => ({ botToken: `xoxe.xoxb-1-T0ROT-fresh-${n}`, botRefreshToken: `xoxe-1-T0ROT-refresh-${n}`, botTokenExpiresAt: new Date(deps.clock.now().getTime() + 12 * HOUR) })
 
   test('refreshes only within the window, stores what it got, and rotates the refresh token', async () => {
     await saveSlackInstallation(deps, workspace('T0ROT', { expiresInMs: 3 * HOUR }))
