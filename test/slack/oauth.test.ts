@@ -178,6 +178,15 @@ describe('GET /slack/oauth_redirect: the whole dance', () => {
     expect(await installationRows()).toBe(1)
   })
 
+  it('installed again without a link (after an uninstall, say): already linked to its account, the new token stored', async () => {
+    expect((await installThroughSlack(h.base, ACME, { link: linkFor(h.seed.account.id), installerEmail: 'admin@acme.test' })).page.status).toBe(200)
+    const again = await installThroughSlack(h.base, { ...ACME, botToken: 'xoxb-acme-2222-newer' }, { installerEmail: 'someone@acme.test' })
+    expect(again.page.status).toBe(200)
+    expect(again.page.html).toContain('already linked to <strong>Acme Corp</strong>')
+    expect(await findSlackInstallation(h.deps, { teamId: ACME.teamId, enterpriseId: null })).toMatchObject({ status: 'active', installation: { botToken: 'xoxb-acme-2222-newer' } })
+    expect(await connections()).toEqual([{ external_id: ACME.teamId, account_id: h.seed.account.id }])
+  })
+
   it('a workspace already linked to another account is not moved, whoever installs', async () => {
     const other = await seedAccount(h.deps, { name: 'Other Co', adminEmail: 'admin@acme.test' })
     const first = await installThroughSlack(h.base, ACME, { link: linkFor(other.account.id), installerEmail: 'admin@acme.test' })
