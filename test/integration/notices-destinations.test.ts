@@ -194,7 +194,7 @@ describe('inviteops slack connect --channel', () => {
     const cli = (...argv: string[]) => main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' })
     expect(await cli('slack', 'connect', '--team', 'T0CLI', '--account', seed.account.id, '--channel', 'C0CLI')).toBe(0)
     expect(out.join('\n')).toContain('notices in C0CLI')
-    expect(await destinations()).toEqual([{ platform: 'slack', conversation_id: 'C0CLI', conversation_name: null, reference: null, set_by: expect.stringMatching(/^cli:/) }])
+    expect(await destinations()).toEqual([{ platform: 'slack', conversation_id: 'C0CLI', conversation_name: null, reference: { teamId: 'T0CLI' }, set_by: expect.stringMatching(/^cli:/) }])
     expect(await audit()).toEqual([
       { action: 'notices.destination.set', result_code: 'notices.destination_set', ok: true, actor_platform: 'cli', detail: expect.objectContaining({ platform: 'slack', conversationId: 'C0CLI', previous: null }) },
     ])
