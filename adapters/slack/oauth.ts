@@ -55,10 +55,10 @@ export interface SlackInstallRouterOptions {
 }
 
 /**
- * Retries of the flow's calls: a couple, within 20 seconds. `oauth.v2.access` exchanges a
- * single-use code, but Slack answers a second exchange of the same code with `invalid_code`
- * rather than a second installation, so a retry after a lost answer cannot install twice; the
- * installer is waiting in a browser, so the client's default (10 retries over 30 minutes) is out.
+ * Retries of the flow's calls: a couple, within 20 seconds, because the installer is waiting in a
+ * browser (the client's default is 10 retries over 30 minutes). Retrying `oauth.v2.access` cannot
+ * install twice: its code is single-use, so a retry of an exchange that did reach Slack is
+ * answered `invalid_code`, and the page asks the installer to start again.
  */
 const FLOW_RETRIES: WebClientOptions['retryConfig'] = { retries: 2, factor: 2, minTimeout: 500, maxRetryTime: 20_000 }
 
