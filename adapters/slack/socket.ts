@@ -46,9 +46,9 @@ export interface SlackSocket {
   /** `/readyz`: ready while the socket is open (Slack said `hello` and nothing closed it since). */
   readiness: ReadinessCheck
   /**
-   * Starts connecting and keeps the connection open until `stop`. Resolves once the first
-   * attempt has an outcome (open, or failed and retried in the background); never rejects, so a
-   * Slack outage at start does not keep the server from starting.
+   * Starts connecting, in the background, and keeps the connection open until `stop`. Resolves at
+   * once and never rejects: Slack being slow or unreachable does not hold up the server's start
+   * (nor its handling of SIGTERM); `/readyz` and the log say how the connection is doing.
    */
   start(): Promise<void>
   /** Closes the socket (a close frame to Slack) and stops reconnecting. */
@@ -176,9 +176,7 @@ export function createSlackSocket(opts: SlackSocketOptions): SlackSocket {
     receiver,
     readiness: { name: 'slack_socket', check: async () => readiness() },
     async start() {
-      if (state.kind !== 'idle') return
-      connect(1, null)
-      await attempt
+      if (state.kind === 'idle') connect(1, null)
     },
     async stop() {
       const was = state.kind

@@ -131,7 +131,9 @@ describe('connecting', () => {
   it('a wrong app token: start still returns, /readyz says closed, the log says what to check', async () => {
     const socket = createSlackSocket({ appToken: 'xapp-1-wrong', apiUrl: API_URL, logger, clientOptions: { retryConfig: { retries: 0 } }, retryMinMs: 60_000 })
     sockets.push(socket)
+    const refused = logger.logged('Slack refused to open a Socket Mode connection')
     await socket.start()
+    await refused
     expect(await socket.readiness.check()).toMatchObject({ ok: false, reason: 'slack_socket_closed', detail: expect.stringContaining('invalid_auth') })
     expect(logger.lines.join('\n')).toContain('check SLACK_APP_TOKEN')
     expect(standIn.opens).toBe(0)
@@ -141,9 +143,11 @@ describe('connecting', () => {
     standIn.failOpens(1, { status: 503 })
     standIn.refuseUpgrades(1)
     const socket = bareSocket()
+    const failed = logger.logged('could not open the Socket Mode connection')
     const open = logger.logged('Socket Mode connection open again')
     await socket.start()
-    expect(await socket.readiness.check()).toMatchObject({ ok: false, reason: 'slack_socket_closed', detail: expect.stringContaining('503') })
+    await failed
+    expect(await socket.readiness.check()).toMatchObject({ ok: false, detail: expect.stringContaining('503') })
     await open
     expect(await socket.readiness.check()).toEqual({ ok: true })
     expect(standIn.opens).toBe(2) // the 503, then a URL whose upgrade was refused, then this one

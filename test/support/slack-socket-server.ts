@@ -52,6 +52,8 @@ export interface SocketLink {
   readonly open: boolean
   /** Resolves when the link has closed, whoever closed it. */
   readonly closed: Promise<void>
+  /** The close code once closed: 1000 from a client that closed it cleanly, 1006 when the connection just ended. */
+  readonly closeCode: number | null
   /** Sends `hello` (done on connect unless the stand-in holds it). */
   hello(): void
   /** Sends an envelope; resolves with the client's ack for it, or rejects if the link closes first. */
@@ -169,7 +171,13 @@ export async function startSlackSocketStandIn(opts: { appToken: string; onReques
     const strays: unknown[] = []
     const pendingAcks = new Map<string, { resolve: (a: SocketAck) => void; reject: (e: Error) => void }>()
     let said = false
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+    let closeCode: number | null = null
+    const closed = new Promise<void>((resolve) =>
+      ws.once('close', (code: number) => {
+        closeCode = code
+        resolve()
+      }),
+    )
     ws.on('message', (data: RawData) => {
       let message: unknown
       try {
@@ -196,6 +204,9 @@ export async function startSlackSocketStandIn(opts: { appToken: string; onReques
         return ws.readyState === ws.OPEN
       },
       closed,
+      get closeCode() {
+        return closeCode
+      },
       hello() {
         if (said) return
         said = true
