@@ -397,7 +397,11 @@ async function serve(env: Environment, logger: Logger, io: Io): Promise<number> 
       'Next, in another terminal:',
       '  npx inviteops accounts create --name "Acme" --admin you@example.com --admin-name "Your Name"',
       '  npx inviteops run --account Acme --as you@example.com -- add bob@example.com --name "Bob Smith"',
-      env.slack ? `Slack: point your app's Request URL at ${env.app.service.publicBaseUrl}/slack/events` : 'Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to enable it (see README).',
+      env.slack
+        ? env.slack.appToken
+          ? 'Slack: over Socket Mode (SLACK_APP_TOKEN), no Request URL needed; /readyz is ready once the socket is open.'
+          : `Slack: point your app's Request URL at ${env.app.service.publicBaseUrl}/slack/events`
+        : 'Slack is off: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode), or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP), to enable it (see README).',
       env.teams
         ? `Teams: point your bot's messaging endpoint at ${env.app.service.publicBaseUrl}/api/messages${env.teams.appId ? '' : ' (UNAUTHENTICATED: for the Bot Framework Emulator only)'}`
         : 'Teams is off: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable it (see README).',

@@ -119,6 +119,7 @@ let link: SocketLink
 test('connects with no signing secret nor public URL; /readyz 503 until hello, 200 after; commands answered, notices posted', async () => {
   standIn.holdHello(true)
   first = await serveReplica()
+  expect(first.serve.stderr).toContain('Slack: over Socket Mode (SLACK_APP_TOKEN), no Request URL needed')
   link = await standIn.nextLink()
   const before = await readyz(first.port)
   expect(before.status).toBe(503)
