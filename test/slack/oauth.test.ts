@@ -355,6 +355,25 @@ describe('GET /slack/oauth_redirect: refused before anything is stored', () => {
     expect(await installationRows()).toBe(0)
   })
 
+  it.each([
+    'code=c&state=a.b.c',
+    'code=c&code=d&state=x&state=y',
+    'error=%3Cscript%3E&state=x',
+    'error=access_denied&error=other',
+    'state=x',
+    '',
+    'code=' + 'x'.repeat(5000),
+  ])('junk on the way back (%s): a 4xx page, never a crash, nothing stored', async (query) => {
+    const { cookie } = await stateOf()
+    const res = await fetch(`${h.base}/slack/oauth_redirect?${query}`, { headers: { cookie: `${STATE_COOKIE}=${cookie}` } })
+    expect(res.status).toBeGreaterThanOrEqual(400)
+    expect(res.status).toBeLessThan(500)
+    const html = await res.text()
+    expect(html).not.toContain('<script>')
+    expect(html).not.toMatch(/at .*\.(ts|js):\d+/)
+    expect(await installationRows()).toBe(0)
+  })
+
   it('an install that granted no bot token (user scopes only) is refused, nothing stored', async () => {
     const { page } = await installThroughSlack(h.base, { ...ACME, userTokenOnly: true }, { link: linkFor(h.seed.account.id), installerEmail: 'admin@acme.test' })
     expect(page.status).toBe(400)
