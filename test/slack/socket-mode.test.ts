@@ -155,6 +155,18 @@ describe('connecting', () => {
     expect(logger.lines.filter((l) => l.includes('could not open the Socket Mode connection'))).toHaveLength(2)
   })
 
+  it("Slack's pings are answered and leave the link open", async () => {
+    const edge = socketEdge()
+    await edge.start()
+    const link = await standIn.nextLink()
+    await link.ping()
+    await link.ping()
+    await settled(link)
+    expect(link.open).toBe(true)
+    expect(await readiness(edge.readiness)).toEqual({ ok: true })
+    expect(standIn.opens).toBe(1)
+  })
+
   it('no hello within the deadline: that link is closed and a new one opened', async () => {
     standIn.holdHello(true)
     const socket = bareSocket({ helloTimeoutMs: 200 })
