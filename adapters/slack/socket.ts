@@ -13,7 +13,8 @@
  *    (`refresh_requested`), when Slack asks for a new connection as soon as possible;
  *  - when `apps.connections.open` fails during a reconnect with an error it deems unrecoverable
  *    (`invalid_auth`, `account_inactive`…), the rejection is left unhandled, which stops Node;
- *  - a first connection that fails on the network or with an HTTP error is not retried at all;
+ *  - on a network or HTTP error, `apps.connections.open` is retried 100 times in a row by the Web
+ *    API client, saying nothing meanwhile, and when those run out the connection is given up;
  *  - nothing bounds the wait for `hello` once the WebSocket is open.
  *
  * So the client runs with `autoReconnectEnabled: false` and this module reconnects: at once after
@@ -27,6 +28,7 @@ import type { Logger } from '../../src/ports/logger.ts'
 import type { ReadinessCheck, ReadinessResult } from '../../src/server/http.ts'
 import { SLACK_CALL_TIMEOUT_MS } from './config.ts'
 
+/** What the socket needs: the app-level token, where the Web API is, and the waits (tests shorten them). */
 export interface SlackSocketOptions {
   appToken: string
   apiUrl: string
@@ -41,6 +43,7 @@ export interface SlackSocketOptions {
   retryMaxMs?: number
 }
 
+/** Bolt's receiver for the Slack app, and the connection's lifecycle around it. */
 export interface SlackSocket {
   receiver: SocketModeReceiver
   /** `/readyz`: ready while the socket is open (Slack said `hello` and nothing closed it since). */
@@ -58,13 +61,17 @@ export interface SlackSocket {
 type State =
   | { kind: 'idle' }
   | { kind: 'connecting'; attempt: number; lastError: string | null }
-  | { kind: 'open'; since: number }
+  | { kind: 'open' }
   | { kind: 'waiting'; attempt: number; lastError: string; waitMs: number }
   | { kind: 'stopped' }
 
 /** The Slack errors from `apps.connections.open` that only an operator can fix (a token, an app setting). */
 const OPERATOR_ERRORS = new Set(['not_authed', 'invalid_auth', 'account_inactive', 'token_revoked', 'not_allowed_token_type', 'missing_scope', 'team_disabled', 'user_removed_from_team'])
 
+/**
+ * The Socket Mode receiver for the Slack edge (router.ts gives it to Bolt's `App`), with its
+ * `/readyz` check and the reconnecting described at the top of this file.
+ */
 export function createSlackSocket(opts: SlackSocketOptions): SlackSocket {
   const logger = opts.logger.child({ component: 'slack-socket' })
   const helloTimeoutMs = opts.helloTimeoutMs ?? SLACK_CALL_TIMEOUT_MS
@@ -98,7 +105,7 @@ export function createSlackSocket(opts: SlackSocketOptions): SlackSocket {
     if (state.kind === 'stopped') return
     if (state.kind === 'connecting' && state.attempt > 1) logger.info({ attempts: state.attempt }, 'slack: Socket Mode connection open again')
     else logger.info({}, 'slack: Socket Mode connection open')
-    state = { kind: 'open', since: Date.now() }
+    state = { kind: 'open' }
     failuresInARow = 0
   })
   // A connection that was open closed (Slack's `disconnect`, a close frame, a network cut): open
@@ -134,7 +141,7 @@ export function createSlackSocket(opts: SlackSocketOptions): SlackSocket {
       const outcome = await Promise.race([started, helloLate])
       if (outcome === 'late') {
         await client.disconnect()
-        throw new Error(`Slack did not say hello within ${helloTimeoutMs} ms of the WebSocket opening`)
+        throw new Error(`Slack did not say hello within ${helloTimeoutMs} ms of the WebSocket being opened`)
       }
       // `stop` came while this try was under way: it must not leave a connection behind.
       if (state.kind === 'stopped') await client.disconnect()
