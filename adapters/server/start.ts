@@ -100,13 +100,10 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     const port = (server.address() as AddressInfo).port
     worker.start()
     notices?.start()
-    try {
-      // Socket Mode: connect once the rest is serving (nothing to do over HTTP). A first connection
-      // that fails is not fatal: /readyz says so and the client keeps trying.
-      await slack?.start()
-    } catch (error) {
-      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'slack: could not open the Socket Mode connection; retrying in the background')
-    }
+    // Socket Mode: connect once the rest is serving (nothing to do over HTTP). The connection opens
+    // in the background and `start` never throws: a Slack that cannot be reached yet is retried,
+    // and shows in /readyz and the log, without holding up the start (docs/operations.md).
+    await slack?.start()
     return {
       url: `http://localhost:${port}`,
       port,
