@@ -10,11 +10,14 @@ import { createSlackEdge, type SlackEdge } from '../../adapters/slack/router.ts'
 import { createSlackSocket, type SlackSocket } from '../../adapters/slack/socket.ts'
 import type { SlackConfig } from '../../adapters/slack/config.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { signInstallLink } from '../../src/installations/install-link.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import type { TestDatabase } from '../support/db.ts'
-import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { DAY, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { serveRouter } from '../support/http.ts'
 import { startSlackSocketStandIn, type SlackSocketStandIn, type SocketLink } from '../support/slack-socket-server.ts'
-import { ADMIN_EMAIL, ALICE, API_ORIGIN, API_URL, BOT_TOKEN, CHANNEL, TEAM, fixture, mockPostMessage, mockResponseUrl, slashCommand, snapshotCounts, useSlackRouteTests } from './support.ts'
+import { DISTRIBUTION_CONFIG, installThroughSlack, type SlackSideInstall } from './oauth-support.ts'
+import { ADMIN_EMAIL, ALICE, API_ORIGIN, API_URL, BOT_TOKEN, CHANNEL, HOOKS, TEAM, capturePostMessages, fixture, mockPostMessage, mockResponseUrl, mockUsersInfo, slashCommand, snapshotCounts, useSlackRouteTests, type SeenCall } from './support.ts'
 
 const APP_TOKEN = 'xapp-1-A0STANDIN-1-socketmodetest'
 const SOCKET_CONFIG: SlackConfig = { signingSecret: null, botToken: BOT_TOKEN, apiUrl: API_URL, appToken: APP_TOKEN }
@@ -277,6 +280,61 @@ describe('requests over the socket', () => {
     expect(await snapshotCounts(deps)).toEqual(counts)
     expect(link.open).toBe(true)
     expect(logger.lines.filter((l) => l.includes('could not be read; dropped'))).toHaveLength(2)
+  })
+})
+
+describe('distribution over Socket Mode', () => {
+  it('install pages over HTTP; each workspace answered over the socket with its own token; app_uninstalled over the socket disables one', async () => {
+    const edge = createSlackEdge(deps, { ...DISTRIBUTION_CONFIG, signingSecret: null, appToken: APP_TOKEN }, { clientOptions: { retryConfig: { retries: 0 } } })
+    edges.push(edge)
+    const served = await serveRouter(db.knex, edge.router)
+    try {
+      await edge.start()
+      const link = await standIn.nextLink()
+      const globex = await seedAccount(deps, { name: 'Globex', adminEmail: 'admin@globex.test' })
+      const linkFor = (accountId: string) => signInstallLink(deps.config.inviteSecret, { accountId, expiresAt: new Date(deps.clock.now().getTime() + 7 * DAY) })
+      const ACME: SlackSideInstall = { teamId: 'T0ACMESOCK', teamName: 'Acme Slack', botToken: 'xoxb-acme-socket-1111', installerId: 'U0ACMEADMN' }
+      const GLOBEX: SlackSideInstall = { teamId: 'T0GLOBEXSK', teamName: 'Globex Slack', botToken: 'xoxb-globex-socket-2222', installerId: 'U0GLOBEXAD' }
+      const installed = [
+        await installThroughSlack(served.base, ACME, { link: linkFor(seed.account.id), installerEmail: ADMIN_EMAIL }),
+        await installThroughSlack(served.base, GLOBEX, { link: linkFor(globex.account.id), installerEmail: 'admin@globex.test' }),
+      ]
+      expect(installed.map((i) => i.page.status)).toEqual([200, 200])
+
+      mockUsersInfo(ACME.installerId, { team_id: ACME.teamId }, { email: ADMIN_EMAIL }, { token: ACME.botToken })
+      mockUsersInfo(GLOBEX.installerId, { team_id: GLOBEX.teamId }, { email: 'admin@globex.test' }, { token: GLOBEX.botToken })
+      const posts: SeenCall[] = []
+      capturePostMessages(posts, 2)
+      const add = (team: SlackSideInstall, text: string) =>
+        link.deliver('slash_commands', command(text, { team_id: team.teamId!, user_id: team.installerId, channel_id: `C0${team.teamId!.slice(2, 8)}`, response_url: `${HOOKS}/commands/${team.teamId!}/1/socket` }), { acceptsResponsePayload: true })
+      await add(ACME, 'add bob@acme.test --name "Bob Smith"')
+      await add(GLOBEX, 'add ivy@globex.test --name "Ivy Jones"')
+      await edge.router.idle()
+      expect(posts.map((p) => p.authorization)).toEqual([`Bearer ${ACME.botToken}`, `Bearer ${GLOBEX.botToken}`])
+      expect(await db.knex('users').whereIn('email', ['bob@acme.test', 'ivy@globex.test']).orderBy('email').select('email', 'account_id')).toEqual([
+        { email: 'bob@acme.test', account_id: seed.account.id },
+        { email: 'ivy@globex.test', account_id: globex.account.id },
+      ])
+
+      // Acme removes the app: the event arrives over the socket too, and the next command there
+      // is told how to install again, in the ack, with nothing called at Slack.
+      await link.deliver('events_api', {
+        token: 'unused',
+        team_id: ACME.teamId,
+        api_app_id: 'A0INVITEOPS',
+        type: 'event_callback',
+        event_id: 'Ev0SOCKETUNINSTALL',
+        event_time: 1732616000,
+        event: { type: 'app_uninstalled' },
+        authorizations: [{ enterprise_id: null, team_id: ACME.teamId, user_id: 'U0INVITEBOT', is_bot: true, is_enterprise_install: false }],
+      })
+      await edge.router.idle()
+      const refused = await add(ACME, 'list')
+      expect(refused.payload).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('InviteOps was removed from this Slack workspace') })
+      expect(nock.pendingMocks()).toEqual([])
+    } finally {
+      await served.close()
+    }
   })
 })
 
