@@ -212,15 +212,18 @@ function isOperatorError(error: unknown): boolean {
 /**
  * The client's logger. Its debug lines print whole envelopes and acknowledgements (response_urls,
  * what an administrator typed in a form) and the WebSocket URL with its ticket, so they are not
- * logged; the rest goes to ours. This module logs the connection's changes itself.
+ * logged. Its errors are logged as warnings: they are the details of what this module reports
+ * with its own severity (a network drop is routine and reconnected at once; a refused token is
+ * logged as an error here), and an alert on error lines should not fire for each reconnect.
  */
 function socketLogger(logger: Logger): BoltLogger {
   let name = 'socket-mode'
+  const warn = (...msg: unknown[]) => logger.warn({ component: name }, msg.map(String).join(' '))
   return {
     debug: () => {},
     info: (...msg: unknown[]) => logger.info({ component: name }, msg.map(String).join(' ')),
-    warn: (...msg: unknown[]) => logger.warn({ component: name }, msg.map(String).join(' ')),
-    error: (...msg: unknown[]) => logger.error({ component: name }, msg.map(String).join(' ')),
+    warn,
+    error: warn,
     setLevel: () => {},
     getLevel: () => LogLevel.INFO,
     setName: (n: string) => {
