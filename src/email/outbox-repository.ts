@@ -17,6 +17,8 @@ export interface OutboxInsert {
   kind: string
   toEmail: string
   requestedByUserId: string | null
+  /** The API key whose action caused the email (docs/api.md), when it was one. */
+  requestedByApiKeyId?: string | null
   /** The template's data (stored as jsonb; never a link, docs/security.md). */
   payload: unknown
   now: Date
@@ -31,6 +33,7 @@ export async function insertOutboxEmail(trx: Knex.Transaction, email: OutboxInse
     kind: email.kind,
     to_email: email.toEmail,
     requested_by_user_id: email.requestedByUserId,
+    requested_by_api_key_id: email.requestedByApiKeyId ?? null,
     payload: JSON.stringify(email.payload),
     status: 'queued',
     next_attempt_at: email.now,
@@ -57,17 +60,19 @@ export interface SendLimitFacts {
  */
 export async function sendLimitFacts(
   db: Db,
-  q: { adminUserId: string | null; toEmail: string; hourAgo: Date; dayAgo: Date; adminSendsPerHour: number; recipientSendsPerDay: number },
+  q: { adminUserId: string | null; adminApiKeyId?: string | null; toEmail: string; hourAgo: Date; dayAgo: Date; adminSendsPerHour: number; recipientSendsPerDay: number },
 ): Promise<SendLimitFacts | null> {
+  // An API key has the hourly limit of an administrator, counted over its own sends.
+  const requester = q.adminApiKeyId ? 'requested_by_api_key_id' : 'requested_by_user_id'
   const { rows } = await db.raw<{ rows: SendLimitFacts[] }>(
     `SELECT
        s.reason AS suppressed_reason,
        s.detail AS suppressed_detail,
-       (SELECT created_at FROM email_outbox WHERE requested_by_user_id = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
+       (SELECT created_at FROM email_outbox WHERE ${requester} = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
        (SELECT created_at FROM email_outbox WHERE to_email = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS recipient_blocking
      FROM (SELECT 1) one
      LEFT JOIN email_suppressions s ON s.email = ?`,
-    [q.adminUserId, q.hourAgo, q.adminSendsPerHour - 1, q.toEmail, q.dayAgo, q.recipientSendsPerDay - 1, q.toEmail.toLowerCase()],
+    [q.adminApiKeyId ?? q.adminUserId, q.hourAgo, q.adminSendsPerHour - 1, q.toEmail, q.dayAgo, q.recipientSendsPerDay - 1, q.toEmail.toLowerCase()],
   )
   return rows[0] ?? null
 }

@@ -28,6 +28,8 @@ export interface EnqueueEmail {
   kind: EmailKind
   toEmail: string
   requestedByUserId: string | null
+  /** The API key whose action caused the email, when it was one. */
+  requestedByApiKeyId?: string | null
   payload: EmailPayload
   now: Date
   /**
@@ -56,13 +58,14 @@ const DAY = 24 * HOUR
  */
 export async function checkSendable(
   trx: Knex.Transaction,
-  opts: { adminUserId: string | null; toEmail: string; now: Date; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } },
+  opts: { adminUserId: string | null; adminApiKeyId?: string | null; toEmail: string; now: Date; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } },
 ): Promise<LifecycleFailure | null> {
   const hourAgo = new Date(opts.now.getTime() - HOUR)
   const dayAgo = new Date(opts.now.getTime() - DAY)
   const toEmail = opts.toEmail.toLowerCase()
   const r = await sendLimitFacts(trx, {
     adminUserId: opts.adminUserId,
+    adminApiKeyId: opts.adminApiKeyId ?? null,
     toEmail: opts.toEmail,
     hourAgo,
     dayAgo,
@@ -73,7 +76,7 @@ export async function checkSendable(
   if (r.suppressed_reason) {
     return { code: 'email.suppressed', email: toEmail, reason: r.suppressed_detail ? `${r.suppressed_reason}: ${r.suppressed_detail}` : r.suppressed_reason }
   }
-  if (opts.adminUserId && r.admin_blocking) {
+  if ((opts.adminUserId || opts.adminApiKeyId) && r.admin_blocking) {
     return { code: 'limit.admin_sends', limit: opts.limits.adminSendsPerHour, retryAt: new Date(r.admin_blocking.getTime() + HOUR) }
   }
   if (r.recipient_blocking) {

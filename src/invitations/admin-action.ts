@@ -5,13 +5,22 @@ import { normaliseEmail } from '../shared/email-address.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, type Result } from '../shared/result.ts'
 import { accountExists, lockAccount } from '../accounts/account-repository.ts'
+import { findActiveApiKey } from '../api-keys/api-key-repository.ts'
 import { findActiveAdmin, findUserByEmail, findUserById, type UserRow } from '../users/user-repository.ts'
 import type { LifecycleFailure } from './failures.ts'
 import type { Actor } from './model.ts'
 
-/** The Active administrator behind an action. */
+/**
+ * The Active administrator behind an action, or the API key acting for the account (docs/api.md).
+ * A key is no user: `userId` is null, `email` and `name` are `api:<label>` (what "invited by",
+ * "replaced by" and the audit show), and its emails count against the hourly send limit of an
+ * administrator per key (`apiKeyId`).
+ */
 export interface Admin {
-  userId: string
+  /** The administrator's user id; null for an API key. */
+  userId: string | null
+  /** The API key acting, when the actor is the API. */
+  apiKeyId: string | null
   email: string
   name: string
   accountId: string
@@ -75,7 +84,8 @@ export async function adminAction<T>(
     // One query on the common path: an admin found means the account exists.
     const admin = validAccount ? await findAdmin(trx, input.accountId, input.actor) : null
     const accountFound = admin !== null || (validAccount && (await accountExists(trx, input.accountId)))
-    const detail: Record<string, unknown> = {}
+    // An API key's label may name a later key once this one is revoked: the audit keeps its id.
+    const detail: Record<string, unknown> = input.actor.platform === 'api' && input.actor.apiKeyId ? { apiKeyId: input.actor.apiKeyId } : {}
     const audit = async (result: Result<T, LifecycleFailure>, target: string | null) => {
       if (input.quiet) return result
       await recordAudit(trx, {
@@ -145,15 +155,25 @@ async function findTarget(trx: Knex.Transaction, accountId: string, by: { email:
   return 'userId' in by ? findUserById(trx, accountId, by.userId, { forUpdate }) : findUserByEmail(trx, accountId, by.email, { forUpdate })
 }
 
-/** The actor, if their platform-vouched email is an Active administrator of the account. */
+/**
+ * The actor, if their platform-vouched email is an Active administrator of the account, or if
+ * they are an API key active for the account (re-read here, so a revoked key stops at once).
+ */
 export async function findAdmin(db: Knex | Knex.Transaction, accountId: string, actor: Actor): Promise<Admin | null> {
+  if (actor.platform === 'api') {
+    if (!isUuid(actor.apiKeyId)) return null
+    const key = await findActiveApiKey(db, accountId, actor.apiKeyId)
+    if (!key) return null
+    const who = `api:${key.label}`
+    return { userId: null, apiKeyId: key.id, email: who, name: who, accountId, accountName: key.account_name, accountTimeZone: key.time_zone }
+  }
   if (!actor.email) return null
   const checked = normaliseEmail(actor.email)
   if (!checked.ok) return null
   const row = await findActiveAdmin(db, accountId, checked.email)
   if (!row) return null
   const name = `${row.first_name} ${row.last_name}`.trim()
-  return { userId: row.id, email: row.email, name: name || row.email, accountId, accountName: row.account_name, accountTimeZone: row.time_zone }
+  return { userId: row.id, apiKeyId: null, email: row.email, name: name || row.email, accountId, accountName: row.account_name, accountTimeZone: row.time_zone }
 }
 
 /** The facts of a failure, as JSON for the audit detail. */

@@ -70,7 +70,7 @@ export async function insertInvitation(
   deps: Pick<Deps, 'config'>,
   trx: Knex.Transaction,
   user: UserRow,
-  invitedBy: { userId: string; email: string },
+  invitedBy: { userId: string | null; email: string },
   now: Date,
 ): Promise<InvitationRow> {
   const linkId = newLinkId()

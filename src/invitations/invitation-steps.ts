@@ -32,7 +32,7 @@ export async function resolveGroups(
  * limit), if it may not. Check before writing anything.
  */
 export function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin, toEmail: string, now: Date): Promise<LifecycleFailure | null> {
-  return checkSendable(trx, { adminUserId: admin.userId, toEmail, now, limits: deps.config.limits })
+  return checkSendable(trx, { adminUserId: admin.userId, adminApiKeyId: admin.apiKeyId, toEmail, now, limits: deps.config.limits })
 }
 
 /**
@@ -51,13 +51,15 @@ export async function sendInvitationEmail(
     kind: opts.kind,
     toEmail: opts.user.email,
     requestedByUserId: opts.admin.userId,
+    requestedByApiKeyId: opts.admin.apiKeyId,
     now: opts.now,
     invitationMarkedQueued: opts.invitationMarkedQueued ?? false,
     payload: {
       accountName: opts.admin.accountName,
       recipientFirstName: opts.user.first_name,
-      inviterName: opts.admin.name,
-      inviterEmail: opts.admin.email,
+      // An API key is no person to name to the invitee: the email says "An administrator".
+      inviterName: opts.admin.apiKeyId ? null : opts.admin.name,
+      inviterEmail: opts.admin.apiKeyId ? null : opts.admin.email,
       groups: opts.groups ?? (await userGroupNames(trx, opts.user.id)),
       expiresAt: opts.invitation?.expires_at.toISOString() ?? null,
       timeZone: opts.admin.accountTimeZone,

@@ -24,14 +24,22 @@ export type RowAction = 'resend' | 'regenerate' | 'link' | 'edit' | 'remove'
 
 /** Who is behind an action, as the chat platform (or terminal) identifies them. */
 export interface Actor {
-  /** A chat platform's name (src/chat/platform.ts), or where else the action came from. */
-  platform: ChatPlatform | 'cli' | 'web' | 'system'
-  /** Slack user id, Teams AAD object id, OS user for the CLI. */
+  /**
+   * A chat platform's name (src/chat/platform.ts), or where else the action came from: `api` is
+   * the host product's backend through an API key (docs/api.md).
+   */
+  platform: ChatPlatform | 'cli' | 'web' | 'system' | 'api'
+  /** Slack user id, Teams AAD object id, OS user for the CLI, the key's label for the API. */
   platformUserId: string
-  /** The email the platform vouches for; the core checks it is an Active administrator. */
+  /** The email the platform vouches for; the core checks it is an Active administrator. Null for an API key. */
   email: string | null
   /** Display name for confirmations ("@alice"), when the platform has one. */
   displayName?: string | null
+  /**
+   * The API key behind an `api` action: instead of an administrator's email, the core checks this
+   * key is active for the account, inside the action's transaction.
+   */
+  apiKeyId?: string
 }
 
 export interface InvitationView {
