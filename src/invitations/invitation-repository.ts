@@ -167,6 +167,22 @@ export async function resolveLinkToken(db: Db, secret: Buffer, token: string, op
   return { invitation, user, accountName: account.name, accountTimeZone: account.time_zone }
 }
 
+/**
+ * The invitation `invitationId` (a uuid) with its user and account, as `resolveLinkToken` gives
+ * them, whatever its state; null when there is none. For what names an invitation without its
+ * link (a hand-over code); `forUpdate` locks the invitation row.
+ */
+export async function findLinkTarget(db: Db, invitationId: string, opts: { forUpdate?: boolean } = {}): Promise<LinkTarget | null> {
+  const q = db<InvitationRow>('invitations').where({ id: invitationId }).first()
+  if (opts.forUpdate) q.forUpdate()
+  const invitation = await q
+  if (!invitation) return null
+  const user = await db<UserRow>('users').where({ id: invitation.user_id }).first()
+  const account = await db('accounts').where({ id: invitation.account_id }).first<{ name: string; time_zone: string } | undefined>('name', 'time_zone')
+  if (!user || !account) return null
+  return { invitation, user, accountName: account.name, accountTimeZone: account.time_zone }
+}
+
 /** Why a link that was found does not open the welcome screen now; null while it does. */
 export function linkRefusal(invitation: InvitationRow, now: Date): LinkCode | null {
   switch (invitation.state) {

@@ -95,8 +95,11 @@ export async function reinviteUser(trx: Knex.Transaction, userId: string, u: { f
   return row
 }
 
-/** The invitee registered: Active from now, with the names and password they chose. */
-export async function activateUser(trx: Knex.Transaction, userId: string, u: { firstName: string; lastName: string; passwordHash: string; now: Date }): Promise<void> {
+/**
+ * The invitee registered: Active from now, with the names and password they chose (no password
+ * when they were handed over to the product's own sign-up, which keeps their credentials).
+ */
+export async function activateUser(trx: Knex.Transaction, userId: string, u: { firstName: string; lastName: string; passwordHash: string | null; now: Date }): Promise<void> {
   await trx('users')
     .where({ id: userId })
     .update({ status: 'active', joined_at: u.now, first_name: u.firstName, last_name: u.lastName, password_hash: u.passwordHash, updated_at: u.now })

@@ -1,0 +1,43 @@
+import { recordAudit } from '../audit/audit-repository.ts'
+import type { Deps } from '../deps.ts'
+import type { LinkCode } from '../invitations/codes.ts'
+import { openLink } from '../invitations/invitation-repository.ts'
+import { inviteeActor } from '../invitations/invitee-link.ts'
+import { ok, type Result } from '../shared/result.ts'
+import { HANDOVER_CODE_TTL_MS, handOverCodeHash, handOverUrl, newHandOverCode } from './codes.ts'
+import { deleteHandOverCodes, insertHandOverCode } from './handover-repository.ts'
+
+/**
+ * Accept, when the product registers its users itself (ACCEPT_REDIRECT_URL): the invitee's live
+ * link gets a one-time code and the address of the product's sign-up carrying it. The invitation
+ * stays pending until the product redeems the code (`redeemHandOverCode`); a new click replaces
+ * any earlier code of the same invitation. Audited as the invitee's.
+ *
+ * Throws when ACCEPT_REDIRECT_URL is not configured: the page offers this only when it is.
+ */
+export async function issueHandOverCode(deps: Deps, cmd: { token: string }): Promise<Result<{ code: string; redirectTo: string; expiresAt: Date }, { code: LinkCode }>> {
+  const redirectUrl = deps.config.acceptRedirectUrl
+  if (!redirectUrl) throw new Error('issueHandOverCode needs ACCEPT_REDIRECT_URL')
+  return deps.db.transaction(async (trx) => {
+    const now = deps.clock.now()
+    // The invitation first, then its codes: the order redeem takes them too.
+    const link = await openLink(trx, deps.config.inviteSecret, cmd.token, now, { forUpdate: true })
+    if (!link.ok) return link
+    const { invitation, user } = link.value
+    const code = newHandOverCode()
+    const expiresAt = new Date(now.getTime() + HANDOVER_CODE_TTL_MS)
+    await deleteHandOverCodes(trx, invitation.id)
+    await insertHandOverCode(trx, { code_hash: handOverCodeHash(code), invitation_id: invitation.id, account_id: invitation.account_id, created_at: now, expires_at: expiresAt })
+    await recordAudit(trx, {
+      accountId: invitation.account_id,
+      at: now,
+      actor: inviteeActor(user, invitation.id),
+      action: 'invitation.hand_over',
+      targetEmail: user.email,
+      resultCode: 'handover.issued',
+      ok: true,
+      detail: { expiresAt: expiresAt.toISOString() },
+    })
+    return ok({ code, redirectTo: handOverUrl(redirectUrl, code), expiresAt })
+  })
+}
