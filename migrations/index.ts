@@ -16,6 +16,7 @@ import * as m20261130100000 from './20261130100000_account_time_zone.ts'
 import * as m20261130110000 from './20261130110000_notice_destinations.ts'
 import * as m20261130120000 from './20261130120000_slack_installations.ts'
 import * as m20261130130000 from './20261130130000_api_keys.ts'
+import * as m20261130140000 from './20261130140000_webhooks.ts'
 import * as m20261130150000 from './20261130150000_handover_codes.ts'
 
 export interface Migration {
@@ -45,5 +46,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Migrat
   ['20261130110000_notice_destinations', m20261130110000],
   ['20261130120000_slack_installations', m20261130120000],
   ['20261130130000_api_keys', m20261130130000],
+  ['20261130140000_webhooks', m20261130140000],
   ['20261130150000_handover_codes', m20261130150000],
 ]

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto'
+import type { Knex } from 'knex'
+import type { WebhookEvent, WebhookPayload } from './events.ts'
+import { enabledEndpointsOf, insertMessages, type MessageInsert } from './webhook-repository.ts'
+
+/**
+ * Announce events to the account's webhook endpoints (docs/webhooks.md): one outbox row per
+ * (event, enabled endpoint subscribed to its type), written in the caller's transaction, so an
+ * event exists exactly when the change it announces committed. The delivery worker
+ * (src/webhooks/worker.ts) posts them later; nothing here touches the network.
+ *
+ * Each event gets one message id (`msg_…`), the `webhook-id` of every attempt to every endpoint:
+ * a receiver that got it twice drops the copy by it.
+ */
+export async function emitWebhookEvents(trx: Knex.Transaction, events: readonly WebhookEvent[]): Promise<void> {
+  if (events.length === 0) return
+  const endpoints = await enabledEndpointsOf(
+    trx,
+    events.map((e) => e.accountId),
+  )
+  if (endpoints.length === 0) return
+  const rows: MessageInsert[] = []
+  for (const event of events) {
+    const payload: WebhookPayload = { type: event.type, timestamp: event.at.toISOString(), data: { ...event.data } }
+    const body = JSON.stringify(payload)
+    const messageId = newMessageId()
+    for (const endpoint of endpoints) {
+      if (endpoint.account_id !== event.accountId) continue
+      if (endpoint.events !== null && !endpoint.events.includes(event.type)) continue
+      rows.push({
+        message_id: messageId,
+        endpoint_id: endpoint.id,
+        account_id: event.accountId,
+        event_type: event.type,
+        ordering_key: orderingKey(event),
+        payload: body,
+        created_at: event.at,
+      })
+    }
+  }
+  await insertMessages(trx, rows)
+}
+
+/** One event: see `emitWebhookEvents`. */
+export function emitWebhookEvent(trx: Knex.Transaction, event: WebhookEvent): Promise<void> {
+  return emitWebhookEvents(trx, [event])
+}
+
+/** A new `webhook-id`: `msg_` and 144 random bits. */
+export function newMessageId(): string {
+  return `msg_${randomBytes(18).toString('base64url')}`
+}
+
+/** What keeps a person's events in order: their user id, or their address when no user is known (a bounce). */
+function orderingKey(event: WebhookEvent): string {
+  const data = event.data as { userId?: string | null; email?: string }
+  return data.userId ? `user:${data.userId}` : `email:${(data.email ?? '').slice(0, 90)}`
+}
