@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
-import type { ServiceConfig } from './deps.ts'
+import { DEFAULT_PRODUCT_NAME, type Branding, type ServiceConfig } from './deps.ts'
 import { parseDuration } from './invitations/rules.ts'
+import { normaliseEmail } from './shared/email-address.ts'
+import { checkName } from './shared/names.ts'
 
 /**
  * The core's configuration (docs/operations.md), validated once at start. Adapters validate their own
@@ -18,6 +20,29 @@ const optionalNonEmpty = z
 const intFromEnv = (fallback: number, min: number, max: number) =>
   optionalNonEmpty.transform((v) => (v === undefined ? fallback : Number(v))).pipe(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
 const positiveInt = (fallback: number) => intFromEnv(fallback, 1, 1_000_000)
+
+/**
+ * A page the invitee is sent to or shown (TERMS_URL, SIGN_IN_URL, …): an absolute http(s) URL
+ * without credentials in it (they would be shown to every invitee). https is required in
+ * production, a rule across variables (`crossProblems`).
+ */
+const linkUrl = optionalNonEmpty.pipe(
+  z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+    .max(2000, 'must be at most 2000 characters')
+    .refine((v) => {
+      // Runs after a failed format check too (zod reports every problem): only judge a URL.
+      const u = URL.canParse(v) ? new URL(v) : null
+      return u === null || (u.username === '' && u.password === '')
+    }, 'must not carry a user name or password')
+    .optional(),
+)
+
+/** Longest PRODUCT_NAME: a header, a title and an email subject must still read. */
+export const PRODUCT_NAME_MAX = 60
+
+/** The branding variables, in the order docs/operations.md lists them. */
+export const BRANDING_URL_VARIABLES = ['TERMS_URL', 'PRIVACY_URL', 'SIGN_IN_URL', 'ACCEPT_REDIRECT_URL'] as const
 
 const schema = z
   .object({
@@ -38,6 +63,32 @@ const schema = z
     LOG_LEVEL: optionalNonEmpty.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()).transform((v) => v ?? 'info'),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
     EMAIL_SEND_CONCURRENCY: intFromEnv(4, 1, 64),
+    PRODUCT_NAME: optionalNonEmpty.pipe(
+      z
+        .string()
+        .max(PRODUCT_NAME_MAX, `must be at most ${PRODUCT_NAME_MAX} characters`)
+        .superRefine((v, ctx) => {
+          // The same rule as a person's name: one line, no control or bidi characters.
+          const checked = checkName('personPart', v)
+          if (!checked.ok && checked.problem !== 'too_long') ctx.addIssue({ code: 'custom', message: checked.problem === 'line_break' ? 'must be one line' : 'must not contain control characters' })
+        })
+        .optional(),
+    ),
+    TERMS_URL: linkUrl,
+    PRIVACY_URL: linkUrl,
+    SIGN_IN_URL: linkUrl,
+    ACCEPT_REDIRECT_URL: linkUrl,
+    SUPPORT_EMAIL: optionalNonEmpty.pipe(
+      z
+        .string()
+        .transform((v, ctx) => {
+          const checked = normaliseEmail(v)
+          if (checked.ok) return checked.email
+          ctx.addIssue({ code: 'custom', message: 'must be one email address, such as support@example.com' })
+          return z.NEVER
+        })
+        .optional(),
+    ),
   })
 
 /**
@@ -51,6 +102,11 @@ function crossProblems(env: NodeJS.ProcessEnv): string[] {
   if (production && !set('INVITE_SECRET')) problems.push('INVITE_SECRET is required when NODE_ENV=production')
   if (production && !set('PUBLIC_BASE_URL')) problems.push('PUBLIC_BASE_URL is required when NODE_ENV=production (links in emails must reach your server)')
   if ((env.EMAIL_TRANSPORT ?? '').trim() === 'ses' && !set('EMAIL_FROM')) problems.push('EMAIL_FROM is required with EMAIL_TRANSPORT=ses (a verified SES sender)')
+  if (production) {
+    for (const name of BRANDING_URL_VARIABLES) {
+      if (/^\s*http:/i.test(env[name] ?? '')) problems.push(`${name} must be an https URL when NODE_ENV=production`)
+    }
+  }
   return problems
 }
 
@@ -71,6 +127,8 @@ export interface AppConfig {
   shutdownGraceMs: number
   /** Emails one process sends at once (the send rate still holds across every replica). */
   emailSendConcurrency: number
+  /** PRODUCT_NAME, TERMS_URL, …, with their defaults (also in `service.branding`). */
+  branding: Branding
   /** The service's slice, without the secret (filled in by `resolveInviteSecret`). */
   service: Omit<ServiceConfig, 'inviteSecret'>
 }
@@ -87,6 +145,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): { ok: true; config: AppConfi
   if (!parsed.success || problems.length > 0) return { ok: false, problems }
   const e = parsed.data
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
+  const branding: Branding = {
+    productName: e.PRODUCT_NAME ?? DEFAULT_PRODUCT_NAME,
+    termsUrl: e.TERMS_URL ?? null,
+    privacyUrl: e.PRIVACY_URL ?? null,
+    supportEmail: e.SUPPORT_EMAIL ?? null,
+    signInUrl: e.SIGN_IN_URL ?? null,
+  }
   return {
     ok: true,
     config: {
@@ -100,15 +165,32 @@ export function loadConfig(env: NodeJS.ProcessEnv): { ok: true; config: AppConfi
       logLevel: e.LOG_LEVEL,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       emailSendConcurrency: e.EMAIL_SEND_CONCURRENCY,
+      branding,
       service: {
         inviteTtlMs: parseDuration(e.INVITE_TTL)!,
         publicBaseUrl,
-        emailFrom: e.EMAIL_FROM ?? 'InviteOps <invitations@localhost>',
+        emailFrom: senderAddress(e.EMAIL_FROM, branding.productName),
         defaultGroup: e.DEFAULT_GROUP,
         limits: { adminSendsPerHour: e.ADMIN_SEND_LIMIT_PER_HOUR, recipientSendsPerDay: e.RECIPIENT_SEND_LIMIT_PER_DAY },
+        acceptRedirectUrl: e.ACCEPT_REDIRECT_URL ?? null,
+        branding,
       },
     },
   }
+}
+
+/**
+ * The emails' sender: EMAIL_FROM as given when it names itself (`Acme <no-reply@acme.example>`);
+ * a bare address, or none, gets the product's name as its display name, quoted as RFC 5322
+ * wants when the name holds anything beyond letters, digits and spaces.
+ *
+ * @example senderAddress('no-reply@acme.example', 'Acme, Inc.') === '"Acme, Inc." <no-reply@acme.example>'
+ */
+export function senderAddress(emailFrom: string | undefined, productName: string): string {
+  const address = emailFrom ?? 'invitations@localhost'
+  if (address.includes('<')) return address
+  const name = /^[A-Za-z0-9 ]+$/.test(productName) ? productName : `"${productName.replace(/["\\]/g, (c) => `\\${c}`)}"`
+  return `${name} <${address}>`
 }
 
 /**
