@@ -90,7 +90,8 @@ export interface SlackWorkspacesOptions {
 /** The part of Slack's `oauth.v2.access` answer to a refresh we use (https://docs.slack.dev/reference/methods/oauth.v2.access). */
 const RefreshAnswer = z.object({
   ok: z.literal(true),
-  access_token: z.string().regex(/^xoxb-/, 'not a bot token'),
+  // With rotation on, Slack's bot tokens read `xoxe.xoxb-1-…` (and its refresh tokens `xoxe-1-…`).
+  access_token: z.string().regex(/^(xoxe\.)?xoxb-/, 'not a bot token'),
   refresh_token: z.string().min(1).optional(),
   expires_in: z.number().int().positive().optional(),
 })

@@ -16,9 +16,9 @@ import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../sup
 import { serveRouter } from '../support/http.ts'
 import { ADMIN_EMAIL, ALICE, API_ORIGIN, CHANNEL, DISTRIBUTION_CONFIG, OAUTH, TEAM, formBody, levelLogger, mockResponseUrl, mockUsersInfo, postSigned, slackInstallation, slashCommand, useSlackRouteTests } from './support.ts'
 
-const OLD_TOKEN = 'xoxb-1111-acme-old-rotating'
+const OLD_TOKEN = 'xoxe.xoxb-1-acme-old-rotating'
 const OLD_REFRESH = 'xoxe-1-old-refresh-token'
-const NEW_TOKEN = 'xoxb-1111-acme-new-rotating'
+const NEW_TOKEN = 'xoxe.xoxb-1-acme-new-rotating'
 const NEW_REFRESH = 'xoxe-1-new-refresh-token'
 const HOUR = 60 * 60_000
 const RESPONSE_URL = 'https://hooks.slack.com/commands/T0001INVOPS/1234567890/abcdefghijklmnop'
