@@ -19,7 +19,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { InstallProvider, type CodedError, type Installation, type InstallURLOptions, type OrgInstallation } from '@slack/oauth'
-import { LogLevel, WebClient, type WebClientOptions } from '@slack/web-api'
+import { WebClient, type WebClientOptions } from '@slack/web-api'
 import { Router, type Response } from 'express'
 import { z } from 'zod'
 import { resolveAccount } from '../../src/accounts/resolve-account.ts'
@@ -28,7 +28,7 @@ import { readInstallLink } from '../../src/installations/install-link.ts'
 import { linkInstalledWorkspace } from '../../src/installations/link-installed-workspace.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { dateFormatter } from '../web/pages.ts'
-import { boltLogger } from './bolt-logger.ts'
+import { quietSlackLogger } from './bolt-logger.ts'
 import { SLACK_BOT_SCOPES, SLACK_CALL_TIMEOUT_MS, SLACK_INSTALL_PATH, SLACK_OAUTH_REDIRECT_PATH, type SlackConfig, type SlackOAuthConfig } from './config.ts'
 import { judgeSlackUser, slackActor, type SlackIdentity } from './identity.ts'
 import { createSlackInstallationStore, UnusableInstallationError } from './installation-store.ts'
@@ -104,7 +104,8 @@ export function createSlackInstallRouter(deps: Deps, config: SlackConfig, opts: 
     iconHref: `${SLACK_INSTALL_ASSETS_PATH}/icon.svg`,
     formatDate,
   }
-  const clientOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: SLACK_CALL_TIMEOUT_MS, retryConfig: FLOW_RETRIES, ...opts.clientOptions }
+  // Our logger without its debug lines (bolt-logger.ts): the flow's calls carry the client secret and the code.
+  const clientOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: SLACK_CALL_TIMEOUT_MS, retryConfig: FLOW_RETRIES, logger: quietSlackLogger(logger), ...opts.clientOptions }
   const redirectUri = `${deps.config.publicBaseUrl}${SLACK_OAUTH_REDIRECT_PATH}`
   const baseOptions: InstallURLOptions = { scopes: [...SLACK_BOT_SCOPES], redirectUri }
 
@@ -204,7 +205,7 @@ export function createSlackInstallRouter(deps: Deps, config: SlackConfig, opts: 
       identity = { ok: false, problem: 'lookup_failed' }
     } else {
       try {
-        const raw: unknown = await new WebClient(botToken, { ...clientOptions, logLevel: LogLevel.ERROR }).users.info({ user: installerId })
+        const raw: unknown = await new WebClient(botToken, clientOptions).users.info({ user: installerId })
         identity = judgeInstaller(raw, installation, isOrg)
       } catch (error) {
         // Installed, but we cannot tell who did it: linking on a guess would be wrong, refusing
@@ -272,10 +273,12 @@ function errorText(error: unknown): string {
 }
 
 /**
- * @slack/oauth logs every failed callback at error level, a cancelled install included; ours
- * (`failureAsync`) logs each with its cause at the level it deserves, so the library's go to warn.
+ * @slack/oauth's logger (also given to its WebClients): no debug lines (quietSlackLogger: they
+ * carry the state, the install link, the client secret and the code). It logs every failed
+ * callback at error level, a cancelled install included; ours (`failureAsync`) logs each with its
+ * cause at the level it deserves, so the library's go to warn.
  */
-function flowLogger(logger: Logger): ReturnType<typeof boltLogger> {
-  const inner = boltLogger(logger)
+function flowLogger(logger: Logger): ReturnType<typeof quietSlackLogger> {
+  const inner = quietSlackLogger(logger, 'slack-oauth')
   return { ...inner, error: inner.warn }
 }

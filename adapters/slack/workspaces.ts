@@ -18,6 +18,7 @@ import { WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-
 import { z } from 'zod'
 import type { Deps } from '../../src/deps.ts'
 import { findSlackInstallation, refreshSlackBotToken, type SlackBotTokens, type SlackInstallationKey } from '../../src/installations/slack-installations.ts'
+import { quietSlackLogger } from './bolt-logger.ts'
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 
 /**
@@ -137,7 +138,8 @@ export function createSlackWorkspaces(deps: Deps, config: SlackConfig, opts: Sla
 
   const oauth = config.oauth
   // Without a token: `oauth.v2.access` authenticates with the client id and secret in the body.
-  const oauthClient = new WebClient(undefined, { slackApiUrl: config.apiUrl, timeout: webApiMs, logLevel: LogLevel.ERROR, ...opts.clientOptions, retryConfig: { retries: 0 } })
+  // Our logger without its debug lines, which would carry that secret and both refresh tokens.
+  const oauthClient = new WebClient(undefined, { slackApiUrl: config.apiUrl, timeout: webApiMs, logger: quietSlackLogger(logger), ...opts.clientOptions, retryConfig: { retries: 0 } })
 
   /** Slack's side of a rotation: a refresh token for a new bot token (and the next refresh token). */
   async function refresh(refreshToken: string): Promise<SlackBotTokens> {

@@ -93,6 +93,8 @@ describe('a token that expires within two hours', () => {
     expect(found?.status).toBe('active')
     if (found?.status !== 'active') throw new Error('not active')
     expect(found.installation).toMatchObject({ botToken: NEW_TOKEN, botRefreshToken: NEW_REFRESH, botTokenExpiresAt: new Date(deps.clock.now().getTime() + 43_200_000) })
+    // The log records debug lines too: the refresh's secret and tokens are in none of them.
+    for (const secret of [OAUTH.clientSecret, OLD_REFRESH, NEW_REFRESH, NEW_TOKEN]) expect(logger.lines.filter(({ line }) => line.includes(secret))).toEqual([])
   })
 
   it('a refresh Slack refuses, while the old token still works: answered with the old token, the stored one kept, a warning logged', async () => {
