@@ -29,8 +29,14 @@ export interface PageContext {
    * 15:26 Europe/Berlin"), as the emails do. UTC on pages that belong to no account.
    */
   formatDate: (d: Date) => string
-  /** Terms of Use page, when the operator has one. */
+  /** Terms of Use page, when the operator has one (TERMS_URL). */
   termsUrl: string | null
+  /** Privacy notice, linked from the footer (PRIVACY_URL). */
+  privacyUrl?: string | null
+  /** Where an invitee with a question writes, named in the footer (SUPPORT_EMAIL). */
+  supportEmail?: string | null
+  /** The product's sign-in page, offered once the invitee has an account (SIGN_IN_URL). */
+  signInUrl?: string | null
 }
 
 /**
@@ -122,10 +128,23 @@ function layout(ctx: PageContext, title: string, body: HtmlValue, opts: { wide?:
 <main id="main" class="${opts.wide ? 'card card--wide' : 'card'}">
 ${body}
 </main>
-<footer class="site-footer"><p>${ctx.productName} sends invitations on behalf of the account that invited you. This link is personal: please do not share it.</p></footer>
+<footer class="site-footer"><p>${ctx.productName} sends invitations on behalf of the account that invited you. This link is personal: please do not share it.</p>${footerLinks(ctx)}</footer>
 </body>
 </html>
 `.value
+}
+
+/** Support address and privacy notice, when the operator gave them. */
+function footerLinks(ctx: PageContext): SafeHtml | '' {
+  const support = ctx.supportEmail ? html`Questions? Write to <a href="mailto:${ctx.supportEmail}">${ctx.supportEmail}</a>.` : ''
+  const privacy = ctx.privacyUrl ? html`<a href="${ctx.privacyUrl}">Privacy notice</a>` : ''
+  if (!support && !privacy) return ''
+  return html`<p class="footer-links">${support}${support && privacy ? ' ' : ''}${privacy}</p>`
+}
+
+/** "Sign in to <product>", when the operator gave the product's sign-in page. */
+function signInLink(ctx: PageContext): SafeHtml | '' {
+  return ctx.signInUrl ? html`<div class="actions"><a class="button button--primary" href="${ctx.signInUrl}">Sign in to ${ctx.productName}</a></div>` : ''
 }
 
 function page(status: number, ctx: PageContext, title: string, body: HtmlValue, opts: { wide?: boolean } = {}): RenderedPage {
@@ -144,8 +163,12 @@ function groupList(groups: string[]): SafeHtml {
 // ---------------------------------------------------------------------------------------------
 // Live link: welcome, registration, decline
 
-/** The welcome screen: who invited you to what, until when; Accept and Decline. */
-export function renderWelcome(ctx: PageContext, data: { invitee: InviteeDetails; acceptPath: string; declinePath: string }): RenderedPage {
+/**
+ * The welcome screen: who invited you to what, until when; Accept and Decline. Accept opens the
+ * registration form, or, when the product registers its users itself (`handOver`), posts and
+ * sends the invitee on to the product's sign-up.
+ */
+export function renderWelcome(ctx: PageContext, data: { invitee: InviteeDetails; acceptPath: string; declinePath: string; handOver?: FormTarget | null }): RenderedPage {
   const { invitee } = data
   const inviter = invitee.invitedBy
   return page(
@@ -163,9 +186,14 @@ export function renderWelcome(ctx: PageContext, data: { invitee: InviteeDetails;
   <div><dt>Valid until</dt><dd><time datetime="${invitee.expiresAt.toISOString()}">${ctx.formatDate(invitee.expiresAt)}</time></dd></div>
 </dl>
 <div class="actions">
-  <form method="get" action="${data.acceptPath}"><button type="submit" class="button button--primary">Accept invitation</button></form>
+  ${
+    data.handOver
+      ? html`<form method="post" action="${data.handOver.action}">${csrfField(data.handOver)}<button type="submit" class="button button--primary">Accept invitation</button></form>`
+      : html`<form method="get" action="${data.acceptPath}"><button type="submit" class="button button--primary">Accept invitation</button></form>`
+  }
   <form method="get" action="${data.declinePath}"><button type="submit" class="button button--secondary">Decline invitation</button></form>
 </div>
+${data.handOver ? html`<p class="note">Accepting takes you to ${ctx.productName} to create your account there.</p>` : ''}
 <p class="note">Not expecting this invitation? Decline it, or simply ignore the email: nothing happens until you choose.</p>
 `,
   )
@@ -188,6 +216,11 @@ const FIELD_LABELS: Record<RegisterField, string> = {
   termsAccepted: 'Terms of Use',
 }
 
+/** The check box's name in the error summary: without Terms to accept, it confirms joining. */
+function fieldLabel(ctx: PageContext, field: RegisterField): string {
+  return field === 'termsAccepted' && !ctx.termsUrl ? 'Confirmation' : FIELD_LABELS[field]
+}
+
 const FIELD_ORDER: RegisterField[] = ['firstName', 'lastName', 'password', 'passwordConfirmation', 'termsAccepted']
 
 /**
@@ -198,9 +231,11 @@ export function renderRegisterForm(ctx: PageContext, data: RegisterFormData): Re
   const { invitee, errors, values } = data
   const failed = FIELD_ORDER.filter((f) => (errors[f]?.length ?? 0) > 0)
   const invalid = (f: RegisterField) => (failed.includes(f) ? 'true' : null)
+  // With Terms to read, the box accepts them (the page says the link opens a new tab, so the
+  // form is not lost); without, it says what ticking it does rather than name Terms nobody can read.
   const terms = ctx.termsUrl
-    ? html`I have read and accept the <a href="${ctx.termsUrl}" target="_blank" rel="noopener noreferrer">Terms of Use</a>`
-    : html`I have read and accept the Terms of Use`
+    ? html`I have read and accept the <a href="${ctx.termsUrl}" target="_blank" rel="noopener noreferrer">Terms of Use</a> (opens in a new tab)`
+    : html`I want to join ${invitee.accountName} as ${invitee.email}`
   const input = (name: 'firstName' | 'lastName', autocomplete: string) => html`
   <div class="field${failed.includes(name) ? ' field--invalid' : ''}">
     <label for="${name}">${FIELD_LABELS[name]}</label>
@@ -219,7 +254,7 @@ ${
   failed.length > 0
     ? html`<div class="alert alert--danger" role="alert" aria-labelledby="error-summary-title">
   <h2 id="error-summary-title">Please check ${failed.length === 1 ? 'one field' : `${failed.length} fields`}</h2>
-  <ul>${failed.map((f) => html`<li><a href="#${f}">${FIELD_LABELS[f]}: ${errors[f]?.[0] ?? ''}</a></li>`)}</ul>
+  <ul>${failed.map((f) => html`<li><a href="#${f}">${fieldLabel(ctx, f)}: ${errors[f]?.[0] ?? ''}</a></li>`)}</ul>
 </div>`
     : ''
 }
@@ -260,6 +295,7 @@ export function renderAccepted(ctx: PageContext, data: { accountName: string; fi
 ${statusIcon('success')}
 <h1>Welcome, ${data.firstName}</h1>
 <p class="lead">You are now a member of <strong>${data.accountName}</strong>. Sign in with <strong>${data.email}</strong> and the password you just chose.</p>
+${signInLink(ctx)}
 <p class="note">This invitation link has now been used and will not work again.</p>
 `,
   )
@@ -361,6 +397,7 @@ ${statusIcon('neutral')}
 ${statusIcon('success')}
 <h1>This invitation has already been accepted</h1>
 <p class="lead">The account was created with this link, so it cannot be used again. If that was you, sign in as usual.</p>
+${signInLink(ctx)}
 `,
       )
     case 'link.declined':

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { z } from 'zod'
-import type { Deps } from '../../src/deps.ts'
+import { brandingOf, type Deps } from '../../src/deps.ts'
+import { issueHandOverCode } from '../../src/handover/issue.ts'
 import type { LinkCode } from '../../src/invitations/codes.ts'
 import { acceptInvitation, type RegistrationField, type RegistrationFieldError } from '../../src/invitations/accept-invitation.ts'
 import { declineInvitation } from '../../src/invitations/decline-invitation.ts'
@@ -36,9 +37,9 @@ import { createRateLimiter, type RateLimitOptions } from './rate-limit.ts'
 export const INVITEE_BASE_PATH = '/invitations'
 
 export interface InviteeRouterOptions {
-  /** Product name in page headers. Default `InviteOps`. */
+  /** Product name in page headers. Default: the configured branding (PRODUCT_NAME, else `InviteOps`). */
   productName?: string
-  /** Terms of Use URL linked from the registration form, if the operator has one. */
+  /** Terms of Use URL linked from the registration form. Default: the configured TERMS_URL. */
   termsUrl?: string | null
   /** Per-IP limit on requests that look up a token. Default 60 per minute. */
   lookupLimit?: RateLimitOptions
@@ -67,9 +68,16 @@ const AcceptForm = z.object({
 // What body-parser puts on its errors (`type`, `status`): read through zod, never cast.
 const HttpErrorShape = z.object({ type: z.string().optional(), status: z.number().optional(), statusCode: z.number().optional() })
 
+/** The pages' CSP; `formTargets` are the origins a form may end up at beyond our own. */
+function contentSecurityPolicy(formTargets: string[] = []): string {
+  // No script at all; styles and images only from us; forms only post back to us (and, for the
+  // hand-over, follow our redirect to the product's sign-up: browsers check form-action on each
+  // redirect of a submission); never framed.
+  return `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${["'self'", ...formTargets].join(' ')}; frame-ancestors 'none'; base-uri 'none'`
+}
+
 const SECURITY_HEADERS: Record<string, string> = {
-  // No script at all; styles and images only from us; forms only post back to us; never framed.
-  'Content-Security-Policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy': contentSecurityPolicy(),
   // The token is in the URL: never send it to another site (the Terms link, a logo host…).
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
@@ -113,13 +121,21 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
   const lookupLimit = opts.lookupLimit ?? { max: 60, windowMs: 60_000 }
   const limiter = createRateLimiter(deps.clock, lookupLimit)
   const logger = deps.logger.child({ component: 'invitee-web' })
+  const branding = brandingOf(deps.config)
+  const termsUrl = opts.termsUrl !== undefined ? opts.termsUrl : branding.termsUrl
+  // With ACCEPT_REDIRECT_URL, Accept hands the invitee over to the product's own sign-up.
+  const handOverUrl = deps.config.acceptRedirectUrl ?? null
+  const welcomeCsp = handOverUrl ? contentSecurityPolicy([new URL(handOverUrl).origin]) : null
 
   const ctx = (req: Request, timeZone: string = UTC): PageContext => ({
-    productName: opts.productName ?? 'InviteOps',
+    productName: opts.productName ?? branding.productName,
     stylesheetHref: `${req.baseUrl}/assets/invitee.css?v=${cssVersion}`,
     iconHref: `${req.baseUrl}/assets/icon.svg`,
     formatDate: formatDateIn(timeZone),
-    termsUrl: opts.termsUrl ?? null,
+    termsUrl,
+    privacyUrl: branding.privacyUrl,
+    supportEmail: branding.supportEmail,
+    signInUrl: branding.signInUrl,
   })
   const send = (res: Response, page: RenderedPage) => {
     res.status(page.status).type('html').send(page.html)
@@ -219,7 +235,16 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
     if (token === null) return
     const link = await openInvitationLink(deps, { token })
     if (!link.ok) return sendLinkProblem(req, res, token, link.code)
-    send(res, renderWelcome(ctx(req, link.value.timeZone), { invitee: details(link.value), acceptPath: linkPath(req, token, '/accept'), declinePath: linkPath(req, token, '/decline') }))
+    if (welcomeCsp) res.set('Content-Security-Policy', welcomeCsp)
+    send(
+      res,
+      renderWelcome(ctx(req, link.value.timeZone), {
+        invitee: details(link.value),
+        acceptPath: linkPath(req, token, '/accept'),
+        declinePath: linkPath(req, token, '/decline'),
+        handOver: handOverUrl ? formFor(req, res, token, 'accept') : null,
+      }),
+    )
   })
 
   inner.get('/:token/accept', async (req, res) => {
@@ -227,6 +252,8 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
     if (token === null) return
     const link = await openInvitationLink(deps, { token })
     if (!link.ok) return sendLinkProblem(req, res, token, link.code)
+    // The product registers its users: there is no form here, Accept on the welcome screen is it.
+    if (handOverUrl) return res.redirect(303, linkPath(req, token))
     const invitee = details(link.value)
     send(
       res,
@@ -243,6 +270,14 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
   inner.post(
     '/:token/accept',
     guardedPost('accept', async (req, res, token) => {
+      if (handOverUrl) {
+        // A one-time code for the product's sign-up; the invitation stays pending until the
+        // product redeems it. The token stays here: Referrer-Policy no-referrer, and the product
+        // gets only the code.
+        const issued = await issueHandOverCode(deps, { token })
+        if (!issued.ok) return sendLinkProblem(req, res, token, issued.code)
+        return res.redirect(303, issued.value.redirectTo)
+      }
       const form = AcceptForm.safeParse(req.body)
       if (!form.success) return problem(req, res, 'bad_form', token)
       const f = form.data
@@ -266,7 +301,7 @@ export function createInviteeRouter(deps: Deps, opts: InviteeRouterOptions = {})
           invitee: details(link.value),
           form: formFor(req, res, token, 'accept'),
           values: { firstName: f.firstName, lastName: f.lastName, termsAccepted },
-          errors: fieldMessages(result.fields),
+          errors: fieldMessages(result.fields, { termsUrl }),
         }),
       )
     }),
@@ -365,8 +400,11 @@ function details(view: InviteeView): InviteeDetails {
   }
 }
 
-/** The core's field codes in the page's words: one exhaustive switch (docs/architecture.md). */
-export function fieldMessage(field: RegistrationField, code: RegistrationFieldError): string {
+/**
+ * The core's field codes in the page's words: one exhaustive switch (docs/architecture.md).
+ * `page.termsUrl` says whether the check box accepts Terms or only confirms joining.
+ */
+export function fieldMessage(field: RegistrationField, code: RegistrationFieldError, page: { termsUrl: string | null } = { termsUrl: null }): string {
   switch (code) {
     case 'required':
       return field === 'firstName' ? 'Enter your first name.' : field === 'lastName' ? 'Enter your last name.' : 'This field is required.'
@@ -391,7 +429,7 @@ export function fieldMessage(field: RegistrationField, code: RegistrationFieldEr
     case 'password_mismatch':
       return 'The two passwords do not match.'
     case 'terms_required':
-      return 'Tick the box to accept the Terms of Use.'
+      return page.termsUrl ? 'Tick the box to accept the Terms of Use.' : 'Tick the box to confirm that you want to join.'
     default: {
       const unreachable: never = code
       throw new Error(`unhandled field error ${String(unreachable)}`)
@@ -399,11 +437,11 @@ export function fieldMessage(field: RegistrationField, code: RegistrationFieldEr
   }
 }
 
-function fieldMessages(fields: Partial<Record<RegistrationField, RegistrationFieldError[]>>): FieldMessages {
+function fieldMessages(fields: Partial<Record<RegistrationField, RegistrationFieldError[]>>, page: { termsUrl: string | null }): FieldMessages {
   const out: FieldMessages = {}
   for (const field of ['firstName', 'lastName', 'password', 'passwordConfirmation', 'termsAccepted'] as const) {
     const codes = fields[field]
-    if (codes && codes.length > 0) out[field] = codes.map((c) => fieldMessage(field, c))
+    if (codes && codes.length > 0) out[field] = codes.map((c) => fieldMessage(field, c, page))
   }
   return out
 }

@@ -215,7 +215,7 @@ describe('accept and register', () => {
     }
     expect(body).not.toContain('<li>Add a lower-case letter.</li>')
     expect(body).toContain('The two passwords do not match.')
-    expect(body).toContain('Tick the box to accept the Terms of Use.')
+    expect(body).toContain('Tick the box to confirm that you want to join.')
     expect(body).toContain('value="&lt;script&gt;alert(1)&lt;/script&gt;"')
     expect(body).not.toContain('<script>')
     expect(body).not.toContain('value="short"')
