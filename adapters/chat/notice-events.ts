@@ -1,7 +1,7 @@
 /**
  * How every chat platform groups one account's events of a round into notices (docs/notices.md):
  * expiries, requests for a new invitation, the activity lines (accepted, declined, bounced,
- * complained) and the daily digests. One exhaustive switch, so a new event type does not compile
+ * complained, a webhook endpoint disabled) and the daily digests. One exhaustive switch, so a new event type does not compile
  * until it has a place; each platform's notice renderer words and lays out the groups.
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
@@ -37,6 +37,7 @@ export function groupNoticeEvents(events: readonly AccountEvent[]): NoticeGroups
       case 'invitation.declined':
       case 'email.bounced':
       case 'email.complained':
+      case 'webhook.endpoint_disabled':
         groups.activity.push(event)
         break
       default: {
@@ -108,4 +109,20 @@ export function requestedRows(events: readonly RequestedEvent[], ctx: { now: Dat
     name: e.facts.name,
     facts: `Asked for a new invitation ${formatDay(e.at, now, timeZone)} · their link expired ${formatDay(e.facts.expiredAt, now, timeZone)}${e.facts.invitedByEmail ? ` (invited by ${esc(e.facts.invitedByEmail)})` : ''}`,
   }))
+}
+
+/**
+ * What a notice says of a disabled webhook endpoint: its host (not the whole URL: a path or query
+ * may hold a token of the product's), since when it failed (UTC, as the operator's tools say it)
+ * and the last reason, shortened.
+ */
+export function endpointDisabledFacts(facts: { url: string; failingSince: Date; lastError: string | null }): { host: string; since: string; reason: string | null } {
+  let host: string
+  try {
+    host = new URL(facts.url).host
+  } catch {
+    host = 'an unreadable URL'
+  }
+  const since = `${facts.failingSince.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+  return { host, since, reason: facts.lastError ? facts.lastError.slice(0, 200) : null }
 }

@@ -14,7 +14,7 @@
  * Pure: events in, messages out. Every value that came from a person is escaped.
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
-import { expiredRows, renderNoticeGroups, requestedRows, type NoticeRow as Row, type ActivityEvent as Activity, type ExpiredEvent as Expired, type ExpiringSoonEvent as ExpiringSoon, type RequestedEvent as Requested } from '../chat/notice-events.ts'
+import { endpointDisabledFacts, expiredRows, renderNoticeGroups, requestedRows, type NoticeRow as Row, type ActivityEvent as Activity, type ExpiredEvent as Expired, type ExpiringSoonEvent as ExpiringSoon, type RequestedEvent as Requested } from '../chat/notice-events.ts'
 import type { NoticeBatch, NoticeContext } from '../../src/notices/chat-notifier.ts'
 import { compactId, encodeBlockId } from './actions.ts'
 import { dayTime } from '../../src/users/joined-cell.ts'
@@ -113,6 +113,10 @@ function activityLine(event: Activity): string {
     }
     case 'email.complained':
       return `:warning: *${esc(event.facts.email)}* reported the invitation email as spam. InviteOps will not email this address again.`
+    case 'webhook.endpoint_disabled': {
+      const { host, since, reason } = endpointDisabledFacts(event.facts)
+      return `:rotating_light: The webhook endpoint at *${esc(host)}* was disabled: every delivery failed since ${since}${reason ? ` (last: ${escName(reason)})` : ''}. Your product hears nothing until your operator fixes the receiver and runs ${code(`inviteops webhooks enable ${event.facts.endpointId}`)}; events wait meanwhile.`
+    }
     default: {
       const unreachable: never = event
       return unreachable

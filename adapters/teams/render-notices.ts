@@ -20,7 +20,7 @@
  * markdown; dates are in the account's time zone (a channel has many readers).
  */
 import type { AccountEvent } from '../../src/notices/account-events.ts'
-import { expiredRows, renderNoticeGroups, requestedRows, type NoticeRow as Row, type ActivityEvent as Activity, type ExpiredEvent as Expired, type ExpiringSoonEvent as ExpiringSoon, type RequestedEvent as Requested } from '../chat/notice-events.ts'
+import { endpointDisabledFacts, expiredRows, renderNoticeGroups, requestedRows, type NoticeRow as Row, type ActivityEvent as Activity, type ExpiredEvent as Expired, type ExpiringSoonEvent as ExpiringSoon, type RequestedEvent as Requested } from '../chat/notice-events.ts'
 import type { NoticeBatch, NoticeContext } from '../../src/notices/chat-notifier.ts'
 import type { RowAction, UserView } from '../../src/invitations/model.ts'
 import { formatDay, formatDayTime } from '../../src/shared/dates.ts'
@@ -173,6 +173,10 @@ function activityLine(event: Activity): string {
     }
     case 'email.complained':
       return `⚠️ **${escCard(event.facts.email)}** reported the invitation email as spam. InviteOps will not email this address again.`
+    case 'webhook.endpoint_disabled': {
+      const { host, since, reason } = endpointDisabledFacts(event.facts)
+      return `🚨 The webhook endpoint at **${escCard(host)}** was disabled: every delivery failed since ${since}${reason ? ` (last: ${escCardName(reason)})` : ''}. Your product hears nothing until your operator fixes the receiver and runs \`inviteops webhooks enable ${event.facts.endpointId}\`; events wait meanwhile.`
+    }
     default: {
       const unreachable: never = event
       return unreachable
@@ -201,6 +205,8 @@ function plainActivity(event: Activity): string {
       return `The invitation email to ${event.facts.email} bounced.`
     case 'email.complained':
       return `${event.facts.email} reported the invitation email as spam.`
+    case 'webhook.endpoint_disabled':
+      return `The webhook endpoint at ${endpointDisabledFacts(event.facts).host} was disabled.`
     default: {
       const unreachable: never = event
       return unreachable

@@ -5,6 +5,8 @@ import type { Actor } from '../invitations/model.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { ok, type Result } from '../shared/result.ts'
 import { storable } from '../shared/storable-text.ts'
+import { findUserByEmail } from '../users/user-repository.ts'
+import { emitWebhookEvent } from '../webhooks/emit.ts'
 import { insertFeedbackEvent, sentEmailsTo } from './outbox-repository.ts'
 import { suppressRecipient } from './suppressions.ts'
 
@@ -76,6 +78,12 @@ export async function recordDeliveryEvent(deps: Deps, feedback: DeliveryFeedback
             payload: JSON.stringify({ email: r.email, detail, suppressed: cmd.suppress, sesMessageId: cmd.sesMessageId }),
             created_at: now,
           })
+          if (cmd.kind === 'bounce') {
+            // The product hears of bounces (a complaint is between the person and InviteOps).
+            const user = await findUserByEmail(trx, accountId, r.email)
+            const invitationId = mine.find((m) => m.account_id === accountId && m.invitation_id)?.invitation_id ?? null
+            await emitWebhookEvent(trx, { type: 'email.bounced', accountId, at: now, data: { accountId, userId: user?.id ?? null, invitationId, email: r.email, detail, suppressed: cmd.suppress } })
+          }
         }
         await recordAudit(trx, {
           accountId,

@@ -7,6 +7,8 @@ import { findPendingInvitation, insertInvitation } from './invitation-repository
 import { refusalFor, resolveGroups, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
+import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { personOf } from '../webhooks/events.ts'
 
 export interface AddInvitation {
   accountId: string
@@ -66,6 +68,12 @@ export function addInvitation(deps: Deps, cmd: AddInvitation): Promise<Result<{ 
     const invitation = await insertInvitation(deps, trx, user, admin, now)
     const groupNames = await userGroupNames(trx, user.id)
     await sendInvitationEmail(trx, { kind: 'invitation', user, invitation, admin, now, groups: groupNames, invitationMarkedQueued: true })
+    await emitWebhookEvent(trx, {
+      type: 'invitation.sent',
+      accountId: admin.accountId,
+      at: now,
+      data: { ...personOf(user), accountId: admin.accountId, invitationId: invitation.id, groups: groupNames, invitedBy: admin.email, expiresAt: invitation.expires_at.toISOString() },
+    })
     detail.invitationId = invitation.id
     return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups: groupNames, latest: invitation, now }) })
   })

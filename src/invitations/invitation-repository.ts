@@ -309,7 +309,7 @@ const SWEEP_SQL = `
     -- One index lookup per invitation (a plain join reads every user: bench/expiry-sweep.ts).
     CROSS JOIN LATERAL (SELECT email, first_name, last_name FROM users WHERE id = n.user_id) u
    ORDER BY n.expires_at, n.id
-  RETURNING id`
+  RETURNING id, account_id, payload, created_at`
 
 /**
  * Mark up to `limit` pending invitations whose `expires_at` is at or before `now` and whose expiry
@@ -317,8 +317,13 @@ const SWEEP_SQL = `
  * in one statement (see SWEEP_SQL). Returns how many were announced.
  */
 export async function announceExpiredInvitations(db: Db, now: Date, limit: number): Promise<number> {
-  const result = await db.raw<{ rows: unknown[] }>(SWEEP_SQL, [now, limit, now, now])
-  return result.rows.length
+  return (await announceExpiredInvitationEvents(db, now, limit)).length
+}
+
+/** `announceExpiredInvitations`, returning the account events it wrote (for announcing them further in the same transaction). */
+export async function announceExpiredInvitationEvents(db: Db, now: Date, limit: number): Promise<{ id: string; account_id: string; payload: Record<string, unknown>; created_at: Date }[]> {
+  const result = await db.raw<{ rows: { id: string; account_id: string; payload: Record<string, unknown>; created_at: Date }[] }>(SWEEP_SQL, [now, limit, now, now])
+  return result.rows
 }
 
 /**

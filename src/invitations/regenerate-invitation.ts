@@ -8,6 +8,8 @@ import { endInvitation, findInvitation, findPendingInvitation, insertInvitation,
 import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
+import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { personOf } from '../webhooks/events.ts'
 
 export interface RegenerateInvitation {
   accountId: string
@@ -51,6 +53,12 @@ export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Pro
     await markReplacedBy(trx, pending.id, invitation.id)
     const groups = await userGroupNames(trx, user.id)
     await sendInvitationEmail(trx, { kind: 'new_invitation', user, invitation, admin, now, groups, invitationMarkedQueued: true })
+    await emitWebhookEvent(trx, {
+      type: 'invitation.regenerated',
+      accountId: admin.accountId,
+      at: now,
+      data: { ...personOf(user), accountId: admin.accountId, invitationId: invitation.id, replacedInvitationId: pending.id, groups, invitedBy: admin.email, expiresAt: invitation.expires_at.toISOString() },
+    })
     detail.replaced = pending.id
     detail.invitationId = invitation.id
     // Everything the view shows was just read or written here: no need to read it back.

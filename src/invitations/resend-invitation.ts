@@ -9,6 +9,8 @@ import { extendInvitation, findPendingInvitation } from './invitation-repository
 import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
+import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { personOf } from '../webhooks/events.ts'
 
 export interface ResendInvitation {
   accountId: string
@@ -54,6 +56,12 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
     const invitation = await extendInvitation(trx, pending, new Date(now.getTime() + deps.config.inviteTtlMs), now)
     const groups = await userGroupNames(trx, user.id)
     await sendInvitationEmail(trx, { kind: 'resend', user, invitation, admin, now, groups, invitationMarkedQueued: true })
+    await emitWebhookEvent(trx, {
+      type: 'invitation.resent',
+      accountId: admin.accountId,
+      at: now,
+      data: { ...personOf(user), accountId: admin.accountId, invitationId: invitation.id, groups, invitedBy: admin.email, expiresAt: invitation.expires_at.toISOString() },
+    })
     detail.invitationId = pending.id
     // The pending link is the user's latest invitation: the view needs nothing read back.
     return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })

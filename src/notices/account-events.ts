@@ -9,7 +9,9 @@ import { fail, ok, type Result } from '../shared/result.ts'
  *  - `invitation.new_requested`: the expired-link page (src/invitations/request-new-invitation.ts);
  *  - `email.bounced`, `email.complained`: SES feedback (src/email/record-delivery-event.ts);
  *  - `invitations.expiring_soon`: the daily digest sweep (src/notices/sweep-expiring-soon.ts),
- *    at most one per account per day in the account's time zone (`dedupe_key` = that day).
+ *    at most one per account per day in the account's time zone (`dedupe_key` = that day);
+ *  - `webhook.endpoint_disabled`: the webhook worker, when an endpoint failed for WEBHOOK_DISABLE_AFTER
+ *    (src/webhooks/worker.ts).
  */
 export const ACCOUNT_EVENT_TYPES = [
   'invitation.expired',
@@ -19,6 +21,7 @@ export const ACCOUNT_EVENT_TYPES = [
   'email.bounced',
   'email.complained',
   'invitations.expiring_soon',
+  'webhook.endpoint_disabled',
 ] as const
 
 export type AccountEventType = (typeof ACCOUNT_EVENT_TYPES)[number]
@@ -111,11 +114,17 @@ const expiringSoonPayload = z
   })
   .refine((p) => p.total >= p.invitations.length, { message: 'total is less than the invitations listed', path: ['total'] })
 
+/** A webhook endpoint the worker disabled: where it pointed, since when it failed, and the last reason. */
+const endpointDisabledPayload = z
+  .object({ endpointId: id, url: z.string().min(1).max(2000), failingSince: isoDate, lastError: optionalText })
+  .transform((p) => ({ endpointId: p.endpointId, url: p.url, failingSince: p.failingSince, lastError: p.lastError }))
+
 export type InvitationExpiredFacts = z.output<typeof expiredPayload>
 export type InviteeAnswerFacts = z.output<typeof answerPayload>
 export type NewInvitationRequestedFacts = z.output<typeof newRequestedPayload>
 export type EmailFeedbackFacts = z.output<typeof feedbackPayload>
 export type InvitationsExpiringSoonFacts = z.output<typeof expiringSoonPayload>
+export type WebhookEndpointDisabledFacts = z.output<typeof endpointDisabledPayload>
 
 interface Envelope {
   /** The bigserial id, as a string (it may outgrow a JS number; it orders the queue). */
@@ -136,6 +145,7 @@ export type AccountEvent =
   | (Envelope & { type: 'email.bounced'; facts: EmailFeedbackFacts })
   | (Envelope & { type: 'email.complained'; facts: EmailFeedbackFacts })
   | (Envelope & { type: 'invitations.expiring_soon'; facts: InvitationsExpiringSoonFacts })
+  | (Envelope & { type: 'webhook.endpoint_disabled'; facts: WebhookEndpointDisabledFacts })
 
 // ---- the row --------------------------------------------------------------------------------
 
@@ -198,6 +208,10 @@ export function readAccountEvent(row: unknown): Result<AccountEvent, UnreadableE
     }
     case 'invitations.expiring_soon': {
       const f = expiringSoonPayload.safeParse(payload)
+      return f.success ? ok({ ...base, type, facts: f.data }) : unreadable(`payload: ${summarise(f.error)}`)
+    }
+    case 'webhook.endpoint_disabled': {
+      const f = endpointDisabledPayload.safeParse(payload)
       return f.success ? ok({ ...base, type, facts: f.data }) : unreadable(`payload: ${summarise(f.error)}`)
     }
     default: {

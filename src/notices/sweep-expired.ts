@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Deps } from '../deps.ts'
-import { announceExpiredInvitations } from '../invitations/invitation-repository.ts'
+import { announceExpiredInvitationEvents } from '../invitations/invitation-repository.ts'
+import { emitWebhookEvents } from '../webhooks/emit.ts'
 
 /** The rows a sweep takes, for tests and benchmarks that ask the planner about it. */
 export { SWEEP_SELECT_SQL } from '../invitations/invitation-repository.ts'
@@ -22,7 +23,8 @@ const optionsSchema = z.object({ limit: z.number().int().min(1).max(100_000).def
 /**
  * Announce invitations that have expired since the last sweep (docs/notices.md): each pending
  * invitation whose `expires_at` has passed (by `deps.clock`) gets one `invitation.expired`
- * account event, which the notices job posts to the account's destinations. Expiry itself is never
+ * account event, which the notices job posts to the account's destinations, and an `invitation.expired`
+ * webhook event for each endpoint that hears it (docs/webhooks.md). Expiry itself is never
  * a state change (docs/lifecycle.md): the sweep only records that the expiry was announced
  * (`expiry_noticed_at`).
  *
@@ -34,6 +36,22 @@ const optionsSchema = z.object({ limit: z.number().int().min(1).max(100_000).def
 export async function sweepExpiredInvitations(deps: Deps, opts: SweepExpiredOptions = {}): Promise<SweepExpiredOutcome> {
   const { limit } = optionsSchema.parse(opts)
   const now = deps.clock.now()
-  // One statement, so the mark and the event commit together (invitation-repository.ts).
-  return { noticed: await announceExpiredInvitations(deps.db, now, limit) }
+  // One statement, so the mark and the event commit together (invitation-repository.ts); the
+  // webhook events in the same transaction, so a product hears of exactly the expiries announced.
+  return deps.db.transaction(async (trx) => {
+    const events = await announceExpiredInvitationEvents(trx, now, limit)
+    await emitWebhookEvents(
+      trx,
+      events.map((e) => {
+        const p = e.payload as { invitationId: string; userId: string; email: string; firstName: string; lastName: string; invitedByEmail: string | null; expiredAt: string }
+        return {
+          type: 'invitation.expired' as const,
+          accountId: e.account_id,
+          at: now,
+          data: { userId: p.userId, email: p.email, firstName: p.firstName, lastName: p.lastName, accountId: e.account_id, invitationId: p.invitationId, invitedBy: p.invitedByEmail, expiredAt: p.expiredAt },
+        }
+      }),
+    )
+    return { noticed: events.length }
+  })
 }

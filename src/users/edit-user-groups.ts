@@ -4,7 +4,9 @@ import type { LifecycleFailure } from '../invitations/failures.ts'
 import { resolveGroups } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { countActiveAdmins, loadUserView, setUserGroups, touchUser } from './user-repository.ts'
+import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { personOf } from '../webhooks/events.ts'
+import { countActiveAdmins, loadUserView, setUserGroups, touchUser, userGroupNames } from './user-repository.ts'
 
 export interface EditUserGroups {
   accountId: string
@@ -31,9 +33,20 @@ export function editUserGroups(deps: Deps, cmd: EditUserGroups): Promise<Result<
       const admins = await countActiveAdmins(trx, admin.accountId, user.id)
       if (admins === 0) return fail({ code: 'user.last_admin', email })
     }
+    const previousGroups = await userGroupNames(trx, user.id)
     await setUserGroups(trx, user.id, groups.value.map((g) => g.id))
     await touchUser(trx, user.id, now)
     detail.groups = groups.value.map((g) => g.name)
+    const newGroups = groups.value.map((g) => g.name).sort()
+    // Saving the same groups again changes nothing a product must hear about.
+    if (newGroups.join('\n') !== [...previousGroups].sort().join('\n')) {
+      await emitWebhookEvent(trx, {
+        type: 'user.groups_changed',
+        accountId: admin.accountId,
+        at: now,
+        data: { ...personOf(user), accountId: admin.accountId, groups: newGroups, previousGroups: [...previousGroups].sort(), changedBy: admin.email },
+      })
+    }
     return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
   })
 }

@@ -5,6 +5,8 @@ import { endInvitation, findPendingInvitation } from '../invitations/invitation-
 import { sendInvitationEmail } from '../invitations/invitation-steps.ts'
 import type { Actor, UserView } from '../invitations/model.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
+import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { personOf } from '../webhooks/events.ts'
 import { countActiveAdmins, loadUserView, setUserStatus } from './user-repository.ts'
 
 export interface RemoveUser {
@@ -38,6 +40,12 @@ export function removeUser(deps: Deps, cmd: RemoveUser): Promise<Result<{ user: 
     detail.previousStatus = user.status
     await setUserStatus(trx, user.id, 'removed', now)
     await sendInvitationEmail(trx, { kind: 'removal', user, invitation: null, admin, now })
+    await emitWebhookEvent(trx, {
+      type: 'user.removed',
+      accountId: admin.accountId,
+      at: now,
+      data: { ...personOf(user), accountId: admin.accountId, previousStatus: user.status, removedBy: admin.email, revokedInvitationId: pending?.id ?? null },
+    })
     return ok({ user: await loadUserView(trx, admin.accountId, user.id, now) })
   })
 }

@@ -72,3 +72,8 @@ export function parseEventList(text: string): { ok: true; events: WebhookEventTy
   if (names.length === 0 || unknown.length > 0) return { ok: false, unknown: names.length === 0 ? [''] : unknown.map((n) => n.slice(0, 60)) }
   return { ok: true, events: [...new Set(names as WebhookEventType[])] }
 }
+
+/** A users row as an event names the person (the names as they are now; '' until the invitee gives theirs). */
+export function personOf(user: { id: string; email: string; first_name: string; last_name: string }): WebhookPerson {
+  return { userId: user.id, email: user.email, firstName: user.first_name, lastName: user.last_name }
+}
