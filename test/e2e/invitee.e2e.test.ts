@@ -117,7 +117,7 @@ browserTest('accept and register end to end', async () => {
   await page.getByLabel('First name').fill('Dana K.')
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
   await page.getByLabel('Confirm password').fill(PASSWORD)
-  await page.getByLabel('I have read and accept the Terms of Use').check()
+  await page.getByLabel(/^I want to join Northwind Traders as /).check()
   await page.getByRole('button', { name: 'Create account and join' }).click()
 
   await expect(page.locator('h1').textContent()).resolves.toBe('Welcome, Dana K.')
@@ -139,7 +139,7 @@ browserTest('password rule errors are shown next to the fields, and what was typ
   await page.getByLabel('Last name').fill('Scully')
   await page.getByLabel('Password', { exact: true }).fill('abcdefg')
   await page.getByLabel('Confirm password').fill('abcdefh')
-  await page.getByLabel('I have read and accept the Terms of Use').check()
+  await page.getByLabel(/^I want to join Northwind Traders as /).check()
   const response = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Create account and join' }).click()]).then(([r]) => r)
   expect(response?.status()).toBe(422)
 
@@ -151,7 +151,7 @@ browserTest('password rule errors are shown next to the fields, and what was typ
   await expect(page.getByLabel('Password', { exact: true }).getAttribute('aria-describedby')).resolves.toBe('password-hint password-error')
   await expect(page.getByLabel('Password', { exact: true }).inputValue()).resolves.toBe('')
   await expect(page.getByLabel('Last name').inputValue()).resolves.toBe('Scully')
-  await expect(page.getByLabel('I have read and accept the Terms of Use').isChecked()).resolves.toBe(true)
+  await expect(page.getByLabel(/^I want to join Northwind Traders as /).isChecked()).resolves.toBe(true)
   // The summary links to the field.
   await expect(page.getByRole('link', { name: /^Password:/ }).getAttribute('href')).resolves.toBe('#password')
   expect((await userStatus())?.status).toBe('invited')
@@ -258,7 +258,7 @@ browserTest('keyboard only: Tab, Enter and Space accept and register, with a vis
   await page.keyboard.press('Tab')
   order.push(await focusedId())
   expect(order).toEqual(['firstName', 'lastName', 'password', 'passwordConfirmation', 'termsAccepted', 'Create account and join'])
-  await expect(page.getByLabel('I have read and accept the Terms of Use').isChecked()).resolves.toBe(true)
+  await expect(page.getByLabel(/^I want to join Northwind Traders as /).isChecked()).resolves.toBe(true)
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Space')])
   await expect(page.locator('h1').textContent()).resolves.toBe('Welcome, Dana')
   expect((await userStatus())?.status).toBe('active')
