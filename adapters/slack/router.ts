@@ -382,21 +382,22 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   })
 
   // Events (acknowledged by Bolt before the listener runs). Slack redelivers an event it did not
-  // see acknowledged, with the same event_id: it runs once, on one replica.
-  app.event(/^(app_uninstalled|tokens_revoked)$/, async ({ body, context }) => {
+  // see acknowledged, with the same event_id, to any replica. No delivery key is recorded for
+  // these: applying one is idempotent (only an active installation changes, under its row lock,
+  // and one installed after the event is kept), so a copy changes nothing once the first has
+  // worked, and a first attempt that failed (the database down) leaves nothing behind that would
+  // make a redelivery skip it. What is left: Bolt acks before the listener runs, so Slack
+  // redelivers only when that ack was late; an event whose work failed after a timely ack is not
+  // sent again. Its workspace's next Web API call is then refused (invalid_auth, token_revoked),
+  // and that disables the installation (workspaces.ts), so requests get the reinstall answer and
+  // notices are held from then on.
+  app.event(/^(app_uninstalled|tokens_revoked)$/, async ({ body }) => {
     const parsed = SlackEventCallback.safeParse(body)
     if (!parsed.success) {
       logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'slack event refused')
       return
     }
-    const key = `event:${parsed.data.event_id}`
-    if (!deduper.firstTime(key)) {
-      logger.info({ retryNum: context.retryNum, event: parsed.data.event.type }, 'slack event delivered again: not run twice')
-      return
-    }
-    afterAck('event', null, async () => {
-      if (await firstTimeEverywhere(key)) await onLifecycleEvent(parsed.data)
-    })
+    afterAck('event', null, () => onLifecycleEvent(parsed.data))
   })
 
   /** `app_uninstalled` and `tokens_revoked`: the workspace's installation stops answering at once. */
@@ -432,7 +433,12 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       )
       return
     }
-    const changed = await disableSlackInstallation(deps, key, reason)
+    // Applied only to an installation that predates the event: an uninstall processed after a
+    // quick reinstall (late, or redelivered) must not wipe the new install. `event_time` is in
+    // whole seconds, so an install and its uninstall within the same second keep the install; its
+    // dead token then disables it at its next Web API call.
+    const happenedAt = body.event_time === undefined ? undefined : new Date(body.event_time * 1000)
+    const changed = await disableSlackInstallation(deps, key, reason, { happenedAt })
     logger.info({ ...key, event: type, changed }, changed ? `slack installation ${reason}: its requests are told how to reinstall, its notices held` : `slack ${type}: no active installation to disable`)
   }
 

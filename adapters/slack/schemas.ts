@@ -160,7 +160,8 @@ export const SlackEventCallback = z.object({
   enterprise_id: enterpriseId.nullable().optional(),
   api_app_id: z.string().max(100).optional(),
   event_id: z.string().regex(/^[A-Za-z0-9]{1,100}$/, 'not a Slack event id'),
-  event_time: z.number().optional(),
+  // Seconds since the epoch (when the event happened at Slack); bounded so it always makes a valid date.
+  event_time: z.number().int().min(0).max(2 ** 33).optional(),
   is_enterprise_install: z.boolean().optional(),
   authorizations: z.array(EventAuthorization).max(10).optional(),
   event: z.looseObject({ type: z.string().min(1).max(100) }),

@@ -271,10 +271,27 @@ export async function findSlackInstallation(
 }
 
 /**
- * `app_uninstalled` / `tokens_revoked` / InstallationStore.deleteInstallation: tokens wiped (not
- * only marked), status set, row kept so later requests can be told how to reinstall. Audited
+ * When a disable applies (`disableSlackInstallation`), for a cause that may arrive late or be
+ * about a token already replaced.
+ */
+export interface DisableConditions {
+  /**
+   * The moment the uninstall or revocation happened at Slack (the event's `event_time`): an
+   * installation installed at or after it is a reinstall the event predates, and is kept.
+   */
+  happenedAt?: Date
+  /** The token a Web API call found dead: disable only while the installation still holds it (not after a rotation or a reinstall replaced it). */
+  deadBotToken?: string
+  /** Keep the installation when it has a refresh token (a `token_expired` answer: the next request refreshes). */
+  unlessRefreshable?: boolean
+}
+
+/**
+ * `app_uninstalled` / `tokens_revoked` / InstallationStore.deleteInstallation, and a Web API call
+ * answered `invalid_auth` or `token_revoked` (the adapter's): tokens wiped (not only marked),
+ * status set, row kept so later requests can be told how to reinstall. Audited
  * `slack.uninstalled` / `slack.tokens_revoked` on the linked account (account null if unlinked).
- * Returns whether an active row changed.
+ * Returns whether an active row changed; `when` can keep a row the cause no longer concerns.
  *
  * Which row: the org-wide one when `isEnterpriseInstall`, else the workspace's own (a single
  * workspace's event never disables its organisation's org-wide install); with no team id, the
@@ -284,6 +301,7 @@ export async function disableSlackInstallation(
   deps: Deps,
   q: { teamId: string | null; enterpriseId: string | null; isEnterpriseInstall?: boolean },
   reason: 'uninstalled' | 'revoked',
+  when: DisableConditions = {},
 ): Promise<boolean> {
   if (reason !== 'uninstalled' && reason !== 'revoked') return false
   const { team, org } = lookupKeys(q)
@@ -291,6 +309,18 @@ export async function disableSlackInstallation(
   if (key === null) return false
   const now = deps.clock.now()
   return deps.db.transaction(async (trx) => {
+    // Locked, so a reinstall or a rotation cannot slip in between the checks and the update.
+    const row = await findSlackInstallationRow(trx, key, { forUpdate: true })
+    if (!row || row.status !== 'active') return false
+    if (when.happenedAt && row.installed_at.getTime() >= when.happenedAt.getTime()) {
+      deps.logger.info({ installationKey: key, reason, happenedAt: when.happenedAt.toISOString(), installedAt: row.installed_at.toISOString() }, 'slack installation kept: it was installed again after the event')
+      return false
+    }
+    if (when.deadBotToken !== undefined || when.unlessRefreshable) {
+      const tokens = open(deps, row)
+      if (tokens && when.deadBotToken !== undefined && tokens.botToken !== when.deadBotToken) return false
+      if (tokens && when.unlessRefreshable && tokens.botRefreshToken !== null) return false
+    }
     const before = await disableSlackInstallationRow(trx, key, reason, now)
     if (!before) return false
     await recordAudit(trx, {
@@ -301,7 +331,7 @@ export async function disableSlackInstallation(
       targetEmail: null,
       resultCode: reason === 'uninstalled' ? 'slack.uninstalled' : 'slack.tokens_revoked',
       ok: true,
-      detail: { installationKey: key, teamId: q.teamId ?? null, enterpriseId: q.enterpriseId ?? null, teamName: before.teamName },
+      detail: { installationKey: key, teamId: q.teamId ?? null, enterpriseId: q.enterpriseId ?? null, teamName: before.teamName, seenBy: when.deadBotToken !== undefined ? 'web_api' : 'event' },
     })
     return true
   })

@@ -324,7 +324,7 @@ describe('distribution over Socket Mode', () => {
         api_app_id: 'A0INVITEOPS',
         type: 'event_callback',
         event_id: 'Ev0SOCKETUNINSTALL',
-        event_time: 1732616000,
+        event_time: Math.floor(deps.clock.now().getTime() / 1000) + 60,
         event: { type: 'app_uninstalled' },
         authorizations: [{ enterprise_id: null, team_id: ACME.teamId, user_id: 'U0INVITEBOT', is_bot: true, is_enterprise_install: false }],
       })

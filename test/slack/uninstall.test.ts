@@ -58,8 +58,8 @@ afterEach(async () => {
   nock.cleanAll()
 })
 
-/** An Events API delivery as Slack sends it (JSON, signed), about `team`. */
-function eventBody(event: Record<string, unknown>, opts: { team?: string; eventId?: string } = {}): string {
+/** An Events API delivery as Slack sends it (JSON, signed), about `team`; by default it happened a minute after the test's clock. */
+function eventBody(event: Record<string, unknown>, opts: { team?: string; eventId?: string; at?: Date } = {}): string {
   const team = opts.team ?? TEAM
   return JSON.stringify({
     token: 'verification-token-unused',
@@ -68,7 +68,7 @@ function eventBody(event: Record<string, unknown>, opts: { team?: string; eventI
     event,
     type: 'event_callback',
     event_id: opts.eventId ?? `Ev0TEST${++eventNo}`,
-    event_time: 1732616000,
+    event_time: Math.floor((opts.at ?? new Date(h.deps.clock.now().getTime() + 60_000)).getTime() / 1000),
     authorizations: [{ enterprise_id: null, team_id: team, user_id: 'U0BOT0001', is_bot: true, is_enterprise_install: false }],
   })
 }
@@ -128,11 +128,43 @@ describe('app_uninstalled', () => {
     await sendEvent(h.base, body)
     await h.router.idle()
     expect(await status(TEAM)).toBe('uninstalled')
+    h.deps.clock.advance(5 * 60_000)
     await saveSlackInstallation(h.deps, slackInstallation(TEAM, 'xoxb-1111-acme-reinstalled'))
     const again = await sendEvent(h.base, body)
     expect(again.status).toBe(200)
     await h.router.idle()
     expect(await status(TEAM)).toBe('active')
+  })
+
+  it('a first delivery whose work fails (the database away) is not remembered: Slack\'s redelivery of the same event_id disables the installation', async () => {
+    const body = eventBody({ type: 'app_uninstalled' }, { eventId: 'Ev0OUTAGE' })
+    await db.knex.raw('ALTER TABLE slack_installations RENAME TO slack_installations_away')
+    try {
+      expect((await sendEvent(h.base, body)).status).toBe(200)
+      await h.router.idle()
+    } finally {
+      await db.knex.raw('ALTER TABLE slack_installations_away RENAME TO slack_installations')
+    }
+    expect(logger.lines.some((l) => l.level === 'error' && l.line.includes('slack work failed'))).toBe(true)
+    expect(await status(TEAM)).toBe('active')
+    expect((await sendEvent(h.base, body)).status).toBe(200)
+    await h.router.idle()
+    expect(await status(TEAM)).toBe('uninstalled')
+  })
+
+  it('processed after a quick reinstall (late, under another event_id): the new install is kept; one that happened after it is applied', async () => {
+    const uninstalledAt = new Date(h.deps.clock.now().getTime() + 60_000)
+    h.deps.clock.advance(2 * 60_000)
+    await saveSlackInstallation(h.deps, slackInstallation(TEAM, 'xoxb-1111-acme-quick-reinstall'))
+    await sendEvent(h.base, eventBody({ type: 'app_uninstalled' }, { at: uninstalledAt }))
+    await h.router.idle()
+    expect(await status(TEAM)).toBe('active')
+    expect(Number((await h.deps.db('audit_log').where({ action: 'slack.uninstalled' }).count<{ n: string }[]>({ n: '*' }))[0]?.n)).toBe(0)
+    expect(logger.lines.some((l) => l.line.includes('installed again after the event'))).toBe(true)
+
+    await sendEvent(h.base, eventBody({ type: 'app_uninstalled' }))
+    await h.router.idle()
+    expect(await status(TEAM)).toBe('uninstalled')
   })
 
   it('notices meanwhile are held (not closed, not posted), then posted with the new token once the workspace installs again', async () => {
