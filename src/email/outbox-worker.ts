@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { Deps } from '../deps.ts'
+import { brandingOf, type Deps } from '../deps.ts'
 import { findInvitation, setInvitationDelivery } from '../invitations/invitation-repository.ts'
 import { invitationUrl } from '../invitations/links.ts'
 import { EmailSendError, type EmailSender } from '../ports/email.ts'
@@ -235,7 +235,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       await release(row, deps.clock.now())
       return slot === 'held' ? 'held' : 'released'
     }
-    const content = renderEmail(row.kind, { ...row.payload, expiresAt: expiresAt ?? row.payload.expiresAt }, link)
+    const content = renderEmail(row.kind, { ...row.payload, expiresAt: expiresAt ?? row.payload.expiresAt }, link, brandingOf(deps.config))
     let messageId: string
     metrics.inFlight.inc()
     try {

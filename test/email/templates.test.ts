@@ -95,3 +95,43 @@ describe('escaping', () => {
     expect(e.text + e.html).not.toMatch(/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/)
   })
 })
+
+describe('branding', () => {
+  const BRANDED = { productName: 'Acme Cloud', termsUrl: null, privacyUrl: 'https://acme.example/privacy', supportEmail: 'help@acme.example', signInUrl: null }
+
+  it("unset: today's subject and signature, no footer", () => {
+    const e = renderEmail('invitation', payload, LINK)
+    expect(e.subject).toBe('You are invited to join Acme Corp')
+    expect(e.text.endsWith('\n\n— InviteOps')).toBe(true)
+    expect(e.html).toContain('— InviteOps</p>\n</body>')
+    expect(e.text).not.toContain('Questions?')
+  })
+
+  it.each([
+    ['invitation', 'You are invited to join Acme Corp on Acme Cloud'],
+    ['resend', 'Reminder: your invitation to join Acme Corp on Acme Cloud'],
+    ['new_invitation', 'A new invitation to join Acme Corp on Acme Cloud'],
+    ['removal', 'You no longer have access to Acme Corp on Acme Cloud'],
+  ] as const)('%s: the product in the subject, the signature and a footer with support and privacy', (kind, subject) => {
+    const e = renderEmail(kind, payload, kind === 'removal' ? null : LINK, BRANDED)
+    expect(e.subject).toBe(subject)
+    expect(e.text).toContain('\n\n— Acme Cloud\n\nQuestions? Write to help@acme.example.\nPrivacy notice: https://acme.example/privacy')
+    expect(e.text).not.toContain('InviteOps')
+    expect(e.html).toContain('— Acme Cloud</p>')
+    expect(e.html).toContain('Questions? Write to <a href="mailto:help@acme.example" style="color:#6b7280">help@acme.example</a>. · <a href="https://acme.example/privacy" style="color:#6b7280">Privacy notice</a>')
+    expect(e.html).not.toContain('InviteOps')
+  })
+
+  it('hostile branding values are escaped in HTML and cannot forge a line or a header', () => {
+    const e = renderEmail('invitation', payload, LINK, {
+      ...BRANDED,
+      productName: '<b>Acme</b>\nBcc: x@evil.example',
+      privacyUrl: 'https://acme.example/p?a=1&b="><script>x</script>',
+    })
+    expect(e.subject).not.toMatch(/[\r\n]/)
+    expect(e.text.split('\n').some((l) => l.startsWith('Bcc:'))).toBe(false)
+    expect(e.html).not.toContain('<b>Acme</b>')
+    expect(e.html).not.toContain('<script>')
+    expect(e.html).toContain('href="https://acme.example/p?a=1&amp;b=&quot;&gt;&lt;script&gt;x&lt;/script&gt;"')
+  })
+})
