@@ -2,12 +2,14 @@ import { formatProblems, loadConfig, type AppConfig } from '../../src/config.ts'
 import { sesEnvSchema, sesSettingsFromEnv, type SesSettings } from '../email/config.ts'
 import { checkSlackEnv, slackConfigFromEnv, slackEnvSchema, type SlackConfig } from '../slack/config.ts'
 import { teamsConfigFromEnv, teamsEnvChecked, teamsEnvSchema, type TeamsConfig } from '../teams/config.ts'
+import { apiEnvSchema, apiSettingsFromEnv, type ApiSettings } from '../api/config.ts'
 
 export interface Environment {
   app: AppConfig
   ses: SesSettings
   slack: SlackConfig | null
   teams: TeamsConfig | null
+  api: ApiSettings
 }
 
 /**
@@ -31,10 +33,13 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): { ok: true; env: Enviro
   const teams = teamsEnvChecked({ production }).safeParse(blankAsUnset(env, Object.keys(teamsEnvSchema.shape)))
   if (!teams.success) problems.push(...formatProblems(teams.error))
 
-  if (!core.ok || !ses.success || !slack.success || !teams.success || problems.length > 0) return { ok: false, problems }
+  const api = apiEnvSchema.safeParse(blankAsUnset(env, Object.keys(apiEnvSchema.shape)))
+  if (!api.success) problems.push(...formatProblems(api.error))
+
+  if (!core.ok || !ses.success || !slack.success || !teams.success || !api.success || problems.length > 0) return { ok: false, problems }
   return {
     ok: true,
-    env: { app: core.config, ses: sesSettingsFromEnv(ses.data), slack: slackConfigFromEnv(slack.data), teams: teamsConfigFromEnv(teams.data, { production }) },
+    env: { app: core.config, ses: sesSettingsFromEnv(ses.data), slack: slackConfigFromEnv(slack.data), teams: teamsConfigFromEnv(teams.data, { production }), api: apiSettingsFromEnv(api.data) },
   }
 }
 

@@ -80,6 +80,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     if (slack) mounts.push({ path: '/', router: slack.router })
     const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams) : null
     if (teams) mounts.push({ path: '/', router: teams })
+    // The host product's API (docs/api.md): always on; without a key only its OpenAPI document answers.
+    mounts.push({ path: '/', router: (await import('../api/router.ts')).createApiRouter(deps, env.api) })
     // Notices (docs/notices.md): one core job whenever any chat platform is enabled, posting
     // through each enabled platform's notifier to the destinations accounts chose.
     const notifiers: ChatNotifier[] = []

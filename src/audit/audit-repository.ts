@@ -42,10 +42,12 @@ interface AuditRow {
 export async function readAudit(
   db: Knex | Knex.Transaction,
   accountId: string,
-  opts: { email?: string | null; limit: number },
+  opts: { email?: string | null; limit: number; before?: { at: Date; id: string } | null },
 ): Promise<AuditEntry[]> {
   const q = db('audit_log').where('account_id', accountId).orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(opts.limit)
   if (opts.email) q.andWhere('target_email', opts.email)
+  // Keyset paging in the index's order (account_id, at DESC, id DESC).
+  if (opts.before) q.andWhereRaw('(at, id) < (?, ?)', [opts.before.at, opts.before.id])
   const rows: AuditRow[] = await q
   return rows.map((r) => ({
     id: String(r.id),

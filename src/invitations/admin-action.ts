@@ -73,11 +73,11 @@ export type TargetLock = 'none' | 'user' | 'account_then_user'
  * database on every call (docs/security.md: never cached here); the target email normalised; the
  * attempt audited, allowed or refused, in the same transaction as its effect.
  */
-export async function adminAction<T>(
+export async function adminAction<T, F extends { code: string } = never>(
   deps: Deps,
   input: AdminActionInput,
-  body: (scope: AdminScope, email: string, user: UserRow | null) => Promise<Result<T, LifecycleFailure>>,
-): Promise<Result<T, LifecycleFailure>> {
+  body: (scope: AdminScope, email: string, user: UserRow | null) => Promise<Result<T, LifecycleFailure | NoInfer<F>>>,
+): Promise<Result<T, LifecycleFailure | F>> {
   const now = deps.clock.now()
   const validAccount = isUuid(input.accountId)
   return deps.db.transaction(async (trx) => {
@@ -86,7 +86,7 @@ export async function adminAction<T>(
     const accountFound = admin !== null || (validAccount && (await accountExists(trx, input.accountId)))
     // An API key's label may name a later key once this one is revoked: the audit keeps its id.
     const detail: Record<string, unknown> = input.actor.platform === 'api' && input.actor.apiKeyId ? { apiKeyId: input.actor.apiKeyId } : {}
-    const audit = async (result: Result<T, LifecycleFailure>, target: string | null) => {
+    const audit = async (result: Result<T, LifecycleFailure | F>, target: string | null) => {
       if (input.quiet) return result
       await recordAudit(trx, {
         accountId: accountFound ? input.accountId : null,
@@ -177,7 +177,7 @@ export async function findAdmin(db: Knex | Knex.Transaction, accountId: string, 
 }
 
 /** The facts of a failure, as JSON for the audit detail. */
-function failureFacts(failure: LifecycleFailure): Record<string, unknown> {
+function failureFacts(failure: { code: string }): Record<string, unknown> {
   const { code: _code, ...facts } = failure
   return JSON.parse(JSON.stringify(facts)) as Record<string, unknown>
 }

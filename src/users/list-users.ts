@@ -54,3 +54,37 @@ export function listUsers(deps: Deps, cmd: ListUsers): Promise<Result<UserList, 
 export async function listAccountUsers(db: Knex | Knex.Transaction, accountId: string, opts: { now: Date; filter: ListFilter }): Promise<UserView[]> {
   return (await queryUserViews(db, accountId, { now: opts.now, filter: opts.filter })).users
 }
+
+/** The API's page of users: at most `limit`, by email, after a cursor's email (keyset paging). */
+export interface ListUsersPage {
+  accountId: string
+  actor: Actor
+  filter: ListFilter
+  /** Only this user (exact, normalised by the frame), when given. */
+  email?: string | null
+  limit: number
+  afterEmail: string | null
+}
+
+/**
+ * Users in email order, `limit` at a time, for the API: a keyset page whose position survives
+ * users added or removed between pages (an offset would skip or repeat them). `nextAfterEmail`
+ * is null on the last page.
+ */
+export function listUsersPage(deps: Deps, cmd: ListUsersPage): Promise<Result<{ users: UserView[]; nextAfterEmail: string | null }, LifecycleFailure>> {
+  const limit = Math.min(Math.max(Math.trunc(cmd.limit), 1), 100)
+  return adminAction(deps, { ...cmd, action: 'users.list', targetEmail: cmd.email ?? null, successCode: 'users.listed' }, async ({ trx, admin, now, detail }, email) => {
+    // One more than asked: whether a next page exists, without counting.
+    const { users } = await queryUserViews(trx, admin.accountId, {
+      now,
+      filter: cmd.filter,
+      limit: limit + 1,
+      count: false,
+      ...(email ? { emails: [email] } : {}),
+      ...(cmd.afterEmail !== null ? { afterEmail: cmd.afterEmail } : {}),
+    })
+    detail.filter = cmd.filter
+    const page = users.slice(0, limit)
+    return ok({ users: page, nextAfterEmail: users.length > limit ? page[page.length - 1]!.email : null })
+  })
+}

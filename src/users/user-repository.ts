@@ -171,13 +171,25 @@ export interface UserPage {
 export async function queryUserViews(
   db: Db,
   accountId: string,
-  opts: { now: Date; filter?: DisplayStatus | 'all'; emails?: string[]; userIds?: string[]; limit?: number; offset?: number; count?: boolean },
+  opts: {
+    now: Date
+    filter?: DisplayStatus | 'all'
+    emails?: string[]
+    userIds?: string[]
+    limit?: number
+    offset?: number
+    count?: boolean
+    /** Keyset paging (the API's cursor): only users whose email sorts after this one. */
+    afterEmail?: string
+  },
 ): Promise<UserPage> {
   const base = db('users as u')
     .leftJoin(pendingInvitations(db).as('pi'), 'pi.user_id', 'u.id')
     .where('u.account_id', accountId)
   if (opts.emails) base.whereIn('u.email', opts.emails)
   if (opts.userIds) base.whereIn('u.id', opts.userIds)
+  // The (account_id, email) unique index serves both the filter and the order.
+  if (opts.afterEmail !== undefined) base.where('u.email', '>', opts.afterEmail)
   if (opts.filter && opts.filter !== 'all') base.whereRaw(`${DISPLAY_STATUS_SQL} = ?`, [opts.now, opts.filter])
 
   // The total is for paging; a lookup by id or email does not need the extra round trip.
