@@ -29,7 +29,9 @@ export const SLACK_CONVERSATION_GAP_MS = 1100
  * `chat.postMessage` refusals that mean the token no longer works
  * (https://docs.slack.dev/reference/methods/chat.postMessage#errors): in distribution mode the
  * workspace uninstalled the app or revoked its token and the event has not reached us yet. The
- * notice is held like one for a workspace known to be uninstalled, rather than given up.
+ * notice is held like one for a workspace known to be uninstalled, rather than given up; the
+ * workspace's clients have already marked its installation revoked (workspaces.ts), so the next
+ * round holds its notices without calling Slack.
  */
 const DEAD_TOKEN_ERRORS = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'team_access_not_granted'])
 

@@ -9,15 +9,21 @@
  *    on, a token that expires within `ROTATE_WITHIN_MS` is refreshed first (`oauth.v2.access`,
  *    grant_type=refresh_token), once across replicas: the core locks the row while it refreshes.
  *
+ * A token Slack refuses on any call of a request or a notice (`invalid_auth`, `token_revoked`,
+ * `account_inactive`; `token_expired` when there is no refresh token to get another) means the
+ * workspace removed the app or revoked it and the event has not reached us (or was lost): the
+ * installation is marked revoked there and then, while it still holds that token, so the next
+ * request is told how to reinstall and notices are held.
+ *
  * Each token gets a pair of Web API clients (reads that retry a little, writes that never do),
  * kept in a small cache so a busy workspace does not build new clients for every request, and so
  * each workspace's calls carry its own `Authorization: Bearer` header.
  */
 import { LogLevel } from '@slack/bolt'
-import { WebClient, type RetryOptions, type WebClientOptions } from '@slack/web-api'
+import { ErrorCode, WebClient, type RetryOptions, type WebAPICallResult, type WebClientOptions } from '@slack/web-api'
 import { z } from 'zod'
 import type { Deps } from '../../src/deps.ts'
-import { findSlackInstallation, refreshSlackBotToken, type SlackBotTokens, type SlackInstallationKey } from '../../src/installations/slack-installations.ts'
+import { disableSlackInstallation, findSlackInstallation, refreshSlackBotToken, type SlackBotTokens, type SlackInstallationKey } from '../../src/installations/slack-installations.ts'
 import { quietSlackLogger } from './bolt-logger.ts'
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 
@@ -73,8 +79,42 @@ export interface SlackWorkspaces {
   readonly distribution: boolean
   /** The token (and its clients) for a workspace. Throws only for an outage (the database). */
   access(q: WorkspaceQuery): Promise<WorkspaceAccess>
-  /** The clients of a token (cached). */
-  clients(botToken: string): WorkspaceClients
+  /** The clients of a token (cached); given the installation the token belongs to, they disable it when Slack refuses the token. */
+  clients(botToken: string, owner?: SlackInstallationKey): WorkspaceClients
+}
+
+/** Slack's answers that mean the token itself no longer works (https://docs.slack.dev/reference/methods/auth.test#errors). */
+const DEAD_TOKEN_ERRORS = new Set(['invalid_auth', 'token_revoked', 'account_inactive'])
+
+/** Slack's error name of a refused Web API call (`data.error`), or null for any other failure. */
+function platformError(error: unknown): string | null {
+  const coded = error as { code?: unknown; data?: { error?: unknown } } | null
+  return coded?.code === ErrorCode.PlatformError && typeof coded.data?.error === 'string' ? coded.data.error : null
+}
+
+/**
+ * A WebClient that tells `onRefused` of every error Slack answers, before the caller sees it.
+ * Every method (`users.info`, `chat.postMessage`, `views.open`) goes through `apiCall`, so one
+ * override sees the calls of requests and of notices alike.
+ */
+class WatchedWebClient extends WebClient {
+  constructor(
+    token: string,
+    options: WebClientOptions,
+    private readonly onRefused: (slackError: string) => Promise<void>,
+  ) {
+    super(token, options)
+  }
+
+  override async apiCall(method: string, options?: Record<string, unknown>): Promise<WebAPICallResult> {
+    try {
+      return await super.apiCall(method, options)
+    } catch (error) {
+      const slackError = platformError(error)
+      if (slackError !== null) await this.onRefused(slackError)
+      throw error
+    }
+  }
 }
 
 export interface SlackWorkspacesOptions {
@@ -105,16 +145,38 @@ export function createSlackWorkspaces(deps: Deps, config: SlackConfig, opts: Sla
   const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, ...opts.clientOptions }
   const writeOptions: WebClientOptions = { ...readOptions, ...WRITE_POLICY }
 
+  /**
+   * Slack refused `botToken`, the token of `owner`: mark the installation revoked while it still
+   * holds that token (not one a rotation or a reinstall put there since). `token_expired` counts
+   * only when there is no refresh token: with one, the next request refreshes it. Never throws:
+   * the caller's own error is what it must see.
+   */
+  async function refused(botToken: string, owner: SlackInstallationKey, slackError: string): Promise<void> {
+    const expired = slackError === 'token_expired'
+    if (!expired && !DEAD_TOKEN_ERRORS.has(slackError)) return
+    try {
+      const changed = await disableSlackInstallation(deps, owner, 'revoked', { deadBotToken: botToken, unlessRefreshable: expired })
+      if (changed) logger.warn({ ...owner, slackError }, 'slack refused the workspace token: installation marked revoked; its requests are told how to reinstall, its notices held')
+    } catch (error) {
+      logger.error({ ...owner, slackError, err: error instanceof Error ? error.message : String(error) }, 'slack refused the workspace token, and marking the installation revoked failed')
+    }
+  }
+
   // Least recently used first: a Map keeps insertion order, and a hit is moved to the end.
   const cache = new Map<string, WorkspaceClients>()
-  function clients(botToken: string): WorkspaceClients {
+  function clients(botToken: string, owner?: SlackInstallationKey): WorkspaceClients {
     const hit = cache.get(botToken)
     if (hit) {
       cache.delete(botToken)
       cache.set(botToken, hit)
       return hit
     }
-    const pair = { reads: new WebClient(botToken, readOptions), writes: new WebClient(botToken, writeOptions) }
+    const pair = owner
+      ? {
+          reads: new WatchedWebClient(botToken, readOptions, (e) => refused(botToken, owner, e)),
+          writes: new WatchedWebClient(botToken, writeOptions, (e) => refused(botToken, owner, e)),
+        }
+      : { reads: new WebClient(botToken, readOptions), writes: new WebClient(botToken, writeOptions) }
     cache.set(botToken, pair)
     while (cache.size > maxClients) {
       const oldest = cache.keys().next()
@@ -195,7 +257,8 @@ export function createSlackWorkspaces(deps: Deps, config: SlackConfig, opts: Sla
         logger.error({ teamId: installation.teamId, enterpriseId: installation.enterpriseId }, 'slack bot token has expired and there is no refresh token: the workspace must reinstall the app')
         return { ok: false, gone: 'expired', teamName: installation.teamName }
       }
-      return { ok: true, botToken: installation.botToken, botUserId: installation.botUserId, clients: clients(installation.botToken) }
+      const owner = { teamId: installation.teamId, enterpriseId: installation.enterpriseId, isEnterpriseInstall: installation.isEnterpriseInstall }
+      return { ok: true, botToken: installation.botToken, botUserId: installation.botUserId, clients: clients(installation.botToken, owner) }
     },
   }
 }

@@ -18,6 +18,7 @@ import {
   ACME_TOKEN,
   ADMIN_EMAIL,
   ALICE,
+  API_ORIGIN,
   API_URL,
   BOT_TOKEN,
   CHANNEL,
@@ -203,6 +204,66 @@ describe('app_uninstalled', () => {
     expect(await job.runOnce()).toMatchObject({ posted: 0, held: 1, refused: 0 })
     expect(posts[0]?.authorization).toBe(`Bearer ${ACME_TOKEN}`)
     expect(await h.deps.db('notice_deliveries').where({ platform: 'slack' }).select('delivered_at', 'note')).toEqual([{ delivered_at: null, note: null }])
+    // The refusal marks the installation revoked: later notices are held without calling Slack.
+    expect(await status(TEAM)).toBe('revoked')
+  })
+})
+
+describe('a token Slack refuses on a request (the event never came)', () => {
+  /** `users.info` for Alice with ACME_TOKEN, answered with Slack's `error`. */
+  function refuseUsersInfo(error: string): nock.Scope {
+    return nock(API_ORIGIN, { reqheaders: { authorization: `Bearer ${ACME_TOKEN}` } })
+      .post('/api/users.info')
+      .reply(200, { ok: false, error })
+  }
+
+  it.each(['invalid_auth', 'token_revoked', 'account_inactive'])('answered %s: the installation is marked revoked (audited), and the next command is told how to reinstall, with nothing called', async (error) => {
+    const replies: Record<string, unknown>[] = []
+    mockResponseUrl(fixture<{ response_url: string }>('slash-command.json').response_url, replies)
+    const refusedCall = refuseUsersInfo(error)
+    await list()
+    await h.router.idle()
+    expect(refusedCall.isDone()).toBe(true)
+    expect(await status(TEAM)).toBe('revoked')
+    expect(await status(TEAM2)).toBe('active')
+    const audit = await h.deps.db('audit_log').where({ action: 'slack.tokens_revoked' }).select('detail')
+    expect(audit).toHaveLength(1)
+    expect(logger.lines.some((l) => l.level === 'warn' && l.line.includes(error) && l.line.includes('marked revoked'))).toBe(true)
+
+    const answer = await list()
+    await h.router.idle()
+    expect((JSON.parse(answer.text) as { text: string }).text).toContain('access to this Slack workspace was revoked')
+    expect(nock.pendingMocks()).toEqual([])
+  })
+
+  it('answered token_expired: revoked when there is no refresh token; kept when there is one (the next request refreshes)', async () => {
+    mockResponseUrl(fixture<{ response_url: string }>('slash-command.json').response_url, [], 2)
+    await saveSlackInstallation(h.deps, slackInstallation(TEAM, ACME_TOKEN, { botRefreshToken: 'xoxe-1-acme-refresh', botTokenExpiresAt: new Date(h.deps.clock.now().getTime() + 6 * 60 * 60_000) }))
+    refuseUsersInfo('token_expired')
+    await list()
+    await h.router.idle()
+    expect(await status(TEAM)).toBe('active')
+
+    await saveSlackInstallation(h.deps, slackInstallation(TEAM, ACME_TOKEN))
+    refuseUsersInfo('token_expired')
+    await list()
+    await h.router.idle()
+    expect(await status(TEAM)).toBe('revoked')
+  })
+
+  it('a refusal of a token the installation no longer holds (reinstalled meanwhile) changes nothing', async () => {
+    mockResponseUrl(fixture<{ response_url: string }>('slash-command.json').response_url, [])
+    // The request reads the old token, then the workspace reinstalls before Slack answers.
+    nock(API_ORIGIN, { reqheaders: { authorization: `Bearer ${ACME_TOKEN}` } })
+      .post('/api/users.info')
+      .reply(200, async () => {
+        h.deps.clock.advance(60_000)
+        await saveSlackInstallation(h.deps, slackInstallation(TEAM, 'xoxb-1111-acme-reinstalled-meanwhile'))
+        return { ok: false, error: 'invalid_auth' }
+      })
+    await list()
+    await h.router.idle()
+    expect(await status(TEAM)).toBe('active')
   })
 })
 
