@@ -1,7 +1,8 @@
 /**
  * `npm run teams:package`: writes manifest/teams/inviteops-teams.zip, the Teams app package an
  * administrator uploads (Teams admin center, or "Upload a custom app"). It holds manifest.json
- * with the App ID substituted from MICROSOFT_APP_ID, and the two icons Teams requires
+ * with the App ID substituted from MICROSOFT_APP_ID, the product's name from PRODUCT_NAME and
+ * the developer links from PRIVACY_URL and TERMS_URL, and the two icons Teams requires
  * (https://learn.microsoft.com/microsoftteams/platform/concepts/build-and-test/apps-package):
  * color.png 192×192 and outline.png 32×32 (white on transparent).
  *
@@ -13,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { crc32, deflateRawSync, deflateSync } from 'node:zlib'
 import { z } from 'zod'
+import { loadConfig } from '../../src/config.ts'
 
 const here = (name: string): string => fileURLToPath(new URL(`./${name}`, import.meta.url))
 
@@ -132,18 +134,50 @@ const PackageEnv = z.object({
   PUBLIC_BASE_URL: z.url({ protocol: /^https$/ }).optional().catch(undefined),
 })
 
-/** The package's bytes for `env`, or the problems that stop it. */
-export function buildTeamsPackage(env: Record<string, string | undefined>): { ok: true; zip: Buffer; manifest: string } | { ok: false; problems: string[] } {
+/** Teams' limits on the names (manifest schema v1.17): the short name and the developer's name. */
+const TEAMS_SHORT_NAME_MAX = 30
+
+/** The branding variables the package uses, checked by the service's own rules (src/config.ts). */
+const BRANDING_VARIABLES = ['PRODUCT_NAME', 'TERMS_URL', 'PRIVACY_URL'] as const
+
+/**
+ * The package's bytes for `env`, or the problems that stop it. `warnings` name what the package
+ * falls back on (no PRIVACY_URL or TERMS_URL: pages under PUBLIC_BASE_URL the operator must serve).
+ */
+export function buildTeamsPackage(env: Record<string, string | undefined>): { ok: true; zip: Buffer; manifest: string; warnings: string[] } | { ok: false; problems: string[] } {
   const parsed = PackageEnv.safeParse({ MICROSOFT_APP_ID: env.MICROSOFT_APP_ID || undefined, PUBLIC_BASE_URL: env.PUBLIC_BASE_URL || undefined })
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => i.message) }
+  const branded = loadConfig(Object.fromEntries(BRANDING_VARIABLES.map((name) => [name, env[name]])))
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => i.message)), ...(branded.ok ? [] : branded.problems)]
+  if (branded.ok) {
+    const { productName, termsUrl, privacyUrl } = branded.config.branding
+    if (productName.length > TEAMS_SHORT_NAME_MAX) problems.push(`PRODUCT_NAME must be at most ${TEAMS_SHORT_NAME_MAX} characters for the Teams app's short name`)
+    // Teams accepts only https developer links.
+    for (const [name, url] of [['TERMS_URL', termsUrl], ['PRIVACY_URL', privacyUrl]] as const) {
+      if (url && !url.startsWith('https:')) problems.push(`${name} must be an https URL for the Teams app package`)
+    }
+  }
+  if (!parsed.success || !branded.ok || problems.length > 0) return { ok: false, problems }
+  const { productName, termsUrl, privacyUrl } = branded.config.branding
   // Teams wants https URLs for the developer links; without a public https base, a neutral one.
   const base = (parsed.data.PUBLIC_BASE_URL ?? 'https://example.com').replace(/\/+$/, '')
-  const manifest = readFileSync(here('manifest.json'), 'utf8').replaceAll('{{MICROSOFT_APP_ID}}', parsed.data.MICROSOFT_APP_ID.toLowerCase()).replaceAll('{{PUBLIC_BASE_URL}}', base)
+  const warnings = [
+    ...(privacyUrl ? [] : [`PRIVACY_URL is not set: the package links ${base}/privacy as the privacy statement`]),
+    ...(termsUrl ? [] : [`TERMS_URL is not set: the package links ${base}/terms as the terms of use`]),
+  ]
+  // Values go into JSON strings: escaped as JSON, so a quote in a name cannot break the manifest.
+  const json = (v: string) => JSON.stringify(v).slice(1, -1)
+  const manifest = readFileSync(here('manifest.json'), 'utf8')
+    .replaceAll('{{MICROSOFT_APP_ID}}', parsed.data.MICROSOFT_APP_ID.toLowerCase())
+    .replaceAll('{{PRODUCT_NAME}}', json(productName))
+    .replaceAll('{{WEBSITE_URL}}', json(base))
+    .replaceAll('{{PRIVACY_URL}}', json(privacyUrl ?? `${base}/privacy`))
+    .replaceAll('{{TERMS_URL}}', json(termsUrl ?? `${base}/terms`))
   const color = colorIcon()
   const outline = outlineIcon()
   return {
     ok: true,
     manifest,
+    warnings,
     zip: zip([
       { name: 'manifest.json', data: Buffer.from(manifest, 'utf8') },
       { name: 'color.png', data: color },
@@ -162,6 +196,7 @@ function main(): void {
     process.exitCode = 1
     return
   }
+  for (const w of built.warnings) console.warn(`teams:package: ${w}`)
   writeFileSync(PACKAGE_PATH, built.zip)
   console.log(`teams:package: wrote ${PACKAGE_PATH} (${PACKAGE_FILES.join(', ')})`)
 }

@@ -120,6 +120,47 @@ describe('Teams app manifest', () => {
     expect(JSON.stringify(manifest)).not.toContain('{{')
   })
 
+  it('names the product and links its Terms and privacy statement from the branding variables, escaped as JSON', () => {
+    const built = buildTeamsPackage({
+      MICROSOFT_APP_ID: '0F5C2A1E-7D3B-4C9A-8E6F-1A2B3C4D5E6F',
+      PUBLIC_BASE_URL: 'https://invites.acme.test',
+      PRODUCT_NAME: 'Acme "Cloud" \\ Co',
+      TERMS_URL: 'https://acme.test/terms',
+      PRIVACY_URL: 'https://acme.test/privacy',
+    })
+    if (!built.ok) throw new Error(built.problems.join('; '))
+    expect(built.warnings).toEqual([])
+    const manifest = JSON.parse(zipEntries(built.zip)[0]!.data.toString('utf8')) as {
+      name: { short: string; full: string }
+      developer: { name: string; websiteUrl: string; privacyUrl: string; termsOfUseUrl: string }
+      description: { full: string }
+    }
+    expect(manifest.name).toEqual({ short: 'Acme "Cloud" \\ Co', full: 'Acme "Cloud" \\ Co: account invitations from Teams' })
+    expect(manifest.developer).toEqual({ name: 'Acme "Cloud" \\ Co', websiteUrl: 'https://invites.acme.test', privacyUrl: 'https://acme.test/privacy', termsOfUseUrl: 'https://acme.test/terms' })
+    expect(JSON.stringify(manifest)).not.toContain('InviteOps')
+    Manifest.parse({ ...manifest, id: '{{MICROSOFT_APP_ID}}', bots: (manifest as unknown as { bots: { botId: string }[] }).bots.map((b) => ({ ...b, botId: '{{MICROSOFT_APP_ID}}' })) })
+  })
+
+  it('without PRODUCT_NAME it is InviteOps; without TERMS_URL or PRIVACY_URL it says which placeholder pages it links', () => {
+    const built = buildTeamsPackage({ MICROSOFT_APP_ID: '0F5C2A1E-7D3B-4C9A-8E6F-1A2B3C4D5E6F', PUBLIC_BASE_URL: 'https://invites.acme.test' })
+    if (!built.ok) throw new Error(built.problems.join('; '))
+    expect(JSON.parse(built.manifest).name.short).toBe('InviteOps')
+    expect(built.warnings).toEqual([
+      'PRIVACY_URL is not set: the package links https://invites.acme.test/privacy as the privacy statement',
+      'TERMS_URL is not set: the package links https://invites.acme.test/terms as the terms of use',
+    ])
+  })
+
+  it('refuses a product name too long for Teams, a hostile one, and http developer links, each named', () => {
+    const id = { MICROSOFT_APP_ID: '0F5C2A1E-7D3B-4C9A-8E6F-1A2B3C4D5E6F' }
+    const long = buildTeamsPackage({ ...id, PRODUCT_NAME: 'A'.repeat(31) })
+    expect(long.ok ? [] : long.problems).toEqual(["PRODUCT_NAME must be at most 30 characters for the Teams app's short name"])
+    const hostile = buildTeamsPackage({ ...id, PRODUCT_NAME: 'Acme\n"}' })
+    expect(hostile.ok ? [] : hostile.problems).toEqual(['PRODUCT_NAME must be one line'])
+    const http = buildTeamsPackage({ ...id, TERMS_URL: 'http://acme.test/terms', PRIVACY_URL: 'http://acme.test/privacy' })
+    expect(http.ok ? [] : http.problems).toEqual(['TERMS_URL must be an https URL for the Teams app package', 'PRIVACY_URL must be an https URL for the Teams app package'])
+  })
+
   it('refuses clearly without MICROSOFT_APP_ID, or with one that is not a GUID', () => {
     const none = buildTeamsPackage({})
     expect(none.ok).toBe(false)
