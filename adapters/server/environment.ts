@@ -3,6 +3,7 @@ import { sesEnvSchema, sesSettingsFromEnv, type SesSettings } from '../email/con
 import { checkSlackEnv, slackConfigFromEnv, slackEnvSchema, type SlackConfig } from '../slack/config.ts'
 import { teamsConfigFromEnv, teamsEnvChecked, teamsEnvSchema, type TeamsConfig } from '../teams/config.ts'
 import { apiEnvSchema, apiSettingsFromEnv, type ApiSettings } from '../api/config.ts'
+import { checkWebhookEnv, webhookEnvSchema, webhookSettingsFromEnv, type WebhookSettings } from '../../src/webhooks/config.ts'
 
 export interface Environment {
   app: AppConfig
@@ -10,6 +11,7 @@ export interface Environment {
   slack: SlackConfig | null
   teams: TeamsConfig | null
   api: ApiSettings
+  webhooks: WebhookSettings
 }
 
 /**
@@ -36,10 +38,13 @@ export function loadEnvironment(env: NodeJS.ProcessEnv): { ok: true; env: Enviro
   const api = apiEnvSchema.safeParse(blankAsUnset(env, Object.keys(apiEnvSchema.shape)))
   if (!api.success) problems.push(...formatProblems(api.error))
 
-  if (!core.ok || !ses.success || !slack.success || !teams.success || !api.success || problems.length > 0) return { ok: false, problems }
+  const webhooks = webhookEnvSchema.superRefine(checkWebhookEnv(production)).safeParse(blankAsUnset(env, Object.keys(webhookEnvSchema.shape)))
+  if (!webhooks.success) problems.push(...formatProblems(webhooks.error))
+
+  if (!core.ok || !ses.success || !slack.success || !teams.success || !api.success || !webhooks.success || problems.length > 0) return { ok: false, problems }
   return {
     ok: true,
-    env: { app: core.config, ses: sesSettingsFromEnv(ses.data), slack: slackConfigFromEnv(slack.data), teams: teamsConfigFromEnv(teams.data, { production }), api: apiSettingsFromEnv(api.data) },
+    env: { app: core.config, ses: sesSettingsFromEnv(ses.data), slack: slackConfigFromEnv(slack.data), teams: teamsConfigFromEnv(teams.data, { production }), api: apiSettingsFromEnv(api.data), webhooks: webhookSettingsFromEnv(webhooks.data, { production }) },
   }
 }
 

@@ -13,6 +13,7 @@ import { createHttpApp, type Mount, type ReadinessCheck } from '../../src/server
 import { recordPublicBaseUrl } from '../../src/server/instance-settings.ts'
 import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
 import { createNoticesJob } from '../../src/notices/notices-job.ts'
+import { createWebhookWorker, type WebhookWorker } from '../../src/webhooks/worker.ts'
 import { createFileEmailSender } from '../email/file-sender.ts'
 import { createInviteeRouter } from '../web/router.ts'
 import type { Environment } from './environment.ts'
@@ -23,15 +24,16 @@ export interface RunningServer {
   deps: Deps
   database: Database
   worker: EmailWorker
+  webhooks: WebhookWorker
   /** Graceful stop: no new requests, in-flight ones and the email round finish, then the database closes. */
   close(): Promise<void>
 }
 
 /**
  * The composition root of `inviteops serve` (docs/operations.md): migrate, wire the core to its
- * adapters, serve HTTP, run the email worker. Everything is passed in; nothing is global.
+ * adapters, serve HTTP, run the email and webhook workers. Everything is passed in; nothing is global.
  */
-export async function startServer(env: Environment, logger: Logger, opts: { emailSender?: EmailSender; workerPollMs?: number } = {}): Promise<RunningServer> {
+export async function startServer(env: Environment, logger: Logger, opts: { emailSender?: EmailSender; workerPollMs?: number; webhookPollMs?: number } = {}): Promise<RunningServer> {
   const { app: config } = env
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedMode: 'exclusive', logger })
   try {
@@ -73,6 +75,8 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       ...(config.emailTransport === 'ses' ? { maxSendRate: env.ses.maxSendRate } : {}),
       ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}),
     })
+    // Webhooks (docs/webhooks.md): posted to each account's endpoints from the outbox the use cases write.
+    const webhooks = createWebhookWorker({ deps, settings: env.webhooks, ...(opts.webhookPollMs ? { pollIntervalMs: opts.webhookPollMs } : {}) })
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
     // Slack over HTTP or Socket Mode, one workspace or many (docs/operations.md): one edge either way.
@@ -101,6 +105,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     })
     const port = (server.address() as AddressInfo).port
     worker.start()
+    webhooks.start()
     notices?.start()
     // Socket Mode: connect once the rest is serving (nothing to do over HTTP). The connection opens
     // in the background and `start` never throws: a Slack that cannot be reached yet is retried,
@@ -112,11 +117,13 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       deps,
       database,
       worker,
+      webhooks,
       close: async () => {
         // Everything below shares SHUTDOWN_GRACE_MS (less a second to close the database): a step
         // that would overrun it is left unfinished and said so, so the process still exits 0
         // before the grace timer forces exit 1. What is left is safe: emails and notices not
-        // recorded are claimed again after their lease.
+        // recorded are claimed again after their lease, and so are webhook messages (posted again
+        // with the same webhook-id).
         const until = Date.now() + Math.max(0, config.shutdownGraceMs - 1_000)
         const within = (what: string, work: Promise<unknown> | undefined) => finishBy(until, what, work, logger)
         // No new Slack requests over the socket either.
@@ -124,7 +131,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         // Both hand back what they have not done yet; neither waits for the other.
-        await Promise.all([within('email worker', worker.stop()), within('notices', notices?.stop())])
+        await Promise.all([within('email worker', worker.stop()), within('webhook worker', webhooks.stop()), within('notices', notices?.stop())])
         await within('HTTP requests in flight', closed)
         // Work acknowledged to Slack but still running (answers via response_url) finishes first.
         await within('Slack work acknowledged', slack?.router.idle())

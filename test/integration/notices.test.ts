@@ -14,6 +14,9 @@ import { findNoticeTarget } from '../../src/notices/notice-destinations.ts'
 import { SWEEP_SELECT_SQL, sweepExpiredInvitations } from '../../src/notices/sweep-expired.ts'
 import { sweepExpiringSoon } from '../../src/notices/sweep-expiring-soon.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
+import { addWebhookEndpoint } from '../../src/webhooks/endpoints.ts'
+import { createWebhookWorker } from '../../src/webhooks/worker.ts'
+import { closedPort } from '../webhooks/support/receiver.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { DAY, inviteUser, makeDeps, seedAccount, TEST_NOW, type SeededAccount, type TestDeps } from '../support/factories.ts'
@@ -428,7 +431,7 @@ describe('the notice deliveries', () => {
 })
 
 describe('every producer writes a payload the notices can read', () => {
-  test('accept, decline, request a new invitation, bounce, complaint and the sweep', async () => {
+  test('accept, decline, request a new invitation, bounce, complaint, the sweep and a webhook endpoint disabled', async () => {
     const { token: acceptToken } = await inviteUser(deps, seed, 'joins@x.test')
     const { token: declineToken } = await inviteUser(deps, seed, 'declines@x.test')
     const { token: expiredToken } = await inviteUser(deps, seed, 'expires@x.test')
@@ -449,7 +452,16 @@ describe('every producer writes a payload the notices can read', () => {
     expect(await sweepExpiringSoon(deps)).toEqual({ digests: 1 })
     deps.clock.advance(DAY)
     expect((await requestNewInvitation(deps, { token: expiredToken })).ok).toBe(true)
+    // a webhook endpoint whose receiver refuses every delivery: disabled once it failed for WEBHOOK_DISABLE_AFTER
+    const hookUrl = `http://127.0.0.1:${await closedPort()}/hooks`
+    const hook = await addWebhookEndpoint(deps, { allowPrivate: true, httpsOnly: false }, { accountId: seed.account.id, url: hookUrl, events: ['invitation.expired'], actor: seed.adminActor })
+    if (!hook.ok) throw new Error(hook.code)
     expect(await sweepExpiredInvitations(deps)).toEqual({ noticed: 1 })
+    const webhooks = createWebhookWorker({ deps, settings: { retryScheduleMs: [60_000], disableAfterMs: 60_000, timeoutMs: 5_000, allowPrivate: true, httpsOnly: false }, random: () => 0.5 })
+    const failingSince = deps.clock.now()
+    expect(await webhooks.drainOnce()).toBe(1)
+    deps.clock.advance(60_000)
+    expect(await webhooks.drainOnce()).toBe(1)
 
     await slackDestination()
     expect(await fanOutEvents(deps)).toEqual({ events: ACCOUNT_EVENT_TYPES.length, deliveries: ACCOUNT_EVENT_TYPES.length })
@@ -466,6 +478,7 @@ describe('every producer writes a payload the notices can read', () => {
       'invitation.declined': { email: 'declines@x.test', invitationId: declineId, invitedByEmail: seed.admin.email },
       'email.bounced': { email: 'expires@x.test', detail: 'Permanent/General: smtp; 550 5.1.1 user unknown', suppressed: true },
       'email.complained': { email: 'expires@x.test', detail: 'complaint: abuse: smtp; 550 5.1.1 user unknown', suppressed: true },
+      'webhook.endpoint_disabled': { endpointId: hook.value.id, url: hookUrl, failingSince, lastError: expect.stringContaining('ECONNREFUSED') },
       'invitation.new_requested': {
         userId: expect.any(String),
         email: 'expires@x.test',
