@@ -107,6 +107,8 @@ export function createSlackInstallRouter(deps: Deps, config: SlackConfig, opts: 
   // Our logger without its debug lines (bolt-logger.ts): the flow's calls carry the client secret and the code.
   const clientOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: SLACK_CALL_TIMEOUT_MS, retryConfig: FLOW_RETRIES, logger: quietSlackLogger(logger), ...opts.clientOptions }
   const redirectUri = `${deps.config.publicBaseUrl}${SLACK_OAUTH_REDIRECT_PATH}`
+  const redirectProblem = slackRedirectUrlProblem(redirectUri)
+  if (redirectProblem) logger.warn({ redirectUri }, redirectProblem)
   const baseOptions: InstallURLOptions = { scopes: [...SLACK_BOT_SCOPES], redirectUri }
 
   // `renderHtmlForInstallPath` is given only the authorize URL; the page also needs the install
@@ -221,6 +223,23 @@ export function createSlackInstallRouter(deps: Deps, config: SlackConfig, opts: 
   }
 
   return router
+}
+
+/**
+ * Why Slack would refuse `redirectUri` as the app's OAuth redirect URL, or null. Slack accepts only
+ * https redirect URLs (https://docs.slack.dev/authentication/installing-with-oauth), and the one we
+ * send is PUBLIC_BASE_URL's, which defaults to http://localhost: the install would start, and
+ * Slack would answer the installer with a `bad_redirect_uri` page instead of asking for consent.
+ */
+export function slackRedirectUrlProblem(redirectUri: string): string | null {
+  let url: URL
+  try {
+    url = new URL(redirectUri)
+  } catch {
+    return `Slack distribution: the OAuth redirect URL ${redirectUri} is not a URL: set PUBLIC_BASE_URL to this server's public https address`
+  }
+  if (url.protocol === 'https:') return null
+  return `Slack distribution: the OAuth redirect URL ${url.origin}${url.pathname} is not https, and Slack refuses it (every install would end on Slack's bad_redirect_uri page). Set PUBLIC_BASE_URL to this server's public https address and list ${SLACK_OAUTH_REDIRECT_PATH} under it in the app's Redirect URLs`
 }
 
 /**

@@ -6,11 +6,12 @@
  */
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
+import { createSlackInstallRouter } from '../../adapters/slack/oauth.ts'
 import { signInstallLink } from '../../src/installations/install-link.ts'
 import { DAY, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useRouteTests } from '../support/hooks.ts'
 import { API_ORIGIN, levelLogger } from './support.ts'
-import { CLIENT_SECRET, installThroughSlack, openInstallPage, returnFromSlack, serveInstallRouter, type SlackSideInstall } from './oauth-support.ts'
+import { CLIENT_SECRET, DISTRIBUTION_CONFIG, installThroughSlack, openInstallPage, returnFromSlack, serveInstallRouter, type SlackSideInstall } from './oauth-support.ts'
 
 interface LoggedHarness {
   deps: TestDeps
@@ -67,5 +68,23 @@ describe('the install flow at debug level', () => {
     expect(page.status).toBeGreaterThanOrEqual(400)
     expect(h.logger.lines.some(({ level, line }) => level === 'error' && line.includes('bad_client_secret'))).toBe(true)
     expect(leaked([CLIENT_SECRET, code, state])).toEqual([])
+  })
+})
+
+describe('the OAuth redirect URL at start', () => {
+  const redirectWarnings = (lines: { level: string; line: string }[]) => lines.filter(({ level, line }) => level === 'warn' && line.includes('redirect URL'))
+
+  it('not https (PUBLIC_BASE_URL http://invite.test here): a warning saying Slack refuses it and what to set', () => {
+    const [warning, ...more] = redirectWarnings(h.logger.lines)
+    expect(more).toEqual([])
+    expect(warning?.line).toContain('http://invite.test/slack/oauth_redirect is not https')
+    expect(warning?.line).toContain('PUBLIC_BASE_URL')
+  })
+
+  it('https: no warning', () => {
+    const logger = levelLogger()
+    createSlackInstallRouter(makeDeps(h.deps.db, { logger, config: { publicBaseUrl: 'https://invite.example.com' } }), DISTRIBUTION_CONFIG)
+    expect(redirectWarnings(logger.lines)).toEqual([])
+    expect(logger.lines.filter(({ level }) => level === 'warn' || level === 'error')).toEqual([])
   })
 })
