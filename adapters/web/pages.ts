@@ -98,7 +98,8 @@ const LOGO = raw(`<svg class="logo" width="28" height="28" viewBox="0 0 28 28" a
 /** The product mark as a standalone SVG document, served as the page icon. */
 export const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28" viewBox="0 0 28 28">${LOGO_SHAPES}</svg>`
 
-type Tone = 'neutral' | 'success' | 'warning' | 'danger'
+/** The mood of a page's status icon (also used by the Slack install pages). */
+export type Tone = 'neutral' | 'success' | 'warning' | 'danger'
 
 const ICONS: Record<Tone, SafeHtml> = {
   neutral: raw('<path d="M12 8v5m0 3.2v.1M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z"/>'),
@@ -107,7 +108,8 @@ const ICONS: Record<Tone, SafeHtml> = {
   danger: raw('<path d="m9.5 9.5 5 5m0-5-5 5M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z"/>'),
 }
 
-function statusIcon(tone: Tone): SafeHtml {
+/** The round status icon at the top of a page. */
+export function statusIcon(tone: Tone): SafeHtml {
   return html`<div class="status-icon status-icon--${tone}"><svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${ICONS[tone]}</svg></div>`
 }
 
