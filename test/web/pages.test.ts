@@ -212,3 +212,50 @@ describe('refusal pages', () => {
     expect(page.html).toMatch(/<h1>[^<]+<\/h1>/)
   })
 })
+
+describe('branding and hand-over', () => {
+  const branded: PageContext = {
+    ...ctx,
+    productName: `Acme ${EVIL}`,
+    termsUrl: 'https://acme.test/terms',
+    privacyUrl: 'https://acme.test/privacy?x="><script>',
+    supportEmail: 'help@acme.test',
+    signInUrl: 'https://app.acme.test/login',
+  }
+
+  it('every page carries the product name and the footer links, escaped', () => {
+    const page = renderDeclined(branded, { accountName: 'Acme' })
+    expect(page.html).toContain('<title>Invitation declined · Acme &lt;script&gt;alert(1)&lt;/script&gt;</title>')
+    expect(page.html).toContain('<p class="footer-links">Questions? Write to <a href="mailto:help@acme.test">help@acme.test</a>. <a href="https://acme.test/privacy?x=&quot;&gt;&lt;script&gt;">Privacy notice</a></p>')
+    expect(page.html).not.toContain('<script')
+  })
+
+  it('without branding links there is no footer-links paragraph and no sign-in button', () => {
+    expect(renderAccepted(ctx, { accountName: 'Acme', firstName: 'Bob', email: 'bob@acme.test' }).html).not.toMatch(/footer-links|Sign in to/)
+  })
+
+  it('the Terms box says its link opens a new tab; without Terms it confirms joining and the summary names it so', () => {
+    const form = { action: '/invitations/T/accept', csrfToken: 'c' }
+    const withTerms = renderRegisterForm(branded, { invitee, form, values: { firstName: '', lastName: '', termsAccepted: false }, errors: { termsAccepted: ['Tick the box to accept the Terms of Use.'] } })
+    expect(withTerms.html).toContain('<label for="termsAccepted">I have read and accept the <a href="https://acme.test/terms" target="_blank" rel="noopener noreferrer">Terms of Use</a> (opens in a new tab)</label>')
+    expect(withTerms.html).toContain('<a href="#termsAccepted">Terms of Use: Tick the box to accept the Terms of Use.</a>')
+    const without = renderRegisterForm(ctx, { invitee: { ...invitee, accountName: EVIL }, form, values: { firstName: '', lastName: '', termsAccepted: false }, errors: { termsAccepted: ['Tick the box to confirm that you want to join.'] } })
+    expect(without.html).toContain('<label for="termsAccepted">I want to join &lt;script&gt;alert(1)&lt;/script&gt; as bob@acme.test</label>')
+    expect(without.html).toContain('<a href="#termsAccepted">Confirmation: Tick the box to confirm that you want to join.</a>')
+    expect(without.html).not.toContain('Terms')
+  })
+
+  it('after registering, and on a used link, offers Sign in to the product', () => {
+    expect(renderAccepted(branded, { accountName: 'Acme', firstName: 'Bob', email: 'bob@acme.test' }).html).toContain('<a class="button button--primary" href="https://app.acme.test/login">Sign in to Acme &lt;script&gt;alert(1)&lt;/script&gt;</a>')
+    expect(renderLinkProblem(branded, 'link.accepted', null).html).toContain('href="https://app.acme.test/login"')
+  })
+
+  it('with the hand-over, Accept on the welcome screen is a POST carrying the CSRF field', () => {
+    const page = renderWelcome(branded, { invitee, acceptPath: '/invitations/T/accept', declinePath: '/invitations/T/decline', handOver: { action: '/invitations/T/accept', csrfToken: 'tok' } })
+    expect(page.html).toContain('<form method="post" action="/invitations/T/accept"><input type="hidden" name="csrf" value="tok"><button type="submit" class="button button--primary">Accept invitation</button></form>')
+    expect(page.html).toContain('Accepting takes you to Acme &lt;script&gt;alert(1)&lt;/script&gt; to create your account there.')
+    const plain = renderWelcome(ctx, { invitee, acceptPath: '/invitations/T/accept', declinePath: '/invitations/T/decline' })
+    expect(plain.html).toContain('<form method="get" action="/invitations/T/accept">')
+    expect(plain.html).not.toContain('Accepting takes you')
+  })
+})
