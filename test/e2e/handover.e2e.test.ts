@@ -2,14 +2,18 @@
  * Branding and the hand-over to the product's sign-up, in real Chromium with JavaScript off: the
  * invitee's pages say the product's name and link its Terms, privacy notice and sign-in page;
  * with ACCEPT_REDIRECT_URL, Accept lands on the product's own page (a small HTTP server here, on
- * another origin) carrying a one-time code, which the product's server redeems.
+ * another origin) carrying a one-time code, which the product's server redeems through
+ * `POST /api/v1/invitations/redeem` with its API key, as a product backend does.
  */
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest'
-import { redeemHandOverCode } from '../../src/handover/redeem.ts'
+import { createApiRouter } from '../../adapters/api/router.ts'
+import { createApiKey } from '../../src/api-keys/api-keys.ts'
+import { createHttpApp } from '../../src/server/http.ts'
 import { escapeHtml } from '../../src/shared/html.ts'
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
 import { inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
@@ -23,14 +27,17 @@ let browser: Browser | undefined
 let product: { server: Server; base: string; redeemed: Array<{ code: string; outcome: string }> }
 let seed: SeededAccount
 let app: RunningApp | undefined
+/** InviteOps's API, and the product's key for it. */
+let api: { server: Server; base: string } | undefined
+let apiKey: string
 let context: BrowserContext
 let page: Page
 let pageProblems: string[] = []
 let deps: TestDeps
 
 /**
- * The product: /signup redeems the code it was given on its server side (as a product's backend
- * would, with its API key) and says who signed up or why not; /terms and /login are its pages.
+ * The product: /signup redeems the code it was given on its server side, through InviteOps's API
+ * with its key, and says who signed up or why not; /terms and /login are its pages.
  */
 function startProduct(): Promise<typeof product> {
   const redeemed: Array<{ code: string; outcome: string }> = []
@@ -44,11 +51,17 @@ function startProduct(): Promise<typeof product> {
     if (url.pathname === '/login') return send(200, '<h1>Acme Cloud sign-in</h1>')
     if (url.pathname !== '/signup') return send(404, '<h1>Not found</h1>')
     const code = url.searchParams.get('code') ?? ''
-    redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: { platform: 'api', platformUserId: 'api:acme-backend', email: null } })
-      .then((r) => {
-        redeemed.push({ code, outcome: r.ok ? 'ok' : r.code })
-        if (r.ok) send(200, `<h1>Create your Acme Cloud account</h1><p id="who">${escapeHtml(r.value.email)} · ${escapeHtml(r.value.accountName)} · ${escapeHtml(r.value.groups.join(', '))}</p><p id="plan">${escapeHtml(url.searchParams.get('plan') ?? '')}</p>`)
-        else send(409, `<h1>This sign-up link cannot be used</h1><p id="why">${escapeHtml(r.code)}</p>`)
+    fetch(`${api!.base}/api/v1/invitations/redeem`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+      signal: AbortSignal.timeout(10_000),
+    })
+      .then(async (r) => {
+        const body = (await r.json()) as { email: string; account_name: string; groups: string[] } | { code: string }
+        redeemed.push({ code, outcome: r.ok ? 'ok' : `${r.status} ${'code' in body ? body.code : ''}` })
+        if (r.ok && 'email' in body) send(200, `<h1>Create your Acme Cloud account</h1><p id="who">${escapeHtml(body.email)} · ${escapeHtml(body.account_name)} · ${escapeHtml(body.groups.join(', '))}</p>`)
+        else send(409, `<h1>This sign-up link cannot be used</h1><p id="why">${escapeHtml('code' in body ? body.code : 'unknown')}</p>`)
       })
       .catch(() => send(500, '<h1>error</h1>'))
   })
@@ -74,6 +87,13 @@ async function open(config: Partial<TestDeps['config']>): Promise<void> {
   deps = makeDeps(db.knex, { config })
   seed = await seedAccount(deps, { name: 'Northwind Traders' })
   app = await startInviteeApp(deps)
+  const { app: apiApp } = createHttpApp({ db: deps.db, logger: deps.logger, registry: new Registry(), mounts: [{ path: '/', router: createApiRouter(deps, { rateLimitPerMinute: 1000 }) }] })
+  const apiServer = apiApp.listen(0, '127.0.0.1')
+  await once(apiServer, 'listening')
+  api = { server: apiServer, base: `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}` }
+  const key = await createApiKey(deps, { accountId: seed.account.id, label: 'acme-backend', operator: 'test' })
+  if (!key.ok) throw new Error(key.code)
+  apiKey = key.value.key
   context = await browser!.newContext({ javaScriptEnabled: false, baseURL: app.baseUrl })
   page = await context.newPage()
   context.on('page', (p) =>
@@ -96,6 +116,9 @@ afterEach(async () => {
   await context?.close()
   await app?.close()
   app = undefined
+  api?.server.closeAllConnections()
+  await new Promise((resolve) => (api ? api.server.close(resolve) : resolve(undefined)))
+  api = undefined
   // A CSP violation is a console error: without the sign-up's origin in the welcome page's
   // form-action, Chromium blocks the redirect after Accept and says so here.
   expect(pageProblems).toEqual([])
@@ -172,7 +195,12 @@ test('hand-over: Accept lands on the product sign-up with a code; its server red
   const again = await page.goto(landed.toString())
   expect(again?.status()).toBe(409)
   await expect(page.locator('#why').textContent()).resolves.toBe('handover.used')
-  expect(product.redeemed.map((r) => r.outcome)).toEqual(['ok', 'handover.used'])
+  expect(product.redeemed.map((r) => r.outcome)).toEqual(['ok', '409 handover.used'])
+  // Audited as the product's key.
+  expect(await db.knex('audit_log').where({ action: 'invitation.redeem' }).orderBy('id').select('actor_platform', 'actor_platform_id', 'ok')).toEqual([
+    { actor_platform: 'api', actor_platform_id: 'acme-backend', ok: true },
+    { actor_platform: 'api', actor_platform_id: 'acme-backend', ok: false },
+  ])
 
   // And the invitation link is spent.
   const spent = await page.goto(link)
