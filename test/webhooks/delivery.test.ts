@@ -274,3 +274,20 @@ describe('retries, giving up, disabling', () => {
     expect((await listWebhookEndpoints(deps, seed.account.id))[0]).toMatchObject({ status: 'enabled', failingSince: null, queued: 0 })
   })
 })
+
+describe('the SSRF rules at add and at every send', () => {
+  test('a private URL is refused when added; a name that resolves to a private address by the time of a send is not posted to', async () => {
+    const strict: WebhookSettings = { ...SETTINGS, allowPrivate: false }
+    const refused = await addWebhookEndpoint(deps, strict, { accountId: seed.account.id, url: receiver.url, events: null, actor: seed.adminActor })
+    expect(refused).toEqual({ ok: false, code: 'webhook.url_not_allowed', address: '127.0.0.1', range: 'loopback' })
+    expect(await db.knex('webhook_endpoints')).toEqual([])
+    expect(await db.knex('audit_log').where({ action: 'webhook.add' }).select('result_code', 'ok')).toEqual([{ result_code: 'webhook.url_not_allowed', ok: false }])
+    const added = await addWebhookEndpoint(deps, strict, { accountId: seed.account.id, url: 'https://hooks.example.com/x', events: null, actor: seed.adminActor }, { resolve: async () => [{ address: '93.184.216.34', family: 4 }] })
+    expect(added.ok).toBe(true)
+    await run('add ann@x.test --name "Ann Smith"')
+    const rebound = createWebhookWorker({ deps, settings: strict, resolve: async () => [{ address: '127.0.0.1', family: 4 }], random: () => 0.5 })
+    await drain(rebound)
+    expect(await db.knex('webhook_messages').select('status', 'attempts', 'last_error', 'last_status')).toEqual([{ status: 'queued', attempts: 1, last_error: 'URL refused: webhook.url_not_allowed (127.0.0.1, loopback)', last_status: null }])
+    expect(receiver.accepted).toEqual([])
+  })
+})
