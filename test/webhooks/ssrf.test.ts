@@ -3,6 +3,7 @@
  * addresses (IPv4, IPv6, IPv4-mapped and NAT64 forms of each IPv4 range), the URL's form, every
  * resolved address checked, and at delivery the connection made to the address that was checked.
  */
+import { createServer, type Socket } from 'node:net'
 import fc from 'fast-check'
 import { afterEach, describe, expect, test } from 'vitest'
 import { deliverWebhook } from '../../src/webhooks/deliver.ts'
@@ -166,8 +167,7 @@ describe('delivering to the checked address', () => {
   })
 
   test('a receiver that never answers is given up at the deadline', async () => {
-    const { createServer } = await import('node:net')
-    const sockets: import('node:net').Socket[] = []
+    const sockets: Socket[] = []
     const silent = createServer((socket) => void sockets.push(socket))
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const port = (silent.address() as { port: number }).port
