@@ -9,8 +9,8 @@
  * installed or linked, and the one thing to do next.
  */
 import type { LinkInstallResult } from '../../src/installations/link-installed-workspace.ts'
-import { html, raw, type HtmlValue, type SafeHtml } from '../web/html.ts'
-import { ICON_SVG } from '../web/pages.ts'
+import { html, raw, type HtmlValue } from '../web/html.ts'
+import { ICON_SVG, statusIcon } from '../web/pages.ts'
 import type { SLACK_BOT_SCOPES } from './config.ts'
 
 export { ICON_SVG }
@@ -36,19 +36,6 @@ export const SCOPE_WORDS: Readonly<Record<(typeof SLACK_BOT_SCOPES)[number], str
   'chat:write': 'Post confirmations and invitation notices in the channels you add it to.',
   'users:read': 'See the name and time zone of whoever uses /invite.',
   'users:read.email': "See the email address of whoever uses /invite, to check they are an administrator of your InviteOps account. Nobody else's details are read.",
-}
-
-type Tone = 'neutral' | 'success' | 'warning' | 'danger'
-
-const ICONS: Record<Tone, SafeHtml> = {
-  neutral: raw('<path d="M12 8v5m0 3.2v.1M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z"/>'),
-  success: raw('<path d="m8 12.5 2.7 2.7L16.5 9.5M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z"/>'),
-  warning: raw('<path d="M12 7.5V12l3 2M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z"/>'),
-  danger: raw('<path d="m9.5 9.5 5 5m0-5-5 5M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z"/>'),
-}
-
-function statusIcon(tone: Tone): SafeHtml {
-  return html`<div class="status-icon status-icon--${tone}"><svg width="28" height="28" viewBox="0 0 24 24" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">${ICONS[tone]}</svg></div>`
 }
 
 function page(status: number, ctx: InstallPageContext, title: string, body: HtmlValue): InstallPage {

@@ -9,13 +9,14 @@ import { expect, test } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { signInstallLink } from '../../src/installations/install-link.ts'
 import { linkInstalledWorkspace } from '../../src/installations/link-installed-workspace.ts'
-import { saveSlackInstallation, type SlackInstallation } from '../../src/installations/slack-installations.ts'
+import { saveSlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { ChatNotifier, NoticePostResult } from '../../src/notices/chat-notifier.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
 import { captureLogger } from '../email/support/capture-logger.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { DAY, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
+import { slackInstallation } from '../support/slack-installation.ts'
 
 let db: TestDatabase
 let deps: TestDeps
@@ -45,23 +46,7 @@ function scriptedNotifier(platform: string, answers: Map<string, NoticePostResul
   return { notifier, posts }
 }
 
-function installation(teamId: string): SlackInstallation {
-  return {
-    teamId,
-    enterpriseId: null,
-    isEnterpriseInstall: false,
-    appId: 'A0APP',
-    teamName: `Team ${teamId}`,
-    enterpriseName: null,
-    botUserId: 'U0BOT',
-    botId: 'B0BOT',
-    botScopes: ['chat:write'],
-    installerUserId: 'U0INSTALLER',
-    botToken: `xoxb-${teamId}-token`,
-    botRefreshToken: null,
-    botTokenExpiresAt: null,
-  }
-}
+const installation = (teamId: string) => slackInstallation(teamId, `xoxb-${teamId}-token`)
 
 /** Link a workspace to the account, with its notices going to `channel`. */
 async function linkSlack(account: SeededAccount, teamId: string, channel: string): Promise<void> {

@@ -14,10 +14,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { openDatabase } from '../../src/db/open-database.ts'
-import { disableSlackInstallation, refreshSlackBotToken, saveSlackInstallation, type SlackInstallation } from '../../src/installations/slack-installations.ts'
+import { disableSlackInstallation, refreshSlackBotToken, saveSlackInstallation } from '../../src/installations/slack-installations.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
 import { makeDeps, seedAccount } from '../support/factories.ts'
+import { slackInstallation } from '../support/slack-installation.ts'
 
 const HOUR = 3_600_000
 
@@ -40,24 +41,7 @@ function forms(token: string): string[] {
   return [token, bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url')]
 }
 
-function installation(teamId: string, botToken: string, over: Partial<SlackInstallation> = {}): SlackInstallation {
-  return {
-    teamId,
-    enterpriseId: null,
-    isEnterpriseInstall: false,
-    appId: 'A0APP',
-    teamName: `Team ${teamId}`,
-    enterpriseName: null,
-    botUserId: 'U0BOT',
-    botId: 'B0BOT',
-    botScopes: ['commands', 'chat:write'],
-    installerUserId: 'U0INSTALLER',
-    botToken,
-    botRefreshToken: null,
-    botTokenExpiresAt: null,
-    ...over,
-  }
-}
+const installation = slackInstallation
 
 /** Installations of every kind, through the use cases, as a deployment would have them. */
 async function populate(knex: Knex): Promise<void> {

@@ -20,6 +20,7 @@ import { captureLogger } from '../email/support/capture-logger.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { DAY, makeDeps, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
+import { slackInstallation } from '../support/slack-installation.ts'
 
 let db: TestDatabase
 let deps: TestDeps
@@ -31,22 +32,12 @@ const HOUR = 3_600_000
 /** A workspace install with tokens of its own (rotation on when `expiresInMs` is given). */
 function workspace(teamId: string, over: Partial<SlackInstallation> & { expiresInMs?: number } = {}): SlackInstallation {
   const { expiresInMs, ...rest } = over
-  return {
-    teamId,
-    enterpriseId: null,
-    isEnterpriseInstall: false,
-    appId: 'A0APP',
-    teamName: `Team ${teamId}`,
-    enterpriseName: null,
-    botUserId: 'U0BOT',
-    botId: 'B0BOT',
+  return slackInstallation(teamId, `xoxb-${teamId}-111-secret`, {
     botScopes: ['commands', 'chat:write', 'users:read', 'users:read.email'],
-    installerUserId: 'U0INSTALLER',
-    botToken: `xoxb-${teamId}-111-secret`,
     botRefreshToken: expiresInMs === undefined ? null : `xoxe-1-${teamId}-refresh`,
     botTokenExpiresAt: expiresInMs === undefined ? null : new Date(deps.clock.now().getTime() + expiresInMs),
     ...rest,
-  }
+  })
 }
 
 /** An org-wide install of an Enterprise Grid organisation. */
@@ -236,7 +227,7 @@ describe('token rotation', () => {
     deps.clock.advance(HOUR + 1)
     const refreshed = await refreshSlackBotToken(deps, key, { refreshWithinMs: 2 * HOUR, refresh })
     expect(calls).toEqual(['xoxe-1-T0ROT-refresh'])
-    expect(refreshed).toMatchObject({ teamId: 'T0ROT', botUserId: 'U0BOT', ...fresh(1) })
+    expect(refreshed).toMatchObject({ teamId: 'T0ROT', botUserId: workspace('T0ROT').botUserId, ...fresh(1) })
     expect(await findSlackInstallation(deps, key)).toMatchObject({ status: 'active', installation: fresh(1) })
     // The next rotation uses the rotated refresh token.
     deps.clock.advance(11 * HOUR)

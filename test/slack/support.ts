@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs'
 import nock from 'nock'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
-import { SLACK_BOT_SCOPES, type SlackConfig } from '../../adapters/slack/config.ts'
+import type { SlackConfig } from '../../adapters/slack/config.ts'
 import { createSlackRouter, type SlackRouter, type SlackRouterOptions } from '../../adapters/slack/router.ts'
-import { saveSlackInstallation, type SlackInstallation } from '../../src/installations/slack-installations.ts'
+import { saveSlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { slackSignature } from '../../adapters/slack/verify.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { useRouteTests } from '../support/hooks.ts'
 import { serveRouter } from '../support/http.ts'
+import { slackInstallation } from '../support/slack-installation.ts'
 import { makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
@@ -38,25 +39,7 @@ export const OAUTH = { clientId: '1111.2222', clientSecret: 'test-client-secret-
 /** Distribution mode over HTTP: no SLACK_BOT_TOKEN, each workspace's token stored. */
 export const DISTRIBUTION_CONFIG: SlackConfig = { signingSecret: SIGNING_SECRET, botToken: null, apiUrl: API_URL, oauth: OAUTH }
 
-/** An installation as the OAuth flow stores it, for `teamId` with `botToken`. */
-export function slackInstallation(teamId: string, botToken: string, extra: Partial<SlackInstallation> = {}): SlackInstallation {
-  return {
-    teamId,
-    enterpriseId: null,
-    isEnterpriseInstall: false,
-    appId: 'A123456',
-    teamName: `Team ${teamId}`,
-    enterpriseName: null,
-    botUserId: `U0BOT${teamId.slice(1, 8)}`,
-    botId: `B0BOT${teamId.slice(1, 8)}`,
-    botScopes: [...SLACK_BOT_SCOPES],
-    installerUserId: ALICE,
-    botToken,
-    botRefreshToken: null,
-    botTokenExpiresAt: null,
-    ...extra,
-  }
-}
+export { slackInstallation }
 
 /** A logger that keeps each line with its level, to assert what was said and how loudly. */
 export function levelLogger(): Logger & { lines: { level: string; line: string }[] } {
