@@ -15,7 +15,7 @@ useSeededDatabase((t) => ({ db, seed, deps: base } = t))
 
 function capturingSender(): EmailSender & { sent: EmailMessage[] } {
   const sent: EmailMessage[] = []
-  return { sent, send: async (m) => (sent.push(m), { messageId: `m-${sent.length}` }) }
+  return { name: 'capturing', sent, send: async (m) => (sent.push(m), { messageId: `m-${sent.length}` }) }
 }
 
 describe('the worker sends branded emails', () => {
