@@ -21,7 +21,10 @@ export class UnusableInstallationError extends Error {
   readonly code = 'inviteops_unusable_installation'
 }
 
-/** `fetchInstallation` found no active installation (never installed, uninstalled or revoked). */
+/**
+ * `fetchInstallation` found no active installation (never installed, uninstalled or revoked).
+ * Nothing of InviteOps catches it today: see `createSlackInstallationStore`.
+ */
 export class SlackInstallationNotFoundError extends Error {
   readonly code = 'inviteops_installation_not_found'
   constructor(
@@ -94,7 +97,14 @@ function keyOf(query: InstallationQuery<boolean>): { teamId: string | null; ente
   return { teamId: query.teamId ?? null, enterpriseId: query.enterpriseId ?? null, isEnterpriseInstall: query.isEnterpriseInstall === true }
 }
 
-/** The store the install flow (oauth.ts) writes through, and Bolt may read through. */
+/**
+ * The store the install flow (oauth.ts) writes through. InstallProvider's callback only stores;
+ * `fetchInstallation` and `deleteInstallation` are read by InstallProvider's own `authorize` and
+ * by Bolt's default one, neither of which InviteOps uses: Bolt is given our `authorize`
+ * (router.ts, over workspaces.ts), which tells a missing installation from an outage without
+ * throwing and rotates tokens once across replicas. They are kept, tested, so the store is
+ * @slack/oauth's whole `InstallationStore` and stays correct wherever the library reads it.
+ */
 export function createSlackInstallationStore(deps: Deps): InstallationStore {
   return {
     async storeInstallation(installation) {
