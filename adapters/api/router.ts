@@ -222,8 +222,8 @@ function parseInput(route: ApiRoute, req: Request): Parsed {
   }
   const params = parse(route.params, req.params, 'path')
   if (!params.ok) return params
-  // A route without a query schema takes no query at all.
-  const query = route.query ? parse(route.query, req.query, 'query') : Object.keys(req.query as object).length > 0 ? parse(undefined, undefined, 'query') : { ok: true as const, data: undefined }
+  // A route without a query schema ignores a query string, as a static file would.
+  const query = parse(route.query, req.query, 'query')
   if (!query.ok) return query
   const body = parse(route.body, req.body, 'body')
   if (!body.ok) return body
