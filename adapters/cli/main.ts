@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { z } from 'zod'
 import { createAccount, type CreateAccountFailure } from '../../src/accounts/create-account.ts'
 import { createGroup } from '../../src/accounts/create-group.ts'
-import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { connectChat, disconnectChat } from '../../src/accounts/chat-connections.ts'
 import { queryGroups } from '../../src/accounts/list-groups.ts'
 import { listAccounts, resolveAccount } from '../../src/accounts/resolve-account.ts'
 import { setAccountTimeZone } from '../../src/accounts/set-account-time-zone.ts'
@@ -41,6 +41,7 @@ const USAGE: Record<string, string> = {
   'groups create': 'inviteops groups create --account <id|name> --name <group> [--admin] [--json]',
   'groups list': 'inviteops groups list --account <id|name> [--json]',
   'slack connect': 'inviteops slack connect --team <T…> --account <id|name> [--channel <C…>]',
+  'slack disconnect': 'inviteops slack disconnect --team <T…|E…> [--account <id|name>]',
   'slack install-link': `inviteops slack install-link --account <id|name> [--days <${INSTALL_LINK_MIN_DAYS}-${INSTALL_LINK_MAX_DAYS}, default ${INSTALL_LINK_DEFAULT_DAYS}>]`,
   'teams connect': 'inviteops teams connect --tenant <tenant id> --account <id|name>',
   'users list': 'inviteops users list --account <id|name> [--status invited|expired|active|declined|removed|all] [--json]',
@@ -261,6 +262,21 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
             return 1
           }
           io.out(`Linked ${platform === 'slack' ? 'Slack workspace' : 'Teams tenant'} ${externalId} to ${account.name}${channel ? `, notices in ${channel}` : ''}.`)
+          return 0
+        })
+      }
+      case 'slack disconnect': {
+        const { values } = parse(rest, usage, { team: { type: 'string' }, account: { type: 'string' } })
+        const externalId = check(teamId, required(values, 'team', usage), 'team', usage)
+        const accountArg = typeof values.account === 'string' ? values.account : null
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = accountArg === null ? null : await accountOrFail(deps, accountArg)
+          const r = await disconnectChat(deps.db, { platform: 'slack', externalId, accountId: account?.id ?? null, actor: { platform: 'cli', platformUserId: safeUser(), email: null }, now: deps.clock.now() })
+          if (!r.ok) {
+            io.err(r.code === 'chat.not_linked' ? `${externalId} is not linked to any account: nothing was changed.` : `${externalId} is linked to another account (${r.accountId}), not ${oneLine(account?.name ?? '')}: nothing was changed.`)
+            return 1
+          }
+          io.out(`Unlinked Slack workspace ${externalId} from account ${r.accountId}. Its installation is kept: an install link (inviteops slack install-link) links it again.`)
           return 0
         })
       }

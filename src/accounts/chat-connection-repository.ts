@@ -22,6 +22,11 @@ export async function insertChatConnection(trx: Knex.Transaction, link: { platfo
   await trx('chat_connections').insert({ platform: link.platform, external_id: link.externalId, account_id: link.accountId })
 }
 
+/** Remove a workspace's/tenant's link; returns whether there was one. */
+export async function deleteChatConnection(trx: Knex.Transaction, platform: ChatPlatform, externalId: string): Promise<boolean> {
+  return (await trx('chat_connections').where({ platform, external_id: externalId }).delete()) > 0
+}
+
 /** The workspaces/tenants of a platform linked to an account, oldest link first (chat_connections_account_idx). */
 export async function findLinkedExternalIds(db: Db, platform: ChatPlatform, accountId: string): Promise<string[]> {
   const rows = await db('chat_connections').where({ platform, account_id: accountId }).orderBy([{ column: 'created_at' }, { column: 'external_id' }]).select<{ external_id: string }[]>('external_id')

@@ -4,7 +4,7 @@ import type { ChatPlatform } from '../chat/platform.ts'
 import type { Actor } from '../invitations/model.ts'
 import { isUuid } from '../shared/ids.ts'
 import { storeNoticeDestination } from '../notices/notice-destinations.ts'
-import { findConnectedAccountId, findLinkedExternalIds, insertChatConnection } from './chat-connection-repository.ts'
+import { deleteChatConnection, findConnectedAccountId, findLinkedExternalIds, insertChatConnection } from './chat-connection-repository.ts'
 
 export type { ChatPlatform } from '../chat/platform.ts'
 
@@ -70,5 +70,35 @@ export async function connectChat(
       })
     }
     return { ok: true }
+  })
+}
+
+/**
+ * Remove the link of a workspace/tenant (`inviteops slack disconnect`): its requests are then told
+ * it is not linked, and an install link of any account can link it again. With `accountId`, only
+ * a link to that account is removed (a guard against a mistyped team id). Audited
+ * `chat.disconnected` on the account it was linked to, by `actor` (default: the operator). The
+ * workspace's installation, and the account's notice destination, are left as they are.
+ */
+export async function disconnectChat(
+  db: Knex,
+  cmd: { platform: ChatPlatform; externalId: string; accountId?: string | null; actor?: Actor; now?: Date },
+): Promise<{ ok: true; accountId: string } | { ok: false; code: 'chat.not_linked' } | { ok: false; code: 'chat.linked_elsewhere'; accountId: string }> {
+  return db.transaction(async (trx) => {
+    const existing = await findConnectedAccountId(trx, cmd.platform, cmd.externalId, { forUpdate: true })
+    if (existing === null) return { ok: false, code: 'chat.not_linked' }
+    if (cmd.accountId != null && existing !== cmd.accountId) return { ok: false, code: 'chat.linked_elsewhere', accountId: existing }
+    await deleteChatConnection(trx, cmd.platform, cmd.externalId)
+    await recordAudit(trx, {
+      accountId: existing,
+      at: cmd.now ?? new Date(),
+      actor: cmd.actor ?? OPERATOR,
+      action: 'chat.disconnected',
+      targetEmail: null,
+      resultCode: 'chat.disconnected',
+      ok: true,
+      detail: { platform: cmd.platform, externalId: cmd.externalId },
+    })
+    return { ok: true, accountId: existing }
   })
 }
