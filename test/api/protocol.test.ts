@@ -152,7 +152,7 @@ describe('the OpenAPI document', () => {
     expect(answer.status).toBe(200)
     const document = answer.body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { securitySchemes: unknown } }
     const validator = new Validator()
-    const result = await validator.validate(document as unknown as object)
+    const result = await validator.validate(document as unknown as Parameters<Validator['validate']>[0])
     expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([])
     expect(result.valid).toBe(true)
     expect(validator.version).toBe('3.1')
