@@ -31,6 +31,8 @@ export interface Receiver {
   readonly unverified: string[]
   /** Requests answered with a failure status while down. */
   failedAnswers: number
+  /** Resolves once `count` deliveries were accepted (an event, not a poll). */
+  waitFor(count: number): Promise<void>
   /** Answer every request with this status (200 = working). */
   answer(status: number): void
   /** Close the port: connections are refused. */
@@ -45,12 +47,16 @@ export async function startReceiver(): Promise<Receiver> {
   let server: Server
   const accepted: Delivery[] = []
   const unverified: string[] = []
+  const waiters: { count: number; resolve: () => void }[] = []
   const receiver = {
     url: '',
     secret: '',
     accepted,
     unverified,
     failedAnswers: 0,
+    waitFor(count: number) {
+      return accepted.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }))
+    },
     answer(s: number) {
       status = s
     },
@@ -82,6 +88,7 @@ export async function startReceiver(): Promise<Receiver> {
           const payload = new Webhook(receiver.secret).verify(body, req.headers as Record<string, string>) as { type: string; data: Record<string, unknown> }
           accepted.push({ id: String(req.headers['webhook-id']), timestamp: String(req.headers['webhook-timestamp']), type: payload.type, data: payload.data, body, headers: req.headers })
           res.writeHead(204).end()
+          for (const w of waiters.filter((w) => accepted.length >= w.count)) w.resolve()
         } catch (err) {
           unverified.push(err instanceof Error ? err.message : String(err))
           res.writeHead(401).end()
