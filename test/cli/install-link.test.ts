@@ -1,6 +1,7 @@
 /**
  * `inviteops slack install-link`: the CLI in-process on a real database, and the link it prints
- * opened on the real `/slack/install` route with the same INVITE_SECRET.
+ * opened on the real `/slack/install` route with the same INVITE_SECRET; `slack connect
+ * --channel` and `slack disconnect`, which link and unlink a workspace by hand.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -139,5 +140,50 @@ describe('inviteops slack connect --channel', () => {
     expect(r).toMatchObject({ code: 0, out: expect.stringContaining('Linked Slack workspace T0GLOBEX9 to Globex, notices in C0NOTICES9') })
     const row = await db.knex('notice_destinations').where({ account_id: accountId, platform: 'slack' }).first<{ conversation_id: string; reference: unknown }>('conversation_id', 'reference')
     expect(row).toEqual({ conversation_id: 'C0NOTICES9', reference: { teamId: 'T0GLOBEX9' } })
+  })
+})
+
+const DISCONNECT_TEAMS = ['T0DISCONN1', 'E0DISCGRID', 'T0KEEPME01']
+const links = () => db.knex('chat_connections').where({ platform: 'slack' }).whereIn('external_id', DISCONNECT_TEAMS).orderBy('external_id').select('external_id', 'account_id')
+const disconnections = () => db.knex('audit_log').where({ action: 'chat.disconnected' }).select('account_id', 'ok', 'detail')
+
+describe('inviteops slack disconnect', () => {
+  test('named with another account: refused, the link kept; then without --account: removed, audited on the account it served; a second time: not linked', async () => {
+    expect((await cli('accounts', 'create', '--name', 'Initech', '--admin', 'bill@initech.test')).code).toBe(0)
+    expect((await cli('slack', 'connect', '--team', 'T0DISCONN1', '--account', 'Globex')).code).toBe(0)
+    expect((await cli('slack', 'connect', '--team', 'E0DISCGRID', '--account', 'Globex')).code).toBe(0)
+
+    const wrong = await cli('slack', 'disconnect', '--team', 'T0DISCONN1', '--account', 'Initech')
+    expect(wrong.code).toBe(1)
+    expect(wrong.err).toContain('linked to another account')
+    expect(wrong.err).toContain('nothing was changed')
+    expect(await links()).toHaveLength(2)
+    expect(await disconnections()).toEqual([])
+
+    const done = await cli('slack', 'disconnect', '--team', 'T0DISCONN1')
+    expect(done.code).toBe(0)
+    expect(done.out).toContain('Unlinked Slack workspace T0DISCONN1')
+    expect(await links()).toEqual([{ external_id: 'E0DISCGRID', account_id: accountId }])
+    const audit = await disconnections()
+    expect(audit).toHaveLength(1)
+    expect(audit[0]).toMatchObject({ account_id: accountId, ok: true })
+    expect(JSON.stringify(audit[0]?.detail)).toContain('T0DISCONN1')
+
+    const again = await cli('slack', 'disconnect', '--team', 'T0DISCONN1')
+    expect(again.code).toBe(1)
+    expect(again.err).toContain('is not linked to any account')
+
+    // An organisation's link (E…), with the right account named.
+    expect((await cli('slack', 'disconnect', '--team', 'E0DISCGRID', '--account', 'globex')).code).toBe(0)
+    expect(await links()).toEqual([])
+  })
+
+  test('a malformed team id or no --team: a usage error, nothing changed', async () => {
+    await cli('slack', 'connect', '--team', 'T0KEEPME01', '--account', 'Globex')
+    for (const argv of [['--team', 'not-a-team'], ['--team', "T0'; DROP TABLE"], []]) {
+      const r = await cli('slack', 'disconnect', ...argv)
+      expect(r.code, argv.join(' ')).toBe(2)
+    }
+    expect(await links()).toEqual([{ external_id: 'T0KEEPME01', account_id: accountId }])
   })
 })
