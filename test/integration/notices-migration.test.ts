@@ -5,6 +5,7 @@
  * (keeping their retry time), pending invitations that expired more than a day before the upgrade
  * are settled without a notice, and the migration rolls back.
  */
+import { randomBytes } from 'node:crypto'
 import type { Knex } from 'knex'
 import nock from 'nock'
 import { afterAll, beforeAll, expect, test } from 'vitest'
@@ -13,7 +14,7 @@ import { migrations } from '../../migrations/index.ts'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { createNoticesJob } from '../../src/notices/notices-job.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
-import { DAY, inviteUser, makeDeps, seedAccount } from '../support/factories.ts'
+import { DAY, makeDeps, seedAccount } from '../support/factories.ts'
 
 const NAME = '20261130110000_notice_destinations'
 const SLACK_ORIGIN = 'https://slack-api.test'
@@ -75,10 +76,22 @@ test('channels become Slack destinations; closed events are not posted again, op
 
   // Expiries the old Slack-only sweep may never have announced (a Teams-only deployment): the
   // migration compares with the database's own clock, so these are placed around the real now.
+  // Rows written as the schema of the time holds them: today's use cases write tables that did not exist yet.
   const invitationOf = async (email: string, expiresAt: Date) => {
-    const { user } = await inviteUser(deps, unlinked, email)
-    await db.knex('invitations').where({ user_id: user.id }).update({ created_at: new Date(expiresAt.getTime() - 7 * DAY), expires_at: expiresAt })
-    return user.id
+    const createdAt = new Date(expiresAt.getTime() - 7 * DAY)
+    const [user] = await db.knex('users').insert({ account_id: unlinked.account.id, email, first_name: 'Bob', last_name: 'Invitee', status: 'invited', created_at: createdAt, updated_at: createdAt }).returning<{ id: string }[]>('id')
+    await db.knex('invitations').insert({
+      account_id: unlinked.account.id,
+      user_id: user!.id,
+      link_id: randomBytes(16).toString('hex'),
+      token_hash: randomBytes(32).toString('hex'),
+      state: 'pending',
+      created_at: createdAt,
+      expires_at: expiresAt,
+      invited_by_email: unlinked.admin.email,
+      sent_count: 1,
+    })
+    return user!.id
   }
   const realNow = Date.now()
   const longAgo = await invitationOf('long-ago@x.test', new Date(realNow - 3 * DAY))
