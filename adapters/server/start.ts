@@ -76,7 +76,7 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
       ...(opts.workerPollMs ? { pollIntervalMs: opts.workerPollMs } : {}),
     })
     // Webhooks (docs/webhooks.md): posted to each account's endpoints from the outbox the use cases write.
-    const webhooks = createWebhookWorker({ deps, settings: env.webhooks, ...(opts.webhookPollMs ? { pollIntervalMs: opts.webhookPollMs } : {}) })
+    const webhooks = createWebhookWorker({ deps, settings: env.webhooks, registry, ...(opts.webhookPollMs ? { pollIntervalMs: opts.webhookPollMs } : {}) })
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
     // Slack over HTTP or Socket Mode, one workspace or many (docs/operations.md): one edge either way.

@@ -1,3 +1,4 @@
+import { Counter, Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
 import type { LeaseClaim } from '../shared/lease-queue.ts'
 import { openSecret } from '../shared/secret-box.ts'
@@ -51,6 +52,8 @@ export interface WebhookWorkerOptions {
   random?: () => number
   /** On stop, how long posts in flight may still finish before they are abandoned (default 2 s). */
   stopWaitMs?: number
+  /** Where the worker's metrics go (the app's registry, served at /metrics). */
+  registry?: Registry
 }
 
 export interface WebhookWorker {
@@ -85,6 +88,7 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
   const leaseMs = 4 * settings.timeoutMs + 10_000
   const key = webhookSecretKey(deps)
   const log = deps.logger.child({ component: 'webhook-worker' })
+  const attempts = attemptsCounter(opts.registry ?? new Registry())
   let running = false
   let loopDone: Promise<void> = Promise.resolve()
   let shutdown = new AbortController()
@@ -114,6 +118,7 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
       }
     }
     const after = deps.clock.now()
+    attempts.inc({ outcome: result.ok ? 'delivered' : 'failed' })
     if (result.ok) {
       const n = await webhookQueue.complete(deps.db, [claimOf(row)], after, null, attemptFacts(result.status, null))
       await markEndpointHealthy(deps.db, endpoint.id)
@@ -130,6 +135,7 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
     if (wait === null) {
       const n = await webhookQueue.complete(deps.db, [claimOf(row)], after, `gave up after ${row.attempts} attempts: ${result.reason}`, { last_status: result.status })
       outcome = n > 0 ? 'failed' : 'lost'
+      if (n > 0) attempts.inc({ outcome: 'given_up' })
       log.warn({ endpointId: endpoint.id, messageId: row.message_id, type: row.event_type, attempts: row.attempts, reason: result.reason }, 'webhook message given up after its last retry')
     } else {
       const n = await webhookQueue.release(deps.db, [claimOf(row)], new Date(after.getTime() + wait), facts)
@@ -226,4 +232,12 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
     },
     drainOnce,
   }
+}
+
+/** `inviteops_webhook_attempts_total{outcome}`: delivered, failed (each failed attempt), given_up (a message's last). */
+function attemptsCounter(registry: Registry): Counter<'outcome'> {
+  return (
+    (registry.getSingleMetric('inviteops_webhook_attempts_total') as Counter<'outcome'> | undefined) ??
+    new Counter({ name: 'inviteops_webhook_attempts_total', help: 'Webhook delivery attempts by outcome (delivered, failed, given_up)', labelNames: ['outcome'] as const, registers: [registry] })
+  )
 }

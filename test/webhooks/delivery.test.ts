@@ -8,6 +8,7 @@
  * `Date` is faked (and nothing else): the library checks `webhook-timestamp` against `Date.now()`,
  * so the clock the worker signs with and the one the receiver checks against move together.
  */
+import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { runCommandText } from '../../src/commands/run-command.ts'
 import { recordDeliveryEvent } from '../../src/email/record-delivery-event.ts'
@@ -61,8 +62,8 @@ async function addEndpoint(events: WebhookEventType[] | null = null, url = recei
   return r.value.id
 }
 
-function worker(settings: Partial<WebhookSettings> = {}): WebhookWorker {
-  return createWebhookWorker({ deps, settings: { ...SETTINGS, ...settings }, random: () => 0.5 })
+function worker(settings: Partial<WebhookSettings> = {}, registry?: Registry): WebhookWorker {
+  return createWebhookWorker({ deps, settings: { ...SETTINGS, ...settings }, random: () => 0.5, ...(registry ? { registry } : {}) })
 }
 
 /** Run rounds until nothing is due now. */
@@ -226,7 +227,8 @@ describe('retries, giving up, disabling', () => {
     expect(retryDelayMs([60_000], 2)).toBeNull()
     await addEndpoint()
     receiver.answer(500)
-    const w = worker({ retryScheduleMs: [60_000, 120_000] })
+    const registry = new Registry()
+    const w = worker({ retryScheduleMs: [60_000, 120_000] }, registry)
     await run('add ann@x.test --name "Ann Smith"')
     await run('edit ann@x.test --group Engineering')
     await drain(w)
@@ -246,6 +248,8 @@ describe('retries, giving up, disabling', () => {
     expect(rows[0]).toEqual({ event_type: 'invitation.sent', status: 'failed', attempts: 3, last_error: 'gave up after 3 attempts: HTTP 500', last_status: 500 })
     // now ann's next event is tried
     expect(rows[1]).toMatchObject({ event_type: 'user.groups_changed', status: 'queued', attempts: 1 })
+    const counted = (await registry.getSingleMetric('inviteops_webhook_attempts_total')!.get()).values.map((v) => [v.labels.outcome, v.value])
+    expect(Object.fromEntries(counted)).toEqual({ failed: 4, delivered: 1, given_up: 1 })
   })
 
   test('an endpoint failing for WEBHOOK_DISABLE_AFTER is disabled, its administrators told; enabled again, what waited is delivered', async () => {
