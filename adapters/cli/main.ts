@@ -24,6 +24,9 @@ import { isUuid } from '../../src/shared/ids.ts'
 import { nameCharacterProblem, oneLine } from '../../src/shared/names.ts'
 import { listAccountUsers } from '../../src/users/list-users.ts'
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyFailure } from '../../src/api-keys/api-keys.ts'
+import { addWebhookEndpoint, enableWebhookEndpoint, listWebhookEndpoints, removeWebhookEndpoint, testWebhookEndpoint, type WebhookTestFailure } from '../../src/webhooks/endpoints.ts'
+import { parseEventList, WEBHOOK_EVENT_TYPES } from '../../src/webhooks/events.ts'
+import type { WebhookUrlProblem } from '../../src/webhooks/ssrf.ts'
 import { loadEnvironment, type Environment } from '../server/environment.ts'
 import { startServer } from '../server/start.ts'
 import { resolveLinkBase } from './link-base.ts'
@@ -49,6 +52,11 @@ const USAGE: Record<string, string> = {
   'api-keys list': 'inviteops api-keys list [--account <id|name>] [--json]',
   'api-keys revoke': 'inviteops api-keys revoke <id|prefix iok_…>',
   run: 'inviteops run --account <id|name> --as <admin email> [--yes] [--json] -- <command text>',
+  'webhooks add': 'inviteops webhooks add --account <id|name> --url <https://…> [--events <type,type,…>] [--json]',
+  'webhooks list': 'inviteops webhooks list [--account <id|name>] [--json]',
+  'webhooks test': 'inviteops webhooks test <endpoint id>',
+  'webhooks remove': 'inviteops webhooks remove <endpoint id>',
+  'webhooks enable': 'inviteops webhooks enable <endpoint id>',
 }
 
 const ALL_USAGE = Object.values(USAGE).join('\n  ')
@@ -61,6 +69,14 @@ const HELP: Partial<Record<string, string>> = {
     "only if their confirmed Slack email is an Active administrator of it; anyone else installs and links nothing.",
     'Needs a server in distribution mode (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET): docs/slack-distribution.md.',
   ].join('\n'),
+  'webhooks add': [
+    "Sends the account's events to your product's URL, signed per Standard Webhooks (docs/webhooks.md).",
+    'Prints the endpoint id and its signing secret (whsec_…) once: store the secret in your product to verify deliveries.',
+    `--events: a comma-separated list of ${WEBHOOK_EVENT_TYPES.join(', ')}; without it, every event (including ones added later).`,
+    'The URL must be https in production and must not resolve to a loopback, private or link-local address (unless WEBHOOK_ALLOW_PRIVATE_URLS=true).',
+  ].join('\n'),
+  'webhooks test': 'Sends a webhook.test event to the endpoint now, signed like every delivery, and prints what the receiver answered.',
+  'webhooks enable': 'Enables an endpoint that was disabled after failing for WEBHOOK_DISABLE_AFTER; the events that waited for it are delivered.',
 }
 
 class UsageError extends Error {
@@ -397,6 +413,94 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
           return rendered.ok ? 0 : 1
         })
       }
+      case 'webhooks add': {
+        const { values } = parse(rest, usage, { account: { type: 'string' }, url: { type: 'string' }, events: { type: 'string' }, json: { type: 'boolean' } })
+        const accountArg = required(values, 'account', usage)
+        const url = required(values, 'url', usage).trim()
+        let events = null
+        if (typeof values.events === 'string') {
+          const parsed = parseEventList(values.events)
+          if (!parsed.ok) throw new UsageError(`--events: ${parsed.unknown.map((n) => `"${oneLine(n)}"`).join(', ')} ${parsed.unknown.length === 1 ? 'is not an event' : 'are not events'}; choose from ${WEBHOOK_EVENT_TYPES.join(', ')}`, usage)
+          events = parsed.events
+        }
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = await accountOrFail(deps, accountArg)
+          const r = await addWebhookEndpoint(deps, env.webhooks, { accountId: account.id, url, events, actor: operator() })
+          if (!r.ok) {
+            io.err(r.code === 'account.not_found' ? `No account "${accountArg}".` : `--url: ${webhookUrlProblemText(r)} Nothing was added.`)
+            return 1
+          }
+          if (values.json) io.out(JSON.stringify({ id: r.value.id, accountId: account.id, url: r.value.url, events: r.value.events ?? 'all', secret: r.value.secret }))
+          else
+            io.out(
+              [
+                `Added webhook endpoint ${r.value.id} for ${oneLine(account.name)}: ${r.value.url} (${r.value.events ? r.value.events.join(', ') : 'every event'}).`,
+                `Signing secret (shown once; your product verifies each delivery with it): ${r.value.secret}`,
+                `Try it: inviteops webhooks test ${r.value.id}`,
+              ].join('\n'),
+            )
+          return 0
+        })
+      }
+      case 'webhooks list': {
+        const { values } = parse(rest, usage, { account: { type: 'string' }, json: { type: 'boolean' } })
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const account = typeof values.account === 'string' ? await accountOrFail(deps, values.account) : null
+          const endpoints = await listWebhookEndpoints(deps, account?.id ?? null)
+          if (values.json) io.out(JSON.stringify(endpoints))
+          else if (endpoints.length === 0) io.out(`No webhook endpoints${account ? ` for ${oneLine(account.name)}` : ''}. Add one with: inviteops webhooks add --account <id|name> --url <https://…>`)
+          else
+            io.out(
+              endpoints
+                .map((e) =>
+                  [
+                    `${e.id}  ${e.status.toUpperCase()}  ${oneLine(e.url)}  (${oneLine(e.accountName)})`,
+                    `    events: ${e.events ? e.events.join(', ') : 'all'} · waiting: ${e.queued} · given up: ${e.failed}`,
+                    e.status === 'disabled'
+                      ? `    disabled ${formatTime(e.disabledAt!)} after failing since ${e.failingSince ? formatTime(e.failingSince) : '?'}${e.lastError ? ` (last: ${oneLine(e.lastError)})` : ''}; enable with: inviteops webhooks enable ${e.id}`
+                      : e.failingSince
+                        ? `    failing since ${formatTime(e.failingSince)}${e.lastError ? ` (last: ${oneLine(e.lastError)})` : ''}`
+                        : null,
+                  ]
+                    .filter((l) => l !== null)
+                    .join('\n'),
+                )
+                .join('\n'),
+            )
+          return 0
+        })
+      }
+      case 'webhooks test':
+      case 'webhooks remove':
+      case 'webhooks enable': {
+        const { positionals } = parse(rest, usage, {}, true)
+        const [id, ...extra] = positionals
+        if (!id || extra.length > 0) throw new UsageError('give the endpoint id (inviteops webhooks list shows them)', usage)
+        const shown = oneLine(id.slice(0, 60))
+        if (!isUuid(id)) throw new UsageError(`"${shown}" is not an endpoint id (inviteops webhooks list shows them)`, usage)
+        return await withDatabase(env, logger, async (_db, deps) => {
+          const notFound = `No webhook endpoint ${id}. List them with: inviteops webhooks list`
+          if (key === 'webhooks remove') {
+            const r = await removeWebhookEndpoint(deps, { id, actor: operator() })
+            if (!r.ok) throw new CliFailure(notFound)
+            io.out(`Removed webhook endpoint ${r.value.id} (${oneLine(r.value.url)}) and the messages still waiting for it.`)
+            return 0
+          }
+          if (key === 'webhooks enable') {
+            const r = await enableWebhookEndpoint(deps, { id, actor: operator() })
+            if (!r.ok) throw new CliFailure(notFound)
+            io.out(r.value.wasDisabled ? `Enabled webhook endpoint ${r.value.id} (${oneLine(r.value.url)}): the events that waited for it are delivered now.` : `Webhook endpoint ${r.value.id} is already enabled.`)
+            return 0
+          }
+          const r = await testWebhookEndpoint(deps, env.webhooks, { id })
+          if (!r.ok) {
+            io.err(webhookTestFailureText(r, notFound))
+            return 1
+          }
+          io.out(`Sent webhook.test (${r.value.messageId}) to ${oneLine(r.value.url)}: the receiver answered ${r.value.status}.`)
+          return 0
+        })
+      }
     }
     return 2
   } catch (err) {
@@ -409,6 +513,42 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
       return 1
     }
     throw err
+  }
+}
+
+/** Why a webhook URL was refused, and what would be accepted. */
+function webhookUrlProblemText(p: WebhookUrlProblem): string {
+  switch (p.code) {
+    case 'webhook.url_invalid':
+      return {
+        not_a_url: 'not a URL (give the whole address, e.g. https://app.example.com/hooks/inviteops).',
+        too_long: 'longer than 2000 characters.',
+        scheme: 'only http(s) URLs can receive webhooks.',
+        https_required: 'must be https in production (the deliveries carry people\'s names and addresses).',
+        credentials: 'must not hold a user name or password: the receiver checks the signature instead.',
+      }[p.reason]
+    case 'webhook.url_not_allowed':
+      return `resolves to ${p.address}, a ${p.range.replace('_', '-')} address, which InviteOps does not post to (set WEBHOOK_ALLOW_PRIVATE_URLS=true to allow it, e.g. for local development).`
+    case 'webhook.url_unresolvable':
+      return p.reason === 'timeout' ? `the name ${oneLine(p.host)} did not resolve in time; try again.` : `the name ${oneLine(p.host)} does not resolve.`
+    default: {
+      const unhandled: never = p
+      return `refused (${(unhandled as { code: string }).code}).`
+    }
+  }
+}
+
+/** Why `webhooks test` did not get a 2xx. */
+function webhookTestFailureText(f: WebhookTestFailure, notFound: string): string {
+  switch (f.code) {
+    case 'webhook.not_found':
+      return notFound
+    case 'webhook.secret_unreadable':
+      return "The endpoint's signing secret cannot be opened: INVITE_SECRET differs from the one it was added with. Remove the endpoint and add it again."
+    case 'webhook.test_failed':
+      return `The receiver did not accept webhook.test: ${f.reason}.`
+    default:
+      return `The endpoint's URL is refused now: ${webhookUrlProblemText(f)}`
   }
 }
 
