@@ -310,7 +310,9 @@ describe('distribution over Socket Mode', () => {
       await add(ACME, 'add bob@acme.test --name "Bob Smith"')
       await add(GLOBEX, 'add ivy@globex.test --name "Ivy Jones"')
       await edge.router.idle()
-      expect(posts.map((p) => p.authorization)).toEqual([`Bearer ${ACME.botToken}`, `Bearer ${GLOBEX.botToken}`])
+      // The two run after their acks, side by side: each post is matched by its channel, not by order.
+      const tokenByChannel = Object.fromEntries(posts.map((p) => [p.body.channel, p.authorization]))
+      expect(tokenByChannel).toEqual({ [`C0${ACME.teamId!.slice(2, 8)}`]: `Bearer ${ACME.botToken}`, [`C0${GLOBEX.teamId!.slice(2, 8)}`]: `Bearer ${GLOBEX.botToken}` })
       expect(await db.knex('users').whereIn('email', ['bob@acme.test', 'ivy@globex.test']).orderBy('email').select('email', 'account_id')).toEqual([
         { email: 'bob@acme.test', account_id: seed.account.id },
         { email: 'ivy@globex.test', account_id: globex.account.id },

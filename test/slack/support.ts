@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import nock from 'nock'
+import { expect } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import type { SlackConfig } from '../../adapters/slack/config.ts'
 import { createSlackRouter, type SlackRouter, type SlackRouterOptions } from '../../adapters/slack/router.ts'
@@ -197,6 +198,22 @@ export function mockResponseUrl(url: string, sink: unknown[], times = 1): nock.S
     })
     .times(times)
     .reply(200, 'ok')
+}
+
+/**
+ * A click from a workspace that cannot be answered with a token: posts it signed, waits for its
+ * work, and checks it was told alone, through its response_url, without touching the message.
+ * Returns the text it was told.
+ */
+export async function clickAnsweredAlone(h: { base: string; router: SlackRouter }, payload: { response_url: string }): Promise<string> {
+  const replies: Record<string, unknown>[] = []
+  mockResponseUrl(payload.response_url, replies)
+  const res = await postSigned(h.base, payloadBody(payload))
+  await h.router.idle()
+  expect(res.status).toBe(200)
+  expect(replies).toHaveLength(1)
+  expect(replies[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false })
+  return String(replies[0]?.text)
 }
 
 /** Captures chat.postMessage calls. */

@@ -27,12 +27,12 @@ import {
   TEAM,
   TEAM2,
   capturePostMessages,
+  clickAnsweredAlone,
   fixture,
   formBody,
   levelLogger,
   mockResponseUrl,
   mockUsersInfo,
-  payloadBody,
   postSigned,
   slackInstallation,
   slashCommand,
@@ -114,14 +114,7 @@ describe('app_uninstalled', () => {
     await h.router.idle()
     const payload = structuredClone(fixture<{ response_url: string; actions: { action_ts: string }[] }>('block-actions-button.json'))
     payload.actions[0]!.action_ts = '1732617000.000100'
-    const replies: Record<string, unknown>[] = []
-    mockResponseUrl(payload.response_url, replies)
-    const res = await postSigned(h.base, payloadBody(payload))
-    await h.router.idle()
-    expect(res.status).toBe(200)
-    expect(replies).toHaveLength(1)
-    expect(replies[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false })
-    expect(String(replies[0]?.text)).toContain('InviteOps was removed from this Slack workspace')
+    expect(await clickAnsweredAlone(h, payload)).toContain('InviteOps was removed from this Slack workspace')
   })
 
   it('delivered twice with the same event_id: runs once (a reinstall in between is not undone by the copy)', async () => {

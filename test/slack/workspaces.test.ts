@@ -28,6 +28,7 @@ import {
   TEAM,
   TEAM2,
   capturePostMessages,
+  clickAnsweredAlone,
   fixture,
   formBody,
   mockResponseUrl,
@@ -183,14 +184,7 @@ describe('a workspace that cannot be answered', () => {
     payload.team = { id: 'T0009NOTHERE' }
     payload.response_url = 'https://hooks.slack.com/actions/T0009NOTHERE/1/y'
     payload.actions[0]!.action_ts = `${actionTs++}.000100`
-    const replies: Record<string, unknown>[] = []
-    mockResponseUrl(payload.response_url, replies)
-    const res = await postSigned(h.base, payloadBody(payload))
-    await h.router.idle()
-    expect(res.status).toBe(200)
-    expect(replies).toHaveLength(1)
-    expect(replies[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false })
-    expect(String(replies[0]?.text)).toContain('InviteOps is not installed in this Slack workspace')
+    expect(await clickAnsweredAlone(h, payload)).toContain('InviteOps is not installed in this Slack workspace')
     expect(unmatched).toEqual([])
   })
 
