@@ -149,7 +149,8 @@ export function createApiRouter(deps: Deps, settings: ApiSettings, routes: ApiRo
           switch (decision.kind) {
             case 'replay':
               res.setHeader('Idempotent-Replayed', 'true')
-              if (decision.status >= 400) return sendProblem(res, { body: decision.body as ApiProblem['body'] })
+              if (decision.status >= 400) return sendProblem(res, { body: decision.body as ApiProblem['body'], headers: decision.headers })
+              for (const [k, v] of Object.entries(decision.headers)) res.setHeader(k, v)
               res.status(decision.status).json(decision.body)
               return
             case 'mismatch':
@@ -179,9 +180,10 @@ export function createApiRouter(deps: Deps, settings: ApiSettings, routes: ApiRo
         status = failure.body.status
         body = failure.body
       }
-      // A refusal is an answer too: the same request gets it again (a 401 is not kept: the key
-      // was revoked, and that is no answer about the request).
-      if (idempotency && status !== 401) await finishIdempotent(deps, { accountId, key: idempotency.key, status, body })
+      // A refusal is an answer too: the same request gets it again, with the headers it had. Not
+      // kept: a 401 (the key was revoked: no answer about the request) and a 429 (a send limit:
+      // "not now", and the same request is meant to run once the limit allows it).
+      if (idempotency && isKeptAnswer(status)) await finishIdempotent(deps, { accountId, key: idempotency.key, status, body, headers: failure?.headers ?? {} })
       else if (idempotency) await releaseIdempotent(deps, { accountId, key: idempotency.key })
       idempotency = null
       if (failure) return sendProblem(res, failure)
@@ -209,6 +211,15 @@ export function createApiRouter(deps: Deps, settings: ApiSettings, routes: ApiRo
   }
 
   return router
+}
+
+/**
+ * Whether an answer is kept under its Idempotency-Key. Not an outage (5xx, and a thrown error
+ * releases the key), a 401 (the key, not the request) or a 429 (a limit: the same request is
+ * due again later, so replaying "too many" for a day would be wrong).
+ */
+function isKeptAnswer(status: number): boolean {
+  return status !== 401 && status !== 429 && status < 500
 }
 
 type Parsed = { ok: true; params: unknown; query: unknown; body: unknown } | { ok: false; problem: ApiProblem }

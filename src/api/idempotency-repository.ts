@@ -49,12 +49,12 @@ export async function retakeIdempotencyKey(db: Db, r: { accountId: string; key: 
   return n === 1
 }
 
-/** The first answer, stored for replays. */
-export async function storeIdempotentAnswer(db: Db, r: { accountId: string; key: string; status: number; body: unknown }): Promise<void> {
+/** The first answer (`{ body, headers }` in `response_body`), stored for replays. */
+export async function storeIdempotentAnswer(db: Db, r: { accountId: string; key: string; status: number; answer: { body: unknown; headers: Record<string, string> } }): Promise<void> {
   await db('api_idempotency')
     .where({ account_id: r.accountId, idempotency_key: r.key })
     .whereNull('response_status')
-    .update({ response_status: r.status, response_body: JSON.stringify(r.body) })
+    .update({ response_status: r.status, response_body: JSON.stringify(r.answer) })
 }
 
 /** Forget a key whose request failed on our side, so that a retry runs again. */

@@ -23,7 +23,7 @@ export type IdempotencyDecision =
   /** The first request with this key: run it, then `finish` (or `release` on an outage). */
   | { kind: 'run' }
   /** The same request answered before: send this answer again. */
-  | { kind: 'replay'; status: number; body: unknown }
+  | { kind: 'replay'; status: number; body: unknown; headers: Record<string, string> }
   /** The key was used for a different request. */
   | { kind: 'mismatch' }
   /** The first request with this key is still running. */
@@ -62,12 +62,26 @@ export async function beginIdempotent(deps: Deps, r: { accountId: string; key: s
   }
   if (!Buffer.from(row.request_hash).equals(r.fingerprint)) return { kind: 'mismatch' }
   if (row.response_status === null) return { kind: 'in_progress' }
-  return { kind: 'replay', status: row.response_status, body: row.response_body }
+  const answer = storedAnswer(row.response_body)
+  return { kind: 'replay', status: row.response_status, body: answer.body, headers: answer.headers }
 }
 
-/** Keep the first answer for replays. */
-export function finishIdempotent(deps: Deps, r: { accountId: string; key: string; status: number; body: unknown }): Promise<void> {
-  return storeIdempotentAnswer(deps.db, r)
+/**
+ * The kept answer: `response_body` holds `{ body, headers }`, so that a replay carries the
+ * headers the first answer had (`Location`, `Retry-After`…), not only its status and body.
+ */
+function storedAnswer(stored: unknown): { body: unknown; headers: Record<string, string> } {
+  const value = (typeof stored === 'string' ? JSON.parse(stored) : stored) as { body?: unknown; headers?: unknown } | null
+  const headers: Record<string, string> = {}
+  if (value && typeof value.headers === 'object' && value.headers !== null) {
+    for (const [k, v] of Object.entries(value.headers)) if (typeof v === 'string') headers[k] = v
+  }
+  return { body: value?.body ?? null, headers }
+}
+
+/** Keep the first answer (its status, body and the headers a replay must carry) for replays. */
+export function finishIdempotent(deps: Deps, r: { accountId: string; key: string; status: number; body: unknown; headers?: Record<string, string> }): Promise<void> {
+  return storeIdempotentAnswer(deps.db, { accountId: r.accountId, key: r.key, status: r.status, answer: { body: r.body, headers: r.headers ?? {} } })
 }
 
 /** The request failed on our side (an outage): forget the key so that a retry runs. */

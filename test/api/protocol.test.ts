@@ -113,6 +113,40 @@ describe('Idempotency-Key', () => {
     expect((await call(api.base, key, 'GET', '/groups', { headers: { 'idempotency-key': 'x'.repeat(300) } })).status).toBe(200)
   })
 
+  test('a limit refusal is not kept: 429 with Retry-After, the key released, and the same request runs once the limit allows it', async () => {
+    const limited = { ...deps, config: { ...deps.config, limits: { adminSendsPerHour: 1, recipientSendsPerDay: 100 } } }
+    const limitedApi = await serveApi(db.knex, limited)
+    try {
+      expect((await call(limitedApi.base, key, 'POST', '/users', { body: bob })).status).toBe(201)
+      const carol = { ...bob, email: 'carol@example.test', first_name: 'Carol' }
+      const headers = { 'idempotency-key': 'carol-1' }
+      const refused = await call(limitedApi.base, key, 'POST', '/users', { body: carol, headers })
+      expectProblem(refused, 429, 'limit.admin_sends')
+      expect(refused.headers.get('retry-after')).toBe('3600')
+      expect(await db.knex('api_idempotency').where({ idempotency_key: 'carol-1' })).toHaveLength(0)
+      deps.clock.advance(3_600_001)
+      const retried = await call(limitedApi.base, key, 'POST', '/users', { body: carol, headers })
+      expect(retried.status, retried.text).toBe(201)
+      expect(retried.headers.get('idempotent-replayed')).toBeNull()
+    } finally {
+      await limitedApi.close()
+    }
+  })
+
+  test('a kept answer is replayed with its headers', async () => {
+    const { finishIdempotent, beginIdempotent, requestFingerprint } = await import('../../src/api/idempotency.ts')
+    // An answer with a header to carry (as a 201 with Location, or a refusal with Retry-After would be).
+    const body = { ...bob, email: 'dora@example.test' }
+    const fingerprint = requestFingerprint('POST', '/api/v1/users', body)
+    expect(await beginIdempotent(deps, { accountId: seed.account.id, key: 'with-headers', fingerprint })).toEqual({ kind: 'run' })
+    await finishIdempotent(deps, { accountId: seed.account.id, key: 'with-headers', status: 409, body: { type: 'urn:inviteops:problem:user.already_invited', title: 'Conflict', status: 409, detail: 'x', code: 'user.already_invited' }, headers: { 'Retry-After': '30', Location: '/api/v1/users/x' } })
+    const replay = await call(api.base, key, 'POST', '/users', { body, headers: { 'idempotency-key': 'with-headers' } })
+    expectProblem(replay, 409, 'user.already_invited')
+    expect(replay.headers.get('idempotent-replayed')).toBe('true')
+    expect(replay.headers.get('retry-after')).toBe('30')
+    expect(replay.headers.get('location')).toBe('/api/v1/users/x')
+  })
+
   test('an outage is not kept: the key is released and a retry runs', async () => {
     const headers = { 'idempotency-key': 'outage' }
     await db.knex.raw('ALTER TABLE users RENAME TO users_away')
