@@ -1,5 +1,6 @@
 import { recordAudit } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
+import { findAdmin } from '../invitations/admin-action.ts'
 import { findLinkTarget, linkRefusal } from '../invitations/invitation-repository.ts'
 import { recordInviteeAnswer } from '../invitations/invitee-link.ts'
 import type { Actor } from '../invitations/model.ts'
@@ -29,15 +30,18 @@ export interface HandedOverInvitee {
  *  - `handover.expired`: older than its ten minutes;
  *  - `handover.used`: redeemed already;
  *  - `invitation.no_longer_valid`: the invitation behind it ended or expired meanwhile
- *    (regenerated, the user removed, the link expired).
+ *    (regenerated, the user removed, the link expired);
+ *  - `auth.not_admin`: the actor is no API key active for the account (revoked after the router
+ *    let the request in, or another account's).
  */
-export type HandOverFailure = { code: 'handover.invalid' | 'handover.expired' | 'handover.used' | 'invitation.no_longer_valid' }
+export type HandOverFailure = { code: 'handover.invalid' | 'handover.expired' | 'handover.used' | 'invitation.no_longer_valid' | 'auth.not_admin' }
 
 export type HandOverFailureCode = HandOverFailure['code']
 
 /**
  * The product's backend redeems the code its sign-up page received (`POST
- * /api/v1/invitations/redeem`): in one transaction the code is found for `accountId`, checked
+ * /api/v1/invitations/redeem`): in one transaction the API key is checked active for the account,
+ * the code is found for `accountId`, checked
  * unused and unexpired, its invitation still open; then the code is used up and the invitation
  * accepted as the invitee's page accepts it (the user Active with the names the administrator
  * gave, an `invitation.accepted` account event, the invitee's audit entry), and the redeem is
@@ -55,6 +59,11 @@ export async function redeemHandOverCode(deps: Deps, cmd: { accountId: string; c
       }
       return fail({ code })
     }
+    // The key is read again here, as every administrator action does (findAdmin), so a key
+    // revoked after the router let the request in redeems nothing. Only the product's backend
+    // redeems: an API key of this account, never a chat administrator.
+    if (!isUuid(cmd.accountId)) return refuse('handover.invalid', null)
+    if (cmd.actor.platform !== 'api' || !(await findAdmin(trx, cmd.accountId, cmd.actor))) return refuse('auth.not_admin', null)
     const found = await findHandOverCode(trx, codeHash)
     if (!found || !wellFormed || !isUuid(cmd.accountId) || found.account_id !== cmd.accountId) return refuse('handover.invalid', null)
     // Lock the invitation, then the code (issue takes them in this order too); a concurrent

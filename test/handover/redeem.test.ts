@@ -1,5 +1,6 @@
 import fc from 'fast-check'
-import { describe, expect, test } from 'vitest'
+import { beforeEach, describe, expect, test } from 'vitest'
+import { createApiKey, revokeApiKey } from '../../src/api-keys/api-keys.ts'
 import { HANDOVER_CODE_TTL_MS, handOverUrl } from '../../src/handover/codes.ts'
 import { issueHandOverCode } from '../../src/handover/issue.ts'
 import { redeemHandOverCode } from '../../src/handover/redeem.ts'
@@ -19,8 +20,18 @@ useSeededDatabase((t) => {
   deps = { ...t.deps, config: { ...t.deps.config, acceptRedirectUrl: 'https://app.example/signup?plan=team' } }
 })
 
-/** The product's backend, as the API names it in the audit log. */
-const product: Actor = { platform: 'api', platformUserId: 'api:backend', email: null }
+/** The product's backend: an API key of the seeded account, as the API's router names it. */
+let product: Actor
+beforeEach(async () => {
+  product = await apiActor(seed.account.id, 'backend')
+})
+
+/** The actor of a new API key of `accountId`, as `inviteops api-keys create` makes it. */
+async function apiActor(accountId: string, label: string): Promise<Actor> {
+  const created = await createApiKey(deps, { accountId, label, operator: 'test' })
+  if (!created.ok) throw new Error(`api key: ${created.code}`)
+  return { platform: 'api', platformUserId: label, email: null, apiKeyId: created.value.apiKey.id }
+}
 
 /** Invite bob@ to Engineering and click Accept on his page: the code the product receives. */
 async function handedOver(email = 'bob@x.test'): Promise<{ code: string; token: string; redirectTo: string }> {
@@ -103,7 +114,7 @@ describe('redeemHandOverCode', () => {
     const audit = await db.knex('audit_log').whereIn('action', ['invitation.accept', 'invitation.redeem']).orderBy('id').select('action', 'actor_platform', 'actor_platform_id', 'ok', 'result_code')
     expect(audit).toEqual([
       { action: 'invitation.accept', actor_platform: 'web', actor_platform_id: expect.stringMatching(/^invitation:/), ok: true, result_code: 'invitation.accepted' },
-      { action: 'invitation.redeem', actor_platform: 'api', actor_platform_id: 'api:backend', ok: true, result_code: 'handover.redeemed' },
+      { action: 'invitation.redeem', actor_platform: 'api', actor_platform_id: 'backend', ok: true, result_code: 'handover.redeemed' },
     ])
   })
 
@@ -135,9 +146,28 @@ describe('redeemHandOverCode', () => {
     const { code } = await handedOver()
     const other = await seedAccount(deps)
     const before = await snapshot()
-    expect(await redeemHandOverCode(deps, { accountId: other.account.id, code, actor: product })).toEqual({ ok: false, code: 'handover.invalid' })
+    expect(await redeemHandOverCode(deps, { accountId: other.account.id, code, actor: await apiActor(other.account.id, 'theirs') })).toEqual({ ok: false, code: 'handover.invalid' })
     expect(await snapshot()).toEqual(before)
     // The rightful account still can.
+    expect((await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: product })).ok).toBe(true)
+  })
+
+  test('a key revoked after the request was let in, or not a key of the account, is refused inside the transaction and changes nothing', async () => {
+    const { code } = await handedOver()
+    const other = await seedAccount(deps)
+    const before = await snapshot()
+    // Another account's key, for this account: no key of it.
+    const foreign = await apiActor(other.account.id, 'theirs')
+    expect(await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: foreign })).toEqual({ ok: false, code: 'auth.not_admin' })
+    // The router let the request in, then the key was revoked: the core reads it again.
+    const revoked = await apiActor(seed.account.id, 'old')
+    expect((await revokeApiKey(deps, { key: (revoked as { apiKeyId: string }).apiKeyId, operator: 'test' })).ok).toBe(true)
+    expect(await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: revoked })).toEqual({ ok: false, code: 'auth.not_admin' })
+    // An API actor without a key id names no key.
+    expect(await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: { platform: 'api', platformUserId: 'x', email: null } })).toEqual({ ok: false, code: 'auth.not_admin' })
+    expect(await snapshot()).toEqual(before)
+    expect(await db.knex('audit_log').where({ action: 'invitation.redeem', result_code: 'auth.not_admin' })).toHaveLength(3)
+    // The code is still good for the account's own active key.
     expect((await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: product })).ok).toBe(true)
   })
 

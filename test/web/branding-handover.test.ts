@@ -129,7 +129,10 @@ describe('hand-over to the product sign-up (ACCEPT_REDIRECT_URL)', () => {
     expect(location.toString()).not.toContain(token)
     expect(await db.knex('users').where({ email: 'bob@x.test' }).first('status')).toEqual({ status: 'invited' })
 
-    const redeemed = await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: { platform: 'api', platformUserId: 'api:test', email: null } })
+    const { createApiKey } = await import('../../src/api-keys/api-keys.ts')
+    const apiKey = await createApiKey(deps, { accountId: seed.account.id, label: 'test', operator: 'test' })
+    if (!apiKey.ok) throw new Error(apiKey.code)
+    const redeemed = await redeemHandOverCode(deps, { accountId: seed.account.id, code, actor: { platform: 'api', platformUserId: 'test', email: null, apiKeyId: apiKey.value.apiKey.id } })
     expect(redeemed.ok).toBe(true)
     expect((await web.get(`/invitations/${token}`)).res.status).toBe(410)
   })
