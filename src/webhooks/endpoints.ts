@@ -71,11 +71,10 @@ export async function addWebhookEndpoint(
   return deps.db.transaction(async (trx) => {
     const account = await trx('accounts').where({ id: cmd.accountId }).first('id')
     if (!account) return fail({ code: 'account.not_found' as const })
-    const url = target.ok ? target.value.url.href : cmd.url.slice(0, 300)
     const id = randomUUID()
     const secret = `whsec_${randomBytes(32).toString('base64')}`
     if (target.ok) {
-      await insertEndpoint(trx, { id, account_id: cmd.accountId, url, events: cmd.events, secret: sealSecret(webhookSecretKey(deps), secret, id), created_at: now })
+      await insertEndpoint(trx, { id, account_id: cmd.accountId, url: target.value.url.href, events: cmd.events, secret: sealSecret(webhookSecretKey(deps), secret, id), created_at: now })
     }
     await recordAudit(trx, {
       accountId: cmd.accountId,
@@ -85,10 +84,27 @@ export async function addWebhookEndpoint(
       targetEmail: null,
       resultCode: target.ok ? 'webhook.added' : target.code,
       ok: target.ok,
-      detail: target.ok ? { endpointId: id, url, events: cmd.events ?? 'all' } : { url, problem: target },
+      detail: target.ok ? { endpointId: id, url: auditableUrl(cmd.url), events: cmd.events ?? 'all' } : { url: auditableUrl(cmd.url), problem: target },
     })
-    return target.ok ? ok({ id, secret, url, events: cmd.events }) : target
+    return target.ok ? ok({ id, secret, url: target.value.url.href, events: cmd.events }) : target
   })
+}
+
+/**
+ * A URL as the audit log keeps it: scheme, host and path, without a user, password, query or
+ * fragment (a refused URL may carry a password, and a query often carries a token; the audit log
+ * is kept for years and read by every administrator). Text that is no http(s) URL is not kept.
+ */
+function auditableUrl(text: string): string | null {
+  let url: URL
+  try {
+    url = new URL(text.slice(0, 2_048))
+  } catch {
+    return null
+  }
+  // Another scheme may be any text before a colon ("user:password" parses as one).
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null
+  return `${url.protocol}//${url.host}${url.pathname}`.slice(0, 300)
 }
 
 /** Every endpoint, or one account's. */

@@ -280,6 +280,22 @@ describe('retries, giving up, disabling', () => {
 })
 
 describe('the SSRF rules at add and at every send', () => {
+  test('a refused URL is audited without its user, password or query', async () => {
+    const strict: WebhookSettings = { ...SETTINGS, allowPrivate: false }
+    const urls = ['https://hook-user:s3cret-pw@hooks.example.com/in?token=t0ken-q#frag', 'http://hook-user:s3cret-pw@127.0.0.1:9/in?token=t0ken-q', 'ftp://hook-user:s3cret-pw@files.example.com/in?token=t0ken-q']
+    for (const url of urls) {
+      const r = await addWebhookEndpoint(deps, strict, { accountId: seed.account.id, url, events: null, actor: seed.adminActor }, { resolve: async () => [{ address: '127.0.0.1', family: 4 }] })
+      expect(r.ok).toBe(false)
+    }
+    // Not an http(s) URL: nothing of the text is kept, it may be a secret pasted by mistake.
+    expect((await addWebhookEndpoint(deps, strict, { accountId: seed.account.id, url: 'hook-user:s3cret-pw at hooks', events: null, actor: seed.adminActor })).ok).toBe(false)
+    const audit = await db.knex('audit_log').where({ action: 'webhook.add' }).orderBy('id').select('detail', 'ok')
+    expect(audit).toHaveLength(4)
+    const text = JSON.stringify(audit)
+    for (const secret of ['s3cret-pw', 'hook-user', 't0ken-q', 'frag']) expect(text).not.toContain(secret)
+    expect(audit.map((a: { detail: { url: unknown } }) => a.detail.url)).toEqual(['https://hooks.example.com/in', 'http://127.0.0.1:9/in', null, null])
+  })
+
   test('a private URL is refused when added; a name that resolves to a private address by the time of a send is not posted to', async () => {
     const strict: WebhookSettings = { ...SETTINGS, allowPrivate: false }
     const refused = await addWebhookEndpoint(deps, strict, { accountId: seed.account.id, url: receiver.url, events: null, actor: seed.adminActor })
