@@ -41,12 +41,21 @@ export const webhookEnvSchema = z.object({
 
 export type WebhookEnv = z.output<typeof webhookEnvSchema>
 
-/** The rule across variables: in production the retries must cover at least a day. */
+/**
+ * How far the worker moves each wait of the schedule, either way (±10 %), so that messages that
+ * failed together do not all come back at the same moment.
+ */
+export const RETRY_JITTER = 0.1
+
+/**
+ * The rule across variables: in production the retries must cover at least a day, even when
+ * every wait is drawn at its shortest (the schedule less the jitter).
+ */
 export function checkWebhookEnv(production: boolean) {
   return (env: WebhookEnv, ctx: z.RefinementCtx): void => {
     const total = retrySchedule(env).reduce((a, b) => a + b, 0)
-    if (production && total < DAY_MS) {
-      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_SCHEDULE'], message: 'must add up to at least 24h in production (receivers that are down for a day must still get every event)' })
+    if (production && total * (1 - RETRY_JITTER) < DAY_MS) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_RETRY_SCHEDULE'], message: 'must add up to at least 24h in production, less its 10 % jitter: at least 26h40m (receivers that are down for a day must still get every event)' })
     }
   }
 }

@@ -2,7 +2,7 @@ import { Counter, Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
 import type { LeaseClaim } from '../shared/lease-queue.ts'
 import { openSecret } from '../shared/secret-box.ts'
-import type { WebhookSettings } from './config.ts'
+import { RETRY_JITTER, type WebhookSettings } from './config.ts'
 import { deliverWebhook, type DeliveryResult } from './deliver.ts'
 import { webhookSecretKey } from './endpoints.ts'
 import { resolveWebhookTarget, type Resolve } from './ssrf.ts'
@@ -74,7 +74,7 @@ function claimOf(row: MessageRow): LeaseClaim {
 export function retryDelayMs(schedule: readonly number[], attempts: number, random: () => number = Math.random): number | null {
   const base = schedule[attempts - 1]
   if (base === undefined) return null
-  return Math.round(base * (0.9 + random() * 0.2))
+  return Math.round(base * (1 - RETRY_JITTER + random() * 2 * RETRY_JITTER))
 }
 
 export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
