@@ -40,3 +40,13 @@ export async function markHandOverCodeUsed(trx: Knex.Transaction, codeHash: stri
   const n = await trx('handover_codes').where({ code_hash: codeHash }).whereNull('used_at').update({ used_at: now })
   return n === 1
 }
+
+/**
+ * Delete at most `limit` codes that expired before `before` (used or not: a used code is kept
+ * only to tell a replay "used"), skipping rows another transaction holds so that two purges never
+ * wait on each other. Returns how many went.
+ */
+export async function deleteSpentHandOverCodes(db: Db, before: Date, limit: number): Promise<number> {
+  const spent = db('handover_codes').select('code_hash').where('expires_at', '<', before).limit(limit).forUpdate().skipLocked()
+  return db('handover_codes').whereIn('code_hash', spent).delete()
+}

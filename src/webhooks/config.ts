@@ -22,7 +22,15 @@ export interface WebhookSettings {
   allowPrivate: boolean
   /** Only https receivers (NODE_ENV=production). */
   httpsOnly: boolean
+  /**
+   * How long delivered and given-up messages are kept, then deleted by the worker
+   * (WEBHOOK_RETENTION; `DEFAULT_RETENTION` when absent).
+   */
+  retentionMs?: number
 }
+
+/** WEBHOOK_RETENTION's default: long enough to answer "was it sent?" for a month. */
+export const DEFAULT_RETENTION = '30d'
 
 const duration = (name: string) => z.string().refine((v) => parseDuration(v) !== null, `${name} must be a duration such as 90s, 30m, 12h or 7d`)
 
@@ -37,6 +45,9 @@ export const webhookEnvSchema = z.object({
     .refine((v) => (parseDuration(v) ?? 0) <= 60_000, 'must be at most 60s')
     .optional(),
   WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  WEBHOOK_RETENTION: duration('WEBHOOK_RETENTION')
+    .refine((v) => (parseDuration(v) ?? Infinity) >= 3_600_000, 'must be at least 1h')
+    .optional(),
 })
 
 export type WebhookEnv = z.output<typeof webhookEnvSchema>
@@ -72,5 +83,6 @@ export function webhookSettingsFromEnv(env: WebhookEnv, opts: { production: bool
     timeoutMs: parseDuration(env.WEBHOOK_TIMEOUT ?? '10s')!,
     allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_URLS === 'true',
     httpsOnly: opts.production,
+    retentionMs: parseDuration(env.WEBHOOK_RETENTION ?? DEFAULT_RETENTION)!,
   }
 }

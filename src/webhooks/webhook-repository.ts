@@ -43,7 +43,12 @@ export async function findEndpoints(db: Db, ids: readonly string[]): Promise<End
   return db<EndpointRow>('webhook_endpoints').whereIn('id', [...new Set(ids)])
 }
 
-/** Every endpoint (of one account, or all), oldest first, with how many messages wait and how many were given up. */
+/**
+ * Every endpoint (of one account, or all), oldest first, with how many messages wait and how many
+ * were given up. The waiting count reads open rows through webhook_messages_order_idx (partial, on
+ * open rows); the given-up count reads the endpoint's rows through the unique
+ * (endpoint_id, message_id) index, which the worker's purge keeps to WEBHOOK_RETENTION's worth.
+ */
 export async function listEndpoints(db: Db, accountId: string | null): Promise<EndpointListRow[]> {
   const q = db('webhook_endpoints as w')
     .join('accounts as a', 'a.id', 'w.account_id')
@@ -175,6 +180,18 @@ export const webhookQueue = leaseQueue({
 
 /** Only messages of enabled endpoints are claimed: a disabled endpoint's wait until it is enabled again. */
 export const ENABLED_ENDPOINTS_FILTER = { sql: `endpoint_id IN (SELECT id FROM webhook_endpoints WHERE status = 'enabled')`, bindings: [] }
+
+/**
+ * Delete at most `limit` closed messages (delivered or given up) closed before `before`: their
+ * payloads hold people's names and emails, kept no longer than WEBHOOK_RETENTION. Oldest first by
+ * id (messages close roughly in id order, so the primary key finds them early); rows another
+ * purge holds are skipped, so two replicas purging at once never wait on each other. Returns how
+ * many went.
+ */
+export async function deleteClosedMessages(db: Db, before: Date, limit: number): Promise<number> {
+  const closed = db('webhook_messages').select('id').whereIn('status', ['delivered', 'failed']).andWhere('closed_at', '<', before).orderBy('id').limit(limit).forUpdate().skipLocked()
+  return db('webhook_messages').whereIn('id', closed).delete()
+}
 
 /** Record the outcome of an attempt on the row (its HTTP status, or why there was none). */
 export function attemptFacts(status: number | null, error: string | null): Record<string, unknown> {

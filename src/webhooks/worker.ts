@@ -2,12 +2,14 @@ import { Counter, Registry } from 'prom-client'
 import type { Deps } from '../deps.ts'
 import type { LeaseClaim } from '../shared/lease-queue.ts'
 import { openSecret } from '../shared/secret-box.ts'
-import { RETRY_JITTER, type WebhookSettings } from './config.ts'
+import { parseDuration } from '../invitations/rules.ts'
+import { DEFAULT_RETENTION, RETRY_JITTER, type WebhookSettings } from './config.ts'
 import { deliverWebhook, type DeliveryResult } from './deliver.ts'
 import { webhookSecretKey } from './endpoints.ts'
 import { resolveWebhookTarget, type Resolve } from './ssrf.ts'
 import {
   attemptFacts,
+  deleteClosedMessages,
   disableFailingEndpoint,
   ENABLED_ENDPOINTS_FILTER,
   findEndpoints,
@@ -35,7 +37,16 @@ import {
  * the earlier one is delivered or given up (the claim's order rule). An endpoint whose deliveries
  * have failed without a success for WEBHOOK_DISABLE_AFTER is disabled, and its account's
  * administrators are told in chat (an account event the notices job posts).
+ *
+ * Now and then (hourly, by the injected clock) the worker also deletes closed messages older than
+ * WEBHOOK_RETENTION, a bounded batch at a time, so payloads with people's emails are not kept for
+ * ever and the table stays the size of its retention.
  */
+
+/** How often a running worker deletes expired closed messages at most. */
+const PURGE_EVERY_MS = 3_600_000
+/** Statements per purge (each of `purgeBatchSize` rows): a purge is short, and the next one continues. */
+const PURGE_BATCHES = 5
 
 export interface WebhookWorkerOptions {
   deps: Deps
@@ -54,6 +65,8 @@ export interface WebhookWorkerOptions {
   stopWaitMs?: number
   /** Where the worker's metrics go (the app's registry, served at /metrics). */
   registry?: Registry
+  /** Rows deleted per statement of a purge (default 1000; a purge runs at most five). */
+  purgeBatchSize?: number
 }
 
 export interface WebhookWorker {
@@ -62,6 +75,11 @@ export interface WebhookWorker {
   stop(): Promise<void>
   /** One round: claim due messages, post them, record each outcome. Returns how many were claimed. */
   drainOnce(): Promise<number>
+  /**
+   * Delete closed (delivered or given-up) messages closed more than WEBHOOK_RETENTION ago, at
+   * most a bounded number; returns how many went. A running worker calls it hourly.
+   */
+  purgeOnce(): Promise<number>
 }
 
 type Outcome = 'delivered' | 'retry' | 'failed' | 'lost'
@@ -93,6 +111,34 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
   let loopDone: Promise<void> = Promise.resolve()
   let shutdown = new AbortController()
   let wake: (() => void) | null = null
+  const retentionMs = settings.retentionMs ?? parseDuration(DEFAULT_RETENTION)!
+  const purgeBatch = Math.max(1, opts.purgeBatchSize ?? 1_000)
+  // -Infinity: the first round purges; afterwards hourly, or at once while a purge hit its bound.
+  let nextPurgeAt = Number.NEGATIVE_INFINITY
+
+  async function purgeOnce(): Promise<number> {
+    const before = new Date(deps.clock.now().getTime() - retentionMs)
+    let total = 0
+    for (let i = 0; i < PURGE_BATCHES; i++) {
+      const n = await deleteClosedMessages(deps.db, before, purgeBatch)
+      total += n
+      if (n < purgeBatch) return total
+    }
+    return total
+  }
+
+  async function purgeIfDue(): Promise<void> {
+    const now = deps.clock.now().getTime()
+    if (now < nextPurgeAt) return
+    nextPurgeAt = now + PURGE_EVERY_MS
+    try {
+      const n = await purgeOnce()
+      if (n >= purgeBatch * PURGE_BATCHES) nextPurgeAt = now
+      if (n > 0) log.info({ deleted: n, retentionMs }, 'deleted closed webhook messages past their retention')
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'deleting closed webhook messages failed; tried again within the hour')
+    }
+  }
 
   async function handle(row: MessageRow, endpoint: EndpointRow | undefined): Promise<Outcome> {
     const now = deps.clock.now()
@@ -199,6 +245,7 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
   async function loop(): Promise<void> {
     while (running) {
       let claimed = 0
+      await purgeIfDue()
       try {
         claimed = await drainOnce()
       } catch (err) {
@@ -231,6 +278,7 @@ export function createWebhookWorker(opts: WebhookWorkerOptions): WebhookWorker {
       await loopDone.catch(() => undefined)
     },
     drainOnce,
+    purgeOnce,
   }
 }
 

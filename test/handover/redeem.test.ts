@@ -8,7 +8,7 @@ import { openInvitationLink } from '../../src/invitations/open-invitation-link.t
 import type { Actor } from '../../src/invitations/model.ts'
 import { removeUser } from '../../src/users/remove-user.ts'
 import type { TestDatabase } from '../support/db.ts'
-import { makeDeps, inviteUser, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
+import { DAY, makeDeps, inviteUser, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
 
 let db: TestDatabase
@@ -85,6 +85,24 @@ describe('issueHandOverCode', () => {
   test('without ACCEPT_REDIRECT_URL it refuses to run at all', async () => {
     const { token } = await inviteUser(deps, seed, 'bob@x.test')
     await expect(issueHandOverCode({ ...deps, config: { ...deps.config, acceptRedirectUrl: null } }, { token })).rejects.toThrow(/ACCEPT_REDIRECT_URL/)
+  })
+})
+
+describe('spent codes are deleted', () => {
+  test('an issue deletes codes of any invitation that expired over a day ago, used or not, and keeps the rest', async () => {
+    const used = await handedOver('used@x.test')
+    expect((await redeemHandOverCode(deps, { accountId: seed.account.id, code: used.code, actor: product })).ok).toBe(true)
+    await handedOver('unused@x.test')
+    // A day and ten minutes on: both expired a day ago (their ten minutes are included).
+    deps.clock.advance(HANDOVER_CODE_TTL_MS + DAY)
+    const recent = await handedOver('recent@x.test')
+    deps.clock.advance(HANDOVER_CODE_TTL_MS + 1)
+    // The recent one expired a moment ago: kept (a replay of it is told "expired").
+    const fresh = await handedOver('fresh@x.test')
+    const left = await db.knex('handover_codes').join('invitations as i', 'i.id', 'handover_codes.invitation_id').join('users as u', 'u.id', 'i.user_id').orderBy('u.email').select('u.email')
+    expect(left.map((r: { email: string }) => r.email)).toEqual(['fresh@x.test', 'recent@x.test'])
+    expect(await redeemHandOverCode(deps, { accountId: seed.account.id, code: recent.code, actor: product })).toEqual({ ok: false, code: 'handover.expired' })
+    expect((await redeemHandOverCode(deps, { accountId: seed.account.id, code: fresh.code, actor: product })).ok).toBe(true)
   })
 })
 

@@ -28,3 +28,14 @@ describe('the production check on the retry schedule', () => {
     expect(problems({ WEBHOOK_RETRY_SCHEDULE: '1s' }, false)).toEqual([])
   })
 })
+
+describe('WEBHOOK_RETENTION', () => {
+  test('a duration of at least an hour, 30 days when absent', async () => {
+    const { webhookSettingsFromEnv } = await import('../../src/webhooks/config.ts')
+    expect(webhookSettingsFromEnv({}, { production: true }).retentionMs).toBe(30 * 86_400_000)
+    expect(webhookSettingsFromEnv({ WEBHOOK_RETENTION: '7d' }, { production: true }).retentionMs).toBe(7 * 86_400_000)
+    expect(problems({ WEBHOOK_RETENTION: '90d' }, true)).toEqual([])
+    expect(problems({ WEBHOOK_RETENTION: 'forever' }, true)).toEqual([expect.stringMatching(/^WEBHOOK_RETENTION: WEBHOOK_RETENTION must be a duration/)])
+    expect(problems({ WEBHOOK_RETENTION: '30m' }, true)).toEqual(['WEBHOOK_RETENTION: must be at least 1h'])
+  })
+})
