@@ -116,8 +116,11 @@ export const Problem = z
 
 // ---------------------------------------------------------------- requests
 
-/** A path's user id: any text up to a bound; one that is not a user of the account is a 404. */
-export const UserIdParams = z.object({ id: z.string().min(1).max(100).meta({ description: 'The user id (uuid)' }) })
+/**
+ * A path's user id: a uuid (other text is a 400 naming `id`, and reaches no use case); a uuid that
+ * is no user of the account is a 404.
+ */
+export const UserIdParams = z.object({ id: z.uuid('must be a user id (a uuid)').meta({ description: 'The user id (uuid)' }) })
 
 const Limit = z
   .string()

@@ -175,7 +175,14 @@ describe('problems', () => {
     expectProblem(bad, 400, 'request.invalid')
     expect((bad.body as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual(['email', 'groups.1', 'surprise'])
     expectProblem(await call(api.base, key, 'POST', '/users', { body: { ...bob, email: 'not an email' } }), 400, 'email.invalid')
-    expectProblem(await call(api.base, key, 'GET', '/users/not-a-uuid'), 404, 'user.not_found')
+    // A user id that is no uuid is bad input naming the field (no lookup, nothing audited).
+    const auditBefore = await db.knex('audit_log').count<{ n: string }[]>({ n: '*' })
+    for (const [method, path] of [['GET', '/users/not-a-uuid'], ['DELETE', '/users/not-a-uuid'], ['POST', '/users/12345/resend'], ['PUT', '/users/x/groups']] as const) {
+      const notUuid = await call(api.base, key, method, path, method === 'PUT' ? { body: { groups: ['Members'] } } : {})
+      expectProblem(notUuid, 400, 'request.invalid')
+      expect((notUuid.body as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual(['id'])
+    }
+    expect(await db.knex('audit_log').count<{ n: string }[]>({ n: '*' })).toEqual(auditBefore)
     expect(await snapshot()).toBe(before)
   })
 })
