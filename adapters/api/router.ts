@@ -22,9 +22,9 @@ import { beginIdempotent, finishIdempotent, purgeExpiredIdempotencyKeys, release
 import type { Deps } from '../../src/deps.ts'
 import type { Actor } from '../../src/invitations/model.ts'
 import type { ApiSettings } from './config.ts'
+import { createRateLimiter } from '../web/rate-limit.ts'
 import { acceptsIdempotencyKey, openApiDocument } from './openapi.ts'
 import { failureProblem, invalidRequest, problem, sendProblem, type ApiProblem } from './problem.ts'
-import { createKeyRateLimiter } from './rate-limit.ts'
 import { apiRoutes, type ApiRoute, type RouteFailure } from './routes.ts'
 import { IdempotencyHeaders } from './schemas.ts'
 
@@ -51,7 +51,8 @@ function expressPath(path: string): string {
 /** The API's router (mount at '/': it carries its full paths). */
 export function createApiRouter(deps: Deps, settings: ApiSettings, routes: ApiRoute[] = apiRoutes): Router {
   const router = express.Router({ strict: false })
-  const limiter = createKeyRateLimiter(deps.clock, { max: settings.rateLimitPerMinute, windowMs: 60_000 })
+  // Per API key, per replica, in memory like the invitee pages' limit.
+  const limiter = createRateLimiter(deps.clock, { max: settings.rateLimitPerMinute, windowMs: 60_000 })
   const document = JSON.stringify(openApiDocument(routes, API_BASE_PATH))
   let lastPurge = 0
 
@@ -71,7 +72,7 @@ export function createApiRouter(deps: Deps, settings: ApiSettings, routes: ApiRo
       sendProblem(res, problem(401, 'api.unauthorized', 'The API key is not valid (revoked, or unknown).', { headers: { 'WWW-Authenticate': `${UNAUTHORIZED_HEADER}, error="invalid_token"` } }))
       return
     }
-    const retryAt = limiter.hit(principal.apiKeyId)
+    const retryAt = limiter.hitRetryAt(principal.apiKeyId)
     if (retryAt) {
       sendProblem(res, problem(429, 'api.rate_limited', `This key made more than ${settings.rateLimitPerMinute} requests this minute.`, { retryAt, now: deps.clock.now() }))
       return

@@ -187,11 +187,14 @@ describe('keys', () => {
     const limited = await serveApi(db.knex, deps, { rateLimitPerMinute: 3 })
     try {
       for (let i = 0; i < 3; i++) expect((await call(limited.base, keyA.key, 'GET', '/groups')).status).toBe(200)
+      deps.clock.advance(20_000)
       const over = await call(limited.base, keyA.key, 'GET', '/groups')
       expectProblem(over, 429, 'api.rate_limited')
-      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0)
+      // The window began 20 s ago: it ends in 40 s.
+      expect(over.headers.get('retry-after')).toBe('40')
+      expect((over.body as { retry_at: string }).retry_at).toBe(new Date(deps.clock.now().getTime() + 40_000).toISOString())
       expect((await call(limited.base, keyB.key, 'GET', '/groups')).status).toBe(200)
-      deps.clock.advance(60_000)
+      deps.clock.advance(40_000)
       expect((await call(limited.base, keyA.key, 'GET', '/groups')).status).toBe(200)
     } finally {
       await limited.close()
