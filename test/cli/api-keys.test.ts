@@ -4,35 +4,18 @@
  * list shows keys without them; revoke by prefix or id stops the key at once; bad labels and
  * unknown keys are refused with a clear message and change nothing.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Knex } from 'knex'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { main } from '../../adapters/cli/main.ts'
+import { expect, test } from 'vitest'
 import { authenticateApiKey } from '../../src/api-keys/api-keys.ts'
-import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { runCli, useCliDatabase, type CliRun } from '../support/cli.ts'
+import type { TestDatabase } from '../support/db.ts'
 import { makeDeps } from '../support/factories.ts'
 
 let db: TestDatabase
-let dataDir: string
 let env: NodeJS.ProcessEnv
-beforeAll(async () => {
-  db = await createTestDatabase()
-  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-api-keys-'))
-  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
-})
-afterAll(async () => {
-  await db.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+useCliDatabase((t) => ({ db, env } = t), { dirPrefix: 'inviteops-api-keys-' })
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, env)
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]): Promise<CliRun> => runCli(env, ...argv)
 
 /** Every row of every table, each as the text of its row and as JSON. */
 async function dumpAsText(knex: Knex): Promise<string> {

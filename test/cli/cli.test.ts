@@ -1,40 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { joinArgs, main } from '../../adapters/cli/main.ts'
 import { loadEnvironment } from '../../adapters/server/environment.ts'
 import { startServer } from '../../adapters/server/start.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
 import { recordPublicBaseUrl } from '../../src/server/instance-settings.ts'
-import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { runCli, useCliDatabase, type CliRun } from '../support/cli.ts'
+import type { TestDatabase } from '../support/db.ts'
 import { testConfig } from '../support/factories.ts'
 
 let db: TestDatabase
-let dataDir: string
 let env: NodeJS.ProcessEnv
-beforeAll(async () => {
-  db = await createTestDatabase()
-  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-cli-'))
-  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
-})
-afterAll(async () => {
-  await db.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+useCliDatabase((t) => ({ db, env } = t), { dirPrefix: 'inviteops-cli-' })
 
 /** Run the CLI in-process, capturing what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return cliWith(env, ...argv)
-}
-
-async function cliWith(processEnv: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, processEnv)
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]): Promise<CliRun> => runCli(env, ...argv)
+const cliWith = runCli
 
 describe('inviteops', () => {
   test('an operator sets an account up and an administrator runs the whole grammar', async () => {

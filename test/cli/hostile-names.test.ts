@@ -2,32 +2,15 @@
  * The operator's CLI refuses names that are not one line of plain text (accounts, their first
  * administrator, groups, and `add --name` through `run`), naming the flag and creating nothing.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { main } from '../../adapters/cli/main.ts'
-import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { runCli, useCliDatabase, type CliRun } from '../support/cli.ts'
+import type { TestDatabase } from '../support/db.ts'
 
 let db: TestDatabase
-let dataDir: string
 let env: NodeJS.ProcessEnv
-beforeAll(async () => {
-  db = await createTestDatabase()
-  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-cli-names-'))
-  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }
-})
-afterAll(async () => {
-  await db.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+useCliDatabase((t) => ({ db, env } = t), { dirPrefix: 'inviteops-cli-names-' })
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, env)
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]): Promise<CliRun> => runCli(env, ...argv)
 
 /** Every row an operator command could add. */
 async function counts(): Promise<Record<string, number>> {

@@ -3,28 +3,22 @@
  * opened on the real `/slack/install` route with the same INVITE_SECRET; `slack connect
  * --channel` and `slack disconnect`, which link and unlink a workspace by hand.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import nock from 'nock'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { main } from '../../adapters/cli/main.ts'
 import { readInstallLink } from '../../src/installations/install-link.ts'
-import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { runCli, useCliDatabase, type CliRun } from '../support/cli.ts'
+import type { TestDatabase } from '../support/db.ts'
 import { DAY, makeDeps } from '../support/factories.ts'
 import { openInstallPage, serveInstallRouter } from '../slack/oauth-support.ts'
 
 const INVITE_SECRET = 'install-link-test-secret-0123456789abcdef'
 
 let db: TestDatabase
-let dataDir: string
 let env: NodeJS.ProcessEnv
 let accountId: string
+useCliDatabase((t) => ({ db, env } = t), { dirPrefix: 'inviteops-install-link-', env: { INVITE_SECRET } })
 
 beforeAll(async () => {
-  db = await createTestDatabase()
-  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-install-link-'))
-  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent', INVITE_SECRET }
   const created = await cli('accounts', 'create', '--name', 'Globex', '--admin', 'hank@globex.test', '--json')
   accountId = (JSON.parse(created.out) as { accountId: string }).accountId
   nock.disableNetConnect()
@@ -33,20 +27,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   nock.enableNetConnect()
-  await db.close()
-  await rm(dataDir, { recursive: true, force: true })
 })
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return cliWith(env, ...argv)
-}
-
-async function cliWith(processEnv: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, processEnv)
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]): Promise<CliRun> => runCli(env, ...argv)
+const cliWith = runCli
 
 describe('inviteops slack install-link', () => {
   test('prints a link to /slack/install, valid 7 days by default, that the route accepts and that names the account', async () => {

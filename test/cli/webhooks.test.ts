@@ -2,43 +2,26 @@
  * `inviteops webhooks …`: the CLI in-process on a real database, against a local receiver that
  * verifies signatures with the `standardwebhooks` library.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { main } from '../../adapters/cli/main.ts'
-import { createTestDatabase, type TestDatabase } from '../support/db.ts'
+import { runCli, useCliDatabase, type CliRun } from '../support/cli.ts'
+import type { TestDatabase } from '../support/db.ts'
 import { startReceiver, type Receiver } from '../webhooks/support/receiver.ts'
 
 let db: TestDatabase
-let dataDir: string
 let env: NodeJS.ProcessEnv
 let receiver: Receiver
+useCliDatabase((t) => ({ db, env } = t), { dirPrefix: 'inviteops-webhooks-cli-', env: { INVITE_SECRET: 'webhooks-cli-test-secret-0123456789abcdef', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' } })
 
 beforeAll(async () => {
-  db = await createTestDatabase()
-  dataDir = await mkdtemp(join(tmpdir(), 'inviteops-webhooks-cli-'))
-  env = { DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent', INVITE_SECRET: 'webhooks-cli-test-secret-0123456789abcdef', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' }
   expect((await cli('accounts', 'create', '--name', 'Globex', '--admin', 'hank@globex.test')).code).toBe(0)
   receiver = await startReceiver()
 })
 
 afterAll(async () => {
   await receiver.close()
-  await db.close()
-  await rm(dataDir, { recursive: true, force: true })
 })
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return cliWith(env, ...argv)
-}
-
-async function cliWith(processEnv: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, processEnv)
-  return { code, out: out.join('\n'), err: err.join('\n') }
-}
+const cli = (...argv: string[]): Promise<CliRun> => runCli(env, ...argv)
 
 describe('inviteops webhooks', () => {
   test('add prints the id and the secret once; list, test, remove', async () => {
@@ -79,7 +62,7 @@ describe('inviteops webhooks', () => {
 
   test('bad input is refused with a message naming the flag, and nothing is added', async () => {
     const refuse = async (argv: string[], code: number, message: string, processEnv = env) => {
-      const r = await cliWith(processEnv, ...argv)
+      const r = await runCli(processEnv, ...argv)
       expect(r.code).toBe(code)
       expect(r.err).toContain(message)
     }

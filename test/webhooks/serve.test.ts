@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { main } from '../../adapters/cli/main.ts'
 import { loadEnvironment } from '../../adapters/server/environment.ts'
 import { startServer } from '../../adapters/server/start.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
+import { runCli } from '../support/cli.ts'
 import { createTestDatabase, type TestDatabase } from '../support/db.ts'
 import { startReceiver, type Receiver } from './support/receiver.ts'
 
@@ -33,11 +33,9 @@ afterAll(async () => {
 })
 
 async function cli(...argv: string[]): Promise<string> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) }, env)
-  if (code !== 0) throw new Error(`${argv.join(' ')}: ${err.join('\n')}`)
-  return out.join('\n')
+  const r = await runCli(env, ...argv)
+  if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.err}`)
+  return r.out
 }
 
 test('serve posts the events the CLI queued, signed, and stops with the server', async () => {
