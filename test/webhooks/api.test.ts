@@ -9,13 +9,12 @@ import type { Deps } from '../../src/deps.ts'
 import { issueHandOverCode } from '../../src/handover/issue.ts'
 import { copyInvitationLink } from '../../src/invitations/copy-invitation-link.ts'
 import { systemClock } from '../../src/ports/clock.ts'
-import { addWebhookEndpoint } from '../../src/webhooks/endpoints.ts'
 import { createWebhookWorker } from '../../src/webhooks/worker.ts'
 import type { TestDatabase } from '../support/db.ts'
 import type { SeededAccount, TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
 import { call, newKey, serveApi, type ApiServer } from '../api/support.ts'
-import { startReceiver, type Delivery, type Receiver } from './support/receiver.ts'
+import { startEndpointReceiver, type Delivery, type Receiver } from './support/receiver.ts'
 
 let db: TestDatabase
 let seeded: TestDeps
@@ -31,10 +30,7 @@ let key: string
 beforeEach(async () => {
   // The real clock: the receiver checks webhook-timestamp against it.
   deps = { ...seeded, clock: systemClock }
-  receiver = await startReceiver()
-  const added = await addWebhookEndpoint(deps, SETTINGS, { accountId: seed.account.id, url: receiver.url, events: null, actor: seed.adminActor })
-  if (!added.ok) throw new Error(added.code)
-  receiver.secret = added.value.secret
+  receiver = await startEndpointReceiver(deps, SETTINGS, { accountId: seed.account.id, actor: seed.adminActor })
   api = await serveApi(db.knex, deps)
   key = (await newKey(deps, seed.account.id, 'crm')).key
 })

@@ -13,14 +13,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest
 import { createSesNotificationsRouter } from '../../adapters/email/ses-notifications-router.ts'
 import type { Deps } from '../../src/deps.ts'
 import { systemClock } from '../../src/ports/clock.ts'
-import { addWebhookEndpoint } from '../../src/webhooks/endpoints.ts'
 import { createWebhookWorker } from '../../src/webhooks/worker.ts'
 import { CERT_ORIGIN, CERT_PATH, TOPIC_ARN, makeSigningKey, notification, signEnvelope } from '../email/support/sns-signer.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { inviteUser, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
 import { csrfFrom, startInviteeApp, WebClient, type RunningApp } from '../web/support.ts'
-import { startReceiver, type Receiver } from './support/receiver.ts'
+import { startEndpointReceiver, type Receiver } from './support/receiver.ts'
 
 let db: TestDatabase
 let seeded: TestDeps
@@ -47,10 +46,7 @@ afterAll(() => {
 beforeEach(async () => {
   // The real clock: the receiver checks webhook-timestamp against it.
   deps = { ...seeded, clock: systemClock }
-  receiver = await startReceiver()
-  const added = await addWebhookEndpoint(deps, SETTINGS, { accountId: seed.account.id, url: receiver.url, events: null, actor: seed.adminActor })
-  if (!added.ok) throw new Error(added.code)
-  receiver.secret = added.value.secret
+  receiver = await startEndpointReceiver(deps, SETTINGS, { accountId: seed.account.id, actor: seed.adminActor })
   app = await startInviteeApp(deps)
   const sesApp = express()
   sesApp.use('/ses/notifications', createSesNotificationsRouter(deps, { topicArn: TOPIC_ARN }))

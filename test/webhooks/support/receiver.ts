@@ -1,6 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
+import type { Deps } from '../../../src/deps.ts'
+import type { WebhookSettings } from '../../../src/webhooks/config.ts'
+import { addWebhookEndpoint } from '../../../src/webhooks/endpoints.ts'
+import type { Actor } from '../../../src/invitations/model.ts'
 
 /**
  * A product's webhook receiver for the tests: a real HTTP server on 127.0.0.1 that verifies every
@@ -115,4 +119,13 @@ export async function closedPort(): Promise<number> {
   const port = await listen(server, 0)
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
+}
+
+/** A receiver added as an endpoint of `accountId` for every event, its secret set. */
+export async function startEndpointReceiver(deps: Deps, settings: Pick<WebhookSettings, 'allowPrivate' | 'httpsOnly'>, owner: { accountId: string; actor: Actor }): Promise<Receiver> {
+  const receiver = await startReceiver()
+  const added = await addWebhookEndpoint(deps, settings, { accountId: owner.accountId, url: receiver.url, events: null, actor: owner.actor })
+  if (!added.ok) throw new Error(`add endpoint: ${added.code}`)
+  receiver.secret = added.value.secret
+  return receiver
 }
