@@ -5,7 +5,7 @@
  */
 import { createServer, type Socket } from 'node:net'
 import fc from 'fast-check'
-import { afterEach, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test, vi } from 'vitest'
 import { deliverWebhook } from '../../src/webhooks/deliver.ts'
 import { addressRange, checkUrlForm, resolveWebhookTarget, type Resolve } from '../../src/webhooks/ssrf.ts'
 import { startReceiver, type Receiver } from './support/receiver.ts'
@@ -168,14 +168,33 @@ describe('delivering to the checked address', () => {
 
   test('a receiver that never answers is given up at the deadline', async () => {
     const sockets: Socket[] = []
-    const silent = createServer((socket) => void sockets.push(socket))
+    // Resolves once the request's bytes reached the receiver, which then says nothing.
+    let received!: () => void
+    const requestIn = new Promise<void>((resolve) => (received = resolve))
+    const silent = createServer((socket) => {
+      sockets.push(socket)
+      socket.once('data', () => received())
+    })
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const port = (silent.address() as { port: number }).port
     const target = await resolveWebhookTarget(`http://127.0.0.1:${port}/`, { allowPrivate: true, httpsOnly: false }, { deadlineMs: 1000 })
     if (!target.ok) throw new Error(target.code)
-    const r = await deliverWebhook(target.value, `whsec_${Buffer.alloc(32).toString('base64')}`, { id: 'msg_silentsilentsilent', timestamp: new Date(), body: '{}' }, { timeoutMs: 50 })
-    expect(r).toEqual({ ok: false, status: null, reason: 'no answer within 50 ms' })
-    for (const s of sockets) s.destroy()
-    await new Promise<void>((resolve) => silent.close(() => resolve()))
+    // The deadline's timer is faked (the sockets are real): it fires when the test moves time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const pending = deliverWebhook(target.value, `whsec_${Buffer.alloc(32).toString('base64')}`, { id: 'msg_silentsilentsilent', timestamp: new Date(), body: '{}' }, { timeoutMs: 10_000 })
+      await requestIn
+      vi.advanceTimersByTime(9_999)
+      let settled = false
+      void pending.then(() => (settled = true))
+      await Promise.resolve()
+      expect(settled).toBe(false)
+      vi.advanceTimersByTime(1)
+      expect(await pending).toEqual({ ok: false, status: null, reason: 'no answer within 10000 ms' })
+    } finally {
+      vi.useRealTimers()
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
   })
 })
