@@ -344,13 +344,15 @@ export async function main(argv: string[], io: Io, processEnv: NodeJS.ProcessEnv
             return 1
           }
           const k = r.value.apiKey
+          // The API's address is the running server's, not this process's PORT default (resolveLinkBase).
+          const base = await resolveLinkBase(deps.db, env.app)
           if (values.json) io.out(JSON.stringify({ id: k.id, accountId: account.id, label: k.label, prefix: k.prefix, key: r.value.key }))
           else
             io.out(
               [
                 `Created API key "${k.label}" (${k.prefix}…, id ${k.id}) for ${oneLine(account.name)}.`,
                 `Key (shown once, never stored; give it to the product's backend as a secret): ${r.value.key}`,
-                `Its requests: Authorization: Bearer <key> to ${deps.config.publicBaseUrl}/api/v1 (docs/api.md). Revoke with: inviteops api-keys revoke ${k.prefix}`,
+                `Its requests: Authorization: Bearer <key> to ${base.url}/api/v1 (docs/api.md). Revoke with: inviteops api-keys revoke ${k.prefix}`,
               ].join('\n'),
             )
           return 0
