@@ -24,9 +24,9 @@ export interface OutboxInsert {
   now: Date
 }
 
-/** Queue one email. */
-export async function insertOutboxEmail(trx: Knex.Transaction, email: OutboxInsert): Promise<void> {
-  await trx('email_outbox').insert({
+/** The email_outbox row of a new email. */
+function outboxRow(email: OutboxInsert) {
+  return {
     account_id: email.accountId,
     user_id: email.userId,
     invitation_id: email.invitationId,
@@ -38,7 +38,48 @@ export async function insertOutboxEmail(trx: Knex.Transaction, email: OutboxInse
     status: 'queued',
     next_attempt_at: email.now,
     created_at: email.now,
-  })
+  }
+}
+
+/** Queue one email. */
+export async function insertOutboxEmail(trx: Knex.Transaction, email: OutboxInsert): Promise<void> {
+  await trx('email_outbox').insert(outboxRow(email))
+}
+
+/**
+ * The same insert as `insertOutboxEmail`, as SQL for a use case that folds it into its own write
+ * statement (a data-modifying CTE: `queued AS (<sql>)`), saving a round trip. `?` placeholders.
+ * The invitation it names may be inserted by the same statement: the foreign key is checked at
+ * the statement's end.
+ */
+export function outboxInsertSql(email: OutboxInsert): { sql: string; bindings: unknown[] } {
+  const r = outboxRow(email)
+  return {
+    sql:
+      'INSERT INTO email_outbox (account_id, user_id, invitation_id, kind, to_email, requested_by_user_id, requested_by_api_key_id, payload, status, next_attempt_at, created_at) ' +
+      'VALUES (?::uuid, ?::uuid, ?::uuid, ?, ?, ?::uuid, ?::uuid, ?::jsonb, ?, ?::timestamptz, ?::timestamptz)',
+    bindings: [r.account_id, r.user_id, r.invitation_id, r.kind, r.to_email, r.requested_by_user_id, r.requested_by_api_key_id, r.payload, r.status, r.next_attempt_at, r.created_at],
+  }
+}
+
+/**
+ * The facts `sendLimitFacts` reads, as a sub-select of one row (columns suppressed_reason,
+ * suppressed_detail, admin_blocking, recipient_blocking) for a use case that joins it into a read
+ * of its own: `CROSS JOIN (<sql>) sendable`. `?` placeholders.
+ */
+export function sendLimitFactsSql(q: SendLimitQuery): { sql: string; bindings: unknown[] } {
+  // An API key has the hourly limit of an administrator, counted over its own sends.
+  const requester = q.adminApiKeyId ? 'requested_by_api_key_id' : 'requested_by_user_id'
+  return {
+    sql: `SELECT
+       s.reason AS suppressed_reason,
+       s.detail AS suppressed_detail,
+       (SELECT created_at FROM email_outbox WHERE ${requester} = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
+       (SELECT created_at FROM email_outbox WHERE to_email = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS recipient_blocking
+     FROM (SELECT 1) one
+     LEFT JOIN email_suppressions s ON s.email = ?`,
+    bindings: [q.adminApiKeyId ?? q.adminUserId, q.hourAgo, q.adminSendsPerHour - 1, q.toEmail, q.dayAgo, q.recipientSendsPerDay - 1, q.toEmail.toLowerCase()],
+  }
 }
 
 /** What decides whether one more email may go out (see `checkSendable` in outbox.ts). */
@@ -58,22 +99,19 @@ export interface SendLimitFacts {
  * in its window (null while under the limit); reading it walks at most `limit` entries of its
  * index, and sending is possible again as soon as it leaves the window.
  */
-export async function sendLimitFacts(
-  db: Db,
-  q: { adminUserId: string | null; adminApiKeyId?: string | null; toEmail: string; hourAgo: Date; dayAgo: Date; adminSendsPerHour: number; recipientSendsPerDay: number },
-): Promise<SendLimitFacts | null> {
-  // An API key has the hourly limit of an administrator, counted over its own sends.
-  const requester = q.adminApiKeyId ? 'requested_by_api_key_id' : 'requested_by_user_id'
-  const { rows } = await db.raw<{ rows: SendLimitFacts[] }>(
-    `SELECT
-       s.reason AS suppressed_reason,
-       s.detail AS suppressed_detail,
-       (SELECT created_at FROM email_outbox WHERE ${requester} = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS admin_blocking,
-       (SELECT created_at FROM email_outbox WHERE to_email = ? AND created_at > ? AND kind <> 'removal' ORDER BY created_at DESC OFFSET ? LIMIT 1) AS recipient_blocking
-     FROM (SELECT 1) one
-     LEFT JOIN email_suppressions s ON s.email = ?`,
-    [q.adminApiKeyId ?? q.adminUserId, q.hourAgo, q.adminSendsPerHour - 1, q.toEmail, q.dayAgo, q.recipientSendsPerDay - 1, q.toEmail.toLowerCase()],
-  )
+export interface SendLimitQuery {
+  adminUserId: string | null
+  adminApiKeyId?: string | null
+  toEmail: string
+  hourAgo: Date
+  dayAgo: Date
+  adminSendsPerHour: number
+  recipientSendsPerDay: number
+}
+
+export async function sendLimitFacts(db: Db, q: SendLimitQuery): Promise<SendLimitFacts | null> {
+  const { sql, bindings } = sendLimitFactsSql(q)
+  const { rows } = await db.raw<{ rows: SendLimitFacts[] }>(sql, bindings as Knex.RawBinding[])
   return rows[0] ?? null
 }
 

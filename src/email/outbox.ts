@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import type { LifecycleFailure } from '../invitations/failures.ts'
 import { setInvitationDelivery } from '../invitations/invitation-repository.ts'
-import { insertOutboxEmail, sendLimitFacts } from './outbox-repository.ts'
+import { insertOutboxEmail, sendLimitFacts, type SendLimitFacts, type SendLimitQuery } from './outbox-repository.ts'
 
 export type EmailKind = 'invitation' | 'resend' | 'new_invitation' | 'removal'
 
@@ -60,19 +60,30 @@ export async function checkSendable(
   trx: Knex.Transaction,
   opts: { adminUserId: string | null; adminApiKeyId?: string | null; toEmail: string; now: Date; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } },
 ): Promise<LifecycleFailure | null> {
-  const hourAgo = new Date(opts.now.getTime() - HOUR)
-  const dayAgo = new Date(opts.now.getTime() - DAY)
-  const toEmail = opts.toEmail.toLowerCase()
-  const r = await sendLimitFacts(trx, {
+  const r = await sendLimitFacts(trx, sendLimitQuery(opts))
+  return sendRefusal(r, opts)
+}
+
+/** The send-limit query of `checkSendable`, for a use case that joins it into a read of its own (`sendLimitFactsSql`). */
+export function sendLimitQuery(opts: { adminUserId: string | null; adminApiKeyId?: string | null; toEmail: string; now: Date; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } }): SendLimitQuery {
+  return {
     adminUserId: opts.adminUserId,
     adminApiKeyId: opts.adminApiKeyId ?? null,
     toEmail: opts.toEmail,
-    hourAgo,
-    dayAgo,
+    hourAgo: new Date(opts.now.getTime() - HOUR),
+    dayAgo: new Date(opts.now.getTime() - DAY),
     adminSendsPerHour: opts.limits.adminSendsPerHour,
     recipientSendsPerDay: opts.limits.recipientSendsPerDay,
-  })
+  }
+}
+
+/** `checkSendable`'s decision from the facts read (`sendLimitFacts`, or the same columns read with other things). */
+export function sendRefusal(
+  r: SendLimitFacts | null,
+  opts: { adminUserId: string | null; adminApiKeyId?: string | null; toEmail: string; limits: { adminSendsPerHour: number; recipientSendsPerDay: number } },
+): LifecycleFailure | null {
   if (!r) return null
+  const toEmail = opts.toEmail.toLowerCase()
   if (r.suppressed_reason) {
     return { code: 'email.suppressed', email: toEmail, reason: r.suppressed_detail ? `${r.suppressed_reason}: ${r.suppressed_detail}` : r.suppressed_reason }
   }

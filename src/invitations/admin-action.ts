@@ -1,12 +1,12 @@
 import type { Knex } from 'knex'
-import { recordAudit } from '../audit/audit-repository.ts'
+import { auditInsertSql, recordAudit, type AuditRecord } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
 import { normaliseEmail } from '../shared/email-address.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, type Result } from '../shared/result.ts'
 import { accountExists, lockAccount } from '../accounts/account-repository.ts'
 import { findActiveApiKey } from '../api-keys/api-key-repository.ts'
-import { findActiveAdmin, findUserByEmail, findUserById, type UserRow } from '../users/user-repository.ts'
+import { findActiveAdmin, findActiveAdminAndTarget, findUserByEmail, findUserById, type ActiveAdminRow, type UserRow } from '../users/user-repository.ts'
 import type { LifecycleFailure } from './failures.ts'
 import type { Actor } from './model.ts'
 
@@ -35,6 +35,12 @@ export interface AdminScope {
   now: Date
   /** Facts to add to the audit entry. */
   detail: Record<string, unknown>
+  /**
+   * The success audit entry as SQL (with `detail` as it is now: set every fact first), for a body
+   * that folds it into its own last write statement and then returns success; the frame then
+   * writes no entry of its own for that success. Null for a quiet action (nothing is audited).
+   */
+  successAuditSql(): { sql: string; bindings: unknown[] } | null
 }
 
 export interface AdminActionInput {
@@ -81,27 +87,45 @@ export async function adminAction<T, F extends { code: string } = never>(
   const now = deps.clock.now()
   const validAccount = isUuid(input.accountId)
   return deps.db.transaction(async (trx) => {
-    // One query on the common path: an admin found means the account exists.
-    const admin = validAccount ? await findAdmin(trx, input.accountId, input.actor) : null
+    const byId = input.targetUserId !== undefined && input.targetUserId !== null
+    // Checked here, before any query: the combined lookup below needs the target's email.
+    const checked = !byId && input.targetEmail !== undefined && input.targetEmail !== null ? normaliseEmail(input.targetEmail) : null
+    // One query on the common path: an admin found means the account exists. An administrator's
+    // action on a user reads (and locks) the user in the same query.
+    const found = validAccount ? await findAdminAndTarget(trx, input, byId ? { userId: input.targetUserId as string } : checked?.ok ? { email: checked.email } : null) : null
+    const admin = found?.admin ?? null
     const accountFound = admin !== null || (validAccount && (await accountExists(trx, input.accountId)))
     // An API key's label may name a later key once this one is revoked: the audit keeps its id.
     const detail: Record<string, unknown> = input.actor.platform === 'api' && input.actor.apiKeyId ? { apiKeyId: input.actor.apiKeyId } : {}
+    const entry = (result: Result<T, LifecycleFailure | F>, target: string | null): AuditRecord => ({
+      accountId: accountFound ? input.accountId : null,
+      at: now,
+      actor: input.actor,
+      action: input.action,
+      targetEmail: target,
+      resultCode: result.ok ? input.successCode : result.code,
+      ok: result.ok,
+      detail: result.ok ? detail : { ...detail, ...failureFacts(result) },
+    })
+    // Set when the body wrote the success entry itself (`successAuditSql`).
+    let auditedByBody = false
     const audit = async (result: Result<T, LifecycleFailure | F>, target: string | null) => {
-      if (input.quiet) return result
-      await recordAudit(trx, {
-        accountId: accountFound ? input.accountId : null,
-        at: now,
-        actor: input.actor,
-        action: input.action,
-        targetEmail: target,
-        resultCode: result.ok ? input.successCode : result.code,
-        ok: result.ok,
-        detail: result.ok ? detail : { ...detail, ...failureFacts(result) },
-      })
+      if (input.quiet || (result.ok && auditedByBody)) return result
+      await recordAudit(trx, entry(result, target))
       return result
     }
+    const scope = (target: string | null): AdminScope => ({
+      trx,
+      admin: admin!,
+      now,
+      detail,
+      successAuditSql: () => {
+        if (input.quiet) return null
+        auditedByBody = true
+        return auditInsertSql(entry({ ok: true, value: undefined as T }, target))
+      },
+    })
 
-    const byId = input.targetUserId !== undefined && input.targetUserId !== null
     if (!admin) {
       // Who was aimed at, as far as the input says it without a lookup for a refused actor.
       const target = !byId && input.targetEmail ? normaliseEmail(input.targetEmail) : null
@@ -111,26 +135,49 @@ export async function adminAction<T, F extends { code: string } = never>(
     if (byId) {
       const id = input.targetUserId as string
       // Postgres raises on a malformed uuid: check before the query, and refuse it like an unknown id.
-      const user = isUuid(id) ? await findTarget(trx, admin.accountId, { userId: id }, input.lock ?? 'none') : null
+      const user = !isUuid(id) ? null : found?.target !== undefined ? found.target : await findTarget(trx, admin.accountId, { userId: id }, input.lock ?? 'none')
       if (!user) return audit(fail({ code: 'user.not_found', email: '', userId: id.slice(0, 100) }), null)
-      return audit(await body({ trx, admin, now, detail }, user.email, user), user.email)
+      return audit(await body(scope(user.email), user.email, user), user.email)
     }
     let email = ''
     if (input.targetEmail !== undefined && input.targetEmail !== null) {
-      const checked = normaliseEmail(input.targetEmail)
-      if (!checked.ok) {
+      const normalised = checked ?? normaliseEmail(input.targetEmail)
+      if (!normalised.ok) {
         detail.input = input.targetEmail.slice(0, 300)
-        return audit(fail({ code: 'email.invalid', input: input.targetEmail, reason: checked.reason }), null)
+        return audit(fail({ code: 'email.invalid', input: input.targetEmail, reason: normalised.reason }), null)
       }
-      email = checked.email
+      email = normalised.email
     }
     if (input.lock !== undefined) {
-      const user = await findTarget(trx, admin.accountId, { email }, input.lock)
+      const user = found?.target !== undefined ? found.target : await findTarget(trx, admin.accountId, { email }, input.lock)
       if (!user) return audit(fail({ code: 'user.not_found', email }), email || null)
-      return audit(await body({ trx, admin, now, detail }, email, user), email || null)
+      return audit(await body(scope(email || null), email, user), email || null)
     }
-    return audit(await body({ trx, admin, now, detail }, email, null), email || null)
+    return audit(await body(scope(email || null), email, null), email || null)
   })
+}
+
+/**
+ * The actor as an administrator (`findAdmin`) and, when the action is on a user named by a
+ * well-formed email or a uuid and takes no account lock, that user (read or locked as `lock`
+ * says) in the same query. `target` is left out when it was not looked up here: the caller then
+ * looks it up itself (`findTarget`).
+ */
+async function findAdminAndTarget(
+  trx: Knex.Transaction,
+  input: AdminActionInput,
+  by: { email: string } | { userId: string } | null,
+): Promise<{ admin: Admin | null; target?: UserRow | null }> {
+  const combinable =
+    by !== null &&
+    (input.lock === 'none' || input.lock === 'user' || ('userId' in by && input.lock === undefined)) &&
+    input.actor.platform !== 'api' &&
+    !!input.actor.email &&
+    !('userId' in by && !isUuid(by.userId))
+  const actorEmail = combinable ? normaliseEmail(input.actor.email!) : null
+  if (!combinable || !actorEmail?.ok) return { admin: await findAdmin(trx, input.accountId, input.actor) }
+  const row = await findActiveAdminAndTarget(trx, input.accountId, actorEmail.email, by, { forUpdate: input.lock === 'user' })
+  return { admin: row.admin ? adminOf(row.admin, input.accountId) : null, target: row.target }
 }
 
 /**
@@ -171,7 +218,10 @@ export async function findAdmin(db: Knex | Knex.Transaction, accountId: string, 
   const checked = normaliseEmail(actor.email)
   if (!checked.ok) return null
   const row = await findActiveAdmin(db, accountId, checked.email)
-  if (!row) return null
+  return row ? adminOf(row, accountId) : null
+}
+
+function adminOf(row: ActiveAdminRow, accountId: string): Admin {
   const name = `${row.first_name} ${row.last_name}`.trim()
   return { userId: row.id, apiKeyId: null, email: row.email, name: name || row.email, accountId, accountName: row.account_name, accountTimeZone: row.time_zone }
 }

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { Deps } from '../deps.ts'
+import type { SendLimitFacts } from '../email/outbox-repository.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { UserRow } from '../users/user-row.ts'
 import type { LinkCode } from './codes.ts'
@@ -50,6 +52,52 @@ export async function findPendingInvitation(db: Db, userId: string): Promise<Inv
   return (await db<InvitationRow>('invitations').where({ user_id: userId, state: 'pending' }).first()) ?? null
 }
 
+/** What an action on a user's pending link decides on, read in one query by `pendingLinkFacts`. */
+export interface PendingLinkFacts {
+  pending: InvitationRow | null
+  /** The state of the link `clickedId` names, when it is one of this user's. */
+  clickedState: InvitationState | null
+  /** The user's group names, sorted (the email and the webhook event list them). */
+  groups: string[]
+  /** The send-limit facts of the sub-select the caller passed (`sendLimitFactsQuery`). */
+  sendable: SendLimitFacts
+}
+
+// One round trip for the reads of regenerate and resend, made after the user's row is locked (so
+// each sees what the previous holder of that lock committed):
+//  - p: the user's pending invitation, if any (a partial unique index: at most one);
+//  - clicked_state: the link a button named, when it is this user's (a uuid, or null: no row);
+//  - group_names: the user's groups, sorted by name;
+//  - f: the suppression and send-limit facts (a one-row sub-select, src/email/outbox-repository.ts).
+const PENDING_LINK_FACTS_SQL = (sendLimits: string) => `
+  SELECT p.*,
+         (SELECT c.state FROM invitations c WHERE c.id = ?::uuid AND c.user_id = ?::uuid) AS clicked_state,
+         ARRAY(SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = ?::uuid ORDER BY g.name) AS group_names,
+         f.suppressed_reason, f.suppressed_detail, f.admin_blocking, f.recipient_blocking
+    FROM (SELECT 1) one
+    LEFT JOIN invitations p ON p.user_id = ?::uuid AND p.state = 'pending'
+    CROSS JOIN (${sendLimits}) f`
+
+/** The user's pending link, the state of a clicked link, their groups and the send limits: one query. */
+export async function pendingLinkFacts(db: Db, userId: string, opts: { clickedId: string | null; sendLimits: { sql: string; bindings: unknown[] } }): Promise<PendingLinkFacts> {
+  const { rows } = await db.raw<{ rows: Record<string, unknown>[] }>(PENDING_LINK_FACTS_SQL(opts.sendLimits.sql), [
+    opts.clickedId,
+    userId,
+    userId,
+    userId,
+    ...opts.sendLimits.bindings,
+  ] as Knex.RawBinding[])
+  const row = rows[0]
+  if (!row) throw new Error('the facts query returned no row')
+  const { clicked_state, group_names, suppressed_reason, suppressed_detail, admin_blocking, recipient_blocking, ...pending } = row
+  return {
+    pending: pending.id === null ? null : (pending as unknown as InvitationRow),
+    clickedState: (clicked_state as InvitationState | null) ?? null,
+    groups: group_names as string[],
+    sendable: { suppressed_reason, suppressed_detail, admin_blocking, recipient_blocking } as SendLimitFacts,
+  }
+}
+
 /** An invitation by id (a uuid: check ids from outside with `isUuid` first). */
 export async function findInvitation(db: Db, id: string): Promise<InvitationRow | null> {
   return (await db<InvitationRow>('invitations').where({ id }).first()) ?? null
@@ -93,6 +141,91 @@ export async function insertInvitation(
     .returning('*')
   if (!row) throw new Error('insert into invitations returned no row')
   return row
+}
+
+/** A part of a use case's write statement: `name AS (sql)` in its WITH list. */
+export interface StatementPart {
+  name: string
+  sql: string
+  bindings: unknown[]
+}
+
+/** WITH parts and a final SELECT as one statement, bindings in order. */
+function withParts(parts: readonly StatementPart[], select: string): { sql: string; bindings: Knex.RawBinding[] } {
+  return {
+    sql: `WITH ${parts.map((p) => `${p.name} AS (${p.sql})`).join(',\n')}\n${select}`,
+    bindings: parts.flatMap((p) => p.bindings) as Knex.RawBinding[],
+  }
+}
+
+/**
+ * Regenerate's writes in one statement (one round trip), with the caller's other writes of the
+ * same change (`also`: the email, the webhook messages, the audit entry) as further parts:
+ *  - `ended` ends the old link for good (`replaced`) and points it at its successor, whose id is
+ *    chosen here; the foreign key on `replaced_by` is checked at the end of the statement, when
+ *    the successor exists;
+ *  - `created` inserts the successor from `ended`'s row, so it runs after it: the partial unique
+ *    index allows one pending link per user, and the old one is no longer pending by then. No row
+ *    when the old link was not found (nothing is written then: the caller throws, rolling back).
+ * The caller holds the user's row lock (regenerate serialises on it), as before.
+ */
+export async function replaceInvitation(
+  deps: Pick<Deps, 'config'>,
+  trx: Knex.Transaction,
+  r: { pendingId: string; user: UserRow; invitedBy: { userId: string | null; email: string }; now: Date; also: (invitation: NewInvitation) => StatementPart[] },
+): Promise<InvitationRow> {
+  const next = newInvitation(deps, r.user, r.invitedBy, r.now)
+  const parts: StatementPart[] = [
+    {
+      name: 'ended',
+      sql: `UPDATE invitations SET state = 'replaced', ended_at = ?::timestamptz, ended_by_email = ?, expiry_noticed_at = coalesce(expiry_noticed_at, ?::timestamptz), replaced_by = ?::uuid
+             WHERE id = ?::uuid AND state = 'pending' RETURNING id`,
+      bindings: [r.now, r.invitedBy.email, r.now, next.id, r.pendingId],
+    },
+    { name: 'created', sql: `${INSERT_INVITATION_SQL} FROM ended RETURNING *`, bindings: newInvitationBindings(next) },
+    ...r.also(next),
+  ]
+  const { sql, bindings } = withParts(parts, 'SELECT * FROM created')
+  const { rows } = await trx.raw<{ rows: InvitationRow[] }>(sql, bindings)
+  const row = rows[0]
+  if (!row) throw new Error('the pending invitation to replace vanished inside its own transaction')
+  return row
+}
+
+/** A new link's values, chosen before it is written (its id too: other parts of the statement name it). */
+export interface NewInvitation {
+  id: string
+  accountId: string
+  userId: string
+  linkId: string
+  tokenHash: string
+  createdAt: Date
+  expiresAt: Date
+  invitedByUserId: string | null
+  invitedByEmail: string
+}
+
+function newInvitation(deps: Pick<Deps, 'config'>, user: UserRow, invitedBy: { userId: string | null; email: string }, now: Date): NewInvitation {
+  const linkId = newLinkId()
+  return {
+    id: randomUUID(),
+    accountId: user.account_id,
+    userId: user.id,
+    linkId,
+    tokenHash: tokenHash(linkToken(deps.config.inviteSecret, linkId)),
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + deps.config.inviteTtlMs),
+    invitedByUserId: invitedBy.userId,
+    invitedByEmail: invitedBy.email,
+  }
+}
+
+// What insertInvitation writes: a pending link, sent once now, its email queued in the same transaction.
+const INSERT_INVITATION_SQL = `INSERT INTO invitations (id, account_id, user_id, link_id, token_hash, state, created_at, expires_at, invited_by_user_id, invited_by_email, sent_count, last_sent_at, delivery_status)
+  SELECT ?::uuid, ?::uuid, ?::uuid, ?::text, ?::text, 'pending', ?::timestamptz, ?::timestamptz, ?::uuid, ?::text, 1, ?::timestamptz, 'queued'`
+
+function newInvitationBindings(n: NewInvitation): unknown[] {
+  return [n.id, n.accountId, n.userId, n.linkId, n.tokenHash, n.createdAt, n.expiresAt, n.invitedByUserId, n.invitedByEmail, n.createdAt]
 }
 
 /** Resend: the pending link is valid until `expiresAt` again and counts one more send. */

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex'
 import type { Deps } from '../deps.ts'
 import { accountGroups } from '../accounts/group-repository.ts'
-import { checkSendable, enqueueEmail, type EmailKind } from '../email/outbox.ts'
+import { checkSendable, enqueueEmail, sendLimitQuery, sendRefusal, type EmailKind, type EnqueueEmail } from '../email/outbox.ts'
+import { outboxInsertSql, sendLimitFactsSql, type SendLimitFacts } from '../email/outbox-repository.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import type { Admin } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
@@ -36,15 +37,30 @@ export function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin
 }
 
 /**
- * Write the email an invitation change causes to the outbox, in the same transaction. `groups`
- * (the user's group names) when the caller has them; read here otherwise. `invitationMarkedQueued`
- * when the caller already set the invitation's delivery status to `queued`.
+ * The send-limit facts of `sendLimitFailure` as a one-row sub-select, for a use case that reads
+ * them with its other facts in one query; `sendLimitRefusal` then decides as `sendLimitFailure` does.
  */
-export async function sendInvitationEmail(
-  trx: Knex.Transaction,
-  opts: { kind: EmailKind; user: UserRow; invitation: InvitationRow | null; admin: Admin; now: Date; groups?: string[]; invitationMarkedQueued?: boolean },
-): Promise<void> {
-  await enqueueEmail(trx, {
+export function sendLimitFactsQuery(deps: Deps, admin: Admin, toEmail: string, now: Date): { sql: string; bindings: unknown[] } {
+  return sendLimitFactsSql(sendLimitQuery({ adminUserId: admin.userId, adminApiKeyId: admin.apiKeyId, toEmail, now, limits: deps.config.limits }))
+}
+
+export function sendLimitRefusal(deps: Deps, admin: Admin, toEmail: string, facts: SendLimitFacts): LifecycleFailure | null {
+  return sendRefusal(facts, { adminUserId: admin.userId, adminApiKeyId: admin.apiKeyId, toEmail, limits: deps.config.limits })
+}
+
+interface InvitationEmail {
+  kind: EmailKind
+  user: UserRow
+  invitation: Pick<InvitationRow, 'id' | 'expires_at'> | null
+  admin: Admin
+  now: Date
+  groups?: string[]
+  invitationMarkedQueued?: boolean
+}
+
+/** The outbox row of the email an invitation change causes (`groups`: the user's group names). */
+function invitationEmail(opts: InvitationEmail, groups: string[]): EnqueueEmail {
+  return {
     accountId: opts.user.account_id,
     userId: opts.user.id,
     invitationId: opts.invitation?.id ?? null,
@@ -60,11 +76,28 @@ export async function sendInvitationEmail(
       // An API key is no person to name to the invitee: the email says "An administrator".
       inviterName: opts.admin.apiKeyId ? null : opts.admin.name,
       inviterEmail: opts.admin.apiKeyId ? null : opts.admin.email,
-      groups: opts.groups ?? (await userGroupNames(trx, opts.user.id)),
+      groups,
       expiresAt: opts.invitation?.expires_at.toISOString() ?? null,
       timeZone: opts.admin.accountTimeZone,
     },
-  })
+  }
+}
+
+/**
+ * Write the email an invitation change causes to the outbox, in the same transaction. `groups`
+ * (the user's group names) when the caller has them; read here otherwise. `invitationMarkedQueued`
+ * when the caller already set the invitation's delivery status to `queued`.
+ */
+export async function sendInvitationEmail(trx: Knex.Transaction, opts: InvitationEmail): Promise<void> {
+  await enqueueEmail(trx, invitationEmail(opts, opts.groups ?? (await userGroupNames(trx, opts.user.id))))
+}
+
+/**
+ * The same email as `sendInvitationEmail`, as SQL for the caller's own write statement (the
+ * invitation it names already marked `queued` there): `queued AS (<sql>)`.
+ */
+export function invitationEmailSql(opts: Omit<InvitationEmail, 'invitationMarkedQueued'> & { groups: string[] }): { sql: string; bindings: unknown[] } {
+  return outboxInsertSql(invitationEmail(opts, opts.groups))
 }
 
 /**

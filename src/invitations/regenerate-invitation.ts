@@ -1,14 +1,14 @@
 import type { Deps } from '../deps.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { toUserView, userGroupNames } from '../users/user-repository.ts'
+import { toUserView } from '../users/user-repository.ts'
 import { adminUserAction } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
-import { endInvitation, findInvitation, findPendingInvitation, insertInvitation, markReplacedBy } from './invitation-repository.ts'
-import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
+import { pendingLinkFacts, replaceInvitation } from './invitation-repository.ts'
+import { invitationEmailSql, refusalFor, sendLimitFactsQuery, sendLimitRefusal } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
-import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { webhookEventInsertSql } from '../webhooks/emit.ts'
 import { personOf } from '../webhooks/events.ts'
 
 export interface RegenerateInvitation {
@@ -29,39 +29,64 @@ export interface RegenerateInvitation {
  * "Send new invitation" (docs/lifecycle.md): only for an expired invitation. The old link is dead for
  * good (`replaced`), a new one is valid for INVITE_TTL and emailed. The user row is locked first,
  * so concurrent regenerates serialise: exactly one new link and one email.
+ *
+ * Three statements between BEGIN and COMMIT (docs/performance.md "Round trips and CPU per
+ * command"): the administrator and the locked user (the frame), then everything decided on
+ * (`pendingLinkFacts`), then every write (`replaceInvitation`, with the email, the webhook
+ * messages and the audit entry as parts of the same statement).
  */
 export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
-  return adminUserAction(deps, { ...cmd, action: 'invitation.regenerate', targetEmail: cmd.email, successCode: 'invitation.regenerated', lock: 'user' }, async ({ trx, admin, now, detail }, user) => {
+  return adminUserAction(deps, { ...cmd, action: 'invitation.regenerate', targetEmail: cmd.email, successCode: 'invitation.regenerated', lock: 'user' }, async (scope, user) => {
+    const { trx, admin, now, detail } = scope
     const email = user.email
-    const pending = await findPendingInvitation(trx, user.id)
+    const clickedId = isUuid(cmd.invitationId) ? cmd.invitationId : null
+    // Read with the pending link even when the status refuses: one round trip either way.
+    const facts = await pendingLinkFacts(trx, user.id, { clickedId, sendLimits: sendLimitFactsQuery(deps, admin, email, now) })
+    const { pending, groups } = facts
     const status = displayStatus(user.status, pending?.expires_at ?? null, now)
 
-    if (isUuid(cmd.invitationId) && cmd.invitationId !== pending?.id) {
-      const clicked = await findInvitation(trx, cmd.invitationId)
-      if (clicked && clicked.user_id === user.id && clicked.state === 'replaced' && pending && status === 'invited') {
+    if (clickedId !== null && clickedId !== pending?.id) {
+      if (facts.clickedState === 'replaced' && pending && status === 'invited') {
         return fail({ code: 'invitation.already_replaced', email, by: pending.invited_by_email, at: pending.created_at, expiresAt: pending.expires_at })
       }
     }
     if (status !== 'expired' || !pending) {
       return fail(refusalFor(status, user, pending))
     }
-    const limited = await sendLimitFailure(deps, trx, admin, email, now)
+    const limited = sendLimitRefusal(deps, admin, email, facts.sendable)
     if (limited) return fail(limited)
-    // End the old link first: the partial unique index allows one pending link per user.
-    await endInvitation(trx, pending.id, { state: 'replaced', now, byEmail: admin.email })
-    const invitation = await insertInvitation(deps, trx, user, admin, now)
-    await markReplacedBy(trx, pending.id, invitation.id)
-    const groups = await userGroupNames(trx, user.id)
-    await sendInvitationEmail(trx, { kind: 'new_invitation', user, invitation, admin, now, groups, invitationMarkedQueued: true })
-    await emitWebhookEvent(trx, {
-      type: 'invitation.regenerated',
-      accountId: admin.accountId,
-      at: now,
-      data: { ...personOf(user), accountId: admin.accountId, invitationId: invitation.id, replacedInvitationId: pending.id, groups, invitedBy: admin.email, expiresAt: invitation.expires_at.toISOString() },
+    const invitation = await replaceInvitation(deps, trx, {
+      pendingId: pending.id,
+      user,
+      invitedBy: admin,
+      now,
+      also: (next) => {
+        detail.replaced = pending.id
+        detail.invitationId = next.id
+        const expiresAt = next.expiresAt.toISOString()
+        return [
+          // The email with the new link (the worker derives the link from the invitation).
+          { name: 'queued', ...invitationEmailSql({ kind: 'new_invitation', user, invitation: { id: next.id, expires_at: next.expiresAt }, admin, now, groups }) },
+          // One message per enabled webhook endpoint subscribed to the event.
+          {
+            name: 'announced',
+            ...webhookEventInsertSql({
+              type: 'invitation.regenerated',
+              accountId: admin.accountId,
+              at: now,
+              data: { ...personOf(user), accountId: admin.accountId, invitationId: next.id, replacedInvitationId: pending.id, groups, invitedBy: admin.email, expiresAt },
+            }),
+          },
+          // The success audit entry, which the frame then does not write.
+          ...auditPart(scope.successAuditSql()),
+        ]
+      },
     })
-    detail.replaced = pending.id
-    detail.invitationId = invitation.id
     // Everything the view shows was just read or written here: no need to read it back.
     return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })
   })
+}
+
+function auditPart(audit: { sql: string; bindings: unknown[] } | null) {
+  return audit ? [{ name: 'audited', ...audit }] : []
 }

@@ -53,6 +53,55 @@ export async function findActiveAdmin(
   return row ?? null
 }
 
+/** What `findActiveAdmin` returns. */
+export type ActiveAdminRow = NonNullable<Awaited<ReturnType<typeof findActiveAdmin>>>
+
+// One round trip for the frame of an administrator action on a user: the actor's administrator
+// row (as findActiveAdmin reads it) and the target's users row. The target is read, and locked
+// when asked, only when the administrator was found: a refused actor locks nothing. FOR UPDATE in
+// the LATERAL sub-select locks the users row alone, as findUserByEmail/findUserById do; whatever
+// the caller reads after it, in later statements, sees what a concurrent holder of the lock committed.
+const ADMIN_AND_TARGET_SQL = (targetColumn: 'email' | 'id', forUpdate: boolean) => `
+  SELECT a.id AS admin_id, a.email AS admin_email, a.first_name AS admin_first_name, a.last_name AS admin_last_name,
+         a.account_name AS admin_account_name, a.time_zone AS admin_time_zone, t.*
+    FROM (SELECT 1) one
+    LEFT JOIN (SELECT u.id, u.email, u.first_name, u.last_name, ac.name AS account_name, ac.time_zone
+                 FROM users u
+                 JOIN accounts ac ON ac.id = u.account_id
+                 JOIN user_groups ug ON ug.user_id = u.id
+                 JOIN groups g ON g.id = ug.group_id
+                WHERE u.account_id = ? AND u.email = ? AND u.status = 'active' AND g.is_admin
+                LIMIT 1) a ON true
+    LEFT JOIN LATERAL (SELECT * FROM users
+                        WHERE account_id = ? AND ${targetColumn} = ? AND a.id IS NOT NULL
+                        LIMIT 1${forUpdate ? ' FOR UPDATE' : ''}) t ON true`
+
+/**
+ * The Active administrator `adminEmail` of the account (as `findActiveAdmin`) and, when found,
+ * the target user by email or id (as `findUserByEmail` / `findUserById`, locked when asked), in one
+ * query. The target is null when the administrator is not found, or the user is not.
+ */
+export async function findActiveAdminAndTarget(
+  db: Db,
+  accountId: string,
+  adminEmail: string,
+  target: { email: string } | { userId: string },
+  opts: { forUpdate?: boolean } = {},
+): Promise<{ admin: ActiveAdminRow | null; target: UserRow | null }> {
+  const byId = 'userId' in target
+  const { rows } = await db.raw<{ rows: Record<string, unknown>[] }>(ADMIN_AND_TARGET_SQL(byId ? 'id' : 'email', opts.forUpdate === true), [
+    accountId,
+    adminEmail,
+    accountId,
+    byId ? target.userId : target.email,
+  ])
+  const row = rows[0]
+  if (!row || row.admin_id === null) return { admin: null, target: null }
+  const { admin_id, admin_email, admin_first_name, admin_last_name, admin_account_name, admin_time_zone, ...user } = row
+  const admin = { id: admin_id, email: admin_email, first_name: admin_first_name, last_name: admin_last_name, account_name: admin_account_name, time_zone: admin_time_zone } as ActiveAdminRow
+  return { admin, target: user.id === null ? null : (user as unknown as UserRow) }
+}
+
 /**
  * A new membership: Invited (`add`), or Active from the start (an account's first administrator,
  * who acts from chat rather than through an emailed link). Null when the email already has a
