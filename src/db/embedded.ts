@@ -1,20 +1,17 @@
-import { mkdir, open, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rm, writeFile, rename, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
-import { createServer, type Socket } from 'node:net'
-import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from '@electric-sql/pglite-socket'
 import { z } from 'zod'
 import type { Logger } from '../ports/logger.ts'
-import { PgliteSessionQueue } from './pglite-session-queue.ts'
+import { silentLogger } from '../ports/logger.ts'
+import { pgliteOptions, servePglite } from './pglite-server.ts'
+import { readTemplate, templatePath } from './template.ts'
+
+export { EMBEDDED_SHARED_BUFFERS } from './pglite-server.ts'
 
 /**
- * Embedded Postgres (PGlite) served over the Postgres wire protocol on loopback.
- *
- * Why a socket and not an in-process driver: PGlite is one session. Serving it through
- * pglite-socket's multiplexer lets the app use the ordinary `pg` driver (one SQL code path for
- * embedded and real Postgres), keeps transactions from interleaving, and lets a second process
- * (`npx inviteops …` while `npm start` runs) reach the same data through the owner instead of
- * opening the files twice, which would corrupt them (docs/operations.md).
+ * Embedded Postgres (PGlite) served over the Postgres wire protocol on loopback (see
+ * pglite-server.ts for why a socket).
  */
 export interface EmbeddedServer {
   /** postgres:// URL of the socket server. */
@@ -22,62 +19,91 @@ export interface EmbeddedServer {
   close(): Promise<void>
 }
 
-/** Sockets the multiplexer accepts: the app's pool plus room for CLI connections. */
-const MAX_CONNECTIONS = 24
-
 const ownerFileSchema = z.object({ pid: z.number().int().positive(), url: z.string().startsWith('postgres://') })
 export type EmbeddedOwner = z.infer<typeof ownerFileSchema>
 
-/** Postgres's shared buffers in embedded mode (its default, 128 MB, is sized for a server). */
-export const EMBEDDED_SHARED_BUFFERS = '16MB'
-
-/**
- * PGlite's start parameters plus a smaller buffer cache: a service on one machine with a small
- * database, where the 112 MB saved matter more (docs/performance.md: under 200 MB). PGlite's own
- * defaults are kept; if a release stops exposing them, its plain defaults are used.
- */
-function startParams(): string[] | undefined {
-  const defaults = (PGlite as unknown as { defaultStartParams?: unknown }).defaultStartParams
-  if (!Array.isArray(defaults) || !defaults.every((p) => typeof p === 'string')) return undefined
-  return [...(defaults as string[]), '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`]
+export interface StartEmbeddedOptions {
+  logger?: Logger
+  /**
+   * The prepared template a fresh data directory starts from (template.ts): a file path, or null
+   * for plain initdb. Default: the environment's override, else the one next to the build.
+   */
+  template?: string | null
 }
 
-/** Start PGlite (in memory when `dataDir` is null) and serve it on 127.0.0.1:<free port>. */
-export async function startEmbeddedServer(dataDir: string | null): Promise<EmbeddedServer> {
-  const params = startParams()
-  const options = params ? { startParams: params } : {}
-  const db = dataDir === null ? await PGlite.create(options) : await PGlite.create(join(dataDir, 'pgdata'), options)
-  // pglite-socket's handler speaks the wire protocol; our queue decides whose turn it is (see
-  // PgliteSessionQueue for why its own server's queue is not used). The handler's option is typed
-  // as the package's private class; ours has the same three methods.
-  const queryQueue = new PgliteSessionQueue(db) as unknown as PGLiteSocketHandlerOptions['queryQueue']
-  const handlers = new Set<PGLiteSocketHandler>()
-  const server = createServer((socket: Socket) => {
-    if (handlers.size >= MAX_CONNECTIONS) {
-      socket.destroy()
-      return
+/** Present in DATA_DIR while a first start creates `pgdata`: seen at start, it means that one stopped halfway. */
+const CREATING_MARKER = 'pgdata.creating'
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw err
+  }
+}
+
+/**
+ * Open DATA_DIR's database. A fresh directory is unpacked from the prepared template when one
+ * fits this PGlite (well under a second), else made by initdb (several seconds, twice the memory).
+ *
+ * A first start that stops halfway (killed, out of disk) would leave a `pgdata` that is neither
+ * empty nor whole, which PGlite would refuse or, worse, half-use. So the marker file is written
+ * before `pgdata` is created and removed once it opened whole; a start that finds the marker knows
+ * the `pgdata` beside it holds nothing of value (nothing has been served from it yet), removes it
+ * and creates it again.
+ */
+async function openDataDir(dataDir: string, opts: StartEmbeddedOptions): Promise<PGlite> {
+  const logger = opts.logger ?? silentLogger
+  const pgdata = join(dataDir, 'pgdata')
+  const marker = join(dataDir, CREATING_MARKER)
+  if (await exists(marker)) {
+    logger.warn({ dataDir }, 'an earlier first start stopped before the embedded database was complete: creating it again')
+    await rm(pgdata, { recursive: true, force: true })
+  } else if (await exists(pgdata)) {
+    return PGlite.create(pgdata, pgliteOptions())
+  }
+  await writeFile(marker, `${process.pid}\n`, { mode: 0o600 })
+  let db: PGlite | undefined
+  const file = opts.template === undefined ? templatePath() : opts.template
+  const template = file === null ? ({ ok: false, reason: 'no template configured' } as const) : await readTemplate(file)
+  if (template.ok) {
+    try {
+      db = await PGlite.create(pgdata, { ...pgliteOptions(), loadDataDir: template.blob })
+      logger.info({ template: file, migrations: template.info.migrations.length }, 'embedded database created from the prepared template')
+    } catch (err) {
+      logger.info({ template: file, err: (err as Error).message }, 'the prepared template could not be loaded: creating the embedded database with initdb (takes several seconds)')
+      await rm(pgdata, { recursive: true, force: true })
     }
-    const handler = new PGLiteSocketHandler({ queryQueue, closeOnDetach: true })
-    handlers.add(handler)
-    handler.addEventListener('close', () => handlers.delete(handler))
-    handler.addEventListener('error', () => handlers.delete(handler))
-    handler.attach(socket).catch(() => {
-      handlers.delete(handler)
-      socket.destroy()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as { port: number }
+  } else {
+    logger.info({ reason: template.reason }, 'no usable prepared template: creating the embedded database with initdb (takes several seconds)')
+  }
+  db ??= await PGlite.create(pgdata, pgliteOptions())
+  await rm(marker, { force: true })
+  return db
+}
+
+/**
+ * Start PGlite (in memory when `dataDir` is null, or from an in-memory template `Blob`) and serve it
+ * on 127.0.0.1:<free port>.
+ */
+export async function startEmbeddedServer(dataDir: string | null, opts: StartEmbeddedOptions & { memoryTemplate?: Blob } = {}): Promise<EmbeddedServer> {
+  let db: PGlite
+  if (dataDir !== null) db = await openDataDir(dataDir, opts)
+  else if (opts.memoryTemplate) db = await PGlite.create({ ...pgliteOptions(), loadDataDir: opts.memoryTemplate })
+  else db = await PGlite.create(pgliteOptions())
+  let server
+  try {
+    server = await servePglite(db)
+  } catch (err) {
+    await db.close()
+    throw err
+  }
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: server.url,
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const h of handlers) await h.detach(true)
-      handlers.clear()
-      await closed
+      await server.close()
       await db.close()
     },
   }
@@ -129,7 +155,7 @@ export class DataDirBusyError extends Error {
  * Take DATA_DIR's embedded database for this process: an exclusive lock file (stale locks of dead
  * processes are cleared), then PGlite, then the owner file other processes read to connect.
  */
-export async function ownEmbeddedDatabase(dataDir: string, logger: Logger): Promise<EmbeddedServer> {
+export async function ownEmbeddedDatabase(dataDir: string, logger: Logger, opts: { template?: string | null } = {}): Promise<EmbeddedServer> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const lockPath = join(dataDir, LOCK_FILE)
   for (let attempt = 0; ; attempt++) {
@@ -153,7 +179,7 @@ export async function ownEmbeddedDatabase(dataDir: string, logger: Logger): Prom
   }
   let server: EmbeddedServer
   try {
-    server = await startEmbeddedServer(dataDir)
+    server = await startEmbeddedServer(dataDir, { logger, ...opts })
   } catch (err) {
     await rm(lockPath, { force: true })
     throw err

@@ -22,6 +22,10 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined
   /** Embedded PGlite in memory (tests). */
   memory?: boolean
+  /** With `memory`: start from this prepared template (template.ts) instead of initdb. */
+  memoryTemplate?: Blob
+  /** With dataDir: the template a fresh DATA_DIR starts from (path, or null for initdb); default: the build's. */
+  template?: string | null
   /**
    * When another process owns DATA_DIR: `share` connects through it (the CLI beside a running
    * server); `exclusive` fails with a clear message (a second `serve`).
@@ -55,7 +59,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   }
   let server: EmbeddedServer
   if (opts.memory || !opts.dataDir) {
-    server = await startEmbeddedServer(null)
+    server = await startEmbeddedServer(null, opts.memoryTemplate ? { memoryTemplate: opts.memoryTemplate } : {})
   } else {
     if ((opts.embeddedMode ?? 'share') === 'share') {
       const owner = await readEmbeddedOwner(opts.dataDir)
@@ -65,7 +69,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
         return { knex, kind: 'embedded-shared', url: owner.url, close: () => knex.destroy() }
       }
     }
-    server = await ownEmbeddedDatabase(opts.dataDir, opts.logger)
+    server = await ownEmbeddedDatabase(opts.dataDir, opts.logger, opts.template === undefined ? {} : { template: opts.template })
   }
   // The multiplexer serialises everything anyway; a small pool keeps waiting in one place.
   const knex = knexFor(server.url, Math.min(poolMax, 8), EMBEDDED_ACQUIRE_MS)

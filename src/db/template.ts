@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto'
+import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import knexFactory from 'knex'
+import { PGlite } from '@electric-sql/pglite'
+import { z } from 'zod'
+import { migrations } from '../../migrations/index.ts'
+import { migrateLatest } from './migrate.ts'
+import { pgliteOptions, servePglite } from './pglite-server.ts'
+
+/**
+ * A prepared PGlite data directory: initdb plus every migration, checkpointed and dumped as a tar.
+ *
+ * Why: initdb in WebAssembly takes seconds and, because PGlite runs it in a second instance,
+ * doubles the memory of a first start. Unpacking a prepared directory skips both. The template
+ * holds nothing of an instance (no rows but knex's migration bookkeeping; the invite secret and
+ * instance settings are made per DATA_DIR at start), and the app still runs the migrations at
+ * start, so a template older than the code costs time, never correctness.
+ *
+ * Beside the tar, `<file>.json` records what it holds (the PGlite version it was made with and
+ * the migrations applied); a template whose PGlite version differs is not used.
+ */
+
+/** Where the template sits: next to the build (`dist/pglite-template.tar` from `dist/src/db/`). */
+export const DEFAULT_TEMPLATE_FILE = fileURLToPath(new URL('../../pglite-template.tar', import.meta.url))
+
+/** Overrides the template's path (the test run points it at its own cache; empty: use the default). */
+export const TEMPLATE_ENV = 'INVITEOPS_PGLITE_TEMPLATE'
+
+/** The template path this process uses: the environment's override, or the one next to the build. */
+export function templatePath(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[TEMPLATE_ENV]
+  return override && override.trim() !== '' ? override : DEFAULT_TEMPLATE_FILE
+}
+
+const sidecarSchema = z.object({
+  format: z.literal(1),
+  pgliteVersion: z.string().min(1),
+  migrations: z.array(z.string()),
+  compression: z.enum(['none', 'gzip']),
+  bytes: z.number().int().nonnegative(),
+  /** Of the tar: PGlite's unpacker fails badly (an unhandled zlib error) on damaged input, so damage is caught before. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+})
+export type TemplateInfo = z.infer<typeof sidecarSchema>
+
+/** The installed PGlite's version (the data directory's format follows it). */
+export function installedPgliteVersion(): string {
+  const require = createRequire(import.meta.url)
+  // The package's exports do not list package.json: find it from the entry point.
+  let dir = dirname(require.resolve('@electric-sql/pglite'))
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = require(join(dir, 'package.json')) as { name?: unknown; version?: unknown }
+      if (pkg.name === '@electric-sql/pglite' && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // not here: one level up
+    }
+    dir = dirname(dir)
+  }
+  return 'unknown'
+}
+
+export function sidecarPath(file: string): string {
+  return `${file}.json`
+}
+
+/**
+ * Make a template in memory: initdb with the embedded start parameters, every migration through
+ * the same wire server and knex the app uses, then CHECKPOINT so the dump needs no WAL replay.
+ */
+export async function makeTemplate(opts: { compression?: 'none' | 'gzip' } = {}): Promise<{ data: Uint8Array; info: TemplateInfo }> {
+  const compression = opts.compression ?? 'none'
+  const db = await PGlite.create(pgliteOptions())
+  try {
+    const server = await servePglite(db)
+    const knex = knexFactory({ client: 'pg', connection: server.url, pool: { min: 0, max: 1 } })
+    let applied: string[]
+    try {
+      await migrateLatest(knex)
+      applied = (await knex('knex_migrations').orderBy('id').pluck('name')) as string[]
+    } finally {
+      await knex.destroy()
+      await server.close()
+    }
+    await db.exec('CHECKPOINT')
+    const blob = await db.dumpDataDir(compression)
+    const data = new Uint8Array(await blob.arrayBuffer())
+    return {
+      data,
+      info: {
+        format: 1,
+        pgliteVersion: installedPgliteVersion(),
+        migrations: applied,
+        compression,
+        bytes: data.byteLength,
+        sha256: createHash('sha256').update(data).digest('hex'),
+      },
+    }
+  } finally {
+    await db.close()
+  }
+}
+
+/** Make a template and write it (tar, then its sidecar, each whole or not at all). */
+export async function writeTemplate(file: string, opts: { compression?: 'none' | 'gzip' } = {}): Promise<TemplateInfo> {
+  const { data, info } = await makeTemplate(opts)
+  await mkdir(dirname(file), { recursive: true })
+  // The sidecar goes last: a tar without one (or with one that does not match its size) is not used.
+  await rm(sidecarPath(file), { force: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, data)
+  await rename(tmp, file)
+  await writeFile(`${sidecarPath(file)}.${process.pid}.tmp`, `${JSON.stringify(info, null, 2)}\n`)
+  await rename(`${sidecarPath(file)}.${process.pid}.tmp`, sidecarPath(file))
+  return info
+}
+
+export type TemplateRead = { ok: true; blob: Blob; info: TemplateInfo } | { ok: false; reason: string }
+
+/**
+ * Read a template if it can be used by this code: its sidecar parses, names this PGlite version,
+ * lists only migrations this code knows (in order), and the tar has the recorded size and hash. Never
+ * throws: the reason comes back for the log, and the caller runs initdb instead.
+ */
+export async function readTemplate(file: string): Promise<TemplateRead> {
+  let raw: unknown
+  try {
+    raw = JSON.parse(await readFile(sidecarPath(file), 'utf8'))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return { ok: false, reason: code === 'ENOENT' ? `no template at ${file}` : `the template's description ${sidecarPath(file)} is unreadable` }
+  }
+  const parsed = sidecarSchema.safeParse(raw)
+  if (!parsed.success) return { ok: false, reason: `the template's description ${sidecarPath(file)} is not valid` }
+  const info = parsed.data
+  const version = installedPgliteVersion()
+  if (info.pgliteVersion !== version) {
+    return { ok: false, reason: `the template was made with PGlite ${info.pgliteVersion}, this is PGlite ${version}` }
+  }
+  const known = migrations.map(([name]) => name)
+  if (info.migrations.some((name, i) => known[i] !== name)) {
+    return { ok: false, reason: 'the template holds migrations this code does not have' }
+  }
+  let data: Buffer
+  try {
+    data = await readFile(file)
+  } catch {
+    return { ok: false, reason: `the template ${file} is unreadable` }
+  }
+  if (data.byteLength !== info.bytes) return { ok: false, reason: `the template ${file} is incomplete` }
+  if (createHash('sha256').update(data).digest('hex') !== info.sha256) return { ok: false, reason: `the template ${file} is damaged` }
+  return { ok: true, blob: new Blob([data]), info }
+}
