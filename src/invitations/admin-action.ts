@@ -226,6 +226,11 @@ function adminOf(row: ActiveAdminRow, accountId: string): Admin {
   return { userId: row.id, apiKeyId: null, email: row.email, name: name || row.email, accountId, accountName: row.account_name, accountTimeZone: row.time_zone }
 }
 
+/** The success audit entry (`successAuditSql`) as the `audited` part of a write statement; none when quiet. */
+export function auditPart(audit: { sql: string; bindings: unknown[] } | null): { name: string; sql: string; bindings: unknown[] }[] {
+  return audit ? [{ name: 'audited', ...audit }] : []
+}
+
 /** The facts of a failure, as JSON for the audit detail. */
 function failureFacts(failure: { code: string }): Record<string, unknown> {
   const { code: _code, ...facts } = failure

@@ -250,6 +250,39 @@ export async function extendInvitation(trx: Knex.Transaction, pending: Invitatio
 }
 
 /**
+ * `extendInvitation` in one statement with the caller's other writes of the same change (`also`:
+ * the email, the webhook messages, the audit entry), as parts of a data-modifying CTE: one round
+ * trip. `extended` is the update of `extendInvitation`; the caller holds the user's row lock.
+ */
+export async function extendInvitationWith(
+  trx: Knex.Transaction,
+  pending: InvitationRow,
+  expiresAt: Date,
+  now: Date,
+  also: readonly StatementPart[],
+): Promise<InvitationRow> {
+  const { sql, bindings } = withParts(
+    [
+      {
+        name: 'extended',
+        // As extendInvitation: valid until expiresAt again, one more send, its email queued by
+        // `also`, the new expiry to be announced when it comes, the last delivery's facts cleared.
+        sql: `UPDATE invitations SET expires_at = ?::timestamptz, sent_count = ?::int, last_sent_at = ?::timestamptz, delivery_status = 'queued',
+                     expiry_noticed_at = NULL, delivery_detail = NULL, delivery_message_id = NULL
+               WHERE id = ?::uuid RETURNING *`,
+        bindings: [expiresAt, pending.sent_count + 1, now, pending.id],
+      },
+      ...also,
+    ],
+    'SELECT * FROM extended',
+  )
+  const { rows } = await trx.raw<{ rows: InvitationRow[] }>(sql, bindings)
+  const invitation = rows[0]
+  if (!invitation) throw new Error('the pending invitation vanished inside its own transaction')
+  return invitation
+}
+
+/**
  * End a link for good: `replaced` (a new one follows), `revoked` (the user was removed) by an
  * administrator, or the invitee's `accepted` / `declined`.
  */

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
 import { toUserView } from '../users/user-repository.ts'
-import { adminUserAction } from './admin-action.ts'
+import { adminUserAction, auditPart } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
 import { pendingLinkFacts, replaceInvitation } from './invitation-repository.ts'
 import { invitationEmailSql, refusalFor, sendLimitFactsQuery, sendLimitRefusal } from './invitation-steps.ts'
@@ -85,8 +85,4 @@ export function regenerateInvitation(deps: Deps, cmd: RegenerateInvitation): Pro
     // Everything the view shows was just read or written here: no need to read it back.
     return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })
   })
-}
-
-function auditPart(audit: { sql: string; bindings: unknown[] } | null) {
-  return audit ? [{ name: 'audited', ...audit }] : []
 }

@@ -2,14 +2,14 @@ import { lastSuccessfulActor } from '../audit/audit-repository.ts'
 import type { Deps } from '../deps.ts'
 import { isUuid } from '../shared/ids.ts'
 import { fail, ok, type Result } from '../shared/result.ts'
-import { toUserView, userGroupNames } from '../users/user-repository.ts'
-import { adminUserAction } from './admin-action.ts'
+import { toUserView } from '../users/user-repository.ts'
+import { adminUserAction, auditPart } from './admin-action.ts'
 import type { LifecycleFailure } from './failures.ts'
-import { extendInvitation, findPendingInvitation } from './invitation-repository.ts'
-import { refusalFor, sendInvitationEmail, sendLimitFailure } from './invitation-steps.ts'
+import { extendInvitationWith, pendingLinkFacts } from './invitation-repository.ts'
+import { invitationEmailSql, refusalFor, sendLimitFactsQuery, sendLimitRefusal } from './invitation-steps.ts'
 import type { Actor, UserView } from './model.ts'
 import { displayStatus } from './rules.ts'
-import { emitWebhookEvent } from '../webhooks/emit.ts'
+import { webhookEventInsertSql } from '../webhooks/emit.ts'
 import { personOf } from '../webhooks/events.ts'
 
 export interface ResendInvitation {
@@ -33,9 +33,12 @@ export interface ResendInvitation {
  * Only while the link is still valid: an expired one must be regenerated.
  */
 export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Result<{ user: UserView }, LifecycleFailure>> {
-  return adminUserAction(deps, { ...cmd, action: 'invitation.resend', targetEmail: cmd.email, successCode: 'invitation.resent', lock: 'user' }, async ({ trx, admin, now, detail }, user) => {
+  return adminUserAction(deps, { ...cmd, action: 'invitation.resend', targetEmail: cmd.email, successCode: 'invitation.resent', lock: 'user' }, async (scope, user) => {
+    const { trx, admin, now, detail } = scope
     const email = user.email
-    const pending = await findPendingInvitation(trx, user.id)
+    // The pending link, the groups and the send limits in one round trip (read even when refused).
+    const facts = await pendingLinkFacts(trx, user.id, { clickedId: null, sendLimits: sendLimitFactsQuery(deps, admin, email, now) })
+    const { pending, groups } = facts
     const status = displayStatus(user.status, pending?.expires_at ?? null, now)
     if (status !== 'invited' || !pending) {
       return fail(refusalFor(status, user, pending))
@@ -50,21 +53,25 @@ export function resendInvitation(deps: Deps, cmd: ResendInvitation): Promise<Res
       const at = pending.last_sent_at ?? pending.created_at
       return fail({ code: 'invitation.already_resent', email, by: await lastSuccessfulActor(trx, admin.accountId, 'invitation.resend', email), at, expiresAt: pending.expires_at })
     }
-    const limited = await sendLimitFailure(deps, trx, admin, email, now)
+    const limited = sendLimitRefusal(deps, admin, email, facts.sendable)
     if (limited) return fail(limited)
-    // The email below is queued in this transaction.
-    const invitation = await extendInvitation(trx, pending, new Date(now.getTime() + deps.config.inviteTtlMs), now)
-    const groups = await userGroupNames(trx, user.id)
-    await sendInvitationEmail(trx, { kind: 'resend', user, invitation, admin, now, groups, invitationMarkedQueued: true })
-    await emitWebhookEvent(trx, {
-      type: 'invitation.resent',
-      accountId: admin.accountId,
-      at: now,
-      data: { ...personOf(user), accountId: admin.accountId, invitationId: invitation.id, groups, invitedBy: admin.email, expiresAt: invitation.expires_at.toISOString() },
-    })
+    const expiresAt = new Date(now.getTime() + deps.config.inviteTtlMs)
     detail.invitationId = pending.id
+    // One statement: the link extended, its email queued, the webhook messages, the audit entry.
+    const invitation = await extendInvitationWith(trx, pending, expiresAt, now, [
+      { name: 'queued', ...invitationEmailSql({ kind: 'resend', user, invitation: { id: pending.id, expires_at: expiresAt }, admin, now, groups }) },
+      {
+        name: 'announced',
+        ...webhookEventInsertSql({
+          type: 'invitation.resent',
+          accountId: admin.accountId,
+          at: now,
+          data: { ...personOf(user), accountId: admin.accountId, invitationId: pending.id, groups, invitedBy: admin.email, expiresAt: expiresAt.toISOString() },
+        }),
+      },
+      ...auditPart(scope.successAuditSql()),
+    ])
     // The pending link is the user's latest invitation: the view needs nothing read back.
     return ok({ user: toUserView(user, { pendingExpiresAt: invitation.expires_at, groups, latest: invitation, now }) })
   })
 }
-
