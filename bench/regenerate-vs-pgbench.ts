@@ -94,110 +94,112 @@ interface Mirrored {
 /** The acting administrator of invitation n, as the script computes it (see adminEmailOf). */
 const ADMIN_EMAIL_SQL = `('admin' || :adm::text || '@bench.test')`
 
-// Read from src/invitations/regenerate-invitation.ts and what it calls (admin-action.ts,
-// the user, invitation and audit repositories, outbox.ts, invitation-steps.ts), as traced. The code changes
-// (round trips get cut): each run traces one call and says when this list no longer matches.
+/** The new link's id, chosen before it is written (ours: randomUUID). */
+const NEW_ID_SQL = `md5('pgbench-invitation-' || :n::text)::uuid`
+/** The user's group names as the facts query returned them (a text[] literal, `{Members}`). */
+const GROUPS_SQL = `to_json(:p_group_names::text[])`
+/** ISO text as toISOString writes it: `expires` and `now` are passed so (-D), as ours computes them. */
+const EXPIRES_AT_SQL = `:expires::text`
+
+// Read from src/invitations/regenerate-invitation.ts and what it calls (admin-action.ts and the
+// user, invitation, outbox, webhook and audit repositories), as traced. The code changes (round
+// trips get cut): each run traces one call and says when this list no longer matches.
 const MIRRORED: Mirrored[] = [
   {
-    what: 'find the admin (findAdmin join)',
-    sql: 'select "u"."id", "u"."email", "u"."first_name", "u"."last_name", "a"."name" as "account_name", "a"."time_zone" from "users" as "u" inner join "accounts" as "a" on "a"."id" = "u"."account_id" inner join "user_groups" as "ug" on "ug"."user_id" = "u"."id" inner join "groups" as "g" on "g"."id" = "ug"."group_id" where "u"."account_id" = $1 and "u"."email" = $2 and "u"."status" = $3 and "g"."is_admin" = $4 limit $5',
-    args: [':account_id', ADMIN_EMAIL_SQL, ':s_active', ':t', ':one'],
-    gset: 'a_',
-  },
-  {
-    what: 'lock the user row FOR UPDATE',
-    sql: 'select * from "users" where "account_id" = $1 and "email" = $2 limit $3 for update',
-    args: [':account_id', `('regen' || :n::text || '@bench.test')`, ':one'],
+    what: 'find the admin and lock the user row FOR UPDATE (findActiveAdminAndTarget)',
+    sql:
+      'SELECT a.id AS admin_id, a.email AS admin_email, a.first_name AS admin_first_name, a.last_name AS admin_last_name, a.account_name AS admin_account_name, a.time_zone AS admin_time_zone, t.* ' +
+      'FROM (SELECT 1) one ' +
+      'LEFT JOIN (SELECT u.id, u.email, u.first_name, u.last_name, ac.name AS account_name, ac.time_zone FROM users u JOIN accounts ac ON ac.id = u.account_id JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id ' +
+      "WHERE u.account_id = $1 AND u.email = $2 AND u.status = 'active' AND g.is_admin LIMIT 1) a ON true " +
+      'LEFT JOIN LATERAL (SELECT * FROM users WHERE account_id = $3 AND email = $4 AND a.id IS NOT NULL LIMIT 1 FOR UPDATE) t ON true',
+    args: [':account_id', ADMIN_EMAIL_SQL, ':account_id', `('regen' || :n::text || '@bench.test')`],
     gset: 'u_',
   },
   {
-    what: 'read the pending invitation',
-    sql: 'select * from "invitations" where "user_id" = $1 and "state" = $2 limit $3',
-    args: [':u_id', ':s_pending', ':one'],
+    what: 'the pending invitation, the clicked link, group names, suppression and send-limit counts (pendingLinkFacts)',
+    sql:
+      'SELECT p.*, (SELECT c.state FROM invitations c WHERE c.id = $1::uuid AND c.user_id = $2::uuid) AS clicked_state, ' +
+      'ARRAY(SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = $3::uuid ORDER BY g.name) AS group_names, ' +
+      'f.suppressed_reason, f.suppressed_detail, f.admin_blocking, f.recipient_blocking ' +
+      "FROM (SELECT 1) one LEFT JOIN invitations p ON p.user_id = $4::uuid AND p.state = 'pending' " +
+      'CROSS JOIN (SELECT s.reason AS suppressed_reason, s.detail AS suppressed_detail, ' +
+      "(SELECT created_at FROM email_outbox WHERE requested_by_user_id = $5 AND created_at > $6 AND kind <> 'removal' ORDER BY created_at DESC OFFSET $7 LIMIT 1) AS admin_blocking, " +
+      "(SELECT created_at FROM email_outbox WHERE to_email = $8 AND created_at > $9 AND kind <> 'removal' ORDER BY created_at DESC OFFSET $10 LIMIT 1) AS recipient_blocking " +
+      'FROM (SELECT 1) one LEFT JOIN email_suppressions s ON s.email = $11) f',
+    args: ['NULL', ':u_id', ':u_id', ':u_id', ':u_admin_id', ':hour_ago', ':admin_offset', ':u_email', ':day_ago', ':recipient_offset', ':u_email'],
     gset: 'p_',
   },
   {
-    what: 'suppression and send-limit counts (checkSendable)',
+    what: 'every write: end and replace the old invitation, insert the new one, email_outbox, webhook_messages, audit_log (replaceInvitation)',
     sql:
-      'SELECT s.reason AS suppressed_reason, s.detail AS suppressed_detail, ' +
-      "(SELECT created_at FROM email_outbox WHERE requested_by_user_id = $1 AND created_at > $2 AND kind <> 'removal' ORDER BY created_at DESC OFFSET $3 LIMIT 1) AS admin_blocking, " +
-      "(SELECT created_at FROM email_outbox WHERE to_email = $4 AND created_at > $5 AND kind <> 'removal' ORDER BY created_at DESC OFFSET $6 LIMIT 1) AS recipient_blocking " +
-      'FROM (SELECT 1) one LEFT JOIN email_suppressions s ON s.email = $7',
-    args: [':a_id', ':hour_ago', ':admin_offset', ':u_email', ':day_ago', ':recipient_offset', ':u_email'],
-  },
-  {
-    what: 'end the old invitation',
-    sql: 'update "invitations" set "state" = $1, "ended_at" = $2, "ended_by_email" = $3, "expiry_noticed_at" = coalesce(expiry_noticed_at, $4) where "id" = $5',
-    args: [':s_replaced', ':now', ':a_email', ':now', ':p_id'],
-  },
-  {
-    what: 'insert the new invitation',
-    sql:
-      'insert into "invitations" ("account_id", "created_at", "delivery_status", "expires_at", "invited_by_email", "invited_by_user_id", "last_sent_at", "link_id", "sent_count", "state", "token_hash", "user_id") ' +
-      'values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning *',
+      "WITH ended AS (UPDATE invitations SET state = 'replaced', ended_at = $1::timestamptz, ended_by_email = $2, expiry_noticed_at = coalesce(expiry_noticed_at, $3::timestamptz), replaced_by = $4::uuid " +
+      "WHERE id = $5::uuid AND state = 'pending' RETURNING id), " +
+      'created AS (INSERT INTO invitations (id, account_id, user_id, link_id, token_hash, state, created_at, expires_at, invited_by_user_id, invited_by_email, sent_count, last_sent_at, delivery_status) ' +
+      "SELECT $6::uuid, $7::uuid, $8::uuid, $9::text, $10::text, 'pending', $11::timestamptz, $12::timestamptz, $13::uuid, $14::text, 1, $15::timestamptz, 'queued' FROM ended RETURNING *), " +
+      'queued AS (INSERT INTO email_outbox (account_id, user_id, invitation_id, kind, to_email, requested_by_user_id, requested_by_api_key_id, payload, status, next_attempt_at, created_at) ' +
+      'VALUES ($16::uuid, $17::uuid, $18::uuid, $19, $20, $21::uuid, $22::uuid, $23::jsonb, $24, $25::timestamptz, $26::timestamptz)), ' +
+      'announced AS (INSERT INTO webhook_messages (message_id, endpoint_id, account_id, event_type, ordering_key, payload, created_at, status, next_attempt_at) ' +
+      "SELECT $27::text, e.id, e.account_id, $28::text, $29::text, $30::json, $31::timestamptz, 'queued', $32::timestamptz FROM webhook_endpoints e " +
+      "WHERE e.account_id = $33::uuid AND e.status = 'enabled' AND (e.events IS NULL OR $34::text = ANY (e.events)) ORDER BY e.id), " +
+      'audited AS (INSERT INTO audit_log (account_id, at, actor_platform, actor_platform_id, actor_email, action, target_email, result_code, ok, detail) ' +
+      'VALUES ($35::uuid, $36::timestamptz, $37, $38, $39, $40, $41, $42, $43::boolean, $44::jsonb)) ' +
+      'SELECT * FROM created',
     args: [
+      // ended
+      ':now',
+      ':u_admin_email',
+      ':now',
+      NEW_ID_SQL,
+      ':p_id',
+      // created
+      NEW_ID_SQL,
       ':u_account_id',
-      ':now',
-      ':s_queued',
-      ':expires',
-      ':a_email',
-      ':a_id',
-      ':now',
+      ':u_id',
       `md5('pgbench-link-' || :n::text)`,
-      ':one',
-      ':s_pending',
       `encode(sha256(convert_to('pgbench-token-' || :n::text, 'UTF8')), 'hex')`,
-      ':u_id',
-    ],
-    gset: 'new_',
-  },
-  {
-    what: 'set replaced_by on the old one',
-    sql: 'update "invitations" set "replaced_by" = $1 where "id" = $2',
-    args: [':new_id', ':p_id'],
-  },
-  {
-    what: "the user's group names (email payload)",
-    sql: 'select "groups"."name" from "user_groups" inner join "groups" on "groups"."id" = "user_groups"."group_id" where "user_groups"."user_id" = $1 order by "groups"."name" asc',
-    args: [':u_id'],
-    gset: 'g_',
-  },
-  {
-    what: 'insert into email_outbox',
-    sql:
-      'insert into "email_outbox" ("account_id", "created_at", "invitation_id", "kind", "next_attempt_at", "payload", "requested_by_user_id", "status", "to_email", "user_id") ' +
-      'values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-    args: [
+      ':now',
+      ':expires',
+      ':u_admin_id',
+      ':u_admin_email',
+      ':now',
+      // queued
       ':u_account_id',
-      ':now',
-      ':new_id',
-      ':s_new_invitation',
-      ':now',
-      `json_build_object('accountName', :a_account_name::text, 'recipientFirstName', :u_first_name::text, 'inviterName', btrim(:a_first_name::text || ' ' || :a_last_name::text), ` +
-        `'inviterEmail', :a_email::text, 'groups', json_build_array(:g_name::text), 'expiresAt', :expires::text, 'timeZone', :a_time_zone::text)::jsonb`,
-      ':a_id',
-      ':s_queued',
-      ':u_email',
       ':u_id',
-    ],
-  },
-  {
-    what: 'insert into audit_log',
-    sql:
-      'insert into "audit_log" ("account_id", "action", "actor_email", "actor_platform", "actor_platform_id", "at", "detail", "ok", "result_code", "target_email") ' +
-      'values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-    args: [
+      NEW_ID_SQL,
+      ':s_new_invitation',
+      ':u_email',
+      ':u_admin_id',
+      'NULL',
+      `json_build_object('accountName', :u_admin_account_name::text, 'recipientFirstName', :u_first_name::text, 'inviterName', btrim(:u_admin_first_name::text || ' ' || :u_admin_last_name::text), ` +
+        `'inviterEmail', :u_admin_email::text, 'groups', ${GROUPS_SQL}, 'expiresAt', ${EXPIRES_AT_SQL}, 'timeZone', :u_admin_time_zone::text)`,
+      ':s_queued',
+      ':now',
+      ':now',
+      // announced (no endpoint in the benchmark's account: no row, on both sides)
+      `('msg_' || md5('pgbench-msg-' || :n::text))`,
+      ':event_type',
+      `('user:' || :u_id::text)`,
+      `json_build_object('type', :event_type::text, 'timestamp', :now::text, 'data', json_build_object(` +
+        `'userId', :u_id::text, 'email', :u_email::text, 'firstName', :u_first_name::text, 'lastName', :u_last_name::text, 'accountId', :account_id::text, 'invitationId', ${NEW_ID_SQL}::text, ` +
+        `'replacedInvitationId', :p_id::text, 'groups', ${GROUPS_SQL}, 'invitedBy', :u_admin_email::text, 'expiresAt', ${EXPIRES_AT_SQL}))`,
+      ':now',
+      ':now',
       ':account_id',
-      ':action',
-      ADMIN_EMAIL_SQL,
+      ':event_type',
+      // audited
+      ':account_id',
+      ':now',
       ':platform',
       `('bench-' || ${ADMIN_EMAIL_SQL})`,
-      ':now',
-      `json_build_object('replaced', :p_id::text, 'invitationId', :new_id::text)::jsonb`,
-      ':t',
-      ':result_code',
+      ADMIN_EMAIL_SQL,
+      ':action',
       ':u_email',
+      ':result_code',
+      ':t',
+      `json_build_object('replaced', :p_id::text, 'invitationId', ${NEW_ID_SQL}::text)`,
     ],
+    gset: 'new_',
   },
 ]
 
@@ -208,7 +210,7 @@ const normalise = (sql: string) => sql.replace(/\s+/g, ' ').trim()
  * counts each client's transactions and client c regenerates invitations base + c·per + 1 … + per:
  * distinct across clients and runs, without a round trip to pick one.
  */
-function pgbenchScript(): string {
+export function pgbenchScript(): string {
   const bind = (m: Mirrored) =>
     normalise(m.sql).replace(/\$(\d+)/g, (_, d: string) => {
       const arg = m.args[Number(d) - 1]
@@ -357,13 +359,10 @@ async function pgbench(
     platform: 'cli',
     action: 'invitation.regenerate',
     result_code: 'invitation.regenerated',
-    s_active: 'active',
-    s_pending: 'pending',
-    s_replaced: 'replaced',
+    event_type: 'invitation.regenerated',
     s_queued: 'queued',
     s_new_invitation: 'new_invitation',
     t: 'true',
-    one: 1,
     now: iso(at),
     expires: iso(at + ctx.inviteTtlMs),
     hour_ago: iso(at - HOUR),
@@ -382,7 +381,9 @@ async function pgbench(
   const processed = /number of transactions actually processed: (\d+)\/(\d+)/.exec(exit.stdout)
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(exit.stdout)?.[1])
   if (exit.code !== 0 || !processed || processed[1] !== processed[2] || !Number.isFinite(tps)) {
-    const tail = `${exit.stderr}\n${exit.stdout}`.trim().split('\n').slice(-4).join(' | ')
+    // The first error pgbench reports (a script that no longer runs says why there), then its summary.
+    const lines = `${exit.stderr}\n${exit.stdout}`.trim().split('\n')
+    const tail = [...lines.filter((l) => /error/i.test(l)).slice(0, 1), ...lines.slice(-4)].join(' | ')
     return { stats: null, problem: `pgbench exited ${exit.code}: ${tail}` }
   }
   if (!logDir) return { stats: stats([], tps), problem: null }
