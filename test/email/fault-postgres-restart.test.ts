@@ -78,14 +78,8 @@ it.skipIf(unavailable !== null)('Postgres restarted during a drain: sent N of N,
   const worker = createEmailWorker({ deps, sender, maxSendRate: 25, pollIntervalMs: 50, lockMs: 3_000, sendTimeoutMs: 1_500, batchSize: 5 })
   worker.start()
   await restartDone
-  for (;;) {
-    const rows = await knex('email_outbox')
-      .whereNot({ status: 'sent' })
-      .count<{ n: string }[]>({ n: '*' })
-      .catch(() => null)
-    if (rows && Number(rows[0]?.n) === 0) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  // The worker logs "email sent" once the send is recorded in the database: wait for all N.
+  await logs.until((lines) => new Set(lines.filter((l) => l.msg === 'email sent').map((l) => l.fields.outboxId)).size >= N)
   await worker.stop()
 
   const store = Store.parse(await (await fetch(`${emulatorUrl}/store`)).json())
@@ -100,6 +94,8 @@ it.skipIf(unavailable !== null)('Postgres restarted during a drain: sent N of N,
   expect(unique.size).toBe(N)
   expect(duplicates).toBe(0)
   expect(restartAt).toBe(8)
+  const unsent = await knex('email_outbox').whereNot({ status: 'sent' }).count<{ n: string }[]>({ n: '*' })
+  expect(Number(unsent[0]?.n)).toBe(0)
   const sent = await knex('invitations').where({ delivery_status: 'sent' }).count<{ n: string }[]>({ n: '*' })
   expect(Number(sent[0]?.n)).toBe(N)
 })

@@ -63,7 +63,16 @@ describe('two worker replicas against one database', () => {
     for (let i = 0; i < N; i++) await inviteUser(deps, seed, `user${i}@example.com`)
 
     const sent: string[] = []
-    const sender: EmailSender = { name: 'recording', send: async (m: EmailMessage) => (sent.push(m.id), { messageId: `m-${m.id}` }) }
+    let allSent!: () => void
+    const reachedN = new Promise<void>((resolve) => (allSent = resolve))
+    const sender: EmailSender = {
+      name: 'recording',
+      send: async (m: EmailMessage) => {
+        sent.push(m.id)
+        if (sent.length >= N) allSent()
+        return { messageId: `m-${m.id}` }
+      },
+    }
     const second = knexFactory({ client: 'pg', connection: db.url, pool: { min: 0, max: 4 } })
     const replicas = [
       createEmailWorker({ deps, sender, maxSendRate: rate, pollIntervalMs: 10, batchSize: 3 }),
@@ -71,7 +80,7 @@ describe('two worker replicas against one database', () => {
     ]
     try {
       replicas.forEach((r) => r.start())
-      while (sent.length < N) await new Promise((r) => setTimeout(r, 20))
+      await reachedN
     } finally {
       await Promise.all(replicas.map((r) => r.stop()))
       await second.destroy()

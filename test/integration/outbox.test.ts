@@ -149,14 +149,17 @@ describe('the worker', () => {
     await inviteUser(deps, seed, 'bob@x.test')
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
+    let sending!: () => void
+    const inFlight = new Promise<void>((r) => (sending = r))
     const sent: string[] = []
     const worker = createEmailWorker({
       deps,
-      sender: { name: 'slow', send: async (m) => (await gate, sent.push(m.to), { messageId: 'x' }) },
+      sender: { name: 'slow', send: async (m) => (sending(), await gate, sent.push(m.to), { messageId: 'x' }) },
       pollIntervalMs: 10,
     })
     worker.start()
-    await new Promise((r) => setTimeout(r, 50))
+    // Stop once the round is in the middle of its send (the provider has the email, no answer yet).
+    await inFlight
     const stopped = worker.stop()
     release()
     await stopped
