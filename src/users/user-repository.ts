@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { latestInvitations, pendingInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
+import { pendingInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
 import type { DisplayStatus, InvitationView, UserView } from '../invitations/model.ts'
 import type { UserRow } from './user-row.ts'
 import { displayStatus, rowActions } from '../invitations/rules.ts'
@@ -213,9 +213,40 @@ export interface UserPage {
   total: number
 }
 
+/** The invitations columns `queryUserViews` reads of each user's latest invitation, as `li_<column>`. */
+const LATEST_COLUMNS = [
+  'id',
+  'account_id',
+  'user_id',
+  'link_id',
+  'token_hash',
+  'state',
+  'created_at',
+  'expires_at',
+  'invited_by_user_id',
+  'invited_by_email',
+  'sent_count',
+  'last_sent_at',
+  'ended_at',
+  'replaced_by',
+  'ended_by_email',
+  'delivery_status',
+  'delivery_detail',
+  'delivery_message_id',
+  'expiry_noticed_at',
+] as const satisfies readonly (keyof InvitationRow)[]
+
+const LATEST_SELECT = LATEST_COLUMNS.map((c) => `li.${c} AS li_${c}`).join(', ')
+
 /**
  * The Users page: one view per user with groups, latest invitation, the Joined status and the
- * actions that apply now. Three queries for any page size (no N+1).
+ * actions that apply now. One query for any page size (no N+1):
+ *  - `p`, the page: the account's users (filtered, in email order, limited), each with their
+ *    pending link's expiry, and the number of users the filter matches (a window count over the
+ *    rows before LIMIT, so no second scan for the total);
+ *  - per user of the page only (the joins sit above the LIMIT): their group names, sorted, and
+ *    their latest invitation (newest `created_at`, then id; invitations_user_idx).
+ * A page past the end has no row to carry the count: the total is then counted on its own.
  */
 export async function queryUserViews(
   db: Db,
@@ -241,29 +272,32 @@ export async function queryUserViews(
   if (opts.afterEmail !== undefined) base.where('u.email', '>', opts.afterEmail)
   if (opts.filter && opts.filter !== 'all') base.whereRaw(`${DISPLAY_STATUS_SQL} = ?`, [opts.now, opts.filter])
 
-  // The total is for paging; a lookup by id or email does not need the extra round trip.
-  const count = opts.count === false ? null : ((await base.clone().count<{ count: number }[]>({ count: '*' })) as [{ count: number }])[0].count
-  const rowsQuery = base
-    .clone()
-    .select<(UserRow & { pending_expires_at: Date | null })[]>('u.*', 'pi.expires_at as pending_expires_at')
-    .orderBy('u.email')
-  if (opts.limit !== undefined) rowsQuery.limit(opts.limit)
-  if (opts.offset !== undefined) rowsQuery.offset(opts.offset)
-  const rows = await rowsQuery
-  if (rows.length === 0) return { users: [], total: Number(count ?? 0) }
+  // The total is for paging; a lookup by id or email does not need it.
+  const counted = opts.count !== false
+  const page = base.clone().select('u.*', 'pi.expires_at as pending_expires_at').orderBy('u.email')
+  if (counted) page.select(db.raw('count(*) OVER () AS total_count'))
+  if (opts.limit !== undefined) page.limit(opts.limit)
+  if (opts.offset !== undefined) page.offset(opts.offset)
+  const rows = (await db
+    .from(page.as('p'))
+    .select(
+      'p.*',
+      db.raw('ARRAY(SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = p.id ORDER BY g.name) AS group_names'),
+      db.raw(LATEST_SELECT),
+    )
+    .joinRaw('LEFT JOIN LATERAL (SELECT * FROM invitations i WHERE i.user_id = p.id ORDER BY i.created_at DESC, i.id DESC LIMIT 1) li ON true')
+    .orderBy('p.email')) as Record<string, unknown>[]
+  if (rows.length === 0) {
+    const count = counted ? ((await base.clone().count<{ count: number }[]>({ count: '*' })) as [{ count: number }])[0].count : 0
+    return { users: [], total: Number(count) }
+  }
 
-  const ids = rows.map((r) => r.id)
-  const groupRows = await db('user_groups')
-    .join('groups', 'groups.id', 'user_groups.group_id')
-    .whereIn('user_groups.user_id', ids)
-    .orderBy('groups.name')
-    .select<{ user_id: string; name: string }[]>('user_groups.user_id', 'groups.name')
-  const latestBy = await latestInvitations(db, ids)
-  const groupsBy = new Map<string, string[]>()
-  for (const g of groupRows) groupsBy.set(g.user_id, [...(groupsBy.get(g.user_id) ?? []), g.name])
-
-  const users = rows.map((r) => toUserView(r, { pendingExpiresAt: r.pending_expires_at, groups: groupsBy.get(r.id) ?? [], latest: latestBy.get(r.id) ?? null, now: opts.now }))
-  return { users, total: count === null ? users.length : Number(count) }
+  const users = rows.map((r) => {
+    const user = r as unknown as UserRow & { pending_expires_at: Date | null }
+    const latest = r.li_id === null ? null : (Object.fromEntries(LATEST_COLUMNS.map((c) => [c, r[`li_${c}`]])) as unknown as InvitationRow)
+    return toUserView(user, { pendingExpiresAt: user.pending_expires_at, groups: r.group_names as string[], latest, now: opts.now })
+  })
+  return { users, total: counted ? Number(rows[0]!.total_count) : users.length }
 }
 
 /**
