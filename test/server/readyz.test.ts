@@ -9,12 +9,21 @@ import type { Server } from 'node:http'
 import { Writable } from 'node:stream'
 import knexFactory, { type Knex } from 'knex'
 import { Registry } from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHttpApp, type ReadinessCheck } from '../../src/server/http.ts'
 import { createLogger } from '../../src/server/logger.ts'
-import { createTestDatabase } from '../support/db.ts'
+import { createTestDatabase, type TestDatabase } from '../support/db.ts'
 
 const quietKnexLog = { warn: () => {}, error: () => {}, deprecate: () => {}, debug: () => {} }
+// One database for the file: every app started here only reads from it (`SELECT 1`), and each
+// app keeps its own readiness state, so the tests need no database of their own.
+let database: TestDatabase
+beforeAll(async () => {
+  database = await createTestDatabase({ migrate: false })
+})
+afterAll(async () => {
+  await database.close()
+})
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.()
@@ -80,9 +89,11 @@ describe('/readyz', () => {
   })
 
   it('a closed database: 503 database_unreachable', async () => {
-    const test = await createTestDatabase({ migrate: false })
-    await test.close()
-    const app = await start(test.knex)
+    // What the app holds once its database is closed (shutdown): a pool destroyed under it.
+    const closed = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 1 }, log: quietKnexLog })
+    await closed.raw('SELECT 1')
+    await closed.destroy()
+    const app = await start(closed)
     const res = await app.probe()
     expect(res.status).toBe(503)
     expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: false, reason: 'database_unreachable' } } })
@@ -100,8 +111,6 @@ describe('/readyz', () => {
   })
 
   it('other checks: codes shown, details only logged, a throw or a bad code never leaks; state changes logged once each', async () => {
-    const test = await createTestDatabase({ migrate: false })
-    cleanups.push(() => test.close())
     let paused = true
     const checks: ReadinessCheck[] = [
       // The email check's contract before reason codes: `{ ok, detail }`, detail with an alarm.
@@ -116,7 +125,7 @@ describe('/readyz', () => {
         },
       },
     ]
-    const app = await start(test.knex, checks)
+    const app = await start(database.knex, checks)
     const first = await app.probe()
     await app.probe()
     expect(first.status).toBe(503)
@@ -147,14 +156,12 @@ describe('/readyz', () => {
   })
 
   it('a first result that is ok with a reason is logged as that state; "ok again" only after it', async () => {
-    const test = await createTestDatabase({ migrate: false })
-    cleanups.push(() => test.close())
     let paused = true
     const checks: ReadinessCheck[] = [
       { name: 'email', check: async () => (paused ? { ok: true, reason: 'email_sending_paused' } : { ok: true }) },
       { name: 'quiet', check: async () => ({ ok: true }) },
     ]
-    const app = await start(test.knex, checks)
+    const app = await start(database.knex, checks)
     await app.probe()
     await app.probe()
     paused = false
@@ -169,13 +176,11 @@ describe('/readyz', () => {
   })
 
   it('a reason that is not a code: kept out of the body, written to the log as reported', async () => {
-    const test = await createTestDatabase({ migrate: false })
-    cleanups.push(() => test.close())
     const checks: ReadinessCheck[] = [
       { name: 'wordy', check: async () => ({ ok: false, reason: 'Queue is full at host db-3!' }) },
       { name: 'okWordy', check: async () => ({ ok: true, reason: 'Paused by ops@vendor' }) },
     ]
-    const app = await start(test.knex, checks)
+    const app = await start(database.knex, checks)
     const res = await app.probe()
     await app.probe()
     expect(JSON.parse(res.text)).toMatchObject({ checks: { wordy: { ok: false, reason: 'not_ready' }, okWordy: { ok: true } } })
@@ -187,13 +192,11 @@ describe('/readyz', () => {
   })
 
   it('a check that hangs counts as failed and does not hold the others', async () => {
-    const test = await createTestDatabase({ migrate: false })
-    cleanups.push(() => test.close())
     const checks: ReadinessCheck[] = [
       { name: 'stuck', check: () => new Promise(() => {}) },
       { name: 'fast', check: async () => ({ ok: true }) },
     ]
-    const app = await start(test.knex, checks, 100)
+    const app = await start(database.knex, checks, 100)
     const res = await app.probe()
     expect(res.status).toBe(503)
     // The database's own check is left out of the comparison: on a loaded machine a first
