@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/fuzz/**/*.fuzz.ts'],
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 600_000,
     hookTimeout: 120_000,
   },

@@ -1,0 +1,86 @@
+/**
+ * Once per test run (vitest `globalSetup`): the prepared databases every test file clones instead
+ * of running initdb and the migrations itself.
+ *
+ * - PGlite: a template tarball (src/db/template.ts) in node_modules/.cache/inviteops, named by a
+ *   hash of the migrations' sources, the template code and the PGlite version, so it is rebuilt
+ *   exactly when one of them changes and reused across runs otherwise. Its path goes to the test
+ *   processes in INVITEOPS_PGLITE_TEMPLATE, which `serve` started by a test reads as well, so a
+ *   test's fresh DATA_DIR starts from it too.
+ * - Postgres (DATABASE_URL): one migrated database for this run, which each file copies with
+ *   CREATE DATABASE … TEMPLATE (test/support/db.ts); dropped at the end of the run.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import knexFactory from 'knex'
+import { migrateLatest } from '../../src/db/migrate.ts'
+import { installedPgliteVersion, readTemplate, TEMPLATE_ENV, writeTemplate } from '../../src/db/template.ts'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const cacheDir = join(root, 'node_modules', '.cache', 'inviteops')
+
+/** Set for the test processes: the migrated Postgres database to copy (only with DATABASE_URL). */
+export const TEMPLATE_DATABASE_ENV = 'INVITEOPS_TEST_TEMPLATE_DATABASE'
+
+/** What the template is made of: every migration's source, the code that makes it, PGlite's version. */
+async function templateKey(): Promise<string> {
+  const hash = createHash('sha256').update(installedPgliteVersion())
+  const migrationsDir = join(root, 'migrations')
+  const files = [
+    ...(await readdir(migrationsDir)).filter((f) => f.endsWith('.ts')).sort().map((f) => join(migrationsDir, f)),
+    join(root, 'src/db/template.ts'),
+    join(root, 'src/db/pglite-server.ts'),
+    join(root, 'src/db/migrate.ts'),
+  ]
+  for (const file of files) hash.update(file.slice(root.length)).update('\0').update(await readFile(file)).update('\0')
+  return hash.digest('hex').slice(0, 16)
+}
+
+async function preparePgliteTemplate(key: string): Promise<string> {
+  const file = join(cacheDir, `pglite-template-${key}.tar`)
+  if (!(await readTemplate(file)).ok) await writeTemplate(file)
+  // Templates of older migrations: kept a day (another checkout's run may still read one), then removed.
+  const dayAgo = Date.now() - 86_400_000
+  for (const name of await readdir(cacheDir)) {
+    if (!name.startsWith('pglite-template-') || name.startsWith(`pglite-template-${key}`)) continue
+    const path = join(cacheDir, name)
+    const info = await stat(path).catch(() => null)
+    if (info && info.mtimeMs < dayAgo) await rm(path, { force: true })
+  }
+  return file
+}
+
+async function preparePostgresTemplate(serverUrl: string, key: string): Promise<() => Promise<void>> {
+  const name = `inviteops_tmpl_${key.slice(0, 8)}_${process.pid}_${randomBytes(3).toString('hex')}`
+  const admin = knexFactory({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } })
+  await admin.raw(`CREATE DATABASE ${name}`)
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  const knex = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } })
+  try {
+    await migrateLatest(knex)
+  } finally {
+    // CREATE DATABASE … TEMPLATE refuses while anyone is connected to the template: close ours now.
+    await knex.destroy()
+  }
+  process.env[TEMPLATE_DATABASE_ENV] = name
+  return async () => {
+    await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.destroy()
+  }
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
+  const key = await templateKey()
+  const file = await preparePgliteTemplate(key)
+  process.env[TEMPLATE_ENV] = file
+  const serverUrl = process.env.DATABASE_URL
+  const dropPostgresTemplate = serverUrl ? await preparePostgresTemplate(serverUrl, key) : null
+  return async () => {
+    await dropPostgresTemplate?.()
+  }
+}
+
+
