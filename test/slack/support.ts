@@ -3,7 +3,6 @@
  * mounted, the real core on a real database, requests signed exactly as Slack signs them, and
  * Slack itself (Web API, response_url) played by nock.
  */
-import { readFileSync } from 'node:fs'
 import nock from 'nock'
 import { expect } from 'vitest'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
@@ -12,6 +11,7 @@ import { createSlackRouter, type SlackRouter, type SlackRouterOptions } from '..
 import { saveSlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { Logger } from '../../src/ports/logger.ts'
 import { slackSignature } from '../../adapters/slack/verify.ts'
+import { fixture, fixtureText } from './fixture.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { useRouteTests } from '../support/hooks.ts'
 import { serveRouter } from '../support/http.ts'
@@ -54,13 +54,7 @@ export function levelLogger(): Logger & { lines: { level: string; line: string }
   return Object.assign(make({}), { lines })
 }
 
-export function fixture<T = Record<string, unknown>>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T
-}
-
-export function fixtureText(name: string): string {
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
-}
+export { fixture, fixtureText }
 
 export interface Harness {
   base: string

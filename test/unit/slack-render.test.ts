@@ -9,7 +9,7 @@ import { describeFailure, renderEditModal, renderNotLinked, renderOutcome, type 
 import type { CommandOutcome } from '../../src/commands/types.ts'
 import type { LifecycleFailure, LifecycleFailureCode } from '../../src/invitations/failures.ts'
 import type { UserView } from '../../src/invitations/model.ts'
-import { fixture } from './support.ts'
+import { fixture } from '../slack/fixture.ts'
 
 const NOW = new Date('2026-11-26T10:00:00Z')
 const day = (n: number) => new Date(NOW.getTime() + n * 86_400_000)
