@@ -19,7 +19,7 @@ const quietKnexLog = { warn: () => {}, error: () => {}, deprecate: () => {}, deb
 // app keeps its own readiness state, so the tests need no database of their own.
 let database: TestDatabase
 beforeAll(async () => {
-  database = await createTestDatabase({ migrate: false })
+  database = await createTestDatabase()
 })
 afterAll(async () => {
   await database.close()

@@ -5,20 +5,24 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { openDatabase } from '../../src/db/open-database.ts'
+import { silentLogger } from '../../src/ports/logger.ts'
 import { BIN, childEnv, run, waitFor } from '../support/serve.ts'
 
 /**
  * The notices worker inside a real `inviteops serve` (the composition root wires it when Slack is
  * configured): an operator links a workspace with a notice channel, an administrator invites
- * someone with a one-second INVITE_TTL, the link expires, the server starts, and its first round
- * posts the expiry notice to Slack's Web API (a local HTTP server here, via SLACK_API_URL).
+ * someone, the link expires, the server starts, and its first round posts the expiry notice to
+ * Slack's Web API (a local HTTP server here, via SLACK_API_URL). The link is expired by moving its
+ * expiry into the past in the data directory between the CLI and the server (no process is
+ * running then), rather than by waiting out a short INVITE_TTL in real time.
  */
 let dataDir: string
 let slack: Server
 let apiUrl: string
 const posted: Record<string, string>[] = []
 
-const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => childEnv({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', INVITE_TTL: '1s', ...extra })
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => childEnv({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', ...extra })
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
@@ -54,7 +58,14 @@ test('serve posts one expiry notice to the linked channel, then stops cleanly on
   expect((await run(['slack', 'connect', '--team', 'T0NOTICES', '--account', 'Acme', '--channel', 'C0NOTICES'], env())).code).toBe(0)
   const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith'], env())
   expect(added.out).toContain('Invited bob@acme.test')
-  await new Promise((r) => setTimeout(r, 1200)) // the one-second link expires
+  const data = await openDatabase({ dataDir, embeddedMode: 'exclusive', logger: silentLogger })
+  try {
+    // Sent eight days ago, valid for seven: expired a day ago.
+    const moved = await data.knex('invitations').where({ state: 'pending' }).update({ created_at: data.knex.raw("now() - interval '8 days'"), expires_at: data.knex.raw("now() - interval '1 day'") })
+    expect(moved).toBe(1)
+  } finally {
+    await data.close()
+  }
 
   const server = spawn(process.execPath, [BIN, 'serve'], {
     env: env({ SLACK_SIGNING_SECRET: 'serve-notices-secret', SLACK_BOT_TOKEN: 'xoxb-serve-notices', SLACK_API_URL: apiUrl }),
