@@ -67,7 +67,7 @@ export function outboxInsertSql(email: OutboxInsert): { sql: string; bindings: u
  * suppressed_detail, admin_blocking, recipient_blocking) for a use case that joins it into a read
  * of its own: `CROSS JOIN (<sql>) sendable`. `?` placeholders.
  */
-export function sendLimitFactsSql(q: SendLimitQuery): { sql: string; bindings: unknown[] } {
+export function sendLimitFactsSql(q: SendLimitQuery): { sql: string; bindings: unknown[]; columns: readonly (keyof SendLimitFacts)[] } {
   // An API key has the hourly limit of an administrator, counted over its own sends.
   const requester = q.adminApiKeyId ? 'requested_by_api_key_id' : 'requested_by_user_id'
   return {
@@ -79,6 +79,7 @@ export function sendLimitFactsSql(q: SendLimitQuery): { sql: string; bindings: u
      FROM (SELECT 1) one
      LEFT JOIN email_suppressions s ON s.email = ?`,
     bindings: [q.adminApiKeyId ?? q.adminUserId, q.hourAgo, q.adminSendsPerHour - 1, q.toEmail, q.dayAgo, q.recipientSendsPerDay - 1, q.toEmail.toLowerCase()],
+    columns: ['suppressed_reason', 'suppressed_detail', 'admin_blocking', 'recipient_blocking'],
   }
 }
 

@@ -192,6 +192,28 @@ export async function replaceInvitation(
   return row
 }
 
+/**
+ * `insertInvitation` in one statement with the caller's other writes of the same change: `before`
+ * (parts that need not follow anything, such as the user's groups) and `also` (the email, the
+ * webhook messages, the audit entry, which name the new link), as parts of a data-modifying CTE:
+ * one round trip. `created` inserts the link as insertInvitation does.
+ */
+export async function insertInvitationWith(
+  deps: Pick<Deps, 'config'>,
+  trx: Knex.Transaction,
+  r: { user: UserRow; invitedBy: { userId: string | null; email: string }; now: Date; before: readonly StatementPart[]; also: (invitation: NewInvitation) => StatementPart[] },
+): Promise<InvitationRow> {
+  const next = newInvitation(deps, r.user, r.invitedBy, r.now)
+  const { sql, bindings } = withParts(
+    [...r.before, { name: 'created', sql: `${INSERT_INVITATION_SQL} RETURNING *`, bindings: newInvitationBindings(next) }, ...r.also(next)],
+    'SELECT * FROM created',
+  )
+  const { rows } = await trx.raw<{ rows: InvitationRow[] }>(sql, bindings)
+  const row = rows[0]
+  if (!row) throw new Error('insert into invitations returned no row')
+  return row
+}
+
 /** A new link's values, chosen before it is written (its id too: other parts of the statement name it). */
 export interface NewInvitation {
   id: string

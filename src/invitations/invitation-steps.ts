@@ -40,7 +40,7 @@ export function sendLimitFailure(deps: Deps, trx: Knex.Transaction, admin: Admin
  * The send-limit facts of `sendLimitFailure` as a one-row sub-select, for a use case that reads
  * them with its other facts in one query; `sendLimitRefusal` then decides as `sendLimitFailure` does.
  */
-export function sendLimitFactsQuery(deps: Deps, admin: Admin, toEmail: string, now: Date): { sql: string; bindings: unknown[] } {
+export function sendLimitFactsQuery(deps: Deps, admin: Admin, toEmail: string, now: Date): { sql: string; bindings: unknown[]; columns: readonly string[] } {
   return sendLimitFactsSql(sendLimitQuery({ adminUserId: admin.userId, adminApiKeyId: admin.apiKeyId, toEmail, now, limits: deps.config.limits }))
 }
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { pendingInvitations, type InvitationRow } from '../invitations/invitation-repository.ts'
+import { pendingInvitations, type InvitationRow, type StatementPart } from '../invitations/invitation-repository.ts'
 import type { DisplayStatus, InvitationView, UserView } from '../invitations/model.ts'
 import type { UserRow } from './user-row.ts'
 import { displayStatus, rowActions } from '../invitations/rules.ts'
@@ -190,6 +190,56 @@ export async function setUserGroups(db: Db, userId: string, groupIds: string[]):
   const distinct = [...new Set(groupIds)]
   await db('user_groups').where({ user_id: userId }).delete()
   if (distinct.length > 0) await db('user_groups').insert(distinct.map((group_id) => ({ user_id: userId, group_id })))
+}
+
+/**
+ * `setUserGroups` as parts of the caller's write statement (a data-modifying CTE): `ungrouped`
+ * deletes the user's groups that are not in `groupIds`, `grouped` adds those missing. Neither
+ * touches a row the other does, so their order within the statement does not matter.
+ */
+export function setUserGroupsParts(userId: string, groupIds: readonly string[]): StatementPart[] {
+  const distinct = [...new Set(groupIds)]
+  return [
+    { name: 'ungrouped', sql: 'DELETE FROM user_groups WHERE user_id = ?::uuid AND group_id <> ALL (?::uuid[])', bindings: [userId, distinct] },
+    { name: 'grouped', sql: 'INSERT INTO user_groups (user_id, group_id) SELECT ?::uuid, g FROM unnest(?::uuid[]) g ON CONFLICT DO NOTHING', bindings: [userId, distinct] },
+  ]
+}
+
+/**
+ * `insertUser`, and in the same round trip the sorted names of the groups `groupIds` (what the
+ * user's group names will be once `setUserGroups` gave them these) and the one-row facts sub-select
+ * `facts` (the send limits) as `facts`. The user is null when the email already has a membership
+ * (the unique index decides, as for insertUser). The facts do not depend on the insert.
+ */
+export async function insertUserWithFacts<F>(
+  trx: Knex.Transaction,
+  u: { accountId: string; email: string; firstName: string; lastName: string; status: 'invited' | 'active'; now: Date },
+  groupIds: readonly string[],
+  facts: { sql: string; bindings: unknown[]; columns: readonly string[] },
+): Promise<{ user: UserRow | null; groupNames: string[]; facts: F }> {
+  const { rows } = await trx.raw<{ rows: Record<string, unknown>[] }>(
+    `WITH inserted AS (
+       INSERT INTO users (account_id, email, first_name, last_name, status, joined_at, created_at, updated_at)
+       VALUES (?::uuid, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ?::timestamptz)
+       ON CONFLICT (account_id, email) DO NOTHING
+       RETURNING *)
+     SELECT i.*,
+            ARRAY(SELECT name FROM groups WHERE id = ANY (?::uuid[]) ORDER BY name) AS group_names,
+            ${facts.columns.map((c) => `f.${c}`).join(', ')}
+       FROM (SELECT 1) one
+       LEFT JOIN inserted i ON true
+      CROSS JOIN (${facts.sql}) f`,
+    [u.accountId, u.email, u.firstName, u.lastName, u.status, u.status === 'active' ? u.now : null, u.now, u.now, [...groupIds], ...facts.bindings] as Knex.RawBinding[],
+  )
+  const row = rows[0]
+  if (!row) throw new Error('the insert query returned no row')
+  const { group_names, ...rest } = row
+  const factValues: Record<string, unknown> = {}
+  for (const c of facts.columns) {
+    factValues[c] = rest[c]
+    delete rest[c]
+  }
+  return { user: rest.id === null ? null : (rest as unknown as UserRow), groupNames: group_names as string[], facts: factValues as F }
 }
 
 function invitationView(row: InvitationRow): InvitationView {
