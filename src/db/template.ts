@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises'
+import { createReadStream, openAsBlob } from 'node:fs'
+import { readdir, readFile, rename, rm, stat, writeFile, mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { basename, dirname, extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import knexFactory from 'knex'
 import { PGlite } from '@electric-sql/pglite'
@@ -43,6 +44,8 @@ const sidecarSchema = z.object({
   bytes: z.number().int().nonnegative(),
   /** Of the tar: PGlite's unpacker fails badly (an unhandled zlib error) on damaged input, so damage is caught before. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** What it was made from (see sourceKey); a build whose key matches does not make it again. */
+  sourceKey: z.string().optional(),
 })
 export type TemplateInfo = z.infer<typeof sidecarSchema>
 
@@ -63,6 +66,20 @@ export function installedPgliteVersion(): string {
   return 'unknown'
 }
 
+/**
+ * A hash of what a template is made from: the PGlite version and the code of the migrations and of
+ * the modules that make it, as they sit beside this module (TypeScript from source, JavaScript in
+ * dist/). A build whose template has this key can keep it.
+ */
+export async function sourceKey(): Promise<string> {
+  const hash = createHash('sha256').update(installedPgliteVersion())
+  const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url))
+  const own = ['template', 'pglite-server', 'migrate'].map((name) => fileURLToPath(new URL(`./${name}${extname(fileURLToPath(import.meta.url))}`, import.meta.url)))
+  const files = [...(await readdir(migrationsDir)).filter((f) => /\.(ts|js)$/.test(f)).sort().map((f) => join(migrationsDir, f)), ...own]
+  for (const file of files) hash.update(basename(file)).update('\0').update(await readFile(file)).update('\0')
+  return hash.digest('hex').slice(0, 16)
+}
+
 export function sidecarPath(file: string): string {
   return `${file}.json`
 }
@@ -71,7 +88,7 @@ export function sidecarPath(file: string): string {
  * Make a template in memory: initdb with the embedded start parameters, every migration through
  * the same wire server and knex the app uses, then CHECKPOINT so the dump needs no WAL replay.
  */
-export async function makeTemplate(opts: { compression?: 'none' | 'gzip' } = {}): Promise<{ data: Uint8Array; info: TemplateInfo }> {
+export async function makeTemplate(opts: { compression?: 'none' | 'gzip'; sourceKey?: string } = {}): Promise<{ data: Uint8Array; info: TemplateInfo }> {
   const compression = opts.compression ?? 'none'
   const db = await PGlite.create(pgliteOptions())
   try {
@@ -97,6 +114,7 @@ export async function makeTemplate(opts: { compression?: 'none' | 'gzip' } = {})
         compression,
         bytes: data.byteLength,
         sha256: createHash('sha256').update(data).digest('hex'),
+        ...(opts.sourceKey ? { sourceKey: opts.sourceKey } : {}),
       },
     }
   } finally {
@@ -105,7 +123,7 @@ export async function makeTemplate(opts: { compression?: 'none' | 'gzip' } = {})
 }
 
 /** Make a template and write it (tar, then its sidecar, each whole or not at all). */
-export async function writeTemplate(file: string, opts: { compression?: 'none' | 'gzip' } = {}): Promise<TemplateInfo> {
+export async function writeTemplate(file: string, opts: { compression?: 'none' | 'gzip'; sourceKey?: string } = {}): Promise<TemplateInfo> {
   const { data, info } = await makeTemplate(opts)
   await mkdir(dirname(file), { recursive: true })
   // The sidecar goes last: a tar without one (or with one that does not match its size) is not used.
@@ -144,13 +162,29 @@ export async function readTemplate(file: string): Promise<TemplateRead> {
   if (info.migrations.some((name, i) => known[i] !== name)) {
     return { ok: false, reason: 'the template holds migrations this code does not have' }
   }
-  let data: Buffer
+  // The tar is hashed as a stream and handed to PGlite as a file-backed Blob: a first start then
+  // holds the 40 MB once (PGlite's own copy), not three times.
+  let size: number
+  let digest: string
   try {
-    data = await readFile(file)
+    size = (await stat(file)).size
+    if (size !== info.bytes) return { ok: false, reason: `the template ${file} is incomplete` }
+    digest = await sha256File(file)
   } catch {
     return { ok: false, reason: `the template ${file} is unreadable` }
   }
-  if (data.byteLength !== info.bytes) return { ok: false, reason: `the template ${file} is incomplete` }
-  if (createHash('sha256').update(data).digest('hex') !== info.sha256) return { ok: false, reason: `the template ${file} is damaged` }
-  return { ok: true, blob: new Blob([data]), info }
+  if (digest !== info.sha256) return { ok: false, reason: `the template ${file} is damaged` }
+  let blob: Blob
+  try {
+    blob = await openAsBlob(file)
+  } catch {
+    return { ok: false, reason: `the template ${file} is unreadable` }
+  }
+  return { ok: true, blob, info }
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
 }

@@ -10,13 +10,13 @@
  * - Postgres (DATABASE_URL): one migrated database for this run, which each file copies with
  *   CREATE DATABASE … TEMPLATE (test/support/db.ts); dropped at the end of the run.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile, rm, stat } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import knexFactory from 'knex'
 import { migrateLatest } from '../../src/db/migrate.ts'
-import { installedPgliteVersion, readTemplate, TEMPLATE_ENV, writeTemplate } from '../../src/db/template.ts'
+import { readTemplate, sourceKey, TEMPLATE_ENV, writeTemplate } from '../../src/db/template.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const cacheDir = join(root, 'node_modules', '.cache', 'inviteops')
@@ -24,23 +24,9 @@ const cacheDir = join(root, 'node_modules', '.cache', 'inviteops')
 /** Set for the test processes: the migrated Postgres database to copy (only with DATABASE_URL). */
 export const TEMPLATE_DATABASE_ENV = 'INVITEOPS_TEST_TEMPLATE_DATABASE'
 
-/** What the template is made of: every migration's source, the code that makes it, PGlite's version. */
-async function templateKey(): Promise<string> {
-  const hash = createHash('sha256').update(installedPgliteVersion())
-  const migrationsDir = join(root, 'migrations')
-  const files = [
-    ...(await readdir(migrationsDir)).filter((f) => f.endsWith('.ts')).sort().map((f) => join(migrationsDir, f)),
-    join(root, 'src/db/template.ts'),
-    join(root, 'src/db/pglite-server.ts'),
-    join(root, 'src/db/migrate.ts'),
-  ]
-  for (const file of files) hash.update(file.slice(root.length)).update('\0').update(await readFile(file)).update('\0')
-  return hash.digest('hex').slice(0, 16)
-}
-
 async function preparePgliteTemplate(key: string): Promise<string> {
   const file = join(cacheDir, `pglite-template-${key}.tar`)
-  if (!(await readTemplate(file)).ok) await writeTemplate(file)
+  if (!(await readTemplate(file)).ok) await writeTemplate(file, { sourceKey: key })
   // Templates of older migrations: kept a day (another checkout's run may still read one), then removed.
   const dayAgo = Date.now() - 86_400_000
   for (const name of await readdir(cacheDir)) {
@@ -73,7 +59,7 @@ async function preparePostgresTemplate(serverUrl: string, key: string): Promise<
 }
 
 export default async function setup(): Promise<() => Promise<void>> {
-  const key = await templateKey()
+  const key = await sourceKey()
   const file = await preparePgliteTemplate(key)
   process.env[TEMPLATE_ENV] = file
   const serverUrl = process.env.DATABASE_URL
