@@ -14,8 +14,10 @@
  * What is the same on both sides:
  *  - the statements, in order, with the SQL text knex issues (MIRRORED below, copied from
  *    `knex.on('query')`; the run traces one call and prints whether the code still issues exactly
- *    these), including the reads that are not writes (admin, user, pending link, suppression and
- *    send limits, group names): pgbench does not do less work than ours;
+ *    these), including the reads that are not writes (admin and locked user; pending link, group
+ *    names, suppression and send limits) and the parts of the one write statement that write
+ *    nothing here (the webhook messages: the account has no endpoint): pgbench does not do less
+ *    work than ours;
  *  - one round trip per statement, the extended query protocol (node-pg sends Parse/Bind/Execute
  *    with unnamed statements for parameterised queries; pgbench `-M extended` does the same, no
  *    prepared-plan advantage), every result row fetched;
@@ -32,10 +34,11 @@
  * What differs (none of it makes pgbench's transaction cheaper for the server):
  *  - values ours computes in JavaScript are SQL expressions in the script: the recipient's email
  *    ('regen' || n || '@bench.test'), the administrator's ('admin' || n / 50 || '@bench.test') and
- *    chat id, link_id (md5) and token_hash (SHA-256; ours: randomBytes and an HMAC), the email
- *    payload and the audit detail (json_build_object; ours: JSON.stringify). The values that
- *    come from earlier statements (admin, user, invitation ids) are taken from their results
- *    with \gset, as ours takes them from the returned rows;
+ *    chat id, the new invitation's id (md5; ours: randomUUID), link_id (md5) and token_hash
+ *    (SHA-256; ours: randomBytes and an HMAC), the webhook message id, the email and webhook
+ *    payloads and the audit detail (json_build_object; ours: JSON.stringify). The values that
+ *    come from earlier statements (admin, user, pending invitation, group names) are taken from
+ *    their results with \gset, as ours takes them from the returned rows;
  *  - pgbench does not decide anything: it runs every statement unconditionally, where ours checks
  *    the status and the limits in JavaScript between them (that decision making, the row
  *    parsing, knex's query building and the pool are what the ratio measures);
