@@ -11,6 +11,7 @@ import { captureLogger } from '../email/support/capture-logger.ts'
 import { truncateAll, type TestDatabase } from '../support/db.ts'
 import { DAY, inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
+import { untilLockWaiter } from '../support/lock-waiter.ts'
 
 let db: TestDatabase
 let deps: TestDeps
@@ -208,13 +209,8 @@ describe('the daily "expiring within 24 h" digest', () => {
       )
       void racing.then(() => (settled = true))
       if (db.kind === 'postgres') {
-        // Commit only once the second sweep is waiting on our row (or has given up waiting).
-        const deadline = Date.now() + 5_000
-        const waiting = async () => {
-          const r = await db.knex.raw<{ rows: { n: number | string }[] }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
-          return Number(r.rows[0]?.n) > 0
-        }
-        while (!settled && !(await waiting()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+        // Commit only once the second sweep is waiting on our row (or has ended without waiting).
+        await untilLockWaiter(db.knex, () => settled)
       }
       await trx.commit()
       expect(await racing).toEqual({ value: { digests: 0 } })

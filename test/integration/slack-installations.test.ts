@@ -20,6 +20,7 @@ import { captureLogger } from '../email/support/capture-logger.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { DAY, makeDeps, type SeededAccount, type TestDeps } from '../support/factories.ts'
 import { useSeededDatabase } from '../support/hooks.ts'
+import { untilLockWaiter } from '../support/lock-waiter.ts'
 import { slackInstallation } from '../support/slack-installation.ts'
 
 let db: TestDatabase
@@ -279,9 +280,9 @@ describe('token rotation', () => {
       // On Postgres, until the second waits for the lock (or, were there no lock, refreshes too);
       // on PGlite the second's transaction waits for the session the first holds.
       if (db.kind === 'postgres') {
-        const done = { yes: false }
-        await Promise.race([waitForLockWaiter(db.knex, done), refreshedTwice])
-        done.yes = true
+        let second = false
+        void refreshedTwice.then(() => (second = true))
+        await Promise.race([untilLockWaiter(db.knex, () => second), refreshedTwice])
       }
       letFirstFinish()
       const [a, b] = await Promise.all([first, second])
@@ -302,15 +303,3 @@ describe('token rotation', () => {
     }
   })
 })
-
-/**
- * Until some backend waits for a lock held by another (Postgres says so in pg_stat_activity): the
- * interleaving the test is about has happened. Bounded by the test's timeout.
- */
-async function waitForLockWaiter(knex: Knex, stop: { yes: boolean }): Promise<void> {
-  while (!stop.yes) {
-    const r = await knex.raw<{ rows: { n: number }[] }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
-    if ((r.rows[0]?.n ?? 0) > 0) return
-    await new Promise<void>((resolve) => setImmediate(resolve))
-  }
-}
