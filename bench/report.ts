@@ -160,7 +160,7 @@ export function goals(r: RunResults): Goal[] {
       unit: ms,
       base: s?.nodeE0.wallMs ?? Number.NaN,
       ok: (_, ratio) => ratio <= 3,
-      why: () => `${ms((s?.help.wallMs ?? 0) - (s?.nodeE0.wallMs ?? 0))} more than an empty Node: ${r.machine.serverRuns}`,
+      why: () => `${ms((s?.help.wallMs ?? 0) - (s?.nodeE0.wallMs ?? 0))} more than an empty Node, loading the CLI ${r.machine.serverRuns}`,
       unmeasured: notStarted(s?.help, '--help'),
     }),
   )
@@ -171,7 +171,7 @@ export function goals(r: RunResults): Goal[] {
       base: s?.nodeE0.peakMb ?? Number.NaN,
       ratio: (s?.help.peakMb ?? Number.NaN) / 60,
       ok: (v) => v <= 60,
-      why: () => `${mb((s?.help.peakMb ?? 0) - (s?.nodeE0.peakMb ?? 0))} above an empty Node (${r.machine.serverRuns})`,
+      why: () => `${mb((s?.help.peakMb ?? 0) - (s?.nodeE0.peakMb ?? 0))} above an empty Node, loading the CLI ${r.machine.serverRuns}`,
       unmeasured: notStarted(s?.help, '--help'),
     }),
   )
@@ -199,9 +199,9 @@ export function goals(r: RunResults): Goal[] {
       }),
     )
   }
-  startGoal('first start, new DATA_DIR (PGlite)', s?.firstStart, 3000, 300, 'PGlite creates its database (initdb in WebAssembly) and the migrations run')
+  startGoal('first start, new DATA_DIR (PGlite)', s?.firstStart, 3000, 300, 'PGlite (Postgres in WebAssembly, inside the process) makes a new data directory and starts, then the migrations run')
   startGoal('restart, existing DATA_DIR (PGlite)', s?.restart, 1500, 200, "PGlite's WebAssembly Postgres starts inside the process")
-  startGoal('start with DATABASE_URL', s?.databaseUrl, 1000, 120, `${r.machine.serverRuns}, then the pool and the migration check`)
+  startGoal('start with DATABASE_URL', s?.databaseUrl, 1000, 120, `the server loads ${r.machine.serverRuns}, then opens the pool and checks the migrations`)
   out.push(
     goal('resident memory on Postgres, peak after the load phases < 120 MB', {
       value: st?.serverMemory.afterHwm ?? Number.NaN,

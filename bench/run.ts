@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import knexFactory from 'knex'
-import { killAll } from './processes.ts'
+import { killAll, runToEnd } from './processes.ts'
 import { markdown, type Machine, type RunResults } from './report.ts'
 import { parsePgbench, parseSweep, runChild } from './secondary.ts'
 import { runStack, stackOptionsFromEnv } from './stack.ts'
@@ -86,6 +86,26 @@ function pgliteVersion(): string {
   }
 }
 
+/**
+ * `bin/inviteops.js` runs the compiled build in dist/ when the repository has one: build it first,
+ * so the run measures the sources as they are and not a stale build.
+ */
+async function build(): Promise<string> {
+  const usesDist = existsSync('bin/inviteops.js') && readFileSync('bin/inviteops.js', 'utf8').includes('dist/')
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {}
+  if (!usesDist) return 'through tsx: TypeScript is compiled as it loads'
+  if (!scripts.build || process.env.BENCH_BUILD === '0') return 'from the compiled build in dist/, as it was (not rebuilt by this run)'
+  process.stdout.write('npm run build… ')
+  const out = await runToEnd('npm', ['run', 'build', '--silent'], 300_000, { env: process.env })
+  if (out.code !== 0) {
+    results.failures.push(`npm run build failed (exit ${out.code}${out.timedOut ? ', timed out' : ''}): ${out.stderr.trim().slice(-300)}; the run measured the build in dist/ as it was`)
+    console.log('failed')
+    return 'from the compiled build in dist/, which could not be rebuilt (see the failures)'
+  }
+  console.log('done')
+  return 'from the compiled build in dist/, rebuilt by this run'
+}
+
 const pg = await postgresVersion()
 const machine: Machine = {
   cpu: cpus()[0]?.model ?? '?',
@@ -100,12 +120,12 @@ const machine: Machine = {
   dirty: git(['status', '--porcelain']).split('\n').filter(Boolean).length,
   loadBefore: loadavg(),
   loadAfter: [],
-  // Whether `bin/inviteops.js` found a compiled build to run (dist/), or compiles TypeScript as it loads.
-  serverRuns: existsSync('dist') ? 'from the compiled build in dist/ (when bin/inviteops.js uses it)' : 'through tsx (no dist/ build): TypeScript is compiled as it loads',
+  serverRuns: '',
 }
 console.log(`benchmarks on ${machine.cpu} × ${machine.cores}, Node ${machine.node}, ${machine.postgres}`)
 
 const results: RunResults = { machine, startup: null, stack: null, pgbench: null, sweep: null, failures: [], seconds: 0 }
+machine.serverRuns = await build()
 const section = async <T>(name: Section, run: () => Promise<T>): Promise<T | null> => {
   if (!selected.has(name)) return null
   console.log(`\n=== ${name} ===`)
