@@ -3,5 +3,5 @@
 import { register } from 'tsx/esm/api'
 
 register()
-process.env.INVITEOPS_CLI_ENTRY = '1'
-await import('../adapters/cli/main.ts')
+const { runFromCommandLine } = await import('../adapters/cli/main.ts')
+await runFromCommandLine()
