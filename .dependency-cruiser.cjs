@@ -34,6 +34,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^node_modules' },
+    // dist/ is the build's copy of the same modules (npm run build).
+    exclude: { path: '^(node_modules|dist)/' },
   },
 }

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// `npm run build`: the TypeScript that `inviteops` and `npm start` run, as JavaScript in dist/
+// (docs/operations.md, "Build").
+//
+// Each file is transpiled on its own (ts.transpileModule), not through a type-checking program:
+// the type check is `npm run typecheck` (tsconfig.json), and doing it twice made every `npm test`
+// slower for nothing. This is safe because tsconfig.json has isolatedModules and
+// verbatimModuleSyntax: no file's JavaScript depends on another file's types. tsconfig.build.json
+// names the files and the emit options (`tsc -p tsconfig.build.json` gives the same JavaScript).
+//
+// Only files whose source is newer than their output are transpiled again, outputs whose source is
+// gone are deleted, the files the code reads beside itself at run time are copied, and the last
+// step writes the prepared PGlite template once that step exists in the build.
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const started = performance.now()
+
+const ts = await import('typescript').then(
+  (m) => m.default,
+  () => {
+    console.error('build: TypeScript is not installed. The build needs the development dependencies: npm ci (or npm install), then npm run build; prune them afterwards (npm prune --omit=dev).')
+    process.exit(1)
+  },
+)
+
+/** Files read at run time through `new URL(…, import.meta.url)`: they must sit beside the compiled module. */
+const ASSETS = ['adapters/web/invitee.css']
+
+/** Not compiled: the PGlite template step, when it exists, runs after everything else is in place. */
+const TEMPLATE_STEP = 'dist/src/db/build-template.js'
+
+const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.json'), {}, {
+  ...ts.sys,
+  onUnRecoverableConfigFileDiagnostic: (d) => fail([d]),
+})
+if (!config) process.exit(1)
+if (config.errors.length > 0) fail(config.errors)
+const outDir = config.options.outDir
+const rootDir = config.options.rootDir
+// Emit as ES modules (package.json "type": "module"). transpileModule sees one file without its
+// package.json, and under NodeNext would take it for CommonJS; resolution does not matter here.
+const options = { ...config.options, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, noEmit: false, incremental: false }
+
+// A change of the build's own settings makes every output stale.
+const settingsChanged = Math.max(...[join(root, 'tsconfig.build.json'), join(root, 'tsconfig.json'), fileURLToPath(import.meta.url)].map(mtime))
+
+const sources = config.fileNames.filter((f) => !f.endsWith('.d.ts'))
+const expected = new Set()
+const problems = []
+let compiled = 0
+for (const source of sources) {
+  const js = join(outDir, relative(rootDir, source)).replace(/\.(m|c)?ts$/, '.$1js')
+  expected.add(js)
+  expected.add(`${js}.map`)
+  const built = mtime(js)
+  if (built >= mtime(source) && built >= settingsChanged && existsSync(`${js}.map`)) continue
+  const out = ts.transpileModule(readFileSync(source, 'utf8'), { compilerOptions: options, fileName: source, reportDiagnostics: true })
+  if (out.diagnostics && out.diagnostics.length > 0) {
+    problems.push(...out.diagnostics)
+    continue
+  }
+  mkdirSync(dirname(js), { recursive: true })
+  writeAtomically(`${js}.map`, out.sourceMapText)
+  writeAtomically(js, out.outputText)
+  compiled++
+}
+if (problems.length > 0) fail(problems)
+
+for (const asset of ASSETS) {
+  const to = join(outDir, asset)
+  expected.add(to)
+  if (mtime(to) >= mtime(join(root, asset))) continue
+  mkdirSync(dirname(to), { recursive: true })
+  copyFileSync(join(root, asset), to)
+}
+
+// A module deleted or renamed in the sources must not stay importable from dist/.
+let removed = 0
+for (const top of new Set(sources.map((s) => relative(rootDir, s).split(/[\\/]/)[0]))) {
+  for (const file of walk(join(outDir, top))) {
+    if (!expected.has(file) && /\.(m|c)?js(\.map)?$|\.css$/.test(file)) {
+      rmSync(file)
+      removed++
+    }
+  }
+}
+
+console.log(`build: ${compiled} of ${sources.length} files compiled${removed ? `, ${removed} stale removed` : ''} into ${relative(root, outDir)}/ in ${Math.round(performance.now() - started)} ms`)
+
+if (existsSync(join(root, TEMPLATE_STEP))) {
+  const step = spawnSync(process.execPath, ['--enable-source-maps', join(root, TEMPLATE_STEP)], { cwd: root, stdio: 'inherit' })
+  if (step.status !== 0) {
+    console.error(`build: ${TEMPLATE_STEP} failed (${step.error?.message ?? `exit ${step.status ?? step.signal}`})`)
+    process.exit(1)
+  }
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return -1
+  }
+}
+
+/** A build stopped halfway leaves no truncated file with a fresh mtime (it would count as built). */
+function writeAtomically(path, text) {
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, text)
+  renameSync(temporary, path)
+}
+
+function* walk(dir) {
+  let entries
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) yield* walk(path)
+    else yield path
+  }
+}
+
+function fail(diagnostics) {
+  console.error(ts.formatDiagnosticsWithColorAndContext(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }))
+  process.exit(1)
+}
