@@ -53,10 +53,13 @@ export function createApiRouter(deps: Deps, settings: ApiSettings, routes: ApiRo
   const router = express.Router({ strict: false })
   // Per API key, per replica, in memory like the invitee pages' limit.
   const limiter = createRateLimiter(deps.clock, { max: settings.rateLimitPerMinute, windowMs: 60_000 })
-  const document = JSON.stringify(openApiDocument(routes, API_BASE_PATH))
+  // Built on its first request, not at start: generating it takes tens of milliseconds that every
+  // start would pay, while most servers are never asked for it.
+  let document: string | undefined
   let lastPurge = 0
 
   router.get(`${API_BASE_PATH}/openapi.json`, (_req, res) => {
+    document ??= JSON.stringify(openApiDocument(routes, API_BASE_PATH))
     res.type('application/json').send(document)
   })
 
