@@ -1,7 +1,8 @@
 /**
  * `bin/inviteops.js` as real processes, for the tests of `serve` beside the CLI in "another
  * terminal". Each file names its own environment (DATA_DIR, PORT, a transport…); every child
- * takes the embedded path of a fresh machine.
+ * takes the embedded path of a fresh machine. They run the build in dist/, as `npm start` does:
+ * `npm test` builds first; a single file run by hand needs `npm run build` after a change.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createServer } from 'node:net'
@@ -37,10 +38,15 @@ export interface RunResult {
   err: string
 }
 
+/** Options of the spawned node itself, before the script (`--import <preload>`, say). */
+export interface NodeOptions {
+  nodeArgs?: string[]
+}
+
 /** `inviteops <args>` in `env`, to its end. */
-export function run(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+export function run(args: string[], env: NodeJS.ProcessEnv, opts: NodeOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env })
+    const p = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { env })
     let out = ''
     let err = ''
     p.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -74,8 +80,8 @@ export interface ServeProcess {
 }
 
 /** Starts `inviteops serve` with `env` and resolves once it says it is running (or rejects with its output if it exits). */
-export async function startServe(env: NodeJS.ProcessEnv): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env })
+export async function startServe(env: NodeJS.ProcessEnv, opts: NodeOptions = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, 'serve'], { env })
   const out = { stdout: '', stderr: '' }
   child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()))
