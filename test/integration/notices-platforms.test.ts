@@ -5,10 +5,11 @@
  * says "later" holds only its own deliveries; two jobs (two replicas) post each notice once per
  * destination.
  */
+import { EventEmitter } from 'node:events'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import nock from 'nock'
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { createSlackNotifier } from '../../adapters/slack/notices.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { createNoticesJob, type NoticesJobOptions } from '../../src/notices/notices-job.ts'
@@ -38,9 +39,9 @@ function job(opts: NoticesJobOptions = {}) {
 }
 
 /** Slack's chat.postMessage calls, by channel and text. */
-function slackPosts(sink: { channel: string; text: string }[], times: number): nock.Scope {
+function slackPosts(sink: { channel: string; text: string }[], times: number, onPost: () => void = () => {}): nock.Scope {
   return nock(SLACK_ORIGIN)
-    .post('/api/chat.postMessage', (b: Record<string, string>) => (sink.push({ channel: b.channel ?? '', text: b.text ?? '' }), true))
+    .post('/api/chat.postMessage', (b: Record<string, string>) => (sink.push({ channel: b.channel ?? '', text: b.text ?? '' }), onPost(), true))
     .times(times)
     .reply(200, { ok: true, ts: '1.1' })
 }
@@ -265,9 +266,23 @@ describe('a platform whose posts hang', () => {
   test('delays neither the sweeps nor the other platform while its post waits', async () => {
     // The test platform's endpoint: takes each request and answers none until told to.
     const pending: ServerResponse[] = []
+    // Every request that arrives (at this endpoint or at Slack) wakes the waits below.
+    const arrivals = new EventEmitter()
+    const arrived = () => arrivals.emit('request')
+    const until = (ready: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!ready()) return
+          arrivals.off('request', check)
+          resolve()
+        }
+        arrivals.on('request', check)
+        check()
+      })
     const server = createServer((req, res) => {
       req.resume()
       pending.push(res)
+      arrived()
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -275,17 +290,18 @@ describe('a platform whose posts hang', () => {
     await inviteUser(deps, seed, 'dana@acme.test')
     deps.clock.advance(8 * DAY)
     const slack: { channel: string; text: string }[] = []
-    slackPosts(slack, 2)
+    slackPosts(slack, 2, arrived)
     const j = createNoticesJob(deps, [createSlackNotifier(SLACK, { conversationGapMs: 0 }), createHttpNotifier(origin, { timeoutMs: 120_000 })], { intervalMs: 5 })
-    const until = (check: () => void) => vi.waitFor(check, { timeout: 20_000, interval: 10 })
     try {
       j.start()
-      await until(() => expect(pending).toHaveLength(1))
-      await until(() => expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.']))
+      await until(() => pending.length >= 1 && slack.length >= 1)
+      expect(pending).toHaveLength(1)
+      expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.'])
       // While that post still waits, a new expiry is swept, fanned out and posted on Slack.
       await inviteUser(deps, seed, 'eve@acme.test')
       deps.clock.advance(8 * DAY)
-      await until(() => expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.', 'The invitation of eve@acme.test has expired.']))
+      await until(() => slack.length >= 2)
+      expect(slack.map((p) => p.text)).toEqual(['The invitation of dana@acme.test has expired.', 'The invitation of eve@acme.test has expired.'])
       expect(pending).toHaveLength(1)
       expect(pending[0]?.writableEnded).toBe(false)
     } finally {
