@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { Logger } from '../ports/logger.ts'
 import { silentLogger } from '../ports/logger.ts'
 import { pgliteOptions, servePglite } from './pglite-server.ts'
-import { readTemplate, templatePath } from './template.ts'
+import { extractTemplate, readTemplate, templatePath } from './template.ts'
 
 export { EMBEDDED_SHARED_BUFFERS } from './pglite-server.ts'
 
@@ -70,7 +70,9 @@ async function openDataDir(dataDir: string, opts: StartEmbeddedOptions): Promise
   const template = file === null ? ({ ok: false, reason: 'no template configured' } as const) : await readTemplate(file)
   if (template.ok) {
     try {
-      db = await PGlite.create(pgdata, { ...pgliteOptions(), loadDataDir: template.blob })
+      await extractTemplate(file as string, pgdata)
+      if (!(await exists(join(pgdata, 'PG_VERSION')))) throw new Error('the template holds no Postgres data directory')
+      db = await PGlite.create(pgdata, pgliteOptions())
       logger.info({ template: file, migrations: template.info.migrations.length }, 'embedded database created from the prepared template')
     } catch (err) {
       logger.info({ template: file, err: (err as Error).message }, 'the prepared template could not be loaded: creating the embedded database with initdb (takes several seconds)')
