@@ -30,6 +30,21 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+/** Clean-ups (databases to drop) the watchdog still runs, bounded, before it ends the run. */
+const cleanups = new Set<() => Promise<unknown>>()
+
+/** Register a clean-up for an early end; call the returned function once it is done the normal way. */
+export function onEarlyEnd(cleanup: () => Promise<unknown>): () => void {
+  cleanups.add(cleanup)
+  return () => cleanups.delete(cleanup)
+}
+
+/** Kill every process, then run the pending clean-ups, each within `ms`. */
+export async function endEarly(ms: number): Promise<void> {
+  killAll()
+  await Promise.all([...cleanups].map((c) => Promise.race([c().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms))])))
+}
+
 export interface Started {
   child: ChildProcess
   pid: number

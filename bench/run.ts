@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import knexFactory from 'knex'
-import { killAll, runToEnd } from './processes.ts'
+import { endEarly, killAll, runToEnd } from './processes.ts'
 import { markdown, type Machine, type RunResults } from './report.ts'
 import { parsePgbench, parseSweep, runChild } from './secondary.ts'
 import { runStack, stackOptionsFromEnv } from './stack.ts'
@@ -40,9 +40,8 @@ const full = selected.size === SECTIONS.length
 
 const maxMinutes = envInt('BENCH_MAX_MINUTES', 15, 1, 240)
 setTimeout(() => {
-  console.error(`\nbenchmark still running after ${maxMinutes} min: stopping (every process it started is killed)`)
-  killAll()
-  process.exit(1)
+  console.error(`\nbenchmark still running after ${maxMinutes} min: stopping (every process it started is killed, its databases dropped)`)
+  void endEarly(5000).finally(() => process.exit(1))
 }, maxMinutes * 60_000).unref()
 
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'

@@ -28,7 +28,7 @@ import knexFactory, { type Knex } from 'knex'
 import { connectChat } from '../src/accounts/chat-connections.ts'
 import { createAccount } from '../src/accounts/create-account.ts'
 import { topSelfTime, type ProfileEntry } from './profile.ts'
-import { cpuSeconds, fetchJson, memoryMb, runToEnd, sleep, start, waitForLine, type Started } from './processes.ts'
+import { cpuSeconds, fetchJson, memoryMb, onEarlyEnd, runToEnd, sleep, start, waitForLine, type Started } from './processes.ts'
 import { envInt } from './support.ts'
 
 const SECRET = 'bench-signing-secret-0123456789abcdef'
@@ -351,7 +351,9 @@ export async function runStack(opts: StackOptions): Promise<StackResult> {
   const dbUrl = freshDatabaseUrl(opts.databaseUrl, name)
   const dataDir = await mkdtemp(join(tmpdir(), 'inviteops-bench-'))
   const stack = new Stack(opts, dbUrl, dataDir)
+  const forgetDir = onEarlyEnd(() => rm(dataDir, { recursive: true, force: true }))
   let db: Knex | null = null
+  let forgetDrop = () => {}
   const result: StackResult = {
     connections: opts.connections,
     serverCommand: 'node bin/inviteops.js serve',
@@ -368,6 +370,7 @@ export async function runStack(opts: StackOptions): Promise<StackResult> {
   }
   try {
     await admin.raw(`CREATE DATABASE ${name}`)
+    forgetDrop = onEarlyEnd(() => admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
     db = knexFactory({ client: 'pg', connection: dbUrl, pool: { min: 0, max: 2 }, acquireConnectionTimeout: 10_000 })
     const version = await db.raw<{ rows: { v: string }[] }>(`SELECT current_setting('server_version') AS v`)
     result.postgresVersion = version.rows[0]?.v ?? '?'
@@ -453,8 +456,10 @@ export async function runStack(opts: StackOptions): Promise<StackResult> {
     const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), sleep(5000)])
     if (db) await bounded(db.destroy())
     await bounded(admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    forgetDrop()
     await bounded(admin.destroy())
     await rm(dataDir, { recursive: true, force: true })
+    forgetDir()
   }
   return result
 }

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import knexFactory from 'knex'
-import { memoryMb, runToEnd, sleep, start, waitForLine } from './processes.ts'
+import { memoryMb, onEarlyEnd, runToEnd, sleep, start, waitForLine } from './processes.ts'
 import { envInt, percentile } from './support.ts'
 
 export interface StartupOptions {
@@ -137,12 +137,15 @@ export async function runStartup(opts: StartupOptions): Promise<StartupResult> {
   console.log('done')
 
   const dirs: string[] = []
+  const forgetDirs: (() => void)[] = []
   const newDir = async () => {
     const d = await mkdtemp(join(tmpdir(), 'inviteops-start-'))
     dirs.push(d)
+    forgetDirs.push(onEarlyEnd(() => rm(d, { recursive: true, force: true })))
     return d
   }
   let dbName: string | null = null
+  let forgetDrop = () => {}
   const admin = opts.databaseUrl ? knexFactory({ client: 'pg', connection: opts.databaseUrl, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 10_000 }) : null
   try {
     process.stdout.write(`serve → /readyz on a new DATA_DIR (PGlite's first start), ${opts.serveRuns} runs… `)
@@ -161,6 +164,8 @@ export async function runStartup(opts: StartupOptions): Promise<StartupResult> {
       process.stdout.write(`serve → /readyz with DATABASE_URL, ${opts.serveRuns} runs… `)
       dbName = `inviteops_bench_${randomBytes(5).toString('hex')}`
       await admin.raw(`CREATE DATABASE ${dbName}`)
+      const created = dbName
+      forgetDrop = onEarlyEnd(() => admin.raw(`DROP DATABASE IF EXISTS ${created} WITH (FORCE)`))
       const url = new URL(opts.databaseUrl)
       url.pathname = `/${dbName}`
       const env = { DATABASE_URL: url.toString(), DATA_DIR: await newDir() }
@@ -182,7 +187,9 @@ export async function runStartup(opts: StartupOptions): Promise<StartupResult> {
   } finally {
     const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), sleep(5000)])
     if (admin && dbName) await bounded(admin.raw(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`))
+    forgetDrop()
     if (admin) await bounded(admin.destroy())
     for (const d of dirs) await rm(d, { recursive: true, force: true })
+    for (const forget of forgetDirs) forget()
   }
 }
