@@ -34,7 +34,7 @@ export interface EnqueueEmail {
   now: Date
   /**
    * The caller already set the invitation's delivery status to `queued` in this transaction
-   * (`insertInvitation`, resend's update), so it needs no second write.
+   * (a new link's insert, resend's update), so it needs no second write.
    */
   invitationMarkedQueued?: boolean
 }

@@ -103,46 +103,6 @@ export async function findInvitation(db: Db, id: string): Promise<InvitationRow 
   return (await db<InvitationRow>('invitations').where({ id }).first()) ?? null
 }
 
-/** The latest invitation of each of `userIds` (newest `created_at`, then id), by user id. One query. */
-export async function latestInvitations(db: Db, userIds: readonly string[]): Promise<Map<string, InvitationRow>> {
-  if (userIds.length === 0) return new Map()
-  const rows = await db<InvitationRow>('invitations')
-    .distinctOn('user_id')
-    .whereIn('user_id', [...userIds])
-    .orderBy([{ column: 'user_id' }, { column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-  return new Map(rows.map((i) => [i.user_id, i]))
-}
-
-/** Insert a new pending link for a user, sent by the administrator `invitedBy`, valid for INVITE_TTL from now. */
-export async function insertInvitation(
-  deps: Pick<Deps, 'config'>,
-  trx: Knex.Transaction,
-  user: UserRow,
-  invitedBy: { userId: string | null; email: string },
-  now: Date,
-): Promise<InvitationRow> {
-  const linkId = newLinkId()
-  const [row] = await trx<InvitationRow>('invitations')
-    .insert({
-      account_id: user.account_id,
-      user_id: user.id,
-      link_id: linkId,
-      token_hash: tokenHash(linkToken(deps.config.inviteSecret, linkId)),
-      state: 'pending',
-      created_at: now,
-      expires_at: new Date(now.getTime() + deps.config.inviteTtlMs),
-      invited_by_user_id: invitedBy.userId,
-      invited_by_email: invitedBy.email,
-      sent_count: 1,
-      last_sent_at: now,
-      // Every new link is emailed in the same transaction (`sendInvitationEmail`).
-      delivery_status: 'queued',
-    })
-    .returning('*')
-  if (!row) throw new Error('insert into invitations returned no row')
-  return row
-}
-
 /** A part of a use case's write statement: `name AS (sql)` in its WITH list. */
 export interface StatementPart {
   name: string
@@ -193,10 +153,11 @@ export async function replaceInvitation(
 }
 
 /**
- * `insertInvitation` in one statement with the caller's other writes of the same change: `before`
- * (parts that need not follow anything, such as the user's groups) and `also` (the email, the
- * webhook messages, the audit entry, which name the new link), as parts of a data-modifying CTE:
- * one round trip. `created` inserts the link as insertInvitation does.
+ * Insert a new pending link for a user, sent by the administrator `invitedBy`, valid for
+ * INVITE_TTL from now, in one statement with the caller's other writes of the same change:
+ * `before` (parts that need not follow anything, such as the user's groups) and `also` (the
+ * email, the webhook messages, the audit entry, which name the new link), as parts of a
+ * data-modifying CTE: one round trip.
  */
 export async function insertInvitationWith(
   deps: Pick<Deps, 'config'>,
@@ -242,7 +203,7 @@ function newInvitation(deps: Pick<Deps, 'config'>, user: UserRow, invitedBy: { u
   }
 }
 
-// What insertInvitation writes: a pending link, sent once now, its email queued in the same transaction.
+// A new pending link, sent once now: its email is queued in the same statement (`also`).
 const INSERT_INVITATION_SQL = `INSERT INTO invitations (id, account_id, user_id, link_id, token_hash, state, created_at, expires_at, invited_by_user_id, invited_by_email, sent_count, last_sent_at, delivery_status)
   SELECT ?::uuid, ?::uuid, ?::uuid, ?::text, ?::text, 'pending', ?::timestamptz, ?::timestamptz, ?::uuid, ?::text, 1, ?::timestamptz, 'queued'`
 
@@ -250,31 +211,11 @@ function newInvitationBindings(n: NewInvitation): unknown[] {
   return [n.id, n.accountId, n.userId, n.linkId, n.tokenHash, n.createdAt, n.expiresAt, n.invitedByUserId, n.invitedByEmail, n.createdAt]
 }
 
-/** Resend: the pending link is valid until `expiresAt` again and counts one more send. */
-export async function extendInvitation(trx: Knex.Transaction, pending: InvitationRow, expiresAt: Date, now: Date): Promise<InvitationRow> {
-  const [invitation] = await trx<InvitationRow>('invitations')
-    .where({ id: pending.id })
-    .update({
-      expires_at: expiresAt,
-      sent_count: pending.sent_count + 1,
-      last_sent_at: now,
-      // The caller queues the email in this transaction.
-      delivery_status: 'queued',
-      // The new expiry is announced when it comes, even if a sweep on another replica (its clock
-      // a few ms ahead) already announced the old one.
-      expiry_noticed_at: null,
-      delivery_detail: null,
-      delivery_message_id: null,
-    })
-    .returning('*')
-  if (!invitation) throw new Error('the pending invitation vanished inside its own transaction')
-  return invitation
-}
-
 /**
- * `extendInvitation` in one statement with the caller's other writes of the same change (`also`:
- * the email, the webhook messages, the audit entry), as parts of a data-modifying CTE: one round
- * trip. `extended` is the update of `extendInvitation`; the caller holds the user's row lock.
+ * Resend: the pending link is valid until `expiresAt` again and counts one more send, in one
+ * statement with the caller's other writes of the same change (`also`: the email, the webhook
+ * messages, the audit entry), as parts of a data-modifying CTE: one round trip. The caller holds
+ * the user's row lock.
  */
 export async function extendInvitationWith(
   trx: Knex.Transaction,
@@ -287,8 +228,9 @@ export async function extendInvitationWith(
     [
       {
         name: 'extended',
-        // As extendInvitation: valid until expiresAt again, one more send, its email queued by
-        // `also`, the new expiry to be announced when it comes, the last delivery's facts cleared.
+        // Valid until expiresAt again, one more send, its email queued by `also`. The new expiry
+        // is announced when it comes, even if a sweep on another replica (its clock a few ms ahead)
+        // already announced the old one; the last delivery's facts are cleared.
         sql: `UPDATE invitations SET expires_at = ?::timestamptz, sent_count = ?::int, last_sent_at = ?::timestamptz, delivery_status = 'queued',
                      expiry_noticed_at = NULL, delivery_detail = NULL, delivery_message_id = NULL
                WHERE id = ?::uuid RETURNING *`,
@@ -316,11 +258,6 @@ export async function endInvitation(
   await trx('invitations')
     .where({ id: invitationId })
     .update({ state: end.state, ended_at: end.now, ...(end.byEmail !== undefined ? { ended_by_email: end.byEmail } : {}), expiry_noticed_at: endedExpiry(trx, end.now) })
-}
-
-/** Point a replaced link at the one that replaced it. */
-export async function markReplacedBy(trx: Knex.Transaction, oldId: string, newId: string): Promise<void> {
-  await trx('invitations').where({ id: oldId }).update({ replaced_by: newId })
 }
 
 // ---- link tokens ---------------------------------------------------------------------------
