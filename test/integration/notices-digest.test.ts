@@ -183,8 +183,11 @@ describe('the daily "expiring within 24 h" digest', () => {
       for (let i = 0; i < 3; i++) await inviteExpiringAt(account, `u${i}@a${a}.test`, later(NINE, (i + 1) * HOUR))
     }
     deps.clock.set(NINE)
-    // Open the pool's connections first, so the sweeps start together rather than one per connect.
-    await Promise.all(Array.from({ length: 10 }, () => db.knex.raw('SELECT pg_sleep(0.02)')))
+    // Open the pool's connections first (as many as it holds, held together, then handed back), so
+    // the sweeps start together rather than one per connect.
+    const client = db.knex.client as { pool: { max: number }; acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<unknown> }
+    const held = await Promise.all(Array.from({ length: Math.min(10, client.pool.max) }, () => client.acquireConnection()))
+    await Promise.all(held.map((c) => client.releaseConnection(c)))
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => sweepExpiringSoon(deps)))
     expect(outcomes.reduce((n, o) => n + o.digests, 0)).toBe(accounts.length)
     const digests = await storedDigests()
