@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startSesStandIn, type SesStandIn } from '../email/support/ses-stand-in.ts'
-import { BIN, childEnv, run, waitFor } from '../support/serve.ts'
+import { BIN, childEnv, run } from '../support/serve.ts'
 
 /**
  * A real `inviteops serve` sending through SES, where SES accepts one request and never answers
@@ -42,24 +42,30 @@ afterAll(async () => {
 })
 
 test('a hung SES request: the other email goes out, a warning, a metric, still ready, SIGTERM exits 0', async () => {
-  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'], env())).code).toBe(0)
-  for (const email of ['stuck@acme.test', 'bob@acme.test']) {
-    const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', email, '--name', 'Some One'], env())
-    expect(added.out).toContain(`Invited ${email}`)
-  }
-
   const server = spawn(process.execPath, [BIN, 'serve'], { env: env() })
   let stdout = ''
   let stderr = ''
+  let announced!: (base: string) => void
+  const running = new Promise<string>((resolve) => (announced = resolve))
   server.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  server.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  server.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    const base = /InviteOps is running on (http:\/\/localhost:\d+)/.exec(stderr)?.[1]
+    if (base) announced(base)
+  })
   const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)))
   try {
+    const base = await Promise.race([running, exited.then((code) => Promise.reject(new Error(`serve exited (${code}) before it ran:\n${stderr}`)))])
+    // The CLI beside the running server (through its database): the stuck one is queued first.
+    expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'], env())).code).toBe(0)
+    for (const email of ['stuck@acme.test', 'bob@acme.test']) {
+      const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', email, '--name', 'Some One'], env())
+      expect(added.out).toContain(`Invited ${email}`)
+    }
     // Each awaited on its own: bob's send and the hung request's deadline may end in either order.
     await ses.waitFor(/^ok:bob@acme\.test$/)
     await ses.waitFor(/^closed:stuck@acme\.test$/) // the SDK gave up on the hung request
     expect(ses.accepted).toEqual(['bob@acme.test']) // bob once, the stuck one never
-    const base = await waitFor('the server to say where it runs', () => /InviteOps is running on (http:\/\/localhost:\d+)/.exec(stderr)?.[1], { detail: () => stderr })
     const timeouts = async () => Number((await (await fetch(`${base}/metrics`)).text()).match(/^inviteops_email_send_timeouts_total\{transport="ses"\} (\d+)$/m)?.[1] ?? 0)
     await expect.poll(timeouts, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
     expect((await fetch(`${base}/readyz`)).status).toBe(200)
@@ -79,4 +85,4 @@ test('a hung SES request: the other email goes out, a warning, a metric, still r
   expect(warnings.length).toBeLessThanOrEqual(hung)
   expect(warnings.every((w) => w.level === 40 && w.outboxId === '1')).toBe(true) // pino's warn; the stuck email was queued first
   expect(ses.accepted).toEqual(['bob@acme.test'])
-}, 120_000) // three CLI processes and a server start PGlite one after another
+}, 120_000) // a server and three CLI processes start one after another
