@@ -292,8 +292,9 @@ const LATEST_SELECT = LATEST_COLUMNS.map((c) => `li.${c} AS li_${c}`).join(', ')
  * The Users page: one view per user with groups, latest invitation, the Joined status and the
  * actions that apply now. One query for any page size (no N+1):
  *  - `p`, the page: the account's users (filtered, in email order, limited), each with their
- *    pending link's expiry, and the number of users the filter matches (a window count over the
- *    rows before LIMIT, so no second scan for the total);
+ *    pending link's expiry, and the number of users the filter matches (a sub-select evaluated
+ *    once: a window count over the rows before LIMIT would join and sort every matching user
+ *    just to show ten, where the page alone walks the email index and stops);
  *  - per user of the page only (the joins sit above the LIMIT): their group names, sorted, and
  *    their latest invitation (newest `created_at`, then id; invitations_user_idx).
  * A page past the end has no row to carry the count: the total is then counted on its own.
@@ -325,7 +326,8 @@ export async function queryUserViews(
   // The total is for paging; a lookup by id or email does not need it.
   const counted = opts.count !== false
   const page = base.clone().select('u.*', 'pi.expires_at as pending_expires_at').orderBy('u.email')
-  if (counted) page.select(db.raw('count(*) OVER () AS total_count'))
+  // An uncorrelated sub-select: counted once (an InitPlan), with the plan the count had on its own.
+  if (counted) page.select(base.clone().count('*').as('total_count'))
   if (opts.limit !== undefined) page.limit(opts.limit)
   if (opts.offset !== undefined) page.offset(opts.offset)
   const rows = (await db
