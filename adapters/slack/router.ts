@@ -14,8 +14,10 @@
  * of which needs a token. Throwing from `authorize` would leave Slack with an empty answer.
  *
  * Slack gives a request 3 seconds (https://docs.slack.dev/interactivity/handling-user-interaction#acknowledgment_response):
- * every listener acks first and does the work afterwards, tracked so shutdown and tests can wait
- * for it (`idle()`).
+ * every listener acks first and does the work afterwards. That work takes its turn in a bounded
+ * queue (src/shared/work-queue.ts): a burst waits in order instead of exhausting the database pool,
+ * a full queue is answered "busy, try again in a minute", and shutdown and tests wait for what is
+ * queued and running (`idle()`).
  */
 import { App, ExpressReceiver, type AckFn, type AuthorizeResult, type AuthorizeSourceData, type Context, type Receiver, type RespondArguments, type ViewResponseAction } from '@slack/bolt'
 import type { WebClientOptions } from '@slack/web-api'
@@ -25,6 +27,7 @@ import type { Deps } from '../../src/deps.ts'
 import { disableSlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
 import type { ReadinessCheck } from '../../src/server/http.ts'
+import { concurrencyForPool, createWorkQueue } from '../../src/shared/work-queue.ts'
 import { SLACK_CALL_TIMEOUT_MS, SLACK_INSTALL_PATH, type SlackConfig } from './config.ts'
 import { createSlackNotifier } from './notices.ts'
 import { createSlackSocket } from './socket.ts'
@@ -81,7 +84,23 @@ export interface SlackRouterOptions {
   fetch?: typeof fetch
   /** How long a delivery key is remembered to drop duplicates (default 10 minutes). */
   dedupeTtlMs?: number
+  /** Pieces of work after the ack running at once (default: `concurrencyForPool(deps.db)`). */
+  workConcurrency?: number
+  /** Pieces of work after the ack allowed to wait for their turn (default `SLACK_WORK_QUEUE_LIMIT`). */
+  workQueueLimit?: number
 }
+
+/**
+ * How many acknowledged requests may wait for their turn before new ones are told we are busy.
+ * One command is a few milliseconds of database work, so on a small machine (about a hundred
+ * commands a second) a full queue is well under a minute of waiting; a response_url stays
+ * usable for 30 minutes.
+ */
+export const SLACK_WORK_QUEUE_LIMIT = 5000
+
+/** What an administrator is told when the queue is full: nothing was done, and when to try again. */
+export const SLACK_BUSY = 'InviteOps is busy with many requests right now, so this one was not run. Please try again in a minute.'
+
 
 /** An express Router with a way to wait for the work acknowledged requests started. */
 export type SlackRouter = Router & {
@@ -219,11 +238,39 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
     return first
   }
 
-  const pending = new Set<Promise<void>>()
-  /** Runs work after the ack; an outage is logged and the administrator told, never thrown at Bolt. */
-  function afterAck(what: string, responseUrl: string | null, work: () => Promise<void>): void {
-    const p = work()
-      .catch(async (error: unknown) => {
+  // Work after the ack takes its turn here (work-queue.ts says why): a burst of commands waits in
+  // order rather than all asking the database pool at once and failing on its acquire timeout.
+  const workLimits = { concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: options.workQueueLimit ?? SLACK_WORK_QUEUE_LIMIT }
+  const work = createWorkQueue(workLimits)
+  let lastBusyLogMs = Number.NEGATIVE_INFINITY
+
+  /** Tells the administrator that the request was not run; never throws. */
+  async function tellBusy(responseUrl: string | null): Promise<void> {
+    if (!responseUrl) return
+    await io.respond(responseUrl, { text: SLACK_BUSY, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:hourglass: ${SLACK_BUSY}` } }], response_type: 'ephemeral', replace_original: false }).catch(() => {})
+  }
+
+  /** Whether the queue would take one more piece of work now (the ack can then say "busy" itself). */
+  function roomForWork(): boolean {
+    return work.running < workLimits.concurrency || work.waiting < workLimits.maxWaiting
+  }
+
+  function logBusy(what: string): void {
+    // At most one line a second: a burst that fills the queue would otherwise log every refusal.
+    const now = Date.now()
+    if (now - lastBusyLogMs < 1000) return
+    lastBusyLogMs = now
+    logger.warn({ what, running: work.running, waiting: work.waiting }, 'slack work queue full: the request was answered "busy" and not run')
+  }
+
+  /**
+   * Queues work after the ack; an outage is logged and the administrator told, never thrown at
+   * Bolt. Returns false when the queue is full: the work is dropped and the administrator told
+   * through `responseUrl` that we are busy. `mustRun` work (rare lifecycle events) is never refused.
+   */
+  function afterAck(what: string, responseUrl: string | null, task: () => Promise<void>, opts: { mustRun?: boolean } = {}): boolean {
+    const run = () =>
+      task().catch(async (error: unknown) => {
         logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), what }, 'slack work failed')
         if (responseUrl) {
           await io
@@ -236,8 +283,16 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
             .catch(() => {})
         }
       })
-      .finally(() => pending.delete(p))
-    pending.add(p)
+    if (opts.mustRun) {
+      work.enqueue(run)
+      return true
+    }
+    if (work.offer(run)) return true
+    logBusy(what)
+    // Not queued itself: the answer is one short post under its deadline, and it must not wait
+    // behind the work that made us busy.
+    void tellBusy(responseUrl)
+    return false
   }
 
   /**
@@ -309,6 +364,12 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       await ack()
       return
     }
+    // A full queue is said in the ack itself: no outside call, and the administrator sees it at once.
+    if (!roomForWork()) {
+      logBusy('command')
+      await ack({ response_type: 'ephemeral', text: SLACK_BUSY })
+      return
+    }
     await ack()
     afterAck('command', parsed.data.response_url, async () => {
       if (await firstTimeEverywhere(key)) await handlers.slashCommand(parsed.data, toolsFor(access))
@@ -375,7 +436,8 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       const { ack: answer, after } = await handlers.viewSubmission(parsed.data, toolsFor(access))
       if (answer) await ack(answer)
       else await ack()
-      afterAck('view', null, after)
+      // The edit is saved already: what follows it (its confirmation) is never dropped.
+      afterAck('view', null, after, { mustRun: true })
     } catch (error) {
       await failed(error)
     }
@@ -397,7 +459,8 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       logger.warn({ issues: parsed.error.issues.slice(0, 3).map((i) => i.path.join('.')) }, 'slack event refused')
       return
     }
-    afterAck('event', null, () => onLifecycleEvent(parsed.data))
+    // Rare, and not redelivered once acknowledged: never refused for a full queue.
+    afterAck('event', null, () => onLifecycleEvent(parsed.data), { mustRun: true })
   })
 
   /** `app_uninstalled` and `tokens_revoked`: the workspace's installation stops answering at once. */
@@ -451,9 +514,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   // whether Slack's requests arrive over HTTP or Socket Mode.
   if (config.oauth) router.use(createSlackInstallRouter(deps, config, { clientOptions: options.clientOptions }))
   return Object.assign(router, {
-    async idle() {
-      while (pending.size > 0) await Promise.allSettled([...pending])
-    },
+    idle: () => work.idle(),
   })
 }
 

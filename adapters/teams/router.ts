@@ -21,6 +21,7 @@ import { z } from 'zod'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
+import { concurrencyForPool, createWorkQueue } from '../../src/shared/work-queue.ts'
 import type { TeamsConfig } from './config.ts'
 import { createTeamsHandlers, type TeamsIO } from './interactions.ts'
 import { SOMETHING_WENT_WRONG, type TeamsMessage } from './render.ts'
@@ -96,7 +97,21 @@ export interface TeamsRouterOptions {
   authSettings?: Record<string, string>
   /** Deadlines of outside calls (tests shorten them); default `TEAMS_DEADLINES`. */
   deadlines?: Partial<TeamsDeadlines>
+  /** Turns running at once (default: `concurrencyForPool(deps.db)`). */
+  workConcurrency?: number
+  /** Turns allowed to wait for their turn (default `TEAMS_WORK_QUEUE_LIMIT`). */
+  workQueueLimit?: number
 }
+
+/**
+ * How many activities may wait for a slot before new ones are told we are busy. A waiting turn
+ * holds its HTTP request, which the Bot Framework gives 15 seconds: at about a hundred short
+ * turns a second on a small machine, a few seconds of waiting.
+ */
+export const TEAMS_WORK_QUEUE_LIMIT = 500
+
+/** What the sender is told when the queue is full: nothing was done, and when to try again. */
+export const TEAMS_BUSY = 'InviteOps is busy with many requests right now, so this one was not run. Please try again in a minute.'
 
 /** An express Router with a way to wait for the turns in flight. */
 export type TeamsRouter = Router & {
@@ -117,7 +132,33 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   const dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000
   const deduper = createDeliveryDeduper(dedupeTtlMs)
   const ledger = createDeliveryLedger(deps, 'teams', dedupeTtlMs)
-  const pending = new Set<Promise<void>>()
+  // Turns take their turn here (src/shared/work-queue.ts says why): a burst of activities waits in
+  // order, inside their requests, rather than all asking the database pool at once and failing on
+  // its acquire timeout.
+  const work = createWorkQueue({ concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: options.workQueueLimit ?? TEAMS_WORK_QUEUE_LIMIT })
+  let lastBusyLogMs = Number.NEGATIVE_INFINITY
+
+  /** Runs `task` when the queue gives it a slot; false, without running it, when the queue is full. */
+  function inTurn(task: () => Promise<void>): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      if (!work.offer(() => task().then(() => resolve(true), reject))) resolve(false)
+    })
+  }
+
+  /** Tells the sender of a message or a click that it was not run; other activities need no answer. */
+  async function busy(context: TurnContext): Promise<void> {
+    const now = Date.now()
+    if (now - lastBusyLogMs >= 1000) {
+      // At most one line a second: a burst that fills the queue would otherwise log every refusal.
+      lastBusyLogMs = now
+      logger.warn({ running: work.running, waiting: work.waiting }, 'teams work queue full: the activity was answered "busy" and not run')
+    }
+    if (context.activity.type === 'invoke') return answerInvoke(context, textAnswer(TEAMS_BUSY))
+    if (context.activity.type !== 'message') return
+    await context.sendActivity(toActivity({ kind: 'text', text: TEAMS_BUSY })).catch((sendError: unknown) => {
+      logger.warn({ err: sendError instanceof Error ? sendError.message : String(sendError) }, 'teams: could not tell the sender we are busy')
+    })
+  }
 
   async function turn(context: TurnContext): Promise<void> {
     // A click on a card's Action.Execute: answered with the updated card (cardAction below).
@@ -211,12 +252,13 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
     }
     const given = answered.message
     await answerInvoke(context, given === null ? textAnswer('Done.') : given.kind === 'card' ? cardAnswer(given) : textAnswer(given.text))
-    for (const work of afterAnswer) {
-      const p = work().catch((error: unknown) => {
-        logger.warn({ err: error instanceof Error ? error.message : String(error), activityId: activity.replyToId }, 'teams: the card could not be updated for everyone')
-      })
-      pending.add(p)
-      void p.finally(() => pending.delete(p))
+    // Queued, never refused: the click's work is done and answered; this only shows it to everyone.
+    for (const update of afterAnswer) {
+      work.enqueue(() =>
+        update().catch((error: unknown) => {
+          logger.warn({ err: error instanceof Error ? error.message : String(error), activityId: activity.replyToId }, 'teams: the card could not be updated for everyone')
+        }),
+      )
     }
   }
 
@@ -248,13 +290,7 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
     let answer: InvokeResponse | undefined
     try {
       answer = await adapter.runAuthenticated(verdict.result, activity, async (context) => {
-        const p = turn(context)
-        pending.add(p)
-        try {
-          await p
-        } finally {
-          pending.delete(p)
-        }
+        if (!(await inTurn(() => turn(context)))) await busy(context)
       })
     } catch (error) {
       logger.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error), type: activity.type }, 'teams activity failed')
@@ -288,9 +324,7 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   router.use(TEAMS_MESSAGES_PATH, bodyErrors)
 
   return Object.assign(router, {
-    async idle() {
-      while (pending.size > 0) await Promise.allSettled([...pending])
-    },
+    idle: () => work.idle(),
   })
 }
 

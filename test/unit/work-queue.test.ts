@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import { concurrencyForPool, createWorkQueue } from '../../src/shared/work-queue.ts'
+
+/** A task the test finishes by hand, recording when it started. */
+function gate(log: string[], name: string) {
+  let open!: () => void
+  const done = new Promise<void>((resolve) => (open = resolve))
+  return { task: () => (log.push(`start ${name}`), done.then(() => void log.push(`end ${name}`))), open }
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+describe('work queue', () => {
+  it('runs at most `concurrency` tasks at once, the rest in the order they were offered', async () => {
+    const log: string[] = []
+    const q = createWorkQueue({ concurrency: 2, maxWaiting: 10 })
+    const tasks = ['a', 'b', 'c', 'd'].map((n) => gate(log, n))
+    for (const t of tasks) expect(q.offer(t.task)).toBe(true)
+    expect(log).toEqual(['start a', 'start b'])
+    expect([q.running, q.waiting]).toEqual([2, 2])
+    tasks[1]!.open()
+    await settle()
+    expect(log).toEqual(['start a', 'start b', 'end b', 'start c'])
+    tasks[0]!.open()
+    await settle()
+    expect(log.at(-1)).toBe('start d')
+    expect([q.running, q.waiting]).toEqual([2, 0])
+    tasks[2]!.open()
+    tasks[3]!.open()
+    await q.idle()
+    expect([q.running, q.waiting]).toEqual([0, 0])
+  })
+
+  it('refuses an offer once `maxWaiting` tasks wait, and accepts again when one has started', async () => {
+    const log: string[] = []
+    const q = createWorkQueue({ concurrency: 1, maxWaiting: 1 })
+    const a = gate(log, 'a')
+    const b = gate(log, 'b')
+    expect(q.offer(a.task)).toBe(true)
+    expect(q.offer(b.task)).toBe(true)
+    let ranRefused = false
+    expect(q.offer(async () => void (ranRefused = true))).toBe(false)
+    // enqueue is never refused (rare work that must not be dropped).
+    const c = gate(log, 'c')
+    q.enqueue(c.task)
+    expect(q.waiting).toBe(2)
+    a.open()
+    await settle()
+    expect(q.offer(async () => {})).toBe(false)
+    b.open()
+    c.open()
+    await q.idle()
+    expect(ranRefused).toBe(false)
+    expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c'])
+  })
+
+  it('idle waits for tasks offered while it waited, and resolves at once when empty', async () => {
+    const q = createWorkQueue({ concurrency: 1, maxWaiting: 5 })
+    await q.idle()
+    const done: string[] = []
+    q.offer(async () => {
+      await settle()
+      // Work that starts more work: idle must wait for it too.
+      q.offer(async () => {
+        await settle()
+        done.push('second')
+      })
+      done.push('first')
+    })
+    await q.idle()
+    expect(done).toEqual(['first', 'second'])
+  })
+
+  it('a task that throws or rejects frees its slot and is reported, the next one runs', async () => {
+    const errors: unknown[] = []
+    const q = createWorkQueue({ concurrency: 1, maxWaiting: 5, onError: (e) => errors.push(e) })
+    const ran: string[] = []
+    q.offer(() => {
+      throw new Error('sync')
+    })
+    q.offer(() => Promise.reject(new Error('async')))
+    q.offer(async () => void ran.push('after'))
+    await q.idle()
+    expect(errors.map((e) => (e as Error).message)).toEqual(['sync', 'async'])
+    expect(ran).toEqual(['after'])
+  })
+
+  it('keeps order across many tasks (the head of its array is compacted as it goes)', async () => {
+    const q = createWorkQueue({ concurrency: 3, maxWaiting: 10_000 })
+    const order: number[] = []
+    for (let i = 0; i < 5000; i++) expect(q.offer(async () => void order.push(i))).toBe(true)
+    await q.idle()
+    expect(order).toEqual(Array.from({ length: 5000 }, (_, i) => i))
+  })
+
+  it('for a chat adapter, runs a little below the database pool size, leaving connections for the workers', () => {
+    expect(concurrencyForPool({ client: { config: { pool: { max: 10 } } } })).toBe(8)
+    expect(concurrencyForPool({ client: { config: { pool: { max: 2 } } } })).toBe(1)
+    expect(concurrencyForPool({ client: { config: {} } })).toBe(8)
+  })
+})
