@@ -1,8 +1,9 @@
 /**
  * The gate in front of Bolt on `POST /slack/events`.
  *
- * Bolt verifies the signature too (and we keep that on), but it only refuses timestamps that are
- * too old. Slack's guidance is a window of five minutes either way
+ * The only signature check: Bolt's own (`signatureVerification`) is switched off behind this gate
+ * (router.ts), as it would compute the same HMAC a second time and it only refuses timestamps that
+ * are too old. Slack's guidance is a window of five minutes either way
  * (https://docs.slack.dev/authentication/verifying-requests-from-slack#validating-a-request), so
  * this gate also refuses timestamps from the future, and it answers malformed bodies with a short
  * message instead of Bolt's bare 400/500, before anything reaches a handler.
@@ -76,7 +77,7 @@ export function createSlackGate(opts: { signingSecret: string; logger: Logger; n
       return
     }
     // Bolt reuses `rawBody` instead of reading the (already consumed) stream again.
-    Object.assign(req, { rawBody: Buffer.from(body, 'utf8') })
+    Object.assign(req, { rawBody: Buffer.isBuffer(raw) ? raw : Buffer.alloc(0) })
 
     const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase()
     // Bolt parses a form only when the header is exactly `application/x-www-form-urlencoded` and
