@@ -100,8 +100,11 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
     const { app } = createHttpApp({ db: database.knex, logger, mounts, checks, registry })
 
     const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.port, () => resolve(s))
-      s.once('error', reject)
+      // Express 5 hands a failed listen (a port in use) to this callback rather than only to 'error'.
+      const failed = (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new Error(`port ${config.port} is already in use: stop what listens there, or set PORT to a free port`) : err)
+      const s = app.listen(config.port, (err?: Error) => (err ? failed(err) : resolve(s)))
+      s.once('error', failed)
     })
     const port = (server.address() as AddressInfo).port
     worker.start()

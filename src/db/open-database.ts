@@ -1,7 +1,7 @@
 import knexFactory, { type Knex } from 'knex'
 import pg from 'pg'
 import type { Logger } from '../ports/logger.ts'
-import { ownEmbeddedDatabase, readEmbeddedOwner, startEmbeddedServer, type EmbeddedServer } from './embedded.ts'
+import type { EmbeddedServer } from './embedded.ts'
 
 // Postgres `bigint` (counts) and `numeric` arrive as strings by default; our counts fit in a JS
 // number, so read them as numbers once, here, rather than at every call site.
@@ -57,6 +57,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     const knex = knexFor(opts.databaseUrl, poolMax, POSTGRES_ACQUIRE_MS)
     return { knex, kind: 'postgres', url: opts.databaseUrl, close: () => knex.destroy() }
   }
+  // PGlite and its socket server load only here: a service on DATABASE_URL never pays for them.
+  const { ownEmbeddedDatabase, readEmbeddedOwner, startEmbeddedServer } = await import('./embedded.ts')
   let server: EmbeddedServer
   if (opts.memory || !opts.dataDir) {
     server = await startEmbeddedServer(null, opts.memoryTemplate ? { memoryTemplate: opts.memoryTemplate } : {})
