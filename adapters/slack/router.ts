@@ -106,6 +106,8 @@ export const SLACK_BUSY = 'InviteOps is busy with many requests right now, so th
 export type SlackRouter = Router & {
   /** Resolves when every piece of background work started so far has finished. */
   idle(): Promise<void>
+  /** Work after the ack running and waiting now (for a metrics gauge or a status line). */
+  workDepth(): { running: number; waiting: number }
 }
 
 /**
@@ -182,7 +184,7 @@ export function createSlackRouter(deps: Deps, config: SlackConfig, options: Slac
   // passed the gate, whatever path or method it tried.
   gated.post(SLACK_EVENTS_PATH, readRawBody, createSlackGate({ signingSecret: config.signingSecret, logger, nowMs: options.nowMs ?? (() => Date.now()) }), receiver.router)
   gated.use(router)
-  return Object.assign(gated, { idle: () => router.idle() })
+  return Object.assign(gated, { idle: () => router.idle(), workDepth: () => router.workDepth() })
 }
 
 /**
@@ -520,6 +522,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   if (config.oauth) router.use(createSlackInstallRouter(deps, config, { clientOptions: options.clientOptions }))
   return Object.assign(router, {
     idle: () => work.idle(),
+    workDepth: () => ({ running: work.running, waiting: work.waiting }),
   })
 }
 

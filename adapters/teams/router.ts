@@ -117,6 +117,8 @@ export const TEAMS_BUSY = 'InviteOps is busy with many requests right now, so th
 export type TeamsRouter = Router & {
   /** Resolves when every turn started so far has finished. */
   idle(): Promise<void>
+  /** Turns running and waiting now (for a metrics gauge or a status line). */
+  workDepth(): { running: number; waiting: number }
 }
 
 /** Builds the Teams router. Mount it at the app root: it serves `POST /api/messages`. */
@@ -325,6 +327,7 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
 
   return Object.assign(router, {
     idle: () => work.idle(),
+    workDepth: () => ({ running: work.running, waiting: work.waiting }),
   })
 }
 

@@ -104,6 +104,7 @@ describe('slack work after the ack', () => {
     const answers = captureAnswers()
     // One runs (held at its users.info), two wait.
     for (let n = 0; n < 3; n++) expect((await postSigned(h.base, command('list', n))).status).toBe(200)
+    expect(h.router.workDepth()).toEqual({ running: 1, waiting: 2 })
     const refused = await postSigned(h.base, command('list', 3))
     expect(refused.status).toBe(200)
     expect(JSON.parse(refused.text)).toMatchObject({ response_type: 'ephemeral', text: SLACK_BUSY })
@@ -122,6 +123,7 @@ describe('slack work after the ack', () => {
     expect([...answers.keys()]).toEqual([4])
     release()
     await drained
+    expect(h.router.workDepth()).toEqual({ running: 0, waiting: 0 })
     for (let n = 0; n < 3; n++) expect(answers.get(n)?.[0]?.text).toMatch(/^Users \(All users\): \d+, page 1 of 1/)
     expect(answers.has(3)).toBe(false)
     // The refused command was not run: its delivery key was never recorded, so nothing of it is in the database.

@@ -70,6 +70,7 @@ describe('teams turns', () => {
     mockReplies(sent, CHANNEL_CONVERSATION, 2)
     const first = post(h.base, channelText('list'))
     await lookupArrived
+    expect(h.router.workDepth()).toEqual({ running: 1, waiting: 0 })
     const second = await post(h.base, channelText('list'))
     expect(second.status).toBe(200)
     expect(sent.map((s) => s.body.text)).toEqual([TEAMS_BUSY])
