@@ -101,7 +101,6 @@ export const SLACK_WORK_QUEUE_LIMIT = 5000
 /** What an administrator is told when the queue is full: nothing was done, and when to try again. */
 export const SLACK_BUSY = 'InviteOps is busy with many requests right now, so this one was not run. Please try again in a minute.'
 
-
 /** An express Router with a way to wait for the work acknowledged requests started. */
 export type SlackRouter = Router & {
   /** Resolves when every piece of background work started so far has finished. */
@@ -250,6 +249,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   const workLimits = { concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: options.workQueueLimit ?? SLACK_WORK_QUEUE_LIMIT }
   const work = createWorkQueue(workLimits)
   let lastBusyLogMs = Number.NEGATIVE_INFINITY
+  const busyAnswers = new Set<Promise<void>>()
 
   /** Tells the administrator that the request was not run; never throws. */
   async function tellBusy(responseUrl: string | null): Promise<void> {
@@ -297,8 +297,9 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
     if (work.offer(run)) return true
     logBusy(what)
     // Not queued itself: the answer is one short post under its deadline, and it must not wait
-    // behind the work that made us busy.
-    void tellBusy(responseUrl)
+    // behind the work that made us busy. Tracked, so that shutdown waits for it too.
+    const told = tellBusy(responseUrl).finally(() => busyAnswers.delete(told))
+    busyAnswers.add(told)
     return false
   }
 
@@ -521,7 +522,10 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   // whether Slack's requests arrive over HTTP or Socket Mode.
   if (config.oauth) router.use(createSlackInstallRouter(deps, config, { clientOptions: options.clientOptions }))
   return Object.assign(router, {
-    idle: () => work.idle(),
+    async idle() {
+      await work.idle()
+      while (busyAnswers.size > 0) await Promise.allSettled([...busyAnswers])
+    },
     workDepth: () => ({ running: work.running, waiting: work.waiting }),
   })
 }
