@@ -8,7 +8,7 @@ import type { Logger } from '../../src/ports/logger.ts'
  * The MIME encoding here is written by hand rather than taken from nodemailer's composer: nodemailer
  * (and libqp, libmime) are in node_modules only as dependencies of a test tool, not of InviteOps,
  * and this file needs little of them: two transfer encodings and RFC 2047 words, all tested in
- * test/email/file-sender.test.ts.
+ * test/unit/email-file-sender.test.ts.
  *
  * The point of the file transport is that a developer finds the link with `grep -r invitations
  * .data/outbox`. So bodies are written as they are (7bit/8bit UTF-8) whenever MIME allows it, and

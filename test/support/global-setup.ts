@@ -10,6 +10,7 @@
  * - Postgres (DATABASE_URL): one migrated database for this run, which each file copies with
  *   CREATE DATABASE … TEMPLATE (test/support/db.ts); dropped at the end of the run.
  */
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -58,7 +59,18 @@ async function preparePostgresTemplate(serverUrl: string, key: string): Promise<
   }
 }
 
+/**
+ * The tests that spawn `bin/inviteops.js` run the build in dist/, as `npm start` does. `npm test`
+ * builds first; this also covers `npx vitest run <file>` after an edit (a few tens of milliseconds
+ * when nothing changed), so no test runs yesterday's build.
+ */
+function buildDist(): void {
+  const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' })
+  if (built.status !== 0) throw new Error(`npm run build failed before the tests:\n${built.stdout}${built.stderr}`)
+}
+
 export default async function setup(): Promise<() => Promise<void>> {
+  buildDist()
   const key = await sourceKey()
   const file = await preparePgliteTemplate(key)
   process.env[TEMPLATE_ENV] = file
