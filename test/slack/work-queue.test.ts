@@ -90,9 +90,9 @@ describe('slack work after the ack', () => {
       expect(answers.get(n)?.length, `answers to command ${n}`).toBe(1)
       expect(answers.get(n)?.[0]?.text).toMatch(/^Users \(All users\): \d+, page 1 of 1/)
     }
-    // The work ran one at a time (pool of 3 → concurrency 1), so it never waited for a connection
-    // that another command held.
-    expect(peak()).toBeLessThanOrEqual(1)
+    // At most as many pieces ran as the pool holds (3), so none waited for a connection that
+    // another command held.
+    expect(peak()).toBeLessThanOrEqual(3)
   })
 
   it('beyond the bound: a command is answered busy in its ack and a click through its response_url; both are not run; shutdown waits for the queued ones', async () => {

@@ -93,9 +93,9 @@ describe('work queue', () => {
     expect(order).toEqual(Array.from({ length: 5000 }, (_, i) => i))
   })
 
-  it('for a chat adapter, runs a little below the database pool size, leaving connections for the workers', () => {
-    expect(concurrencyForPool({ client: { config: { pool: { max: 10 } } } })).toBe(8)
-    expect(concurrencyForPool({ client: { config: { pool: { max: 2 } } } })).toBe(1)
-    expect(concurrencyForPool({ client: { config: {} } })).toBe(8)
+  it('for a chat adapter, runs as many as the database pool has connections', () => {
+    expect(concurrencyForPool({ client: { config: { pool: { max: 10 } } } })).toBe(10)
+    expect(concurrencyForPool({ client: { config: { pool: { max: 2 } } } })).toBe(2)
+    expect(concurrencyForPool({ client: { config: {} } })).toBe(10)
   })
 })
