@@ -128,7 +128,7 @@ export function goals(r: RunResults): Goal[] {
         unit: (n) => `${fmt(n, 0)}/s`,
         base: bare?.rps ?? Number.NaN,
         ok: (_, ratio) => ratio >= 0.5,
-        why: () => `our gate verifies the signature before Bolt verifies it again, and every command writes a delivery record${queued}`,
+        why: () => `beyond bare Bolt's ack, every command records its delivery (the duplicate guard) and is queued for the work after the ack${queued}`,
         unmeasured,
       }),
     )
