@@ -52,8 +52,7 @@ const DETAIL_LOG_INTERVAL_MS = 5 * 60_000
 /**
  * The one HTTP server: adapters' routers, /healthz, /readyz, /metrics. There is deliberately no
  * global body parser: the Slack gate (adapters/slack/verify.ts) verifies Slack's signature over the
- * raw body, so each router parses
- * its own bodies (docs/platform-notes.md).
+ * raw body, so each router parses its own bodies (docs/platform-notes.md).
  */
 export function createHttpApp(opts: HttpAppOptions): { app: Express; registry: Registry } {
   const registry = opts.registry ?? new Registry()
