@@ -150,11 +150,19 @@ export function createFileEmailSender(opts: { dataDir: string; logger: Logger })
   return {
     name: 'file',
     async send(message: EmailMessage): Promise<SentEmail> {
-      await mkdir(dir, { recursive: true, mode: 0o700 })
       const now = new Date()
       const messageId = `${now.toISOString().replace(/[:.]/g, '-')}-${message.id}`
       const path = join(dir, `${messageId}.eml`)
-      await writeFile(path, toEml(message, messageId, now), { mode: 0o600 })
+      const eml = toEml(message, messageId, now)
+      // The folder is made when a write finds it missing (the first email, or someone removed
+      // it), not before every email: a burst of sends then costs one file system call each.
+      try {
+        await writeFile(path, eml, { mode: 0o600 })
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        await mkdir(dir, { recursive: true, mode: 0o700 })
+        await writeFile(path, eml, { mode: 0o600 })
+      }
       opts.logger.info({ to: message.to, subject: message.subject, file: relative(process.cwd(), path) || path }, 'email written to the outbox folder (open the .eml file for its link)')
       return { messageId }
     },
