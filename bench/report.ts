@@ -144,13 +144,13 @@ export function goals(r: RunResults): Goal[] {
     )
   }
   out.push(
-    goal('Node CPU per regenerate (server process, whole request: HTTP, Bolt, core, Slack calls) ≤ 1.5 ms', {
+    goal('Node CPU per regenerate (server process, whole request: HTTP, Bolt, core, Slack calls, sending its email) ≤ 1.5 ms', {
       value: st?.cpuMsPerRegenerate ?? Number.NaN,
       unit: (n) => `${fmt(n, 2)} ms`,
       baseText: '1.5 ms',
       ratio: (st?.cpuMsPerRegenerate ?? Number.NaN) / 1.5,
       ok: (v) => v <= 1.5,
-      why: () => `${topEntry(r)}; the email worker's sends of the queued emails fall in the same window`,
+      why: () => `${topEntry(r)}; the transaction alone is ${fmt((pg?.cpuUsPerTransaction ?? Number.NaN) / 1000, 2)} ms of it (regenerate-pgbench); the rest is HTTP, Bolt, the Slack calls and the email`,
       unmeasured: phaseProblem(regen, 'regenerate'),
     }),
   )
@@ -379,7 +379,7 @@ export function markdown(r: RunResults): string {
   else {
     lines.push(
       `The server process used **${fmt(st.cpuMsPerRegenerate, 2)} ms** of CPU (user + system, \`/proc/<pid>/stat\`) per regenerate over the measured phase, ` +
-        'from the first request to the last confirmation: signature checks, Bolt, the core transaction, the Slack calls, and the email worker sending the queued emails (file transport).',
+        'from an empty email outbox before the first request to an empty one after the last confirmation: signature checks, Bolt, the core transaction, the Slack calls, and the email worker sending each regenerate\'s email (file transport).',
       '',
     )
     const p = st.profile
