@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { Logger } from '../ports/logger.ts'
 import { silentLogger } from '../ports/logger.ts'
 import { pgliteOptions, servePglite } from './pglite-server.ts'
-import { extractTemplate, readTemplate, templatePath } from './template.ts'
+import { extractTemplate, readTemplate, syncPath, syncTree, templatePath } from './template.ts'
 
 export { EMBEDDED_SHARED_BUFFERS } from './pglite-server.ts'
 
@@ -65,6 +65,9 @@ async function openDataDir(dataDir: string, opts: StartEmbeddedOptions): Promise
     return PGlite.create(pgdata, pgliteOptions())
   }
   await writeFile(marker, `${process.pid}\n`, { mode: 0o600 })
+  // The marker's name durable before any of `pgdata` can be: else a power cut could keep a partial
+  // `pgdata` and lose the marker that says it is partial.
+  await syncPath(dataDir)
   let db: PGlite | undefined
   const file = opts.template === undefined ? templatePath() : opts.template
   const template = file === null ? ({ ok: false, reason: 'no template configured' } as const) : await readTemplate(file)
@@ -81,8 +84,15 @@ async function openDataDir(dataDir: string, opts: StartEmbeddedOptions): Promise
   } else {
     logger.info({ reason: template.reason }, 'no usable prepared template: creating the embedded database with initdb (takes several seconds)')
   }
-  db ??= await PGlite.create(pgdata, pgliteOptions())
+  if (!db) {
+    db = await PGlite.create(pgdata, pgliteOptions())
+    // PGlite's file system does not fsync what initdb wrote; the template path synced its own.
+    await syncTree(pgdata)
+  }
+  // Only now may the marker go, and its removal is made durable together with `pgdata`'s name (one
+  // directory): a power cut before this sync brings back the marker, or loses both.
   await rm(marker, { force: true })
+  await syncPath(dataDir)
   return db
 }
 

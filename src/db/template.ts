@@ -199,6 +199,11 @@ async function sha256File(file: string): Promise<string> {
  */
 export async function extractTemplate(file: string, dir: string): Promise<void> {
   const handle = await open(file, 'r')
+  // Every file and directory written, synced at the end, before the caller removes its "creating"
+  // marker: after a power cut the marker's removal must not survive without the contents it vouches
+  // for (a file's own fsync does not make its name durable: its directory is synced too).
+  const written = new Set<string>([dir])
+  const files: string[] = []
   try {
     await mkdir(dir, { mode: 0o700 })
     const header = Buffer.alloc(512)
@@ -208,7 +213,13 @@ export async function extractTemplate(file: string, dir: string): Promise<void> 
       const { bytesRead } = await handle.read(header, 0, 512, position)
       if (bytesRead < 512) throw new Error('the template tar ends without its end marker')
       position += 512
-      if (header.every((b) => b === 0)) return
+      if (header.every((b) => b === 0)) {
+        // The files first, then the names: the order among each does not matter, only that all
+        // are done before this returns.
+        await syncPaths(files)
+        await syncPaths([...written])
+        return
+      }
       const field = (start: number, length: number): string => {
         const raw = header.subarray(start, start + length)
         const end = raw.indexOf(0)
@@ -224,8 +235,10 @@ export async function extractTemplate(file: string, dir: string): Promise<void> 
       const target = join(dir, ...parts)
       if (type === '5') {
         await mkdir(target, { recursive: true, mode: 0o700 })
+        for (let d = target; d.length > dir.length; d = dirname(d)) written.add(d)
       } else if (type === '0') {
         await mkdir(dirname(target), { recursive: true, mode: 0o700 })
+        for (let d = dirname(target); d.length > dir.length; d = dirname(d)) written.add(d)
         const out = await open(target, 'wx', 0o600)
         try {
           let left = size
@@ -239,6 +252,7 @@ export async function extractTemplate(file: string, dir: string): Promise<void> 
         } finally {
           await out.close()
         }
+        files.push(target)
         position += (512 - (size % 512)) % 512
       } else {
         throw new Error(`the template tar holds an entry of type ${JSON.stringify(type)} (${name}), not a file or directory`)
@@ -247,4 +261,47 @@ export async function extractTemplate(file: string, dir: string): Promise<void> 
   } finally {
     await handle.close()
   }
+}
+
+/**
+ * fsync files or directories, several at once: one at a time, each waits for its own journal
+ * commit (a template has about 1,100 files: seconds on a slow disk); concurrent ones share commits.
+ */
+export async function syncPaths(files: readonly string[], concurrency = 32): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < files.length) await syncPath(files[next++] as string)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker))
+}
+
+/**
+ * fsync one file or directory by path. A directory is opened read-only, which Linux and macOS
+ * allow; where a directory cannot be opened or synced (Windows: EISDIR, EPERM; some file systems:
+ * EINVAL) there is nothing more this process can do, so that is not an error.
+ */
+export async function syncPath(path: string): Promise<void> {
+  let h
+  try {
+    h = await open(path, 'r')
+    await h.sync()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') throw err
+  } finally {
+    await h?.close()
+  }
+}
+
+/** fsync every file and directory under `dir` (and `dir` itself), for a tree written by someone else. */
+export async function syncTree(dir: string): Promise<void> {
+  const dirs: string[] = [dir]
+  const files: string[] = []
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name)
+    if (entry.isDirectory()) dirs.push(path)
+    else if (entry.isFile()) files.push(path)
+  }
+  await syncPaths(files)
+  await syncPaths(dirs)
 }
