@@ -76,8 +76,21 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   return db
 }
 
-/** Per database: the one statement that empties it (its tables do not change between tests). */
-const emptyStatements = new WeakMap<Knex, Promise<string | null>>()
+/**
+ * Per database: the one statement that empties it, and the tables it was made for (tablesKey). A
+ * test may create or drop tables (a migration test, a table of its own), so each call compares that
+ * key first — one small catalog query — and makes the statement again when it changed.
+ */
+const emptyStatements = new WeakMap<Knex, { key: string; statement: Promise<string | null> }>()
+
+/** The current schema's tables, as their oids: any table created or dropped changes it. */
+async function tablesKey(knex: Knex): Promise<string> {
+  const { rows } = (await knex.raw(
+    `SELECT count(*)::int AS n, coalesce(sum(c.oid::int8), 0)::text AS s FROM pg_class c
+      WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace`,
+  )) as { rows: { n: number; s: string }[] }
+  return `${rows[0]?.n}:${rows[0]?.s}`
+}
 
 /**
  * DELETE, children before parents, then every table's sequence back to 1: what TRUNCATE …
@@ -130,23 +143,17 @@ async function emptyStatement(knex: Knex): Promise<string | null> {
 
 /** Empty every table but knex's bookkeeping (between tests in one file), keeping the schema. */
 export async function truncateAll(knex: Knex): Promise<void> {
-  let statement = emptyStatements.get(knex)
-  if (!statement) {
-    statement = emptyStatement(knex)
-    emptyStatements.set(knex, statement)
+  const key = await tablesKey(knex)
+  let cached = emptyStatements.get(knex)
+  if (!cached || cached.key !== key) {
+    const entry = { key, statement: emptyStatement(knex) }
+    emptyStatements.set(knex, entry)
     // A failed read is not cached: the next call reads again.
-    statement.catch(() => emptyStatements.delete(knex))
+    entry.statement.catch(() => {
+      if (emptyStatements.get(knex) === entry) emptyStatements.delete(knex)
+    })
+    cached = entry
   }
-  const sql = await statement
-  if (!sql) return
-  try {
-    await knex.raw(sql)
-  } catch (err) {
-    // A table dropped since the list was read (a file that migrates or rolls back): read again once.
-    if ((err as { code?: string }).code !== '42P01') throw err
-    const fresh = emptyStatement(knex)
-    emptyStatements.set(knex, fresh)
-    const again = await fresh
-    if (again) await knex.raw(again)
-  }
+  const sql = await cached.statement
+  if (sql) await knex.raw(sql)
 }
