@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { ChatPlatform } from '../accounts/chat-connections.ts'
+import type { Logger } from '../ports/logger.ts'
 import { hasUnstorable } from '../shared/storable-text.ts'
 
 /** The key column's width. */
@@ -34,74 +35,159 @@ export async function firstDelivery(db: Knex, platform: ChatPlatform, key: strin
 }
 
 /** Forget delivery keys seen before `before`. Returns how many were removed. */
-export async function pruneDeliveries(db: Knex, before: Date): Promise<number> {
-  return db('chat_deliveries').where('seen_at', '<', before).delete()
+export async function pruneDeliveries(db: Knex, before: Date, opts: { timeoutMs?: number } = {}): Promise<number> {
+  const statement = db('chat_deliveries').where('seen_at', '<', before).delete()
+  return opts.timeoutMs === undefined ? statement : statement.timeout(opts.timeoutMs, { cancel: true })
 }
 
 /** Keys recorded by one statement at most (each is a bind parameter). */
 const BATCH_KEYS = 500
 
+/** Postgres's code for "deadlock detected": the statement was chosen to fail so the other could go on. */
+const DEADLOCK = '40P01'
+
 /**
  * `firstDelivery` for many keys in one statement: the keys (as given) that were seen for the
  * first time, or last seen at least `ttlMs` before `now`. A key given twice counts once.
+ *
+ * The keys are written in sorted order: two replicas writing overlapping batches then take their
+ * row locks in the same order and one waits for the other instead of deadlocking (in arrival
+ * order, two 500-key batches deadlocked about one time in ten). A deadlock that happens anyway
+ * (another writer with its own order) is retried once; the retry is safe, the failed statement
+ * wrote nothing. `timeoutMs`, when given, is the statement's deadline: past it the statement is
+ * cancelled on the server (its row locks are let go) and this rejects.
  */
-export async function firstDeliveries(db: Knex, platform: ChatPlatform, keys: readonly string[], now: Date, ttlMs: number): Promise<Set<string>> {
+export async function firstDeliveries(
+  db: Knex,
+  platform: ChatPlatform,
+  keys: readonly string[],
+  now: Date,
+  ttlMs: number,
+  opts: { timeoutMs?: number } = {},
+): Promise<Set<string>> {
   const byStored = new Map<string, string>()
   for (const key of keys) if (!byStored.has(storedKey(key))) byStored.set(storedKey(key), key)
   if (byStored.size === 0) return new Set()
-  const stored = [...byStored.keys()]
-  const { rows } = await db.raw<{ rows: { key: string }[] }>(
-    `INSERT INTO chat_deliveries (platform, key, seen_at)
-     SELECT ?, k, ? FROM unnest(ARRAY[${stored.map(() => '?').join(', ')}]::text[]) AS k
-     ON CONFLICT (platform, key) DO UPDATE SET seen_at = EXCLUDED.seen_at
-       WHERE chat_deliveries.seen_at <= ?
-     RETURNING key`,
-    [platform, now, ...stored, new Date(now.getTime() - ttlMs)],
-  )
-  return new Set(rows.map((r) => byStored.get(r.key) ?? r.key))
+  const stored = [...byStored.keys()].sort()
+  const run = async () => {
+    const statement = db.raw<{ rows: { key: string }[] }>(
+      `INSERT INTO chat_deliveries (platform, key, seen_at)
+       SELECT ?, k, ? FROM unnest(ARRAY[${stored.map(() => '?').join(', ')}]::text[]) AS k
+       ON CONFLICT (platform, key) DO UPDATE SET seen_at = EXCLUDED.seen_at
+         WHERE chat_deliveries.seen_at <= ?
+       RETURNING key`,
+      [platform, now, ...stored, new Date(now.getTime() - ttlMs)],
+    )
+    return opts.timeoutMs === undefined ? statement : statement.timeout(opts.timeoutMs, { cancel: true })
+  }
+  let result: { rows: { key: string }[] }
+  try {
+    result = await run()
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== DEADLOCK) throw error
+    result = await run()
+  }
+  return new Set(result.rows.map((r) => byStored.get(r.key) ?? r.key))
+}
+
+/** How long one ledger statement may take before its keys are answered with an error. */
+export const LEDGER_STATEMENT_MS = 2_000
+
+/** Ledger statements running at once per platform and process. */
+const LEDGER_IN_FLIGHT = 2
+
+export interface DeliveryLedger {
+  /** Whether `key` is seen here for the first time (see `firstDelivery`); rejects when the ledger cannot tell. */
+  firstTime(key: string): Promise<boolean>
+  /** Resolves once no statement and no prune runs (tests, shutdown). */
+  settled(): Promise<void>
 }
 
 /**
  * `firstDelivery` for one platform with its TTL, pruning keys older than the TTL now and then
  * (at most once per TTL per process), so the table stays the size of the last few minutes.
  *
- * Group commit: one statement at a time per process, and the keys asked for while it runs go
- * together in the next one. Alone, a key costs one round trip as before; in a burst, eight
+ * Group commit: the keys asked for in the same tick, or while both statements in flight run, go
+ * together in the next statement. Alone, a key costs one round trip as before; in a burst, eight
  * commands cost one statement instead of eight (each statement is a socket write, a wake-up of
  * the database and a result to parse, the largest part of a short command's cost). The answer
  * for each key is the same as `firstDelivery`'s.
+ *
+ * One slow statement must not stop every command of the process, as it would with one
+ * statement at a time and no limit (a row lock held elsewhere on one key kept every other key
+ * waiting): two statements may run at once, so the next keys go ahead beside a stuck one; each
+ * has a deadline (`statementMs`), past which its keys are rejected, as for a failed write (the
+ * callers then say "something went wrong" and run nothing); and the prune runs beside the
+ * batches, never in front of the next one.
  */
-export function createDeliveryLedger(deps: { db: Knex; clock: { now(): Date } }, platform: ChatPlatform, ttlMs: number): { firstTime(key: string): Promise<boolean> } {
+export function createDeliveryLedger(
+  deps: { db: Knex; clock: { now(): Date }; logger: Pick<Logger, 'warn'> },
+  platform: ChatPlatform,
+  ttlMs: number,
+  opts: { statementMs?: number } = {},
+): DeliveryLedger {
+  const statementMs = opts.statementMs ?? LEDGER_STATEMENT_MS
   let prunedAt = Number.NEGATIVE_INFINITY
+  let pruning: Promise<void> | null = null
   let waiting: { key: string; resolve(first: boolean): void; reject(error: unknown): void }[] = []
-  let running = false
+  let inFlight = 0
+  let scheduled = false
+  const statements = new Set<Promise<void>>()
 
-  async function drain(): Promise<void> {
-    running = true
+  /** Starts batches while a slot is free; keys asked for in the same tick go in one. */
+  function pump(): void {
+    scheduled = false
+    while (inFlight < LEDGER_IN_FLIGHT && waiting.length > 0) {
+      const batch = waiting.slice(0, BATCH_KEYS)
+      waiting = waiting.slice(batch.length)
+      inFlight += 1
+      const running = runBatch(batch).finally(() => {
+        inFlight -= 1
+        statements.delete(running)
+        pump()
+      })
+      statements.add(running)
+    }
+  }
+
+  async function runBatch(batch: typeof waiting): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    let written: Promise<unknown> = Promise.resolve()
     try {
-      while (waiting.length > 0) {
-        const batch = waiting.slice(0, BATCH_KEYS)
-        waiting = waiting.slice(batch.length)
-        try {
-          const now = deps.clock.now()
-          const first = await firstDeliveries(deps.db, platform, batch.map((w) => w.key), now, ttlMs)
-          // A key asked for twice in one batch: the first asker has it, the second is a redelivery.
-          for (const w of batch) {
-            w.resolve(first.delete(w.key))
-          }
-          if (now.getTime() - prunedAt > ttlMs) {
-            prunedAt = now.getTime()
-            // The batch is answered already: a failed prune is tried again with the next batch.
-            await pruneDeliveries(deps.db, new Date(now.getTime() - ttlMs)).catch(() => {
-              prunedAt = Number.NEGATIVE_INFINITY
-            })
-          }
-        } catch (error) {
-          for (const w of batch) w.reject(error)
-        }
+      const now = deps.clock.now()
+      // The statement's own timeout cancels it on the server; this one answers the callers at the
+      // deadline even when the cancel itself cannot get through.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`delivery ledger: no answer within ${statementMs} ms`)), statementMs)
+      })
+      const statement = firstDeliveries(deps.db, platform, batch.map((w) => w.key), now, ttlMs, { timeoutMs: statementMs })
+      written = statement.catch(() => {})
+      const first = await Promise.race([statement, late])
+      // A key asked for twice in one batch: the first asker has it, the second is a redelivery.
+      for (const w of batch) w.resolve(first.delete(w.key))
+      if (now.getTime() - prunedAt > ttlMs && pruning === null) {
+        prunedAt = now.getTime()
+        pruning = prune(new Date(now.getTime() - ttlMs)).finally(() => {
+          pruning = null
+        })
       }
+    } catch (error) {
+      for (const w of batch) w.reject(error)
     } finally {
-      running = false
+      clearTimeout(timer)
+      // The slot is free once the statement has really ended (cancelled at the latest), so a
+      // stuck statement never has more company than the other slot.
+      await written
+    }
+  }
+
+  async function prune(before: Date): Promise<void> {
+    try {
+      await Promise.resolve().then(() => pruneDeliveries(deps.db, before, { timeoutMs: statementMs * 5 }))
+    } catch (error) {
+      // The batches are answered already: the prune is tried again after the next batch.
+      prunedAt = Number.NEGATIVE_INFINITY
+      deps.logger.warn({ err: error instanceof Error ? error.message : String(error), platform }, 'delivery ledger: pruning old keys failed; tried again with the next batch')
     }
   }
 
@@ -109,8 +195,17 @@ export function createDeliveryLedger(deps: { db: Knex; clock: { now(): Date } },
     firstTime(key) {
       return new Promise<boolean>((resolve, reject) => {
         waiting.push({ key, resolve, reject })
-        if (!running) void drain()
+        if (!scheduled) {
+          scheduled = true
+          queueMicrotask(pump)
+        }
       })
+    },
+    async settled() {
+      while (statements.size > 0 || pruning !== null || waiting.length > 0) {
+        await Promise.allSettled([...statements, pruning])
+        if (waiting.length > 0 && statements.size === 0) await Promise.resolve()
+      }
     },
   }
 }
