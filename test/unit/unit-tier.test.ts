@@ -16,11 +16,12 @@ const NOT_UNIT = ['support/db.ts', 'support/hooks.ts', 'support/serve.ts', 'supp
 /** What a unit test may not import itself, whatever the path. */
 const NOT_UNIT_MODULES = ['node:child_process', 'child_process', 'nock', '@electric-sql/pglite']
 
-const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
+/** `import … from 'x'` / `export … from 'x'`, `import('x')`, and a side-effect `import 'x'` (no `from`). */
+const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g
 
 function importsOf(file: string): string[] {
   const source = readFileSync(file, 'utf8')
-  return Array.from(source.matchAll(importPattern), (m) => m[1] ?? m[2] ?? '')
+  return Array.from(source.matchAll(importPattern), (m) => m[1] ?? m[2] ?? m[3] ?? '')
 }
 
 /** Every test module `file` reaches through relative imports inside test/, with the first path to it. */
