@@ -48,7 +48,9 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   let db: TestDatabase
   let migrated = false
   if (serverUrl) {
-    const name = `inviteops_test_${randomBytes(6).toString('hex')}`
+    // The pid names the process that made it: a run killed before its files closed leaves these
+    // behind, and the next run's global setup drops those whose process is gone.
+    const name = `inviteops_test_${process.pid}_${randomBytes(6).toString('hex')}`
     const template = migrate ? process.env[TEMPLATE_DATABASE_ENV] : undefined
     const admin = knexFactory({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } })
     await admin.raw(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`)

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import knexFactory from 'knex'
+import knexFactory, { type Knex } from 'knex'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { readTemplate, sourceKey, TEMPLATE_ENV, writeTemplate } from '../../src/db/template.ts'
 
@@ -39,9 +39,43 @@ async function preparePgliteTemplate(key: string): Promise<string> {
   return file
 }
 
+/**
+ * The databases a run makes (this template; each file's copy, test/support/db.ts) carry the pid of
+ * the process that made them. A run that is killed drops none of them; so each run drops those
+ * whose process is no longer alive. Only for a server on this machine: another machine's pids say
+ * nothing here. A database another run still uses has a live pid and is left alone.
+ */
+const LEFTOVER_NAMES = [/^inviteops_tmpl_[0-9a-f]{8}_(\d+)_[0-9a-f]{6}$/, /^inviteops_test_(\d+)_[0-9a-f]{12}$/]
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
+  }
+}
+
+async function dropLeftoverDatabases(admin: Knex, serverUrl: string): Promise<void> {
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(new URL(serverUrl).hostname)) return
+  const { rows } = (await admin.raw(`SELECT datname FROM pg_database WHERE datname LIKE 'inviteops%'`)) as { rows: { datname: string }[] }
+  for (const { datname } of rows) {
+    const pid = LEFTOVER_NAMES.map((re) => re.exec(datname)?.[1]).find((p) => p !== undefined)
+    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue
+    try {
+      await admin.raw(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`)
+    } catch (err) {
+      // Not this run's to fail for: another run may be dropping it at the same moment.
+      console.warn(`global setup: could not drop the leftover database ${datname}: ${(err as Error).message}`)
+    }
+  }
+}
+
 async function preparePostgresTemplate(serverUrl: string, key: string): Promise<() => Promise<void>> {
   const name = `inviteops_tmpl_${key.slice(0, 8)}_${process.pid}_${randomBytes(3).toString('hex')}`
   const admin = knexFactory({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } })
+  await dropLeftoverDatabases(admin, serverUrl)
   await admin.raw(`CREATE DATABASE ${name}`)
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
