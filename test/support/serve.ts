@@ -2,7 +2,8 @@
  * `bin/inviteops.js` as real processes, for the tests of `serve` beside the CLI in "another
  * terminal". Each file names its own environment (DATA_DIR, PORT, a transport…); every child
  * takes the embedded path of a fresh machine. They run the build in dist/, as `npm start` does:
- * `npm test` builds first; a single file run by hand needs `npm run build` after a change.
+ * the test run's global setup (global-setup.ts) builds it first, so a single file run by hand
+ * needs no `npm run build` after a change.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createServer } from 'node:net'
