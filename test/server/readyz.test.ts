@@ -4,7 +4,7 @@
  * change rather than on every probe.
  */
 import { once } from 'node:events'
-import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
+import { connect, createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
 import type { Server } from 'node:http'
 import { Writable } from 'node:stream'
 import knexFactory, { type Knex } from 'knex'
@@ -70,6 +70,37 @@ async function silentServer(): Promise<{ port: number; close(): Promise<void> }>
   }
 }
 
+/**
+ * A TCP relay to the test database, so a test can stop "the database server" under an app that
+ * used it: once stopped, every connection, held or new, is refused or cut.
+ */
+async function relayTo(url: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const target = new URL(url)
+  const sockets = new Set<Socket>()
+  const server: NetServer = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {})
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const relayed = new URL(url)
+  relayed.hostname = '127.0.0.1'
+  relayed.port = String((server.address() as AddressInfo).port)
+  let stopped: Promise<void> | undefined
+  const stop = () =>
+    (stopped ??= new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      for (const s of sockets) s.destroy()
+    }))
+  cleanups.push(stop)
+  return { url: relayed.toString(), stop }
+}
+
 const readinessLines = (lines: string[]) => lines.filter((l) => l.includes('"msg":"readiness'))
 
 describe('/readyz', () => {
@@ -97,6 +128,27 @@ describe('/readyz', () => {
     const res = await app.probe()
     expect(res.status).toBe(503)
     expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: false, reason: 'database_unreachable' } } })
+  })
+
+  it('a database server that stops after the app used it: 503 database_unreachable, the refusal logged', async () => {
+    const relay = await relayTo(database.url)
+    const db = knexFactory({ client: 'pg', connection: relay.url, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 2_000, log: quietKnexLog })
+    cleanups.push(() => db.destroy())
+    const app = await start(db)
+    const up = await app.probe()
+    expect(up.status).toBe(200)
+    expect(JSON.parse(up.text)).toEqual({ status: 'ready', checks: { database: { ok: true } } })
+
+    await relay.stop()
+    // The pool's connection was cut with the server (the pool drops it when it hears so), so the
+    // probes connect again, and the stopped port refuses.
+    for (let i = 0; i < 2; i++) {
+      const res = await app.probe()
+      expect(res.status).toBe(503)
+      expect(JSON.parse(res.text)).toEqual({ status: 'not ready', checks: { database: { ok: false, reason: 'database_unreachable' } } })
+    }
+    const down = readinessLines(app.lines).map((l) => JSON.parse(l) as { check: string; ok: boolean; detail?: string })
+    expect(down.filter((l) => l.check === 'database')).toEqual([expect.objectContaining({ ok: false, detail: expect.stringMatching(/ECONNREFUSED/) })])
   })
 
   it('a database that never answers: the probe still answers, check_timed_out', async () => {
