@@ -27,7 +27,7 @@ import type { Deps } from '../../src/deps.ts'
 import { disableSlackInstallation } from '../../src/installations/slack-installations.ts'
 import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
 import type { ReadinessCheck } from '../../src/server/http.ts'
-import { concurrencyForPool, createWorkQueue } from '../../src/shared/work-queue.ts'
+import { concurrencyForPool, createWorkQueue, type WorkQueue } from '../../src/shared/work-queue.ts'
 import { SLACK_CALL_TIMEOUT_MS, SLACK_INSTALL_PATH, type SlackConfig } from './config.ts'
 import { createSlackNotifier } from './notices.ts'
 import { createSlackSocket } from './socket.ts'
@@ -88,6 +88,11 @@ export interface SlackRouterOptions {
   workConcurrency?: number
   /** Pieces of work after the ack allowed to wait for their turn (default `SLACK_WORK_QUEUE_LIMIT`). */
   workQueueLimit?: number
+  /**
+   * The process's chat work queue, shared with Teams (the server passes it). Without it the
+   * router makes its own of `workConcurrency` (tests, a router alone).
+   */
+  workQueue?: WorkQueue
 }
 
 /**
@@ -246,8 +251,9 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
 
   // Work after the ack takes its turn here (work-queue.ts says why): a burst of commands waits in
   // order rather than all asking the database pool at once and failing on its acquire timeout.
-  const workLimits = { concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: options.workQueueLimit ?? SLACK_WORK_QUEUE_LIMIT }
-  const work = createWorkQueue(workLimits)
+  // Slack's own bound on what waits, also on a queue shared with Teams.
+  const waitLimit = { maxWaiting: options.workQueueLimit ?? SLACK_WORK_QUEUE_LIMIT }
+  const work = options.workQueue ?? createWorkQueue({ concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: waitLimit.maxWaiting })
   let lastBusyLogMs = Number.NEGATIVE_INFINITY
   const busyAnswers = new Set<Promise<void>>()
 
@@ -259,7 +265,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
 
   /** Whether the queue would take one more piece of work now (the ack can then say "busy" itself). */
   function roomForWork(): boolean {
-    return work.running < workLimits.concurrency || work.waiting < workLimits.maxWaiting
+    return work.hasRoom(waitLimit)
   }
 
   function logBusy(what: string): void {
@@ -294,7 +300,7 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       work.enqueue(run)
       return true
     }
-    if (work.offer(run)) return true
+    if (work.offer(run, waitLimit)) return true
     logBusy(what)
     // Not queued itself: the answer is one short post under its deadline, and it must not wait
     // behind the work that made us busy. Tracked, so that shutdown waits for it too.

@@ -21,7 +21,7 @@ import { z } from 'zod'
 import { createDeliveryDeduper, createDeliveryLedger } from '../../src/chat/deliveries.ts'
 import type { Deps } from '../../src/deps.ts'
 import type { Logger } from '../../src/ports/logger.ts'
-import { concurrencyForPool, createWorkQueue } from '../../src/shared/work-queue.ts'
+import { concurrencyForPool, createWorkQueue, type WorkQueue } from '../../src/shared/work-queue.ts'
 import type { TeamsConfig } from './config.ts'
 import { createTeamsHandlers, type TeamsIO } from './interactions.ts'
 import { SOMETHING_WENT_WRONG, type TeamsMessage } from './render.ts'
@@ -101,6 +101,11 @@ export interface TeamsRouterOptions {
   workConcurrency?: number
   /** Turns allowed to wait for their turn (default `TEAMS_WORK_QUEUE_LIMIT`). */
   workQueueLimit?: number
+  /**
+   * The process's chat work queue, shared with Slack (the server passes it). Without it the
+   * router makes its own of `workConcurrency` (tests, a router alone).
+   */
+  workQueue?: WorkQueue
 }
 
 /**
@@ -137,13 +142,15 @@ export function createTeamsRouter(deps: Deps, config: TeamsConfig, options: Team
   // Turns take their turn here (src/shared/work-queue.ts says why): a burst of activities waits in
   // order, inside their requests, rather than all asking the database pool at once and failing on
   // its acquire timeout.
-  const work = createWorkQueue({ concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: options.workQueueLimit ?? TEAMS_WORK_QUEUE_LIMIT })
+  // Teams' own bound on what waits (a waiting turn holds its request), also on a shared queue.
+  const waitLimit = { maxWaiting: options.workQueueLimit ?? TEAMS_WORK_QUEUE_LIMIT }
+  const work = options.workQueue ?? createWorkQueue({ concurrency: options.workConcurrency ?? concurrencyForPool(deps.db), maxWaiting: waitLimit.maxWaiting })
   let lastBusyLogMs = Number.NEGATIVE_INFINITY
 
   /** Runs `task` when the queue gives it a slot; false, without running it, when the queue is full. */
   function inTurn(task: () => Promise<void>): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      if (!work.offer(() => task().then(() => resolve(true), reject))) resolve(false)
+      if (!work.offer(() => task().then(() => resolve(true), reject), waitLimit)) resolve(false)
     })
   }
 

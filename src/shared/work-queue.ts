@@ -19,20 +19,27 @@
 export type WorkTask = () => Promise<void>
 
 export interface WorkQueueOptions {
-  /** Tasks running at once (≥ 1). */
+  /** Tasks running at once: a whole number ≥ 1 (anything else is refused: the queue would never run a task). */
   concurrency: number
   /** Tasks allowed to wait for a slot (≥ 0); an offer beyond it is refused. */
   maxWaiting: number
-  /** Told of a task that rejected anyway (the queue itself carries on). */
+  /** Told of a task that rejected anyway (the queue itself carries on, even when this throws). */
   onError?: (error: unknown) => void
 }
 
 export interface WorkQueue {
   /**
    * Starts `task` now when a slot is free, or queues it behind the ones already waiting. Returns
-   * false, and neither runs nor keeps `task`, when `maxWaiting` tasks already wait.
+   * false, and neither runs nor keeps `task`, when `maxWaiting` tasks already wait, or, when
+   * given, `opts.maxWaiting` (a caller's own, smaller bound on a queue it shares).
    */
-  offer(task: WorkTask): boolean
+  offer(task: WorkTask, opts?: { maxWaiting?: number }): boolean
+  /** Whether `offer` would take one more task now (with the same `opts`). */
+  hasRoom(opts?: { maxWaiting?: number }): boolean
+  /** Tasks allowed to run at once, as normalised at creation. */
+  readonly concurrency: number
+  /** Tasks allowed to wait, as normalised at creation. */
+  readonly maxWaiting: number
   /** Like `offer`, but never refused: for rare work that must not be dropped (it still waits its turn). */
   enqueue(task: WorkTask): void
   /** Tasks running now. */
@@ -44,8 +51,12 @@ export interface WorkQueue {
 }
 
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
-  const concurrency = Math.max(1, Math.floor(options.concurrency))
-  const maxWaiting = Math.max(0, Math.floor(options.maxWaiting))
+  // NaN, 0 or a negative concurrency would queue every task for ever: refused here, loudly, where
+  // the wrong number is given, rather than clamped into a width nobody chose.
+  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError(`work queue: concurrency must be a whole number ≥ 1, not ${String(options.concurrency)}`)
+  const concurrency = options.concurrency
+  // NaN counts as 0 (nothing waits); Infinity is allowed (bounded by each caller's own offer).
+  const maxWaiting = Number.isNaN(options.maxWaiting) ? 0 : Math.max(0, Math.floor(options.maxWaiting))
   // FIFO as an array and the index of its head: shift() would copy the array on every start.
   let queue: (WorkTask | undefined)[] = []
   let head = 0
@@ -62,7 +73,14 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     } catch (error) {
       p = Promise.reject(error)
     }
-    p.catch((error: unknown) => options.onError?.(error)).finally(finished)
+    p.catch((error: unknown) => {
+      // A throwing onError must not become an unhandled rejection (which ends the process).
+      try {
+        options.onError?.(error)
+      } catch {
+        // Nothing left to tell.
+      }
+    }).finally(finished)
   }
 
   function finished(): void {
@@ -93,12 +111,20 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     else queue.push(task)
   }
 
+  function hasRoom(opts?: { maxWaiting?: number }): boolean {
+    const bound = Math.min(maxWaiting, opts?.maxWaiting ?? maxWaiting)
+    return running < concurrency || waiting() < bound
+  }
+
   return {
-    offer(task) {
-      if (running >= concurrency && waiting() >= maxWaiting) return false
+    offer(task, opts) {
+      if (!hasRoom(opts)) return false
       add(task)
       return true
     },
+    hasRoom,
+    concurrency,
+    maxWaiting,
     enqueue: add,
     get running() {
       return running
@@ -114,10 +140,14 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
 }
 
 /**
- * Work running at once for a chat adapter whose every piece needs a database connection: as many
- * as the pool has connections, so no piece waits out the pool's acquire timeout behind the others.
- * (Two fewer, leaving room for the workers, cost a quarter of the throughput and about 1 ms of CPU
- * per command in the benchmark: the pool then sat partly idle while commands waited here.)
+ * Work running at once for the chat adapters of one process, whose every piece needs a database
+ * connection: as many as the pool has connections, so no piece waits out the pool's acquire
+ * timeout behind the others. One queue of this width serves Slack and Teams together
+ * (adapters/server/start.ts), never one each: two would let twice the pool ask for connections.
+ * Not two fewer to leave room for the workers and the API: that cost a quarter of the throughput
+ * and about 1 ms of CPU per command in the benchmark (docs/performance.md), the pool then sitting
+ * partly idle while commands waited here; a worker asking meanwhile waits for one short piece of
+ * chat work (milliseconds), far inside the pool's acquire timeout.
  */
 export function concurrencyForPool(db: { client: { config?: { pool?: { max?: unknown } } } }): number {
   const max = db.client.config?.pool?.max

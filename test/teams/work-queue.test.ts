@@ -7,6 +7,7 @@ import nock from 'nock'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTeamsRouter, TEAMS_BUSY, type TeamsRouterOptions } from '../../adapters/teams/router.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { createWorkQueue } from '../../src/shared/work-queue.ts'
 import type { TestDatabase } from '../support/db.ts'
 import { makeDeps, seedAccount } from '../support/factories.ts'
 import { serveRouter } from '../support/http.ts'
@@ -87,5 +88,26 @@ describe('teams turns', () => {
     // Only the first message's delivery was recorded: the busy one was not run.
     const [row] = await db.knex('chat_deliveries').where({ platform: 'teams' }).count<{ n: string }[]>({ n: '*' })
     expect(Number(row?.n)).toBe(1)
+  })
+
+  it('on the queue shared with Slack: a slot taken by other work counts, and Teams keeps its own bound on what waits', async () => {
+    const shared = createWorkQueue({ concurrency: 1, maxWaiting: Number.POSITIVE_INFINITY })
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    // Slack's piece of work holds the one slot.
+    shared.offer(() => held)
+    const h = await start({ workQueue: shared, workQueueLimit: 0 })
+    members()
+    const sent: Sent[] = []
+    mockReplies(sent, CHANNEL_CONVERSATION, 2)
+    const busy = await post(h.base, channelText('list'))
+    expect(busy.status).toBe(200)
+    expect(sent.map((s) => s.body.text)).toEqual([TEAMS_BUSY])
+    expect(h.router.workDepth()).toEqual({ running: 1, waiting: 0 })
+    release()
+    await h.router.idle()
+    expect((await post(h.base, channelText('list'))).status).toBe(200)
+    expect(sent).toHaveLength(2)
+    expect(cardText(cardOf(sent[1]))).toContain(ADMIN_EMAIL)
   })
 })

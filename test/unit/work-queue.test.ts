@@ -98,4 +98,52 @@ describe('work queue', () => {
     expect(concurrencyForPool({ client: { config: { pool: { max: 2 } } } })).toBe(2)
     expect(concurrencyForPool({ client: { config: {} } })).toBe(10)
   })
+
+  it('refuses a concurrency that would never run a task, at creation', () => {
+    for (const concurrency of [Number.NaN, 0, -1, 0.5, Number.POSITIVE_INFINITY]) {
+      expect(() => createWorkQueue({ concurrency, maxWaiting: 1 }), String(concurrency)).toThrow(RangeError)
+    }
+  })
+
+  it('an onError that throws is no unhandled rejection, and the queue carries on', async () => {
+    const unhandled: unknown[] = []
+    const on = (reason: unknown) => void unhandled.push(reason)
+    process.on('unhandledRejection', on)
+    try {
+      const q = createWorkQueue({
+        concurrency: 1,
+        maxWaiting: 5,
+        onError: () => {
+          throw new Error('onError broke')
+        },
+      })
+      const ran: string[] = []
+      q.offer(() => Promise.reject(new Error('task')))
+      q.offer(async () => void ran.push('after'))
+      await q.idle()
+      // Unhandled rejections are reported after the microtasks of the turn: give them one.
+      await settle()
+      expect(ran).toEqual(['after'])
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', on)
+    }
+  })
+
+  it('shared: each caller may bound what of its own waits below the queue\'s bound; the limits read back normalised', async () => {
+    const log: string[] = []
+    const q = createWorkQueue({ concurrency: 1, maxWaiting: Number.POSITIVE_INFINITY })
+    expect([q.concurrency, q.maxWaiting]).toEqual([1, Number.POSITIVE_INFINITY])
+    expect(createWorkQueue({ concurrency: 2, maxWaiting: 3.7 }).maxWaiting).toBe(3)
+    const a = gate(log, 'a')
+    expect(q.offer(a.task, { maxWaiting: 1 })).toBe(true)
+    expect(q.hasRoom({ maxWaiting: 1 })).toBe(true)
+    expect(q.offer(gate(log, 'b').task, { maxWaiting: 1 })).toBe(true)
+    // One waits: a caller bounded at one is refused, another with a larger bound is not.
+    expect(q.hasRoom({ maxWaiting: 1 })).toBe(false)
+    expect(q.offer(gate(log, 'c').task, { maxWaiting: 1 })).toBe(false)
+    expect(q.offer(gate(log, 'd').task, { maxWaiting: 5000 })).toBe(true)
+    expect([q.running, q.waiting]).toEqual([1, 2])
+    expect(log).toEqual(['start a'])
+  })
 })
