@@ -4,7 +4,7 @@ import { openDatabase, type Database } from '../../src/db/open-database.ts'
 import { migrateLatest } from '../../src/db/migrate.ts'
 import { resolveInviteSecret } from '../../src/config.ts'
 import type { Deps } from '../../src/deps.ts'
-import { Registry, collectDefaultMetrics } from 'prom-client'
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { createEmailWorker, emailSendingReadiness, registerEmailGateMetrics, type EmailWorker } from '../../src/email/outbox-worker.ts'
 import { systemClock } from '../../src/ports/clock.ts'
 import type { EmailSender } from '../../src/ports/email.ts'
@@ -14,6 +14,7 @@ import { recordPublicBaseUrl } from '../../src/server/instance-settings.ts'
 import type { ChatNotifier } from '../../src/notices/chat-notifier.ts'
 import { createNoticesJob } from '../../src/notices/notices-job.ts'
 import { createWebhookWorker, type WebhookWorker } from '../../src/webhooks/worker.ts'
+import { concurrencyForPool, createWorkQueue } from '../../src/shared/work-queue.ts'
 import { createFileEmailSender } from '../email/file-sender.ts'
 import { createInviteeRouter } from '../web/router.ts'
 import type { Environment } from './environment.ts'
@@ -80,9 +81,23 @@ export async function startServer(env: Environment, logger: Logger, opts: { emai
 
     const mounts: Mount[] = [{ path: '/', router: createInviteeRouter(deps, { secureCookies: config.service.publicBaseUrl.startsWith('https:') }) }]
     // Slack over HTTP or Socket Mode, one workspace or many (docs/operations.md): one edge either way.
-    const slack = env.slack ? (await import('../slack/router.ts')).createSlackEdge(deps, env.slack) : null
+    // One queue for the work of both chat adapters (work-queue.ts says why): each adapter still
+    // bounds what of its own may wait; the queue's own bound is theirs.
+    const chatWork = createWorkQueue({ concurrency: concurrencyForPool(database.knex), maxWaiting: Number.POSITIVE_INFINITY })
+    // Read at each scrape: a queue that keeps waiting work shows a backlog before anyone is told "busy".
+    new Gauge({
+      name: 'inviteops_chat_work',
+      help: 'Slack and Teams work after the ack: running, and waiting for a slot',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        this.set({ state: 'running' }, chatWork.running)
+        this.set({ state: 'waiting' }, chatWork.waiting)
+      },
+    })
+    const slack = env.slack ? (await import('../slack/router.ts')).createSlackEdge(deps, env.slack, { workQueue: chatWork }) : null
     if (slack) mounts.push({ path: '/', router: slack.router })
-    const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams) : null
+    const teams = env.teams ? (await import('../teams/router.ts')).createTeamsRouter(deps, env.teams, { workQueue: chatWork }) : null
     if (teams) mounts.push({ path: '/', router: teams })
     // The host product's API (docs/api.md): always on; without a key only its OpenAPI document answers.
     mounts.push({ path: '/', router: (await import('../api/router.ts')).createApiRouter(deps, env.api) })
