@@ -144,8 +144,8 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
  * connection: as many as the pool has connections, so no piece waits out the pool's acquire
  * timeout behind the others. One queue of this width serves Slack and Teams together
  * (adapters/server/start.ts), never one each: two would let twice the pool ask for connections.
- * Not two fewer to leave room for the workers and the API: that cost a quarter of the throughput
- * and about 1 ms of CPU per command in the benchmark (docs/performance.md), the pool then sitting
+ * Not two fewer to leave room for the workers and the API: that cost about 15 % of the throughput
+ * and about 0.6 ms more CPU per command in the benchmark (docs/performance.md), the pool then sitting
  * partly idle while commands waited here; a worker asking meanwhile waits for one short piece of
  * chat work (milliseconds), far inside the pool's acquire timeout.
  */
