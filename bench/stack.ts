@@ -21,7 +21,7 @@
  * during that batch) give the functions that cost the most.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import knexFactory, { type Knex } from 'knex'
@@ -249,6 +249,7 @@ class Stack {
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_SIGNING_SECRET: SECRET,
       SLACK_API_URL: `${this.standinUrl}/api/`,
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
     }
     return env
   }
@@ -458,7 +459,10 @@ export async function runStack(opts: StackOptions): Promise<StackResult> {
     if (files.length === 0 || !profiled.load) {
       result.problems.push(`no CPU profile (${files.length} files; ${profiled.problems.join('; ')})`)
     } else {
-      const profile = JSON.parse(await readFile(join(profDir, files[0]!), 'utf8')) as unknown
+      const profileText = await readFile(join(profDir, files[0]!), 'utf8')
+      // BENCH_KEEP_PROFILE=<file>: keep the raw profile (for Chrome DevTools or a closer look).
+      if (process.env.BENCH_KEEP_PROFILE) await writeFile(process.env.BENCH_KEEP_PROFILE, profileText)
+      const profile = JSON.parse(profileText) as unknown
       const top = topSelfTime(profile, { fromUs: usFrom, toUs: usTo, root: process.cwd(), limit: 12 })
       result.profile = { entries: top.entries, samplesMs: top.totalMs, regenerates: profiled.load.ok2xx, note: [top.note, ...profiled.problems].filter(Boolean).join('; ') }
     }
