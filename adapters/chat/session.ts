@@ -12,6 +12,7 @@
  * transport, verification, payload parsing, identity lookup, rendering and delivery.
  */
 import { linkedAccountId } from '../../src/accounts/linked-account.ts'
+import type { FirstTimeAndLinks } from '../../src/chat/deliveries.ts'
 import type { ChatPlatform } from '../../src/chat/platform.ts'
 import { runCommand, runCommandText, type RunCommand } from '../../src/commands/run-command.ts'
 import { rowActionCommand, type Command, type CommandOutcome, type ListFilter } from '../../src/commands/types.ts'
@@ -57,9 +58,16 @@ export interface Identified {
   timeZone: string | null
 }
 
+/** Links read already in this request's delivery-ledger statement (`firstTimeWithLinks`). */
+export type KnownLinks = Pick<FirstTimeAndLinks, 'links' | 'looked'>
+
 export interface ChatSession<M, F> {
-  /** The account linked to the platform's workspace or tenant `externalId`, or null. */
-  linkedAccount(externalId: string): Promise<string | null>
+  /**
+   * The account linked to the platform's workspace or tenant `externalId`, or null. `known`: the
+   * links this request's ledger statement read a moment ago; an id it read is answered from it,
+   * any other is read now.
+   */
+  linkedAccount(externalId: string, known?: KnownLinks | null): Promise<string | null>
   /** The caller of one request, on a linked account. */
   caller(accountId: string, who: Identified): ChatCaller
   /** `/invite …` as typed (the platform's own markup already read back into plain text). */
@@ -243,8 +251,8 @@ export function createChatSession<M, F>(deps: Deps, platform: ChatPlatform, pres
   }
 
   return {
-    async linkedAccount(externalId) {
-      const accountId = await linkedAccountId(deps, platform, externalId)
+    async linkedAccount(externalId, known) {
+      const accountId = known?.looked.has(externalId) ? (known.links.get(externalId) ?? null) : await linkedAccountId(deps, platform, externalId)
       if (!accountId) log.info({ externalId }, 'request from an unlinked workspace or tenant')
       return accountId
     },

@@ -15,7 +15,7 @@
 import type { types as SlackTypes } from '@slack/bolt'
 import type { Deps } from '../../src/deps.ts'
 import type { ChatIO, ChatOrigin } from '../chat/ports.ts'
-import { createChatSession, SESSION_WORDS, type ChatClick } from '../chat/session.ts'
+import { createChatSession, SESSION_WORDS, type ChatClick, type KnownLinks } from '../chat/session.ts'
 import { ActionIds, decodeListTarget, decodeOrigin, decodeRowAction, knownActionId } from './actions.ts'
 import { slackActor, type SlackIdentity } from './identity.ts'
 import { EDIT_MODAL_ACTION_ID, EDIT_MODAL_BLOCK_ID, EDIT_MODAL_CALLBACK_ID, describeIdentityProblem, renderNotLinked, renderNotLinkedDistribution, slackPresenter, type EditModalState, type SlackMessage } from './render.ts'
@@ -50,6 +50,34 @@ export interface SlackRequestTools {
   io: SlackIO
   /** `users.info` for a member of `teamId` (cached per team and user: identity.ts). */
   identify(teamId: string, userId: string): Promise<SlackIdentity>
+  /**
+   * The links of the request's workspace and organisation (`linkIdsOf`), when the delivery
+   * ledger's statement for this request read them (router.ts); otherwise they are read here.
+   */
+  links?: KnownLinks | null
+}
+
+/** The workspace (and Enterprise organisation) a request comes from. */
+export interface SlackWorkspace {
+  teamId: string
+  enterpriseId: string | null
+}
+
+/** The workspace of a slash command. */
+export function commandWorkspace(body: SlashCommandBody): SlackWorkspace {
+  return { teamId: body.team_id, enterpriseId: body.enterprise_id ?? null }
+}
+
+/** The workspace of a click; null without a team (the click is then ignored). */
+export function actionWorkspace(payload: BlockActionsPayload): SlackWorkspace | null {
+  const teamId = payload.team?.id ?? payload.user.team_id
+  if (!teamId) return null
+  return { teamId, enterpriseId: payload.enterprise?.id ?? payload.team?.enterprise_id ?? null }
+}
+
+/** The external ids `linkedAccount` may ask about for a workspace: its team id, then its organisation's. */
+export function linkIdsOf(workspace: SlackWorkspace): string[] {
+  return workspace.enterpriseId && workspace.enterpriseId !== workspace.teamId ? [workspace.teamId, workspace.enterpriseId] : [workspace.teamId]
 }
 
 export interface SlackHandlers {
@@ -79,7 +107,7 @@ const NOT_MEMBER_ERRORS = new Set(['not_in_channel', 'channel_not_found'])
 /** Where one request came from and can be answered: what Slack's I/O for the session needs. */
 interface RequestPlace {
   /** The workspace (and its Enterprise organisation): stored with `/invite notices here`, so a notice is posted with this workspace's token. */
-  workspace: { teamId: string; enterpriseId: string | null }
+  workspace: SlackWorkspace
   responseUrl: string | null
   channelId: string | null
   channelName?: string | null
@@ -139,10 +167,10 @@ export function createSlackHandlers(deps: Deps, opts: SlackHandlerOptions = {}):
    * The account of a workspace: linked by its team id, or (after an org-wide install of an
    * Enterprise Grid organisation) by its organisation's id.
    */
-  async function linkedAccount(workspace: RequestPlace['workspace']): Promise<string | null> {
-    const byTeam = await session.linkedAccount(workspace.teamId)
+  async function linkedAccount(workspace: SlackWorkspace, known: KnownLinks | null): Promise<string | null> {
+    const byTeam = await session.linkedAccount(workspace.teamId, known)
     if (byTeam || !workspace.enterpriseId || workspace.enterpriseId === workspace.teamId) return byTeam
-    return session.linkedAccount(workspace.enterpriseId)
+    return session.linkedAccount(workspace.enterpriseId, known)
   }
 
   function notLinked(place: RequestPlace): SlackMessage {
@@ -152,7 +180,7 @@ export function createSlackHandlers(deps: Deps, opts: SlackHandlerOptions = {}):
   /** The session's caller; `null` after telling an unlinked workspace what to do. */
   async function caller(tools: SlackRequestTools, userId: string, userName: string | null, place: RequestPlace) {
     const { teamId } = place.workspace
-    const accountId = await linkedAccount(place.workspace)
+    const accountId = await linkedAccount(place.workspace, tools.links ?? null)
     if (!accountId) {
       if (place.responseUrl) await tools.io.respond(place.responseUrl, { ...notLinked(place), response_type: 'ephemeral', replace_original: false })
       return null
@@ -188,7 +216,7 @@ export function createSlackHandlers(deps: Deps, opts: SlackHandlerOptions = {}):
 
   return {
     async slashCommand(body, tools) {
-      const place: RequestPlace = { workspace: { teamId: body.team_id, enterpriseId: body.enterprise_id ?? null }, responseUrl: body.response_url, channelId: body.channel_id, channelName: body.channel_name ?? null, triggerId: body.trigger_id, origin: { kind: 'reply' } }
+      const place: RequestPlace = { workspace: commandWorkspace(body), responseUrl: body.response_url, channelId: body.channel_id, channelName: body.channel_name ?? null, triggerId: body.trigger_id, origin: { kind: 'reply' } }
       const who = await caller(tools, body.user_id, body.user_name ?? null, place)
       if (!who) return
       // Slack formats and escapes the text it sends; the core reads what the person typed. Only
@@ -199,15 +227,14 @@ export function createSlackHandlers(deps: Deps, opts: SlackHandlerOptions = {}):
 
     async blockAction(payload, tools) {
       const responseUrl = payload.response_url
-      const teamId = payload.team?.id ?? payload.user.team_id
+      const workspace = actionWorkspace(payload)
       const action = payload.actions[0]
-      if (!responseUrl || !teamId || !action) {
-        log.warn({ hasResponseUrl: Boolean(responseUrl), teamId }, 'slack block_actions without response_url or team: ignored')
+      if (!responseUrl || !workspace || !action) {
+        log.warn({ hasResponseUrl: Boolean(responseUrl), teamId: workspace?.teamId }, 'slack block_actions without response_url or team: ignored')
         return
       }
       const channelId = payload.channel?.id ?? payload.container?.channel_id ?? null
-      const enterpriseId = payload.enterprise?.id ?? payload.team?.enterprise_id ?? null
-      const place: RequestPlace = { workspace: { teamId, enterpriseId }, responseUrl, channelId, triggerId: payload.trigger_id ?? null, origin: decodeOrigin(action.block_id) }
+      const place: RequestPlace = { workspace, responseUrl, channelId, triggerId: payload.trigger_id ?? null, origin: decodeOrigin(action.block_id) }
       const who = await caller(tools, payload.user.id, payload.user.username ?? payload.user.name ?? null, place)
       if (!who) return
       await session.click(who, clickOf(payload, action), requestIO(tools.io, place, log))

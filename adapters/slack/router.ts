@@ -33,7 +33,7 @@ import { createSlackNotifier } from './notices.ts'
 import { createSlackSocket } from './socket.ts'
 import { boltLogger } from './bolt-logger.ts'
 import { createIdentityResolver, type IdentityResolver } from './identity.ts'
-import { createSlackHandlers, type SlackRequestTools } from './interactions.ts'
+import { actionWorkspace, commandWorkspace, createSlackHandlers, linkIdsOf, type SlackRequestTools, type SlackWorkspace } from './interactions.ts'
 import { createSlackInstallRouter } from './oauth.ts'
 import { EDIT_MODAL_BLOCK_ID, renderNotInstalled, type SlackMessage } from './render.ts'
 import { BlockActionsPayload, SlackEventCallback, SlashCommandBody, TokensRevokedEvent, ViewSubmissionPayload } from './schemas.ts'
@@ -243,10 +243,12 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
   // The same key seen by another replica (Slack may redeliver to any of them) also means "done
   // already": the database remembers keys for `dedupeTtlMs`.
   const ledger = createDeliveryLedger(deps, 'slack', dedupeTtlMs)
-  async function firstTimeEverywhere(key: string): Promise<boolean> {
-    const first = await ledger.firstTime(key)
-    if (!first) logger.info({ key: key.split(':')[0] }, 'slack request already handled by another replica: not run twice')
-    return first
+  // The same statement reads which account the request's workspace is linked to, as the link
+  // stands now (never cached): the handler then makes no statement of its own for it.
+  async function firstTimeEverywhere(key: string, workspace: SlackWorkspace | null): Promise<Pick<SlackRequestTools, 'links'> | null> {
+    const seen = await ledger.firstTimeWithLinks(key, workspace ? linkIdsOf(workspace) : [])
+    if (!seen.first) logger.info({ key: key.split(':')[0] }, 'slack request already handled by another replica: not run twice')
+    return seen.first ? { links: seen } : null
   }
 
   // Work after the ack takes its turn here (work-queue.ts says why): a burst of commands waits in
@@ -386,7 +388,8 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
     }
     await ack()
     afterAck('command', parsed.data.response_url, async () => {
-      if (await firstTimeEverywhere(key)) await handlers.slashCommand(parsed.data, toolsFor(access))
+      const first = await firstTimeEverywhere(key, commandWorkspace(parsed.data))
+      if (first) await handlers.slashCommand(parsed.data, { ...toolsFor(access), ...first })
     })
   }
 
@@ -424,7 +427,8 @@ function buildSlackApp(deps: Deps, config: SlackConfig, options: SlackRouterOpti
       return
     }
     afterAck('action', responseUrl, async () => {
-      if (await firstTimeEverywhere(key)) await handlers.blockAction(parsed.data, toolsFor(access))
+      const first = await firstTimeEverywhere(key, actionWorkspace(parsed.data))
+      if (first) await handlers.blockAction(parsed.data, { ...toolsFor(access), ...first })
     })
   }
 

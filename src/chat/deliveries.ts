@@ -65,29 +65,80 @@ export async function firstDeliveries(
   ttlMs: number,
   opts: { timeoutMs?: number } = {},
 ): Promise<Set<string>> {
+  return (await firstDeliveriesAndLinks(db, platform, keys, [], now, ttlMs, opts)).first
+}
+
+/** What `firstDeliveriesAndLinks` found. */
+export interface DeliveriesAndLinks {
+  /** The keys (as given) seen for the first time (`firstDeliveries`). */
+  first: Set<string>
+  /** Of the external ids asked about, those linked to an account: external id → account id. */
+  links: Map<string, string>
+  /** The external ids that were asked about (a linked one is in `links`; the others are not linked). */
+  looked: Set<string>
+}
+
+/** An external id the links part can carry as a bind parameter (anything else is left to the caller's own lookup). */
+function lookable(externalId: string): boolean {
+  return externalId.length > 0 && externalId.length <= KEY_CHARS && !hasUnstorable(externalId)
+}
+
+/**
+ * `firstDeliveries`, and in the same statement the accounts the external ids `linksOf` (Slack
+ * workspaces, Enterprise organisations) are linked to on `platform`, as `chat_connections` holds
+ * them when the statement runs: the read a request makes first (`linkedAccountId`), without a
+ * round trip of its own. Nothing is cached; each statement reads the links afresh.
+ */
+export async function firstDeliveriesAndLinks(
+  db: Knex,
+  platform: ChatPlatform,
+  keys: readonly string[],
+  linksOf: readonly string[],
+  now: Date,
+  ttlMs: number,
+  opts: { timeoutMs?: number } = {},
+): Promise<DeliveriesAndLinks> {
   const byStored = new Map<string, string>()
   for (const key of keys) if (!byStored.has(storedKey(key))) byStored.set(storedKey(key), key)
-  if (byStored.size === 0) return new Set()
+  const looked = new Set(linksOf.filter(lookable))
+  if (byStored.size === 0) return { first: new Set(), links: new Map(), looked: new Set() }
   const stored = [...byStored.keys()].sort()
-  const run = async () => {
-    const statement = db.raw<{ rows: { key: string }[] }>(
-      `INSERT INTO chat_deliveries (platform, key, seen_at)
+  const ids = [...looked]
+  const insert = `INSERT INTO chat_deliveries (platform, key, seen_at)
        SELECT ?, k, ? FROM unnest(ARRAY[${stored.map(() => '?').join(', ')}]::text[]) AS k
        ON CONFLICT (platform, key) DO UPDATE SET seen_at = EXCLUDED.seen_at
          WHERE chat_deliveries.seen_at <= ?
-       RETURNING key`,
-      [platform, now, ...stored, new Date(now.getTime() - ttlMs)],
-    )
+       RETURNING key`
+  const insertBindings = [platform, now, ...stored, new Date(now.getTime() - ttlMs)]
+  // Without links to read, the statement is the insert alone, as it always was.
+  const sql =
+    ids.length === 0
+      ? insert
+      : `WITH seen AS (${insert})
+       SELECT key, NULL::text AS external_id, NULL::text AS account_id FROM seen
+       UNION ALL
+       SELECT NULL, external_id, account_id::text FROM chat_connections
+         WHERE platform = ? AND external_id IN (${ids.map(() => '?').join(', ')})`
+  const bindings = ids.length === 0 ? insertBindings : [...insertBindings, platform, ...ids]
+  type Row = { key: string | null; external_id?: string | null; account_id?: string | null }
+  const run = async () => {
+    const statement = db.raw<{ rows: Row[] }>(sql, bindings)
     return opts.timeoutMs === undefined ? statement : statement.timeout(opts.timeoutMs, { cancel: true })
   }
-  let result: { rows: { key: string }[] }
+  let result: { rows: Row[] }
   try {
     result = await run()
   } catch (error) {
     if ((error as { code?: unknown } | null)?.code !== DEADLOCK) throw error
     result = await run()
   }
-  return new Set(result.rows.map((r) => byStored.get(r.key) ?? r.key))
+  const first = new Set<string>()
+  const links = new Map<string, string>()
+  for (const r of result.rows) {
+    if (r.key !== null) first.add(byStored.get(r.key) ?? r.key)
+    else if (r.external_id && r.account_id) links.set(r.external_id, r.account_id)
+  }
+  return { first, links, looked }
 }
 
 /** How long one ledger statement may take before its keys are answered with an error. */
@@ -96,9 +147,24 @@ export const LEDGER_STATEMENT_MS = 2_000
 /** Ledger statements running at once per platform and process. */
 const LEDGER_IN_FLIGHT = 2
 
+/** What `firstTimeWithLinks` answers: whether the key is new, and the links of the external ids asked about. */
+export interface FirstTimeAndLinks {
+  first: boolean
+  /** External id → the account it is linked to, for the linked ones of those asked about. */
+  links: ReadonlyMap<string, string>
+  /** The external ids read in the statement (one absent from `links` is linked to no account). */
+  looked: ReadonlySet<string>
+}
+
 export interface DeliveryLedger {
   /** Whether `key` is seen here for the first time (see `firstDelivery`); rejects when the ledger cannot tell. */
   firstTime(key: string): Promise<boolean>
+  /**
+   * `firstTime`, and the accounts `linksOf` (a request's workspace and organisation ids) are
+   * linked to, read in the key's own statement (`firstDeliveriesAndLinks`): a request that asks
+   * the ledger first needs no statement of its own for `linkedAccountId`.
+   */
+  firstTimeWithLinks(key: string, linksOf: readonly string[]): Promise<FirstTimeAndLinks>
   /** Resolves once no statement and no prune runs (tests, shutdown). */
   settled(): Promise<void>
 }
@@ -129,7 +195,7 @@ export function createDeliveryLedger(
   const statementMs = opts.statementMs ?? LEDGER_STATEMENT_MS
   let prunedAt = Number.NEGATIVE_INFINITY
   let pruning: Promise<void> | null = null
-  let waiting: { key: string; resolve(first: boolean): void; reject(error: unknown): void }[] = []
+  let waiting: { key: string; linksOf: readonly string[]; resolve(answer: FirstTimeAndLinks): void; reject(error: unknown): void }[] = []
   let inFlight = 0
   let scheduled = false
   const statements = new Set<Promise<void>>()
@@ -160,11 +226,15 @@ export function createDeliveryLedger(
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`delivery ledger: no answer within ${statementMs} ms`)), statementMs)
       })
-      const statement = firstDeliveries(deps.db, platform, batch.map((w) => w.key), now, ttlMs, { timeoutMs: statementMs })
+      const linksOf = [...new Set(batch.flatMap((w) => w.linksOf))]
+      const statement = firstDeliveriesAndLinks(deps.db, platform, batch.map((w) => w.key), linksOf, now, ttlMs, { timeoutMs: statementMs })
       written = statement.catch(() => {})
-      const first = await Promise.race([statement, late])
+      const { first, links, looked } = await Promise.race([statement, late])
       // A key asked for twice in one batch: the first asker has it, the second is a redelivery.
-      for (const w of batch) w.resolve(first.delete(w.key))
+      for (const w of batch) {
+        const own = w.linksOf.filter((id) => looked.has(id))
+        w.resolve({ first: first.delete(w.key), links: new Map(own.flatMap((id) => (links.has(id) ? [[id, links.get(id)!] as const] : []))), looked: new Set(own) })
+      }
       if (now.getTime() - prunedAt > ttlMs && pruning === null) {
         prunedAt = now.getTime()
         pruning = prune(new Date(now.getTime() - ttlMs)).finally(() => {
@@ -191,16 +261,21 @@ export function createDeliveryLedger(
     }
   }
 
+  function ask(key: string, linksOf: readonly string[]): Promise<FirstTimeAndLinks> {
+    return new Promise<FirstTimeAndLinks>((resolve, reject) => {
+      waiting.push({ key, linksOf, resolve, reject })
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(pump)
+      }
+    })
+  }
+
   return {
-    firstTime(key) {
-      return new Promise<boolean>((resolve, reject) => {
-        waiting.push({ key, resolve, reject })
-        if (!scheduled) {
-          scheduled = true
-          queueMicrotask(pump)
-        }
-      })
+    async firstTime(key) {
+      return (await ask(key, [])).first
     },
+    firstTimeWithLinks: ask,
     async settled() {
       while (statements.size > 0 || pruning !== null || waiting.length > 0) {
         await Promise.allSettled([...statements, pruning])

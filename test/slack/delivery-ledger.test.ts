@@ -7,6 +7,8 @@ import type { Knex } from 'knex'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createDeliveryLedger, firstDeliveries } from '../../src/chat/deliveries.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
+import { connectChat } from '../../src/accounts/chat-connections.ts'
+import { makeDeps, seedAccount } from '../support/factories.ts'
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
 
 let db: TestDatabase
@@ -60,6 +62,33 @@ describe('delivery ledger', () => {
     const first = await firstDeliveries(db.knex, 'teams', [long, nul, 'short'], new Date(), TTL)
     expect(first).toEqual(new Set([long, nul, 'short']))
     expect(await firstDeliveries(db.knex, 'teams', [long, nul, 'short', 'other'], new Date(), TTL)).toEqual(new Set(['other']))
+  })
+
+  it('links read with the keys: each asker gets the links of its own ids, as they stand, in the batch\'s one statement', async () => {
+    const deps = makeDeps(db.knex)
+    const acme = await seedAccount(deps)
+    const globex = await seedAccount(deps)
+    expect((await connectChat(db.knex, { platform: 'slack', externalId: 'T0ACME', accountId: acme.account.id, channelId: null })).ok).toBe(true)
+    expect((await connectChat(db.knex, { platform: 'slack', externalId: 'E0GLOBEX', accountId: globex.account.id, channelId: null })).ok).toBe(true)
+    // The same id on another platform is another link.
+    expect((await connectChat(db.knex, { platform: 'teams', externalId: 'T0OTHER', accountId: globex.account.id, channelId: null })).ok).toBe(true)
+    const ledger = createDeliveryLedger({ db: db.knex, clock: { now: () => new Date() }, logger: silentLogger }, 'slack', TTL)
+    const inserts = countInserts(db.knex)
+    const [a, b, c, again] = await Promise.all([
+      ledger.firstTimeWithLinks('command:T0ACME:1', ['T0ACME']),
+      ledger.firstTimeWithLinks('command:T0GLOBEX:2', ['T0GLOBEX', 'E0GLOBEX']),
+      ledger.firstTimeWithLinks('command:T0OTHER:3', ['T0OTHER']),
+      ledger.firstTimeWithLinks('command:T0ACME:1', ['T0ACME']),
+    ])
+    inserts.stop()
+    expect(inserts.count()).toBe(1)
+    expect(a).toEqual({ first: true, links: new Map([['T0ACME', acme.account.id]]), looked: new Set(['T0ACME']) })
+    expect(b).toEqual({ first: true, links: new Map([['E0GLOBEX', globex.account.id]]), looked: new Set(['T0GLOBEX', 'E0GLOBEX']) })
+    expect(c).toEqual({ first: true, links: new Map(), looked: new Set(['T0OTHER']) })
+    expect(again.first).toBe(false)
+    // An id a bind parameter cannot carry is not read: the caller reads it itself.
+    const odd = await ledger.firstTimeWithLinks('command:odd:4', ['T0\u0000ACME'])
+    expect(odd).toEqual({ first: true, links: new Map(), looked: new Set() })
   })
 
   it('a failed statement fails the keys of its batch only; the next key is recorded', async () => {
