@@ -11,6 +11,10 @@
  *    each conditioned on the rows' keys *and* the fence the worker holds, so a worker whose lease
  *    ran out (another replica has claimed the rows since) changes nothing.
  *
+ * A claim may read further facts of each row in its own statement (`alsoRead`), and a close may
+ * be folded into a statement of the caller's (`completing`), so a worker spends no round trip per
+ * row on either.
+ *
  * A table describes itself once (`LeaseQueueSpec`); the SQL is written here only. Used by the
  * notice deliveries (src/notices/notice-deliveries.ts) and the email outbox
  * (src/email/outbox-worker.ts).
@@ -68,6 +72,12 @@ export interface ClaimOptions {
   filter?: SqlFragment
   /** The fence to stamp (default: a new uuid). Tests pass one to tell claims apart. */
   fence?: string
+  /**
+   * Facts read with each claimed row in the claim's own statement (no round trip per row):
+   * `columns` is added to the select list over the claimed rows (named `claimed`), `joins` follows
+   * `FROM claimed` (e.g. `LEFT JOIN other o ON o.id = claimed.other_id`). Trusted SQL.
+   */
+  alsoRead?: { columns: SqlFragment; joins: SqlFragment }
 }
 
 /** A table's lease queue: claim, renew, complete, release, give up. */
@@ -89,6 +99,13 @@ export interface LeaseQueue {
   complete(db: Db, claims: readonly LeaseClaim[], now: Date, note?: string | null, extra?: Record<string, unknown>): Promise<number>
   /** Hand the rows still held back, due again at `at`, with `extra` assignments of the caller's. Returns how many. */
   release(db: Db, claims: readonly LeaseClaim[], at: Date, extra?: Record<string, unknown>): Promise<number>
+  /**
+   * `complete`'s statement, not run: SQL (`?` placeholders) that closes the rows still held and
+   * returns `returning` of each one closed, for a caller that folds it into a statement of its own
+   * (a data-modifying CTE) with the writes that must happen only when the rows were closed. Null
+   * when no claim can be held (then nothing would be closed).
+   */
+  completing(db: Db, claims: readonly LeaseClaim[], now: Date, note: string | null, extra: Record<string, unknown>, returning: readonly string[]): SqlFragment | null
 }
 
 class LostClaims extends Error {}
@@ -123,7 +140,15 @@ export function leaseQueue(spec: LeaseQueueSpec): LeaseQueue {
             FOR UPDATE SKIP LOCKED)
         RETURNING ${spec.returning}`
       const bindings: Knex.Value[] = [new Date(opts.now.getTime() + opts.leaseMs), opts.fence ?? randomUUID(), ...due.bindings, ...(opts.filter?.bindings ?? []), opts.limit]
-      const result = await db.raw<{ rows: R[] }>(sql, bindings)
+      const also = opts.alsoRead
+      // The facts of each claimed row, read by the same statement: the claim's snapshot.
+      const result = also
+        ? await db.raw<{ rows: R[] }>(`WITH claimed AS (${sql}) SELECT claimed.*, ${also.columns.sql} FROM claimed ${also.joins.sql}`, [
+            ...bindings,
+            ...also.columns.bindings,
+            ...also.joins.bindings,
+          ])
+        : await db.raw<{ rows: R[] }>(sql, bindings)
       return result.rows
     },
     held,
@@ -150,6 +175,15 @@ export function leaseQueue(spec: LeaseQueueSpec): LeaseQueue {
     async release(db: Db, claims: readonly LeaseClaim[], at: Date, extra: Record<string, unknown> = {}): Promise<number> {
       const rows = held(db, claims)
       return rows ? rows.update({ ...spec.releaseAt(at), ...extra, [spec.fenceColumn]: null }) : 0
+    },
+    completing(db: Db, claims: readonly LeaseClaim[], now: Date, note: string | null, extra: Record<string, unknown>, returning: readonly string[]): SqlFragment | null {
+      const rows = held(db, claims)
+      if (!rows) return null
+      const { sql, bindings } = rows
+        .update({ ...spec.close(now, note), ...extra, [spec.fenceColumn]: null })
+        .returning([...returning])
+        .toSQL()
+      return { sql, bindings: bindings as readonly Knex.Value[] }
     },
   }
 }
