@@ -24,7 +24,8 @@ export interface GateState {
   now: Date
 }
 
-export type SlotResult = { granted: true; at: Date } | { granted: false; waitMs: number; hold: GateState['hold'] }
+/** A granted slot says `hadHold` when the gate had a hold or an alarm (a successful send then clears it). */
+export type SlotResult = { granted: true; at: Date; hadHold?: true } | { granted: false; waitMs: number; hold: GateState['hold'] }
 
 interface GateRow {
   id: number
@@ -43,12 +44,26 @@ async function nowOf(trx: Knex | Knex.Transaction, now: GateNow): Promise<Date> 
   return row.now
 }
 
-async function lockGate(trx: Knex.Transaction): Promise<GateRow> {
-  // The row is created by the migration; recreated here if a test or an operator emptied the table.
-  await trx.raw(`INSERT INTO email_send_gate (id, next_send_at) VALUES (1, '1970-01-01T00:00:00Z') ON CONFLICT (id) DO NOTHING`)
-  const row = await trx<GateRow>('email_send_gate').where({ id: 1 }).forUpdate().first()
-  if (!row) throw new Error('email_send_gate row missing')
-  return row
+/**
+ * Lock the gate row and read it, with the gate's clock when it is the database's: one statement
+ * (three when the row is missing). The clock is read with the row, so after a wait for the lock
+ * it may be a little early: an earlier instant only grants less, and holds end a little sooner.
+ */
+async function lockGate(trx: Knex.Transaction, now: GateNow | 'unused'): Promise<{ row: GateRow; now: Date | null }> {
+  const read = async () => {
+    const sql = `SELECT *${now === 'database' ? ', clock_timestamp() AS clock_now' : ''} FROM email_send_gate WHERE id = 1 FOR UPDATE`
+    const r = await trx.raw<{ rows: (GateRow & { clock_now?: Date })[] }>(sql)
+    return r.rows[0]
+  }
+  let found = await read()
+  if (!found) {
+    // The row is created by the migration; recreated here if a test or an operator emptied the table.
+    await trx.raw(`INSERT INTO email_send_gate (id, next_send_at) VALUES (1, '1970-01-01T00:00:00Z') ON CONFLICT (id) DO NOTHING`)
+    found = await read()
+  }
+  if (!found) throw new Error('email_send_gate row missing')
+  const { clock_now: clockNow, ...row } = found
+  return { row, now: now === 'database' ? clockNow! : now === 'unused' ? null : now }
 }
 
 function holdOf(row: GateRow, now: Date): GateState['hold'] {
@@ -65,8 +80,8 @@ function holdOf(row: GateRow, now: Date): GateState['hold'] {
  */
 export async function takeSendSlot(db: Knex, opts: { rate: number | undefined; now: GateNow; probeMs: number }): Promise<SlotResult> {
   return db.transaction(async (trx) => {
-    const row = await lockGate(trx)
-    const now = await nowOf(trx, opts.now)
+    const { row, now: at } = await lockGate(trx, opts.now)
+    const now = at!
     const hold = holdOf(row, now)
     if (hold && hold.until > now) return { granted: false, waitMs: hold.until.getTime() - now.getTime(), hold }
     if (opts.rate !== undefined && row.next_send_at > now) {
@@ -76,15 +91,15 @@ export async function takeSendSlot(db: Knex, opts: { rate: number | undefined; n
     if (opts.rate !== undefined) patch.next_send_at = new Date(now.getTime() + 1000 / opts.rate)
     if (hold && hold.kind === 'paused') patch.hold_until = new Date(now.getTime() + opts.probeMs)
     if (Object.keys(patch).length) await trx('email_send_gate').where({ id: 1 }).update(patch)
-    return { granted: true, at: now }
+    return row.hold_kind || row.alarm_since ? { granted: true, at: now, hadHold: true } : { granted: true, at: now }
   })
 }
 
 /** Stop every send until `forMs` from now. A `paused` hold also starts the alarm (kept until a send succeeds). */
 export async function holdSending(db: Knex, opts: { kind: HoldKind; forMs: number; reason: string; now: GateNow }): Promise<GateState> {
   return db.transaction(async (trx) => {
-    const row = await lockGate(trx)
-    const now = await nowOf(trx, opts.now)
+    const { row, now: at } = await lockGate(trx, opts.now)
+    const now = at!
     const until = new Date(now.getTime() + opts.forMs)
     const alarmSince = opts.kind === 'paused' ? (row.alarm_since ?? now) : row.alarm_since
     await trx('email_send_gate').where({ id: 1 }).update({ hold_until: until, hold_kind: opts.kind, hold_reason: opts.reason.slice(0, 500), alarm_since: alarmSince })
@@ -98,7 +113,7 @@ export async function clearHold(db: Knex): Promise<GateState['hold']> {
   const peek = await db<GateRow>('email_send_gate').where({ id: 1 }).first()
   if (!peek || (!peek.hold_kind && !peek.alarm_since)) return null
   return db.transaction(async (trx) => {
-    const row = await lockGate(trx)
+    const { row } = await lockGate(trx, 'unused')
     if (!row.hold_kind && !row.alarm_since) return null
     await trx('email_send_gate').where({ id: 1 }).update({ hold_until: null, hold_kind: null, hold_reason: null, alarm_since: null })
     return row.hold_kind && row.hold_until ? { kind: row.hold_kind, until: row.hold_until, reason: row.hold_reason, alarmSince: row.alarm_since } : null
