@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { SqlFragment } from '../shared/lease-queue.ts'
 
 /**
  * The email repository: the statements on `email_outbox` and `email_feedback_events` that the
@@ -146,4 +147,87 @@ export async function insertFeedbackEvent(
     .ignore()
     .returning('sns_message_id')
   return fresh.length > 0
+}
+
+// ---- the worker's reads and writes folded into its claim and its record ----------------------
+
+/**
+ * What the email worker reads with each row it claims, in the claim's statement (the lease
+ * queue's `alsoRead` over the claimed rows, `claimed`): the recipient's suppression, the state,
+ * expiry and link id of the row's invitation, and the shared send gate (its hold, its alarm and
+ * its clock). `gateNow`: the instant to judge the gate by, or null for the database's clock.
+ * Columns from the migrations: email_suppressions (email is stored lower-case; outbox addresses
+ * are normalised ASCII, so `lower` here is JavaScript's `toLowerCase`), invitations,
+ * email_send_gate (one row, id 1; missing only when emptied: then `gate_found` is false).
+ */
+export function outboxClaimReads(gateNow: Date | null): { columns: SqlFragment; joins: SqlFragment } {
+  return {
+    columns: {
+      sql: `s.reason AS suppressed_reason, s.detail AS suppressed_detail,
+        i.state AS invitation_state, i.expires_at AS invitation_expires_at, i.link_id AS invitation_link_id,
+        g.id IS NOT NULL AS gate_found, g.hold_kind AS gate_hold_kind, g.alarm_since AS gate_alarm_since,
+        ${gateNow ? '?::timestamptz' : 'clock_timestamp()'} AS gate_now`,
+      bindings: gateNow ? [gateNow] : [],
+    },
+    joins: {
+      sql: `LEFT JOIN email_suppressions s ON s.email = lower(claimed.to_email)
+        LEFT JOIN invitations i ON i.id = claimed.invitation_id
+        LEFT JOIN email_send_gate g ON g.id = 1`,
+      bindings: [],
+    },
+  }
+}
+
+/** The facts `outboxClaimReads` adds to a claimed row. */
+export interface OutboxClaimFacts {
+  suppressed_reason: string | null
+  suppressed_detail: string | null
+  /** Null when the row names no invitation, or it is gone. */
+  invitation_state: string | null
+  invitation_expires_at: Date | null
+  invitation_link_id: string | null
+  gate_found: boolean
+  gate_hold_kind: string | null
+  gate_alarm_since: Date | null
+  /** The gate's clock at the claim. */
+  gate_now: Date
+}
+
+/**
+ * The claim's filter while the send gate is held (a quota or pause hold whose time has not come):
+ * nothing is claimed then, in the claim's own statement (no read of the gate before it).
+ */
+export function gateNotHeldSql(gateNow: Date | null): SqlFragment {
+  return {
+    sql: `NOT EXISTS (SELECT 1 FROM email_send_gate g WHERE g.id = 1 AND g.hold_kind IS NOT NULL AND g.hold_until > ${gateNow ? '?::timestamptz' : 'clock_timestamp()'})`,
+    bindings: gateNow ? [gateNow] : [],
+  }
+}
+
+/** How an email's invitation is told of the outcome (its delivery columns). */
+export interface DeliveryOutcome {
+  status: 'sent' | 'failed'
+  detail: string | null
+  /** Set (or cleared with null) when given; left as it is when undefined. */
+  messageId?: string | null
+}
+
+/**
+ * Close an outbox row and tell its invitation, in ONE statement and without a transaction:
+ * `completing` (the lease queue's `completing`, returning `invitation_id`) closes the row only while
+ * the worker's claim holds, and the invitation's delivery columns are set only for a row it
+ * closed (a data-modifying CTE: both happen, or neither). True when the row was closed.
+ */
+export async function recordOutboxOutcome(db: Db, completing: SqlFragment, delivery: DeliveryOutcome): Promise<boolean> {
+  const sets = ['delivery_status = ?', 'delivery_detail = ?']
+  const bindings: Knex.Value[] = [delivery.status, delivery.detail]
+  if (delivery.messageId !== undefined) {
+    sets.push('delivery_message_id = ?')
+    bindings.push(delivery.messageId)
+  }
+  const sql = `WITH done AS (${completing.sql}),
+    delivered AS (UPDATE invitations SET ${sets.join(', ')} WHERE id IN (SELECT invitation_id FROM done WHERE invitation_id IS NOT NULL) RETURNING id)
+    SELECT count(*)::int AS closed FROM done`
+  const { rows } = await db.raw<{ rows: { closed: number }[] }>(sql, [...completing.bindings, ...bindings] as Knex.RawBinding[])
+  return (rows[0]?.closed ?? 0) > 0
 }

@@ -1,12 +1,11 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import { brandingOf, type Deps } from '../deps.ts'
-import { findInvitation, setInvitationDelivery } from '../invitations/invitation-repository.ts'
 import { invitationUrl } from '../invitations/links.ts'
 import { EmailSendError, type EmailSender } from '../ports/email.ts'
 import { leaseQueue, type LeaseClaim } from '../shared/lease-queue.ts'
 import type { EmailKind, EmailPayload } from './outbox.ts'
+import { gateNotHeldSql, outboxClaimReads, recordOutboxOutcome, type DeliveryOutcome, type OutboxClaimFacts } from './outbox-repository.ts'
 import { clearHold, holdSending, readGate, takeSendSlot, type GateNow, type GateState } from './send-gate.ts'
-import { findSuppression } from './suppressions.ts'
 import { renderEmail } from './templates.ts'
 
 export interface EmailWorkerOptions {
@@ -64,6 +63,12 @@ interface OutboxRow {
   /** New for every claim: the fence on every update this worker makes to the row. */
   claim_token: string
 }
+
+/**
+ * A row as this worker claimed it: with the facts read in the claim's statement, and until when
+ * the worker's lease runs (the claim's instant plus the lease; moved on by each renewal).
+ */
+type ClaimedRow = OutboxRow & OutboxClaimFacts & { leaseUntil: Date }
 
 /**
  * The outbox on the shared lease queue (src/shared/lease-queue.ts). A row is due when it is
@@ -131,7 +136,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   const sendTimeoutMs = opts.sendTimeoutMs ?? 15_000
   const stopWaitMs = opts.stopWaitMs ?? 2_000
   if (sendTimeoutMs * 2 > lockMs) {
-    // The lease is renewed just before a send; a send allowed to outlive it could be sent twice.
+    // Just before a send, the lease has three quarters left or is renewed; a send allowed to outlive it could be sent twice.
     throw new Error(`email worker: the send deadline (${sendTimeoutMs} ms) must be at most half the lease (${lockMs} ms)`)
   }
   const gateNow = (): GateNow => (opts.gateClock === 'deps' ? deps.clock.now() : 'database')
@@ -150,13 +155,33 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   let shutdown = new AbortController()
   const active = new Set<Promise<void>>()
 
-  async function claim(limit: number): Promise<OutboxRow[]> {
-    return outboxQueue.claim<OutboxRow>(deps.db, { now: deps.clock.now(), leaseMs: lockMs, limit })
+  /**
+   * Claim up to `limit` due rows, in one statement that also reads what handling them needs: each
+   * row's suppression and invitation, and the send gate. Nothing is claimed while the gate is
+   * held (a quota or pause hold whose time has not come), so no separate read of the gate first.
+   */
+  async function claim(limit: number): Promise<ClaimedRow[]> {
+    const now = deps.clock.now()
+    const fixed = gateNow()
+    const gateAt = fixed === 'database' ? null : fixed
+    const rows = await outboxQueue.claim<OutboxRow & OutboxClaimFacts>(deps.db, { now, leaseMs: lockMs, limit, filter: gateNotHeldSql(gateAt), alsoRead: outboxClaimReads(gateAt) })
+    const leaseUntil = new Date(now.getTime() + lockMs)
+    return rows.map((row) => ({ ...row, leaseUntil }))
   }
 
-  /** Extend our lease just before sending; false when another worker has taken the row over. */
-  async function renewLease(row: OutboxRow): Promise<boolean> {
-    return outboxQueue.renew(deps.db, [claimOf(row)], new Date(deps.clock.now().getTime() + lockMs))
+  /**
+   * Make sure the lease lasts through a send: renewed (one statement) only once a quarter of it
+   * has passed since the claim or the last renewal. Until then at least three quarters remain,
+   * more than a send's deadline (at most half the lease), and no other worker can have claimed
+   * the row (it is not due before the lease runs out). False when another worker has taken the row over.
+   */
+  async function keepLease(row: ClaimedRow): Promise<boolean> {
+    const now = deps.clock.now().getTime()
+    if (row.leaseUntil.getTime() - now > (lockMs * 3) / 4) return true
+    const until = new Date(now + lockMs)
+    if (!(await outboxQueue.renew(deps.db, [claimOf(row)], until))) return false
+    row.leaseUntil = until
+    return true
   }
 
   /** Give a claimed row back untouched (a hold, a shutdown): the attempt does not count. */
@@ -164,13 +189,18 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     await outboxQueue.release(deps.db, [claimOf(row)], at, { attempts: row.attempts - 1, ...(lastError ? { last_error: lastError.slice(0, 500) } : {}) })
   }
 
+  /**
+   * Close the row (sent: `note` null; failed: the note) and set its invitation's delivery columns,
+   * if the claim still holds: one statement. False when the claim had passed to another worker.
+   */
+  async function close(row: OutboxRow, note: string | null, extra: Record<string, unknown>, delivery: DeliveryOutcome): Promise<boolean> {
+    const completing = outboxQueue.completing(deps.db, [claimOf(row)], deps.clock.now(), note, extra, ['invitation_id'])
+    return completing ? recordOutboxOutcome(deps.db, completing, delivery) : false
+  }
+
   /** Close the row as failed (and say so on its invitation), if the claim still holds. */
   async function fail(row: OutboxRow, reason: string): Promise<boolean> {
-    return deps.db.transaction(async (trx) => {
-      const n = await outboxQueue.complete(trx, [claimOf(row)], deps.clock.now(), reason)
-      if (n === 1 && row.invitation_id) await setInvitationDelivery(trx, row.invitation_id, { status: 'failed', detail: reason.slice(0, 500) })
-      return n === 1
-    })
+    return close(row, reason, {}, { status: 'failed', detail: reason.slice(0, 500) })
   }
 
   function lostClaim(row: OutboxRow, what: string): 'lost' {
@@ -185,40 +215,47 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     return 'parked'
   }
 
-  async function linkFor(row: OutboxRow): Promise<{ link: string | null; expiresAt: string | null; dead: string | null }> {
+  /** The row's link (from the invitation facts its claim read), or why it must not be sent. */
+  function linkFor(row: ClaimedRow): { link: string | null; expiresAt: string | null; dead: string | null } {
     if (!row.invitation_id) return { link: null, expiresAt: null, dead: null }
-    const inv = await findInvitation(deps.db, row.invitation_id)
-    if (!inv || inv.state !== 'pending') return { link: null, expiresAt: null, dead: 'superseded: the link changed before sending' }
-    if (inv.expires_at <= deps.clock.now()) return { link: null, expiresAt: null, dead: 'expired: the link expired before it could be sent' }
-    return { link: invitationUrl(deps.config.publicBaseUrl, deps.config.inviteSecret, inv.link_id), expiresAt: inv.expires_at.toISOString(), dead: null }
+    if (row.invitation_state !== 'pending' || !row.invitation_link_id || !row.invitation_expires_at) {
+      return { link: null, expiresAt: null, dead: 'superseded: the link changed before sending' }
+    }
+    if (row.invitation_expires_at <= deps.clock.now()) return { link: null, expiresAt: null, dead: 'expired: the link expired before it could be sent' }
+    return { link: invitationUrl(deps.config.publicBaseUrl, deps.config.inviteSecret, row.invitation_link_id), expiresAt: row.invitation_expires_at.toISOString(), dead: null }
   }
 
   /**
    * Wait for a send slot; 'held' when the gate is held (quota, paused), 'lost' when the lease
-   * went, 'stopping' when the worker is shutting down.
+   * went, 'stopping' when the worker is shutting down. `hadHold`: the gate had a hold or an
+   * alarm when the slot was granted (a successful send then clears it).
    */
-  async function waitForSlot(row: OutboxRow): Promise<'go' | 'held' | 'lost' | 'stopping'> {
+  async function waitForSlot(row: ClaimedRow): Promise<{ slot: 'go' | 'held' | 'lost' | 'stopping'; hadHold?: boolean }> {
     for (;;) {
-      if (stopping) return 'stopping'
-      const slot = (await freeSlot()) ?? (await takeSendSlot(deps.db, { rate, now: gateNow(), probeMs }))
+      if (stopping) return { slot: 'stopping' }
+      const slot = freeSlot(row) ?? (await takeSendSlot(deps.db, { rate, now: gateNow(), probeMs }))
       if (slot.granted) {
         // The grant instant, from the shared gate's clock: shows the pacing across replicas.
         log.debug({ outboxId: String(row.id), slotAt: slot.at.toISOString() }, 'send slot granted')
-        return (await renewLease(row)) ? 'go' : 'lost'
+        return (await keepLease(row)) ? { slot: 'go', hadHold: slot.hadHold === true } : { slot: 'lost' }
       }
-      if (slot.hold) return 'held'
-      // Wait, but never past half the lease without renewing it, and look up now and then so a
-      // shutdown is not kept waiting for a slot far ahead.
+      if (slot.hold) return { slot: 'held' }
+      // Wait, but never so long that the lease could run short unseen, and look up now and then
+      // so a shutdown is not kept waiting for a slot far ahead.
       await sleep(Math.min(slot.waitMs, lockMs / 2, 1_000))
-      if (!(await renewLease(row))) return 'lost'
+      if (!(await keepLease(row))) return { slot: 'lost' }
     }
   }
 
-  async function handle(row: OutboxRow): Promise<Outcome> {
+  async function handle(row: ClaimedRow): Promise<Outcome> {
     const id = String(row.id)
-    const suppressed = await findSuppression(deps.db, row.to_email)
-    if (suppressed) return park(row, `suppressed: ${suppressed.reason}${suppressed.detail ? ` (${suppressed.detail})` : ''}`, 'suppressed')
-    const { link, expiresAt, dead } = await linkFor(row)
+    // The suppression and the link are judged from what the claim read. That is as fresh as it
+    // needs to be: the claim is the moment this worker decides to send the row, and the running
+    // worker claims a row only when a lane is free to send it at once. The per-email reads this
+    // replaces also came before the wait for a send slot; a bounce or a new link recorded after
+    // the decision is the same race as one recorded while the provider has the email.
+    if (row.suppressed_reason) return park(row, `suppressed: ${row.suppressed_reason}${row.suppressed_detail ? ` (${row.suppressed_detail})` : ''}`, 'suppressed')
+    const { link, expiresAt, dead } = linkFor(row)
     if (dead) {
       // The link was replaced, used, revoked or expired before we got to it: its email would only confuse.
       const n = await outboxQueue.complete(deps.db, [claimOf(row)], deps.clock.now(), dead)
@@ -226,14 +263,14 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       log.info({ outboxId: id, kind: row.kind, reason: dead }, 'email skipped')
       return 'parked'
     }
-    const slot = await waitForSlot(row)
-    if (slot === 'lost') {
+    const waited = await waitForSlot(row)
+    if (waited.slot === 'lost') {
       log.warn({ outboxId: id }, 'lease lost before sending; another worker has this email')
       return 'lost'
     }
-    if (slot === 'held' || slot === 'stopping') {
+    if (waited.slot === 'held' || waited.slot === 'stopping') {
       await release(row, deps.clock.now())
-      return slot === 'held' ? 'held' : 'released'
+      return waited.slot === 'held' ? 'held' : 'released'
     }
     const content = renderEmail(row.kind, { ...row.payload, expiresAt: expiresAt ?? row.payload.expiresAt }, link, brandingOf(deps.config))
     let messageId: string
@@ -255,8 +292,12 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     if (!(await recordSent(row, messageId))) return lostClaim(row, `email sent (${messageId})`)
     metrics.sent.inc()
     log.info({ outboxId: id, kind: row.kind, messageId }, 'email sent')
-    const cleared = await clearHold(deps.db).catch(() => null)
-    if (cleared) log.warn({ wasHeld: cleared.kind, reason: cleared.reason }, 'email sending resumed')
+    // A send that succeeds ends a hold (and its alarm): only one seen on the gate when the slot
+    // was granted can be ours to end, so with none seen there is nothing to read or clear.
+    if (waited.hadHold) {
+      const cleared = await clearHold(deps.db).catch(() => null)
+      if (cleared) log.warn({ wasHeld: cleared.kind, reason: cleared.reason }, 'email sending resumed')
+    }
     return 'sent'
   }
 
@@ -294,12 +335,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   async function recordSent(row: OutboxRow, messageId: string): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const now = deps.clock.now()
-        return await deps.db.transaction(async (trx) => {
-          const n = await outboxQueue.complete(trx, [claimOf(row)], now, null, { message_id: messageId })
-          if (n === 1 && row.invitation_id) await setInvitationDelivery(trx, row.invitation_id, { status: 'sent', messageId, detail: null })
-          return n === 1
-        })
+        return await close(row, null, { message_id: messageId }, { status: 'sent', messageId, detail: null })
       } catch (err) {
         if (attempt >= 60) throw err
         log.warn({ outboxId: String(row.id), messageId, err: err instanceof Error ? err.message : String(err) }, 'email sent but not yet recorded; retrying')
@@ -351,7 +387,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   }
 
   /** Handle one claimed row; an outage (the database away) is logged, and the lease brings the row back. */
-  async function handleSafely(row: OutboxRow): Promise<Outcome | 'error'> {
+  async function handleSafely(row: ClaimedRow): Promise<Outcome | 'error'> {
     try {
       return await handle(row)
     } catch (err) {
@@ -361,42 +397,20 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   }
 
   /**
-   * The gate row's hold and the gate's clock, in one statement and without a lock. (readGate
-   * takes two statements, takeSendSlot a locking transaction of five: per email, they were most of
-   * the worker's round trips.) Null when the row is missing: takeSendSlot recreates it.
+   * Without a rate limit and with neither hold nor alarm on the gate when the row was claimed,
+   * takeSendSlot would lock the row, find nothing to change and grant the slot: the claim's read
+   * of the gate gives the same answer with no statement. Null (ask takeSendSlot) when there is a
+   * rate to keep or any hold, expired or not (a paused hold's probe must be taken under the lock,
+   * so only one replica probes), or the gate row is missing (takeSendSlot recreates it). A hold
+   * set by another replica after the claim is met by this send as by any send already under way:
+   * the provider refuses it, and the row is held and handed back.
    */
-  async function peekGate(): Promise<{ kind: string | null; until: Date | null; now: Date } | null> {
-    const fixed = gateNow()
-    const sql =
-      fixed === 'database'
-        ? 'SELECT hold_kind, hold_until, clock_timestamp() AS now FROM email_send_gate WHERE id = 1'
-        : 'SELECT hold_kind, hold_until FROM email_send_gate WHERE id = 1'
-    const r = await deps.db.raw<{ rows: { hold_kind: string | null; hold_until: Date | null; now?: Date }[] }>(sql)
-    const row = r.rows[0]
-    if (!row) return null
-    return { kind: row.hold_kind, until: row.hold_until, now: fixed === 'database' ? row.now! : fixed }
-  }
-
-  /**
-   * Without a rate limit and with no hold on the gate, takeSendSlot would lock the row, find
-   * nothing to change and grant the slot: the same answer is read here without the lock. Null
-   * (ask takeSendSlot) when there is a rate to keep or any hold, expired or not (a paused hold's
-   * probe must be taken under the lock, so only one replica probes).
-   */
-  async function freeSlot(): Promise<{ granted: true; at: Date } | null> {
-    if (rate !== undefined) return null
-    const gate = await peekGate()
-    return gate && gate.kind === null ? { granted: true, at: gate.now } : null
-  }
-
-  /** Same answer as `readGate(…).hold` with its `until` still ahead, in one statement. */
-  async function gateIsHeld(): Promise<boolean> {
-    const gate = await peekGate()
-    return gate !== null && gate.kind !== null && gate.until !== null && gate.until > gate.now
+  function freeSlot(row: ClaimedRow): { granted: true; at: Date; hadHold?: true } | null {
+    if (rate !== undefined || !row.gate_found || row.gate_hold_kind !== null || row.gate_alarm_since !== null) return null
+    return { granted: true, at: row.gate_now }
   }
 
   async function drainOnce(): Promise<number> {
-    if (await gateIsHeld()) return 0
     const rows = await claim(batchSize)
     let heldSeen = false
     const queue = [...rows]
@@ -438,7 +452,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     while (running) {
       try {
         const free = concurrency - active.size
-        if (free > 0 && !(await gateIsHeld()) && running) {
+        if (free > 0 && running) {
           for (const row of await claim(Math.min(free, batchSize))) {
             const lane: Promise<void> = handleSafely(row).then(() => {
               active.delete(lane)
