@@ -24,6 +24,7 @@ import { ErrorCode, WebClient, type RetryOptions, type WebAPICallResult, type We
 import { z } from 'zod'
 import type { Deps } from '../../src/deps.ts'
 import { disableSlackInstallation, findSlackInstallation, refreshSlackBotToken, type SlackBotTokens, type SlackInstallationKey } from '../../src/installations/slack-installations.ts'
+import { slackFetch } from './http-fetch.ts'
 import { quietSlackLogger } from './bolt-logger.ts'
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 
@@ -142,7 +143,7 @@ export function createSlackWorkspaces(deps: Deps, config: SlackConfig, opts: Sla
   const webApiMs = opts.webApiMs ?? SLACK_CALL_TIMEOUT_MS
   const maxClients = opts.maxClients ?? 500
   const rotateWithinMs = opts.rotateWithinMs ?? ROTATE_WITHIN_MS
-  const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, ...opts.clientOptions }
+  const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, fetch: slackFetch, ...opts.clientOptions }
   const writeOptions: WebClientOptions = { ...readOptions, ...WRITE_POLICY }
 
   /**
