@@ -100,6 +100,22 @@ describe('statements per email', () => {
     expect(await db.knex('email_send_gate').first('hold_kind', 'hold_until')).toEqual({ hold_kind: null, hold_until: null })
   })
 
+  test('with a rate: per email, only the gate\'s locked slot transactions and the record', async () => {
+    const n = 4
+    for (let i = 0; i < n; i++) await inviteUser(deps, seed, `r${i}@x.test`)
+    const sender = recordingSender()
+    // One lane on the test's clock: every email after the first finds the slot 1/rate ahead once,
+    // waits (the clock moves on), and takes it.
+    const worker = createEmailWorker({ deps, sender, maxSendRate: 10, gateClock: 'deps', concurrency: 1, sleep: async (ms) => void deps.clock.advance(ms) })
+    const { result, sql } = await statementsDuring(() => worker.drainOnce())
+    expect(result).toBe(n)
+    expect(sender.sent).toHaveLength(n)
+    // A granted slot: BEGIN, the locked read, the update, COMMIT. A refused one: no update. Then the record.
+    const slotGranted = 4
+    const slotRefused = 3
+    expect(sql, sql.join('\n')).toHaveLength(1 + n * (slotGranted + 1) + (n - 1) * slotRefused)
+  })
+
   test('with a rate, a long wait for the slot renews the lease only as it runs short, and a lost claim is not sent', async () => {
     await inviteUser(deps, seed, 'bob@x.test')
     await inviteUser(deps, seed, 'carol@x.test')
