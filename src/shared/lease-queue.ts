@@ -154,6 +154,11 @@ export function leaseQueue(spec: LeaseQueueSpec): LeaseQueue {
     held,
     async renew(db: Knex, claims: readonly LeaseClaim[], until: Date): Promise<boolean> {
       if (claims.length === 0) return true
+      if (claims.length === 1) {
+        // One row: the update is all or nothing by itself, no transaction needed.
+        const rows = held(db, claims)
+        return rows ? (await rows.update({ [spec.leaseColumn]: until })) === 1 : false
+      }
       return db
         .transaction(async (trx) => {
           const rows = held(trx, claims)
