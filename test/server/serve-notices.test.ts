@@ -7,15 +7,17 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { openDatabase } from '../../src/db/open-database.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
-import { BIN, childEnv, run, waitFor } from '../support/serve.ts'
+import { runCli } from '../support/cli.ts'
+import { BIN, childEnv, waitFor } from '../support/serve.ts'
 
 /**
  * The notices worker inside a real `inviteops serve` (the composition root wires it when Slack is
  * configured): an operator links a workspace with a notice channel, an administrator invites
  * someone, the link expires, the server starts, and its first round posts the expiry notice to
- * Slack's Web API (a local HTTP server here, via SLACK_API_URL). The link is expired by moving its
- * expiry into the past in the data directory between the CLI and the server (no process is
- * running then), rather than by waiting out a short INVITE_TTL in real time.
+ * Slack's Web API (a local HTTP server here, via SLACK_API_URL). The CLI commands and the expiry
+ * run before the server starts, in this process, on the data directory's database opened once
+ * here; the link is expired by moving its expiry into the past, rather than by waiting out a short
+ * INVITE_TTL in real time.
  */
 let dataDir: string
 let slack: Server
@@ -54,12 +56,16 @@ afterAll(async () => {
 })
 
 test('serve posts one expiry notice to the linked channel, then stops cleanly on SIGTERM', async () => {
-  expect((await run(['accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin'], env())).code).toBe(0)
-  expect((await run(['slack', 'connect', '--team', 'T0NOTICES', '--account', 'Acme', '--channel', 'C0NOTICES'], env())).code).toBe(0)
-  const added = await run(['run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith'], env())
-  expect(added.out).toContain('Invited bob@acme.test')
+  // The operator's and the administrator's CLI commands run in this process, beside the one
+  // PGlite that holds DATA_DIR here (they connect to it as the CLI does to a running server):
+  // one database start instead of one per command.
   const data = await openDatabase({ dataDir, embeddedMode: 'exclusive', logger: silentLogger })
   try {
+    const cli = (...argv: string[]) => runCli({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, ...argv)
+    expect((await cli('accounts', 'create', '--name', 'Acme', '--admin', 'alice@acme.test', '--admin-name', 'Alice Admin')).code).toBe(0)
+    expect((await cli('slack', 'connect', '--team', 'T0NOTICES', '--account', 'Acme', '--channel', 'C0NOTICES')).code).toBe(0)
+    const added = await cli('run', '--account', 'Acme', '--as', 'alice@acme.test', '--', 'add', 'bob@acme.test', '--name', 'Bob Smith')
+    expect(added.out).toContain('Invited bob@acme.test')
     // Sent eight days ago, valid for seven: expired a day ago.
     const moved = await data.knex('invitations').where({ state: 'pending' }).update({ created_at: data.knex.raw("now() - interval '8 days'"), expires_at: data.knex.raw("now() - interval '1 day'") })
     expect(moved).toBe(1)
@@ -90,4 +96,4 @@ test('serve posts one expiry notice to the linked channel, then stops cleanly on
     expect(await exited).toBe(0)
   }
   expect(posted).toHaveLength(1) // one notice, however many rounds ran
-}, 120_000) // four processes start PGlite one after another: well over vitest's 30 s on a loaded machine
+}, 120_000) // PGlite starts here, then in the server: over vitest's 30 s on a loaded machine
