@@ -21,8 +21,8 @@ let baselineCompilerChosen = false
  * TurboFan compiles Postgres's largest functions (the executor, the parser) on background threads,
  * each compile using up to about 40 MB of scratch memory, several at once, and the C allocator keeps
  * that memory once they are done. A restarted server held 45 to 65 MB of it when ready and more
- * after traffic; with Liftoff alone it starts at about 170 MB instead of about 235 MB, with half the
- * start-up CPU, for about 15 to 25 % more CPU per command once TurboFan would have warmed up
+ * after traffic; with Liftoff alone it starts at about 165 MB instead of about 235 MB, with half the
+ * start-up CPU, for 10 to 30 % more CPU per command once TurboFan would have warmed up
  * (docs/performance.md).
  *
  * It is a process-wide V8 setting and applies to modules compiled after it: it is set before PGlite
