@@ -6,7 +6,8 @@
  * none: in a fresh clone (CI runs `npm ci`, which starts with an empty node_modules) that put small
  * but slow files, the ones that spawn servers, at the very end. So a file's duration comes from
  * vitest's own record when there is one (the last run on this machine), and otherwise from
- * test/support/file-durations.json, committed, as the file-timing reporter wrote it:
+ * test/support/file-durations.json, committed, in the file-timing reporter's format (only each
+ * file's `file` and `totalMs` are read; the committed one keeps just those):
  *
  *   FILE_TIMING_JSON=test/support/file-durations.json npx vitest run \
  *     --reporter=default --reporter=./test/support/file-timing-reporter.ts
