@@ -3,8 +3,8 @@
  * ones and the run does not end with one worker busy on a slow file while the others sit idle.
  *
  * vitest orders by the durations it recorded in node_modules/.vite, and by file size where it has
- * none: in a fresh clone (CI runs `npm ci`, which starts with an empty node_modules) that put small
- * but slow files, the ones that spawn servers, at the very end. So a file's duration comes from
+ * none: in a fresh clone (CI runs `npm ci`, which starts with an empty node_modules) that started
+ * small but slow files, the ones that spawn servers, late in the run. So a file's duration comes from
  * vitest's own record when there is one (the last run on this machine), and otherwise from
  * test/support/file-durations.json, committed, in the file-timing reporter's format (only each
  * file's `file` and `totalMs` are read; the committed one keeps just those):
