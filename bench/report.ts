@@ -128,7 +128,7 @@ export function goals(r: RunResults): Goal[] {
         unit: (n) => `${fmt(n, 0)}/s`,
         base: bare?.rps ?? Number.NaN,
         ok: (_, ratio) => ratio >= 0.5,
-        why: () => `beyond bare Bolt's ack, every command records its delivery (the duplicate guard) and is queued for the work after the ack${queued}`,
+        why: () => `beyond bare Bolt's ack, every command is parsed, checked against the in-process duplicate guard and queued for the work after the ack${queued}, its email worker included (the work competes with the acks for the one thread)`,
         unmeasured,
       }),
     )
