@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, expect, test } from 'vitest'
+import { logWasmCompilerChoice, useBaselineWasmCompiler, v8OptionName, wasmCompilerChoice } from '../../src/db/pglite-server.ts'
+import type { Logger } from '../../src/ports/logger.ts'
 
 /**
  * PGlite's WebAssembly is compiled by V8's baseline compiler only (src/db/pglite-server.ts,
@@ -59,4 +61,43 @@ test("a WebAssembly compiler option given to node is the operator's and is left 
   expect(code, trace.slice(-2000)).toBe(0)
   // V8's default: the start's hot functions are recompiled by TurboFan.
   expect(count(trace, 'TurboFan')).toBeGreaterThan(0)
+})
+
+test('V8 option names are read as V8 reads them: one or two dashes, `_` as `-`, a `no` prefix with or without a separator', () => {
+  for (const arg of ['--liftoff-only', '--liftoff_only', '-liftoff-only', '--no-liftoff-only', '--no_liftoff_only', '--noliftoff-only', '--noliftoff_only=true']) {
+    expect(v8OptionName(arg), arg).toBe('liftoff-only')
+  }
+  expect(v8OptionName('--nowasm_tier_up')).toBe('wasm-tier-up')
+  expect(v8OptionName('--trace-wasm-compilation-times')).toBe('trace-wasm-compilation-times')
+  expect(v8OptionName('--')).toBeNull()
+  expect(v8OptionName('select 1')).toBeNull()
+})
+
+test("any spelling of a liftoff or wasm option given to node leaves V8's default; other options do not", () => {
+  for (const arg of ['--no-liftoff-only', '--no_liftoff', '--noliftoff', '-liftoff-only', '--nowasm-tier-up', '--wasm_lazy_compilation', '--no-wasm-dynamic-tiering']) {
+    const choice = wasmCompilerChoice(['--enable-source-maps', arg], 'x64')
+    expect(choice.liftoffOnly, arg).toBe(false)
+    expect(choice.reason).toContain(arg)
+  }
+  for (const argv of [[], ['--enable-source-maps', '--trace-wasm-compilation-times', '--max-old-space-size=256']]) {
+    expect(wasmCompilerChoice(argv, 'x64').liftoffOnly).toBe(true)
+    expect(wasmCompilerChoice(argv, 'arm64').liftoffOnly).toBe(true)
+  }
+})
+
+test('Liftoff-only on x64 and arm64 alone: elsewhere V8 keeps its default, since under the flag a function Liftoff cannot compile stops the process', () => {
+  for (const arch of ['arm', 'ia32', 'ppc64', 's390x', 'riscv64', 'loong64']) {
+    const choice = wasmCompilerChoice([], arch)
+    expect(choice.liftoffOnly, arch).toBe(false)
+    expect(choice.reason).toContain(arch)
+  }
+})
+
+test('the mode in force and why is logged once per process, at info', () => {
+  const infos: unknown[][] = []
+  const logger: Logger = { info: (...a) => void infos.push(a), warn() {}, error() {}, debug() {}, child: () => logger }
+  const choice = logWasmCompilerChoice(logger)
+  logWasmCompilerChoice(logger)
+  expect(choice).toBe(useBaselineWasmCompiler())
+  expect(infos).toEqual([[{ wasmCompiler: choice.liftoffOnly ? 'liftoff-only' : 'v8-default', reason: choice.reason }, expect.stringContaining('WebAssembly')]])
 })
