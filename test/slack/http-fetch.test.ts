@@ -1,20 +1,31 @@
 /**
  * The Web API clients' `fetch` (adapters/slack/http-fetch.ts) against a real HTTP server on
  * loopback: what it sends, and that it answers as `fetch` does (status, headers, body; a refused
- * connection, a redirect and an abort reject the way `fetch` rejects them).
+ * connection, a redirect and an abort reject the way `fetch` rejects them); its limit on an
+ * answer's size, its second try when a kept-alive connection is dropped under a request, and its
+ * hand-over to the global `fetch` when a proxy is configured.
  */
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import zlib from 'node:zlib'
-import { afterEach, describe, expect, it } from 'vitest'
-import { slackFetch } from '../../adapters/slack/http-fetch.ts'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { MAX_ANSWER_BYTES, slackFetch } from '../../adapters/slack/http-fetch.ts'
 
 type Seen = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
 
 let server: http.Server | null = null
 
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NODE_USE_ENV_PROXY'] as const
+
+beforeEach(() => {
+  // Whatever the machine running the tests has set, these tests are about the direct path.
+  for (const name of PROXY_VARIABLES) vi.stubEnv(name, undefined)
+})
+
 afterEach(async () => {
+  vi.unstubAllEnvs()
+  vi.restoreAllMocks()
   server?.closeAllConnections()
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
   server = null
@@ -99,5 +110,122 @@ describe('slackFetch', () => {
     })
     const error = await slackFetch(`${base}/api/chat.postMessage`, { ...form, signal: controller.signal }).catch((e: unknown) => e)
     expect((error as Error).name).toBe('TimeoutError')
+  })
+
+  it('an answer larger than MAX_ANSWER_BYTES rejects as it arrives, with a cause that says so (the server is not read to its end)', async () => {
+    let closed: () => void = () => {}
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve))
+    const { base } = await serve((_req, res) => {
+      // An answer without end: 64 KiB at a time for as long as the client reads.
+      res.writeHead(200, { 'content-type': 'application/json' })
+      const chunk = Buffer.alloc(64 * 1024, 0x20)
+      const more = () => {
+        let room = true
+        while (room && !res.destroyed) room = res.write(chunk)
+      }
+      res.on('drain', more)
+      res.on('close', () => closed())
+      more()
+    })
+    const error = await slackFetch(`${base}/api/users.info`, form).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TypeError)
+    expect((error as Error).message).toBe('fetch failed')
+    expect(String((error as Error).cause)).toContain(`larger than ${MAX_ANSWER_BYTES} bytes`)
+    await connectionClosed
+  })
+
+  it('a compressed answer that decompresses beyond MAX_ANSWER_BYTES rejects with a cause that says so', async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(MAX_ANSWER_BYTES + 1, 0x20))
+    const { base } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+      res.end(bomb)
+    })
+    const error = await slackFetch(`${base}/api/users.info`, form).catch((e: unknown) => e)
+    expect((error as Error).message).toBe('fetch failed')
+    expect(String((error as Error).cause)).toContain(`decompressed answer is larger than ${MAX_ANSWER_BYTES} bytes`)
+  })
+
+  describe('a kept-alive connection the server drops under the next request', () => {
+    type Drop = 'close' | 'reset' | 'half-answer'
+    /**
+     * A server that answers the first request of each connection and, on a connection's later
+     * requests, closes it at once without a byte of answer (`close`, `reset`), or after the
+     * first bytes of a status line (`half-answer`): what a server closing an idle kept-alive
+     * connection does when the next request arrives just then.
+     */
+    async function dropping(drop: Drop) {
+      const connections = new Map<unknown, number>()
+      const log: { connection: number; nth: number; body: string; answered: boolean }[] = []
+      const { base } = await serve((req, res, s) => {
+        const socket = req.socket
+        if (!connections.has(socket)) connections.set(socket, 0)
+        const nth = connections.get(socket)! + 1
+        connections.set(socket, nth)
+        const connection = [...connections.keys()].indexOf(socket) + 1
+        const answer = nth === 1
+        log.push({ connection, nth, body: s.body, answered: answer })
+        if (answer) {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ ok: true, connection }))
+        } else if (drop === 'reset') socket.resetAndDestroy()
+        else if (drop === 'half-answer') socket.end('HTTP/1.1 200 O')
+        else socket.destroy()
+      })
+      return { base, log }
+    }
+
+    for (const drop of ['close', 'reset'] as const) {
+      it(`(${drop}) the request is sent again on another connection, and answered there`, async () => {
+        const { base, log } = await dropping(drop)
+        expect(await (await slackFetch(`${base}/api/users.info`, form)).json()).toEqual({ ok: true, connection: 1 })
+        const again = await slackFetch(`${base}/api/chat.postMessage`, form)
+        expect(await again.json()).toEqual({ ok: true, connection: 2 })
+        expect(log).toEqual([
+          { connection: 1, nth: 1, body: form.body, answered: true },
+          { connection: 1, nth: 2, body: form.body, answered: false },
+          { connection: 2, nth: 1, body: form.body, answered: true },
+        ])
+      })
+    }
+
+    it('only once: dropped again on a second kept-alive connection, the call rejects with TypeError("fetch failed")', async () => {
+      const { base, log } = await dropping('close')
+      // Two calls at once: two connections, both kept alive afterwards.
+      await Promise.all([slackFetch(`${base}/api/users.info`, form), slackFetch(`${base}/api/users.info`, form)])
+      await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+      expect(log.map((l) => [l.nth, l.answered])).toEqual([
+        [1, true],
+        [1, true],
+        [2, false],
+        [2, false],
+      ])
+      expect(new Set(log.slice(2).map((l) => l.connection))).toEqual(new Set([1, 2]))
+    })
+
+    it('not when a byte of an answer came back: the call rejects, the request is not sent again', async () => {
+      const { base, log } = await dropping('half-answer')
+      await slackFetch(`${base}/api/users.info`, form)
+      await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+      expect(log).toHaveLength(2)
+    })
+
+    it('not on a new connection: a request the server drops on its first connection rejects at once', async () => {
+      const { base, seen } = await serve((req) => req.socket.destroy())
+      await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+      expect(seen).toHaveLength(1)
+    })
+  })
+
+  it('with a proxy configured, the call goes to the global fetch as it was made (our agents connect directly)', async () => {
+    const answer = new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } })
+    const global = vi.spyOn(globalThis, 'fetch').mockResolvedValue(answer)
+    for (const name of PROXY_VARIABLES) {
+      global.mockClear()
+      vi.stubEnv(name, name === 'NODE_USE_ENV_PROXY' ? '1' : 'http://proxy.test:3128')
+      const url = 'https://slack-api.test/api/users.info'
+      expect(await slackFetch(url, form)).toBe(answer)
+      expect(global.mock.calls).toEqual([[url, form]])
+      vi.stubEnv(name, undefined)
+    }
   })
 })
