@@ -5,6 +5,7 @@ import { holdSending } from '../../src/email/send-gate.ts'
 import { suppressRecipient } from '../../src/email/suppressions.ts'
 import type { EmailMessage, EmailSender } from '../../src/ports/email.ts'
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import { statementsDuring } from '../support/statement-counter.ts'
 import { inviteUser, makeDeps, seedAccount, type SeededAccount, type TestDeps } from '../support/factories.ts'
 
 /**
@@ -41,27 +42,15 @@ function recordingSender(): EmailSender & { sent: EmailMessage[] } {
   }
 }
 
-/** The SQL of every statement sent on the test's knex while `run` runs. */
-async function statementsDuring<T>(run: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
-  const sql: string[] = []
-  const listener = (q: { sql: string }) => sql.push(q.sql)
-  db.knex.on('query', listener)
-  try {
-    return { result: await run(), sql }
-  } finally {
-    db.knex.off('query', listener)
-  }
-}
-
 describe('statements per email', () => {
   test('no rate, no hold: one claim for the batch, then one statement per email sent', async () => {
     for (let i = 0; i < 5; i++) await inviteUser(deps, seed, `u${i}@x.test`)
     const sender = recordingSender()
     const worker = createEmailWorker({ deps, sender, batchSize: 10 })
-    const { result, sql } = await statementsDuring(() => worker.drainOnce())
+    const { result, sql } = await statementsDuring(db.knex, () => worker.drainOnce())
     expect(result).toBe(5)
     expect(sender.sent).toHaveLength(5)
-    expect(sql, sql.join("\n")).toHaveLength(1 + 5)
+    expect(sql, sql.join('\n')).toHaveLength(1 + 5)
     // Each email's link was made from what the claim read.
     expect(sender.sent.every((m) => m.text.includes('/invitations/'))).toBe(true)
     expect(await db.knex('email_outbox').whereNot({ status: 'sent' })).toEqual([])
@@ -79,7 +68,7 @@ describe('statements per email', () => {
       .update({ state: 'revoked', ended_at: deps.clock.now(), expiry_noticed_at: deps.clock.now() })
     const sender = recordingSender()
     const worker = createEmailWorker({ deps, sender })
-    const { result, sql } = await statementsDuring(() => worker.drainOnce())
+    const { result, sql } = await statementsDuring(db.knex, () => worker.drainOnce())
     expect(result).toBe(2)
     expect(sender.sent).toEqual([])
     expect(sql).toHaveLength(1 + 2)
@@ -107,7 +96,7 @@ describe('statements per email', () => {
     // One lane on the test's clock: every email after the first finds the slot 1/rate ahead once,
     // waits (the clock moves on), and takes it.
     const worker = createEmailWorker({ deps, sender, maxSendRate: 10, gateClock: 'deps', concurrency: 1, sleep: async (ms) => void deps.clock.advance(ms) })
-    const { result, sql } = await statementsDuring(() => worker.drainOnce())
+    const { result, sql } = await statementsDuring(db.knex, () => worker.drainOnce())
     expect(result).toBe(n)
     expect(sender.sent).toHaveLength(n)
     // A granted slot: BEGIN, the locked read, the update, COMMIT. A refused one: no update. Then the record.
@@ -143,7 +132,7 @@ describe('statements per email', () => {
         }
       },
     })
-    const { sql } = await statementsDuring(() => worker.drainOnce())
+    const { sql } = await statementsDuring(db.knex, () => worker.drainOnce())
     expect(sender.sent.map((m) => m.to)).toEqual(['bob@x.test'])
     expect(await db.knex('email_outbox').where({ to_email: 'carol@x.test' }).first('status')).toEqual({ status: 'sending' })
     // Before: a renewal after every pause of the wait (one a second). Now: one per quarter lease waited, per row.

@@ -3,13 +3,13 @@
  * runs go together in the next one, and each key gets the answer `firstDelivery` would give it;
  * a stuck statement holds up only its own keys, and only until its deadline.
  */
-import type { Knex } from 'knex'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createDeliveryLedger, firstDeliveries } from '../../src/chat/deliveries.ts'
 import { silentLogger } from '../../src/ports/logger.ts'
 import { connectChat } from '../../src/accounts/chat-connections.ts'
 import { makeDeps, seedAccount } from '../support/factories.ts'
 import { createTestDatabase, truncateAll, type TestDatabase } from '../support/db.ts'
+import { recordStatements } from '../support/statement-counter.ts'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -22,28 +22,18 @@ beforeEach(async () => {
   await truncateAll(db.knex)
 })
 
-/** Counts the statements `knex` sends that write delivery keys. */
-function countInserts(knex: Knex): { count(): number; stop(): void } {
-  let n = 0
-  const on = (q: { sql?: string }) => {
-    if (q.sql?.includes('INSERT INTO chat_deliveries')) n += 1
-  }
-  knex.on('query', on)
-  return { count: () => n, stop: () => knex.off('query', on) }
-}
-
 const TTL = 10 * 60_000
 
 describe('delivery ledger', () => {
   it('a burst of keys: every new key is first, in one statement rather than twenty', async () => {
     let now = new Date('2026-11-30T08:00:00Z')
     const ledger = createDeliveryLedger({ db: db.knex, clock: { now: () => now }, logger: silentLogger }, 'slack', TTL)
-    const inserts = countInserts(db.knex)
+    const inserts = recordStatements(db.knex)
     const keys = Array.from({ length: 20 }, (_, i) => `command:T1:trigger${i}`)
     expect(await Promise.all(keys.map((k) => ledger.firstTime(k)))).toEqual(Array(20).fill(true))
     inserts.stop()
     // Asked for in the same tick: one statement.
-    expect(inserts.count()).toBe(1)
+    expect(inserts.count('INSERT INTO chat_deliveries')).toBe(1)
     // Seen: a redelivery is not first, alone or in a batch, until the TTL has passed.
     expect(await Promise.all([ledger.firstTime(keys[0]!), ledger.firstTime(keys[1]!), ledger.firstTime('command:T1:new')])).toEqual([false, false, true])
     now = new Date(now.getTime() + TTL)
@@ -73,7 +63,7 @@ describe('delivery ledger', () => {
     // The same id on another platform is another link.
     expect((await connectChat(db.knex, { platform: 'teams', externalId: 'T0OTHER', accountId: globex.account.id, channelId: null })).ok).toBe(true)
     const ledger = createDeliveryLedger({ db: db.knex, clock: { now: () => new Date() }, logger: silentLogger }, 'slack', TTL)
-    const inserts = countInserts(db.knex)
+    const inserts = recordStatements(db.knex)
     const [a, b, c, again] = await Promise.all([
       ledger.firstTimeWithLinks('command:T0ACME:1', ['T0ACME']),
       ledger.firstTimeWithLinks('command:T0GLOBEX:2', ['T0GLOBEX', 'E0GLOBEX']),
@@ -81,7 +71,7 @@ describe('delivery ledger', () => {
       ledger.firstTimeWithLinks('command:T0ACME:1', ['T0ACME']),
     ])
     inserts.stop()
-    expect(inserts.count()).toBe(1)
+    expect(inserts.count('INSERT INTO chat_deliveries')).toBe(1)
     expect(a).toEqual({ first: true, links: new Map([['T0ACME', acme.account.id]]), looked: new Set(['T0ACME']) })
     expect(b).toEqual({ first: true, links: new Map([['E0GLOBEX', globex.account.id]]), looked: new Set(['T0GLOBEX', 'E0GLOBEX']) })
     expect(c).toEqual({ first: true, links: new Map(), looked: new Set(['T0OTHER']) })

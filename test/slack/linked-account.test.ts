@@ -3,10 +3,10 @@
  * organisation) as it stands when the request is run, read in the delivery ledger's statement for
  * the request rather than in one of its own, and never remembered from an earlier request.
  */
-import type { Knex } from 'knex'
 import { describe, expect, it } from 'vitest'
 import { connectChat, disconnectChat } from '../../src/accounts/chat-connections.ts'
 import { seedAccount } from '../support/factories.ts'
+import { recordStatements } from '../support/statement-counter.ts'
 import { ALICE, ADMIN_EMAIL, fixture, formBody, mockResponseUrl, mockUsersInfo, postSigned, slashCommand, TEAM, useSlackRouteTests, type Harness } from './support.ts'
 
 const RESPONSE_URL = fixture<Record<string, string>>('slash-command.json').response_url as string
@@ -14,16 +14,6 @@ const RESPONSE_URL = fixture<Record<string, string>>('slash-command.json').respo
 let h: Harness
 
 useSlackRouteTests({ onHarness: (x) => (h = x) })
-
-/** The statements `knex` sends, by their SQL text. */
-function recordStatements(knex: Knex): { sql: string[]; stop(): void } {
-  const sql: string[] = []
-  const on = (q: { sql?: string }) => {
-    if (q.sql) sql.push(q.sql)
-  }
-  knex.on('query', on)
-  return { sql, stop: () => knex.off('query', on) }
-}
 
 let trigger = 0
 
