@@ -136,9 +136,18 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   const sendTimeoutMs = opts.sendTimeoutMs ?? 15_000
   const stopWaitMs = opts.stopWaitMs ?? 2_000
   if (sendTimeoutMs * 2 > lockMs) {
-    // Just before a send, the lease has three quarters left or is renewed; a send allowed to outlive it could be sent twice.
+    // Just before a send, the lease is renewed unless half of it remains past the send's deadline
+    // (keepAheadMs); a send allowed to outlive the lease could be sent twice.
     throw new Error(`email worker: the send deadline (${sendTimeoutMs} ms) must be at most half the lease (${lockMs} ms)`)
   }
+  // The lease a send may start with unrenewed: enough that once its deadline has passed, half the
+  // lease is still ahead (the time recording `sent` has, with the database away, before another
+  // worker may claim the row and send it again; what renewing before every send left with the
+  // longest deadline allowed). And no less than three quarters of the lease, so the margin is
+  // never smaller than a renewal once a quarter has passed gives. With the defaults (a 60 s lease,
+  // a 15 s deadline) a send that starts within 15 s of the claim or the last renewal needs none.
+  const keepAheadMs = Math.max((lockMs * 3) / 4, lockMs / 2 + sendTimeoutMs)
+  const waitAheadMs = (lockMs * 3) / 4
   const gateNow = (): GateNow => (opts.gateClock === 'deps' ? deps.clock.now() : 'database')
   // At most as many rows as can be sent in half a lease at the rate: the rest stay claimable by others.
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 10, rate ? Math.floor((rate * lockMs) / 2000) : Infinity))
@@ -170,14 +179,14 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
   }
 
   /**
-   * Make sure the lease lasts through a send: renewed (one statement) only once a quarter of it
-   * has passed since the claim or the last renewal. Until then at least three quarters remain,
-   * more than a send's deadline (at most half the lease), and no other worker can have claimed
-   * the row (it is not due before the lease runs out). False when another worker has taken the row over.
+   * Keep the claim's lease: renewed (one statement) when less than `aheadMs` of it is left. Until
+   * then no other worker can have claimed the row (it is not due before the lease runs out).
+   * Before a send, `aheadMs` is `keepAheadMs`; while waiting for a send slot, three quarters of
+   * the lease (one renewal per quarter lease waited). False when another worker has taken the row over.
    */
-  async function keepLease(row: ClaimedRow): Promise<boolean> {
+  async function keepLease(row: ClaimedRow, aheadMs: number): Promise<boolean> {
     const now = deps.clock.now().getTime()
-    if (row.leaseUntil.getTime() - now > (lockMs * 3) / 4) return true
+    if (row.leaseUntil.getTime() - now >= aheadMs) return true
     const until = new Date(now + lockMs)
     if (!(await outboxQueue.renew(deps.db, [claimOf(row)], until))) return false
     row.leaseUntil = until
@@ -237,13 +246,13 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
       if (slot.granted) {
         // The grant instant, from the shared gate's clock: shows the pacing across replicas.
         log.debug({ outboxId: String(row.id), slotAt: slot.at.toISOString() }, 'send slot granted')
-        return (await keepLease(row)) ? { slot: 'go', hadHold: slot.hadHold === true } : { slot: 'lost' }
+        return (await keepLease(row, keepAheadMs)) ? { slot: 'go', hadHold: slot.hadHold === true } : { slot: 'lost' }
       }
       if (slot.hold) return { slot: 'held' }
       // Wait, but never so long that the lease could run short unseen, and look up now and then
       // so a shutdown is not kept waiting for a slot far ahead.
       await sleep(Math.min(slot.waitMs, lockMs / 2, 1_000))
-      if (!(await keepLease(row))) return { slot: 'lost' }
+      if (!(await keepLease(row, waitAheadMs))) return { slot: 'lost' }
     }
   }
 

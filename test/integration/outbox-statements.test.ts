@@ -141,3 +141,40 @@ describe('statements per email', () => {
     expect(renewals.length).toBeLessThanOrEqual(2 * Math.ceil(waitMs / (lockMs / 4)))
   })
 })
+
+describe('the lease at the send', () => {
+  /**
+   * Sends one email whose slot is `waitMs` ahead (the wait passes on the test's clock) and
+   * returns how much of the lease, as the row holds it, is left once the send's deadline has passed.
+   */
+  async function spareAfterDeadline(opts: { lockMs: number; sendTimeoutMs: number; waitMs: number }): Promise<{ spareMs: number; renewals: number }> {
+    await inviteUser(deps, seed, 'bob@x.test')
+    await db.knex('email_send_gate').update({ next_send_at: new Date(deps.clock.now().getTime() + opts.waitMs) })
+    let spareMs = Number.NaN
+    const sender: EmailSender = {
+      name: 'lease-reading',
+      async send() {
+        const row = await db.knex('email_outbox').where({ to_email: 'bob@x.test' }).first<{ locked_until: Date }>('locked_until')
+        spareMs = new Date(row!.locked_until).getTime() - deps.clock.now().getTime() - opts.sendTimeoutMs
+        return { messageId: 'msg-1' }
+      },
+    }
+    const worker = createEmailWorker({ deps, sender, maxSendRate: 1, gateClock: 'deps', lockMs: opts.lockMs, sendTimeoutMs: opts.sendTimeoutMs, sleep: async (ms) => void deps.clock.advance(ms) })
+    const { result, sql } = await statementsDuring(db.knex, () => worker.drainOnce())
+    expect(result).toBe(1)
+    return { spareMs, renewals: sql.filter((q) => q.startsWith('update "email_outbox" set "locked_until"')).length }
+  }
+
+  test('a deadline of half the lease: renewed before the send, so half the lease is left past the deadline', async () => {
+    // 10 s after the claim, 50 s of the lease are left: past a 30 s deadline only 20 s would remain.
+    const { spareMs, renewals } = await spareAfterDeadline({ lockMs: 60_000, sendTimeoutMs: 30_000, waitMs: 10_000 })
+    expect(spareMs).toBeGreaterThanOrEqual(30_000)
+    expect(renewals).toBe(1)
+  })
+
+  test('a short deadline: no renewal while three quarters of the lease are left', async () => {
+    const { spareMs, renewals } = await spareAfterDeadline({ lockMs: 60_000, sendTimeoutMs: 5_000, waitMs: 10_000 })
+    expect(renewals).toBe(0)
+    expect(spareMs).toBeGreaterThanOrEqual(30_000)
+  })
+})
