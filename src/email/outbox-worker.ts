@@ -48,7 +48,12 @@ export interface EmailWorker {
    * emails handed back (queued, the attempt not counted). Resolves when nothing is in flight.
    */
   stop(): Promise<void>
-  /** One round: claim due emails, send them (`concurrency` at a time), record the outcome. Returns how many were claimed. */
+  /**
+   * One round, for tests: claim due emails, send them (`concurrency` at a time), record the
+   * outcome. Returns how many were claimed. The whole batch is claimed at once, so a row may wait
+   * behind earlier sends and be sent on facts (suppression, link) read tens of seconds before.
+   * The service never calls it: it runs `start`, which claims a row only when a lane is free.
+   */
   drainOnce(): Promise<number>
 }
 
@@ -258,11 +263,13 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
 
   async function handle(row: ClaimedRow): Promise<Outcome> {
     const id = String(row.id)
-    // The suppression and the link are judged from what the claim read. That is as fresh as it
-    // needs to be: the claim is the moment this worker decides to send the row, and the running
-    // worker claims a row only when a lane is free to send it at once. The per-email reads this
-    // replaces also came before the wait for a send slot; a bounce or a new link recorded after
-    // the decision is the same race as one recorded while the provider has the email.
+    // The suppression and the link are judged from what the claim read. In the running worker
+    // (`start`) that is as fresh as it needs to be: the claim is the moment it decides to send the
+    // row, and it claims a row only when a lane is free to start on it at once (only a wait for a
+    // send slot comes between; the per-email reads this replaces also came before that wait). A
+    // bounce or a new link recorded after the decision is the same race as one recorded while the
+    // provider has the email. `drainOnce` (tests only) claims a batch whose later rows wait behind
+    // earlier sends, so there the facts may be as old as those sends.
     if (row.suppressed_reason) return park(row, `suppressed: ${row.suppressed_reason}${row.suppressed_detail ? ` (${row.suppressed_detail})` : ''}`, 'suppressed')
     const { link, expiresAt, dead } = linkFor(row)
     if (dead) {
@@ -419,6 +426,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     return { granted: true, at: row.gate_now }
   }
 
+  /** See `EmailWorker.drainOnce`: for tests; the service runs `loop`. */
   async function drainOnce(): Promise<number> {
     const rows = await claim(batchSize)
     let heldSeen = false
