@@ -42,3 +42,18 @@ export async function insertChatConnectionIfAbsent(trx: Knex.Transaction, link: 
   await trx('chat_connections').insert({ platform: link.platform, external_id: link.externalId, account_id: link.accountId }).onConflict(['platform', 'external_id']).ignore()
   return findConnectedAccountId(trx, link.platform, link.externalId)
 }
+
+/**
+ * The links of `externalIds` on `platform` as a query to embed in another statement: it selects
+ * `external_id` and `account_id` (as text) of those linked, with its bindings. The delivery
+ * ledger (src/chat/deliveries.ts) reads a request's links in the statement that records the
+ * request, so the request needs no round trip of its own for them. `externalIds` must not be empty.
+ */
+export function linkedAccountsQuery(platform: ChatPlatform, externalIds: readonly string[]): { sql: string; bindings: string[] } {
+  if (externalIds.length === 0) throw new Error('linkedAccountsQuery: no external ids')
+  return {
+    sql: `SELECT external_id, account_id::text AS account_id FROM chat_connections
+         WHERE platform = ? AND external_id IN (${externalIds.map(() => '?').join(', ')})`,
+    bindings: [platform, ...externalIds],
+  }
+}

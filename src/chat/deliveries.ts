@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
+import { linkedAccountsQuery } from '../accounts/chat-connection-repository.ts'
 import type { ChatPlatform } from '../accounts/chat-connections.ts'
 import type { Logger } from '../ports/logger.ts'
 import { hasUnstorable } from '../shared/storable-text.ts'
@@ -111,15 +112,15 @@ export async function firstDeliveriesAndLinks(
        RETURNING key`
   const insertBindings = [platform, now, ...stored, new Date(now.getTime() - ttlMs)]
   // Without links to read, the statement is the insert alone, as it always was.
+  const linked = ids.length === 0 ? null : linkedAccountsQuery(platform, ids)
   const sql =
-    ids.length === 0
+    linked === null
       ? insert
       : `WITH seen AS (${insert})
        SELECT key, NULL::text AS external_id, NULL::text AS account_id FROM seen
        UNION ALL
-       SELECT NULL, external_id, account_id::text FROM chat_connections
-         WHERE platform = ? AND external_id IN (${ids.map(() => '?').join(', ')})`
-  const bindings = ids.length === 0 ? insertBindings : [...insertBindings, platform, ...ids]
+       SELECT NULL, links.external_id, links.account_id FROM (${linked.sql}) AS links`
+  const bindings = linked === null ? insertBindings : [...insertBindings, ...linked.bindings]
   type Row = { key: string | null; external_id?: string | null; account_id?: string | null }
   const run = async () => {
     const statement = db.raw<{ rows: Row[] }>(sql, bindings)
