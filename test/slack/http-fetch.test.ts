@@ -21,6 +21,7 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 beforeEach(() => {
   // Whatever the machine running the tests has set, these tests are about the direct path.
   for (const name of PROXY_VARIABLES) vi.stubEnv(name, undefined)
+  vi.stubEnv('NODE_OPTIONS', undefined)
 })
 
 afterEach(async () => {
@@ -219,9 +220,9 @@ describe('slackFetch', () => {
   it('with a proxy configured, the call goes to the global fetch as it was made (our agents connect directly)', async () => {
     const answer = new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } })
     const global = vi.spyOn(globalThis, 'fetch').mockResolvedValue(answer)
-    for (const name of PROXY_VARIABLES) {
+    for (const name of [...PROXY_VARIABLES, 'NODE_OPTIONS'] as const) {
       global.mockClear()
-      vi.stubEnv(name, name === 'NODE_USE_ENV_PROXY' ? '1' : 'http://proxy.test:3128')
+      vi.stubEnv(name, name === 'NODE_USE_ENV_PROXY' ? '1' : name === 'NODE_OPTIONS' ? '--use-env-proxy' : 'http://proxy.test:3128')
       const url = 'https://slack-api.test/api/users.info'
       expect(await slackFetch(url, form)).toBe(answer)
       expect(global.mock.calls).toEqual([[url, form]])
