@@ -7,11 +7,20 @@
 // The commands are package.json's own scripts (`npm run typecheck` stays the way to run one
 // alone). vitest writes to the terminal as usual, with any arguments given to this script
 // (`npm test -- test/cli` passes `test/cli`); the checks' output is held back and printed after
-// the tests, each line prefixed with the check's name, so the two never interleave. The exit code
-// is 0 only when every check and the tests passed; a summary line says which failed.
+// the tests, each line prefixed with the check's name, so the two never interleave. The checks run
+// at a lower priority (nice 10) than the tests, so tests with short deadlines are not starved by
+// them. The exit code is 0 only when every check and the tests passed; a summary line says which
+// failed.
+//
+// Each command runs in its own process group (a shell, and whatever it starts), so a signal to
+// this script stops all of it: SIGINT (Ctrl-C: the terminal no longer sends it to the commands
+// itself, as they are not in its foreground group), SIGTERM and SIGHUP are passed on to every
+// group, a second one ends them with SIGKILL, and the script then exits with 128 + the signal's
+// number.
 import { Buffer } from 'node:buffer'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { constants, setPriority } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,22 +35,61 @@ const TESTS = 'test:unit'
 const quote = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`)
 // As `npm run` would: the local binaries first on PATH.
 const env = { ...process.env, PATH: [join(root, 'node_modules', '.bin'), process.env.PATH].join(delimiter) }
-const children = new Set()
+/** Niceness of the checks (the tests keep this script's own). */
+const CHECK_NICENESS = 10
+const POSIX = process.platform !== 'win32'
+/** The commands not yet ended (a command's pid is, on POSIX, its process group's id). */
+const running = new Set()
+
+/** Sends `signal` to the process group of every command still running (on Windows, to the command itself). */
+function signalAll(signal) {
+  for (const child of running) {
+    try {
+      if (POSIX) process.kill(-child.pid, signal)
+      else child.kill(signal)
+    } catch {
+      // ESRCH: the group has no process left.
+    }
+  }
+}
+
+/**
+ * Starts `command` in a shell, in a process group of its own on POSIX. With `niceness`, the whole
+ * group runs at that priority: on POSIX the shell is started by `nice`, so the shell and all it
+ * starts inherit it (a shell such as dash forks the command instead of replacing itself, so
+ * lowering the shell's priority after the spawn could miss the command it had already started).
+ */
+function start(command, { niceness, stdio }) {
+  if (!POSIX) {
+    const child = spawn(command, { cwd: root, env, shell: true, stdio })
+    if (niceness !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, niceness)
+      } catch {
+        // Only a slower run when it cannot be lowered.
+      }
+    }
+    return child
+  }
+  const argv = ['/bin/sh', '-c', command]
+  if (niceness !== undefined) argv.unshift('nice', '-n', String(niceness))
+  return spawn(argv[0], argv.slice(1), { cwd: root, env, stdio, detached: true })
+}
 
 /** Runs package.json's script `name` (plus `args`) in a shell; resolves with how it ended. */
-function runScript(name, { args = [], capture }) {
+function runScript(name, { args = [], capture, niceness }) {
   const command = [scripts[name], ...args.map(quote)].join(' ')
   const started = performance.now()
   return new Promise((done) => {
-    const child = spawn(command, { cwd: root, env, shell: true, stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit' })
-    children.add(child)
+    const child = start(command, { niceness, stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit' })
+    if (child.pid !== undefined) running.add(child)
     const output = []
     if (capture) {
       child.stdout.on('data', (d) => output.push(d))
       child.stderr.on('data', (d) => output.push(d))
     }
     const finish = (code, error) => {
-      children.delete(child)
+      running.delete(child)
       done({ name, command, code, seconds: (performance.now() - started) / 1000, output: Buffer.concat(output).toString('utf8') + (error ? `${error.message}\n` : '') })
     }
     child.once('error', (error) => finish(null, error))
@@ -49,16 +97,24 @@ function runScript(name, { args = [], capture }) {
   })
 }
 
-// Ctrl-C reaches the children from the terminal; a SIGTERM to this process alone is passed on.
-for (const signal of ['SIGINT', 'SIGTERM']) {
+// The commands are in process groups of their own, so neither the terminal's Ctrl-C nor a signal
+// to this script's group reaches them: each signal is passed on to the groups of the commands
+// still running (while a command's shell runs, its group's id cannot be reused). A second signal
+// kills them.
+let interrupted
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
-    for (const child of children) child.kill(signal)
-    process.exitCode = 1
+    signalAll(interrupted ? 'SIGKILL' : signal)
+    interrupted ??= signal
   })
 }
+// Should this script end while a command still runs (an exception), nothing it started is left.
+process.on('exit', () => {
+  if (running.size > 0) signalAll('SIGKILL')
+})
 
 const width = Math.max(...CHECKS.map((n) => n.length))
-const checks = CHECKS.map((name) => runScript(name, { capture: true }))
+const checks = CHECKS.map((name) => runScript(name, { capture: true, niceness: CHECK_NICENESS }))
 const tests = await runScript(TESTS, { args: process.argv.slice(2), capture: false })
 const results = await Promise.all(checks)
 
@@ -71,5 +127,6 @@ for (const r of results) {
   if (text) for (const line of text.split('\n')) console.log(`${r.name.padEnd(width)} │ ${line}`)
 }
 const failed = [...results, tests].filter((r) => r.code !== 0).map((r) => (r === tests ? 'tests' : r.name))
-console.log(failed.length ? `\nnpm test: FAILED: ${failed.join(', ')}` : `\nnpm test: typecheck, lint, depcheck and tests passed`)
-process.exitCode = failed.length ? 1 : (process.exitCode ?? 0)
+if (interrupted) console.log(`\nnpm test: interrupted by ${interrupted}`)
+else console.log(failed.length ? `\nnpm test: FAILED: ${failed.join(', ')}` : `\nnpm test: typecheck, lint, depcheck and tests passed`)
+process.exitCode = interrupted ? 128 + constants.signals[interrupted] : failed.length ? 1 : 0

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server, type Socket } from 'node:net'
+import { getPriority, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, expect, test } from 'vitest'
+
+/**
+ * scripts/check.mjs (`npm test`'s runner) against stand-in commands: a copy of it in a directory
+ * whose package.json names, for the three checks and the tests, a small node process started by the
+ * shell (so the shell stays its parent, as dash leaves it). Each stand-in connects to this test and
+ * says who it is and its priority; its connection closes when it dies, which is how the test sees
+ * that a signal to check.mjs alone stopped everything it started.
+ */
+
+const CHECK_SCRIPT = join(import.meta.dirname, '../../scripts/check.mjs')
+const NAMES = ['typecheck', 'lint', 'depcheck', 'test:unit']
+
+const STAND_IN = `
+import { connect } from 'node:net'
+import { getPriority } from 'node:os'
+const socket = connect(Number(process.env.CHECK_STAND_IN_PORT), '127.0.0.1', () => {
+  socket.write(JSON.stringify({ name: process.argv[2], pid: process.pid, niceness: getPriority() }) + '\\n')
+})
+// Ends with the test's server, should the test fail before this process is stopped.
+socket.on('close', () => process.exit(0))
+socket.on('error', () => process.exit(0))
+`
+
+interface StandIn {
+  name: string
+  pid: number
+  niceness: number
+  socket: Socket
+}
+
+let dir: string
+let server: Server
+let standIns: StandIn[]
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'inviteops-check-'))
+  await mkdir(join(dir, 'scripts'))
+  await copyFile(CHECK_SCRIPT, join(dir, 'scripts', 'check.mjs'))
+  await writeFile(join(dir, 'stand-in.mjs'), STAND_IN)
+  const scripts = Object.fromEntries(NAMES.map((name) => [name, `node stand-in.mjs ${name}`]))
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ scripts }))
+  standIns = []
+  server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+})
+
+afterEach(async () => {
+  // A stand-in still connected is still running (a failed test): stopped here, by its own pid.
+  for (const s of standIns) {
+    if (!s.socket.closed) process.kill(s.pid, 'SIGKILL')
+    s.socket.destroy()
+  }
+  server.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Starts the copy of check.mjs; resolves once every stand-in has reported, with check.mjs's process. */
+async function startCheck() {
+  const { port } = server.address() as { port: number }
+  const reported = new Promise<void>((resolve) => {
+    server.on('connection', (socket) => {
+      let text = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (d: string) => {
+        text += d
+        if (!text.endsWith('\n')) return
+        standIns.push({ ...(JSON.parse(text) as Omit<StandIn, 'socket'>), socket })
+        if (standIns.length === NAMES.length) resolve()
+      })
+    })
+  })
+  const check = spawn(process.execPath, [join(dir, 'scripts', 'check.mjs')], {
+    cwd: dir,
+    env: { ...process.env, CHECK_STAND_IN_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  check.stdout.on('data', (d: Buffer) => (output += d.toString()))
+  check.stderr.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = once(check, 'exit').then(([code]) => ({ code: code as number | null, output }))
+  await reported
+  return { check, exited }
+}
+
+/** Resolves once every stand-in's process has ended (its connection closed). */
+function allEnded() {
+  return Promise.all(standIns.map((s) => (s.socket.closed ? undefined : once(s.socket, 'close'))))
+}
+
+test('the checks run at a lower priority than the tests', async () => {
+  const { check, exited } = await startCheck()
+  const niceness = Object.fromEntries(standIns.map((s) => [s.name, s.niceness]))
+  const own = getPriority()
+  expect(niceness).toEqual({ typecheck: Math.min(own + 10, 19), lint: Math.min(own + 10, 19), depcheck: Math.min(own + 10, 19), 'test:unit': own })
+  check.kill('SIGTERM')
+  await exited
+})
+
+for (const [signal, exitCode] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
+  // SIGINT stands for Ctrl-C: the terminal sends it to check.mjs's group, which no longer holds the
+  // commands, so check.mjs must pass it on.
+  test(`${signal} to check.mjs alone stops every command and what its shell started; exit ${exitCode}`, async () => {
+    const { check, exited } = await startCheck()
+    check.kill(signal)
+    await allEnded()
+    const { code, output } = await exited
+    expect(code).toBe(exitCode)
+    expect(output).toContain(`npm test: interrupted by ${signal}`)
+  })
+}
