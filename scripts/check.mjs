@@ -71,7 +71,10 @@ function start(command, { niceness, stdio }) {
     }
     return child
   }
-  const argv = ['/bin/sh', '-c', command]
+  // The shell outlives the command it runs when a signal comes (a trapped signal waits for the
+  // foreground command to end), so a command stays running here as long as it runs, and a second
+  // signal still reaches its group.
+  const argv = ['/bin/sh', '-c', `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; ${command}`]
   if (niceness !== undefined) argv.unshift('nice', '-n', String(niceness))
   return spawn(argv[0], argv.slice(1), { cwd: root, env, stdio, detached: true })
 }

@@ -26,6 +26,8 @@ const socket = connect(Number(process.env.CHECK_STAND_IN_PORT), '127.0.0.1', () 
 // Ends with the test's server, should the test fail before this process is stopped.
 socket.on('close', () => process.exit(0))
 socket.on('error', () => process.exit(0))
+// "outlive": a command slow to stop, still running after the first signal.
+if (process.argv[3] === 'outlive') process.on('SIGTERM', () => socket.write('"SIGTERM"\\n'))
 `
 
 interface StandIn {
@@ -33,6 +35,8 @@ interface StandIn {
   pid: number
   niceness: number
   socket: Socket
+  /** The signals it caught and outlived. */
+  caught: string[]
 }
 
 let dir: string
@@ -44,8 +48,6 @@ beforeEach(async () => {
   await mkdir(join(dir, 'scripts'))
   await copyFile(CHECK_SCRIPT, join(dir, 'scripts', 'check.mjs'))
   await writeFile(join(dir, 'stand-in.mjs'), STAND_IN)
-  const scripts = Object.fromEntries(NAMES.map((name) => [name, `node stand-in.mjs ${name}`]))
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ scripts }))
   standIns = []
   server = createServer()
   server.listen(0, '127.0.0.1')
@@ -62,18 +64,33 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-/** Starts the copy of check.mjs; resolves once every stand-in has reported, with check.mjs's process. */
-async function startCheck() {
+/**
+ * Starts the copy of check.mjs, each command a stand-in (its arguments in `args`); resolves once
+ * every stand-in has reported, with check.mjs's process.
+ */
+async function startCheck(args: Record<string, string> = {}) {
+  const scripts = Object.fromEntries(NAMES.map((name) => [name, `node stand-in.mjs ${name} ${args[name] ?? ''}`.trim()]))
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ scripts }))
   const { port } = server.address() as { port: number }
   const reported = new Promise<void>((resolve) => {
     server.on('connection', (socket) => {
       let text = ''
+      let standIn: StandIn | undefined
       socket.setEncoding('utf8')
       socket.on('data', (d: string) => {
         text += d
-        if (!text.endsWith('\n')) return
-        standIns.push({ ...(JSON.parse(text) as Omit<StandIn, 'socket'>), socket })
-        if (standIns.length === NAMES.length) resolve()
+        for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n')) {
+          const message = JSON.parse(text.slice(0, end)) as Omit<StandIn, 'socket' | 'caught'> | string
+          text = text.slice(end + 1)
+          if (typeof message === 'string') {
+            standIn!.caught.push(message)
+            socket.emit('caught', message)
+            continue
+          }
+          standIn = { ...message, socket, caught: [] }
+          standIns.push(standIn)
+          if (standIns.length === NAMES.length) resolve()
+        }
       })
     })
   })
@@ -119,3 +136,17 @@ for (const [signal, exitCode] of [
     expect(output).toContain(`npm test: interrupted by ${signal}`)
   })
 }
+
+test('a command still running after the first signal is killed by the second', async () => {
+  const { check, exited } = await startCheck({ 'test:unit': 'outlive' })
+  const tests = standIns.find((s) => s.name === 'test:unit')!
+  const caught = once(tests.socket, 'caught')
+  check.kill('SIGTERM')
+  await caught
+  expect(tests.socket.closed).toBe(false)
+  check.kill('SIGTERM')
+  await allEnded()
+  const { code, output } = await exited
+  expect(code).toBe(143)
+  expect(output).toContain('npm test: interrupted by SIGTERM')
+})
