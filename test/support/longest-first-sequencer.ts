@@ -6,14 +6,19 @@
  * none: in a fresh clone (CI runs `npm ci`, which starts with an empty node_modules) that started
  * small but slow files, the ones that spawn servers, late in the run. So a file's duration comes from
  * vitest's own record when there is one (the last run on this machine), and otherwise from
- * test/support/file-durations.json, committed, in the file-timing reporter's format (only each
- * file's `file` and `totalMs` are read; the committed one keeps just those):
+ * test/support/file-durations.json, committed: `{ files: [{ file, ms }] }`, where `ms` is the
+ * file's tests and hooks, the figure vitest records for a file (its import is left out: it grows
+ * most when the machine is loaded). To refresh it, a whole run with the file-timing reporter (a run
+ * of some files writes only those):
  *
- *   FILE_TIMING_JSON=test/support/file-durations.json npx vitest run \
+ *   FILE_TIMING_JSON=/tmp/file-timing.json npx vitest run \
  *     --reporter=default --reporter=./test/support/file-timing-reporter.ts
  *
- * (a whole run: a run of some files writes only those). A file in neither starts first, as vitest
- * does with files it does not know; a file that failed last time starts before the rest.
+ * then each file's `runMs` from it, or the figure already committed where that is lower (a file
+ * slowed by a loaded machine or failing tests in one run keeps its place; a new file gets this
+ * run's). The order is all it is used for: only the relative sizes matter. A file in neither starts
+ * first, as vitest does with files it does not know; a file that failed last time starts before the
+ * rest.
  */
 import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
@@ -24,8 +29,8 @@ const DURATIONS_FILE = new URL('./file-durations.json', import.meta.url)
 /** The committed durations (ms) by path from the repository root; empty if the file is missing or unreadable. */
 function committedDurations(): Map<string, number> {
   try {
-    const { files } = JSON.parse(readFileSync(DURATIONS_FILE, 'utf8')) as { files: { file: string; totalMs: number }[] }
-    return new Map(files.map((f) => [f.file, f.totalMs]))
+    const { files } = JSON.parse(readFileSync(DURATIONS_FILE, 'utf8')) as { files: { file: string; ms: number }[] }
+    return new Map(files.map((f) => [f.file, f.ms]))
   } catch {
     return new Map()
   }
