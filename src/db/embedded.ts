@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { z } from 'zod'
 import type { Logger } from '../ports/logger.ts'
 import { silentLogger } from '../ports/logger.ts'
-import { logWasmCompilerChoice, pgliteOptions, servePglite } from './pglite-server.ts'
+import { pgliteOptions, servePglite } from './pglite-server.ts'
 import { extractTemplate, readTemplate, syncPath, syncTree, templatePath } from './template.ts'
 
 export { EMBEDDED_SHARED_BUFFERS } from './pglite-server.ts'
@@ -101,8 +101,6 @@ async function openDataDir(dataDir: string, opts: StartEmbeddedOptions): Promise
  * on 127.0.0.1:<free port>.
  */
 export async function startEmbeddedServer(dataDir: string | null, opts: StartEmbeddedOptions & { memoryTemplate?: Blob } = {}): Promise<EmbeddedServer> {
-  // Once per process, before PGlite compiles: which of V8's wasm compilers it gets, and why.
-  if (opts.logger) logWasmCompilerChoice(opts.logger)
   let db: PGlite
   if (dataDir !== null) db = await openDataDir(dataDir, opts)
   else if (opts.memoryTemplate) db = await PGlite.create({ ...pgliteOptions(), loadDataDir: opts.memoryTemplate })

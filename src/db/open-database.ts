@@ -72,6 +72,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       }
     }
     server = await ownEmbeddedDatabase(opts.dataDir, opts.logger, opts.template === undefined ? {} : { template: opts.template })
+    // The server's log says, once, which of V8's wasm compilers PGlite got and why (a CLI command
+    // that opened the data directory itself keeps its stderr for what the operator asked).
+    if (opts.embeddedMode === 'exclusive') (await import('./pglite-server.ts')).logWasmCompilerChoice(opts.logger)
   }
   // The multiplexer serialises everything anyway; a small pool keeps waiting in one place.
   const knex = knexFor(server.url, Math.min(poolMax, 8), EMBEDDED_ACQUIRE_MS)
