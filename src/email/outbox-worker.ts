@@ -426,7 +426,7 @@ export function createEmailWorker(opts: EmailWorkerOptions): EmailWorker {
     return { granted: true, at: row.gate_now }
   }
 
-  /** See `EmailWorker.drainOnce`: for tests; the service runs `loop`. */
+  /** See `EmailWorker.drainOnce`: for tests; the service calls `start` (the loop below). */
   async function drainOnce(): Promise<number> {
     const rows = await claim(batchSize)
     let heldSeen = false
