@@ -12,11 +12,13 @@
 // them. The exit code is 0 only when every check and the tests passed; a summary line says which
 // failed.
 //
-// Each command runs in its own process group (a shell, and whatever it starts), so a signal to
-// this script stops all of it: SIGINT (Ctrl-C: the terminal no longer sends it to the commands
-// itself, as they are not in its foreground group), SIGTERM and SIGHUP are passed on to every
-// group, a second one ends them with SIGKILL, and the script then exits with 128 + the signal's
-// number.
+// The commands stay in this script's process group, so a signal to the whole group (Ctrl-C at the
+// terminal, a CI cancel, `timeout -k`, a harness killing the group) reaches them as it reaches this
+// script, Ctrl-Z stops them, and a SIGKILL to the group leaves none of them running. Each command
+// is started so that its process is the one this script spawned (the shell replaces itself with
+// the command, and `nice` with the shell), so a signal sent to this script alone reaches the
+// commands too: SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to every command still running,
+// a second one ends them with SIGKILL, and the script then exits with 128 + the signal's number.
 import { Buffer } from 'node:buffer'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -38,26 +40,25 @@ const env = { ...process.env, PATH: [join(root, 'node_modules', '.bin'), process
 /** Niceness of the checks (the tests keep this script's own). */
 const CHECK_NICENESS = 10
 const POSIX = process.platform !== 'win32'
-/** The commands not yet ended (a command's pid is, on POSIX, its process group's id). */
+/** The commands not yet ended. */
 const running = new Set()
 
-/** Sends `signal` to the process group of every command still running (on Windows, to the command itself). */
+/** Sends `signal` to every command still running. */
 function signalAll(signal) {
   for (const child of running) {
     try {
-      if (POSIX) process.kill(-child.pid, signal)
-      else child.kill(signal)
+      child.kill(signal)
     } catch {
-      // ESRCH: the group has no process left.
+      // The command has ended.
     }
   }
 }
 
 /**
- * Starts `command` in a shell, in a process group of its own on POSIX. With `niceness`, the whole
- * group runs at that priority: on POSIX the shell is started by `nice`, so the shell and all it
- * starts inherit it (a shell such as dash forks the command instead of replacing itself, so
- * lowering the shell's priority after the spawn could miss the command it had already started).
+ * Starts `command` in a shell that replaces itself with it (`exec`), so the process spawned here
+ * is the command itself and a signal sent to it reaches the command, not a shell waiting for it.
+ * With `niceness`, on POSIX the shell is started by `nice`, which also replaces itself, so the
+ * command runs at that priority from its start, and whatever it starts inherits it.
  */
 function start(command, { niceness, stdio }) {
   if (!POSIX) {
@@ -71,12 +72,12 @@ function start(command, { niceness, stdio }) {
     }
     return child
   }
-  // The shell outlives the command it runs when a signal comes (a trapped signal waits for the
-  // foreground command to end), so a command stays running here as long as it runs, and a second
-  // signal still reaches its group.
-  const argv = ['/bin/sh', '-c', `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; ${command}`]
+  // Every command here is a single command (package.json's scripts, plus quoted arguments), so
+  // `exec` keeps its meaning; a signal arriving before the exec ends the shell, before the command
+  // has started.
+  const argv = ['/bin/sh', '-c', `exec ${command}`]
   if (niceness !== undefined) argv.unshift('nice', '-n', String(niceness))
-  return spawn(argv[0], argv.slice(1), { cwd: root, env, stdio, detached: true })
+  return spawn(argv[0], argv.slice(1), { cwd: root, env, stdio })
 }
 
 /** Runs package.json's script `name` (plus `args`) in a shell; resolves with how it ended. */
@@ -100,18 +101,17 @@ function runScript(name, { args = [], capture, niceness }) {
   })
 }
 
-// The commands are in process groups of their own, so neither the terminal's Ctrl-C nor a signal
-// to this script's group reaches them: each signal is passed on to the groups of the commands
-// still running (while a command's shell runs, its group's id cannot be reused). A second signal
-// kills them.
+// A signal sent to this script alone (kill <pid>) would not reach the commands: each signal is
+// passed on to the commands still running. A signal sent to the group reaches the commands
+// directly as well, and then once more from here. A second signal to this script kills them.
 let interrupted
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']) {
   process.on(signal, () => {
     signalAll(interrupted ? 'SIGKILL' : signal)
     interrupted ??= signal
   })
 }
-// Should this script end while a command still runs (an exception), nothing it started is left.
+// Should this script end while a command still runs (an exception), the commands are killed.
 process.on('exit', () => {
   if (running.size > 0) signalAll('SIGKILL')
 })

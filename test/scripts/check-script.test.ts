@@ -8,10 +8,10 @@ import { afterEach, beforeEach, expect, test } from 'vitest'
 
 /**
  * scripts/check.mjs (`npm test`'s runner) against stand-in commands: a copy of it in a directory
- * whose package.json names, for the three checks and the tests, a small node process started by the
- * shell (so the shell stays its parent, as dash leaves it). Each stand-in connects to this test and
+ * whose package.json names, for the three checks and the tests, a small node process that the shell
+ * check.mjs starts replaces itself with. Each stand-in connects to this test and
  * says who it is and its priority; its connection closes when it dies, which is how the test sees
- * that a signal to check.mjs alone stopped everything it started.
+ * that a signal to check.mjs alone, or to its process group, stopped everything it started.
  */
 
 const CHECK_SCRIPT = join(import.meta.dirname, '../../scripts/check.mjs')
@@ -66,9 +66,10 @@ afterEach(async () => {
 
 /**
  * Starts the copy of check.mjs, each command a stand-in (its arguments in `args`); resolves once
- * every stand-in has reported, with check.mjs's process.
+ * every stand-in has reported, with check.mjs's process. With `ownGroup`, check.mjs leads a new
+ * process group (its pid is the group's id).
  */
-async function startCheck(args: Record<string, string> = {}) {
+async function startCheck(args: Record<string, string> = {}, { ownGroup = false } = {}) {
   const scripts = Object.fromEntries(NAMES.map((name) => [name, `node stand-in.mjs ${name} ${args[name] ?? ''}`.trim()]))
   await writeFile(join(dir, 'package.json'), JSON.stringify({ scripts }))
   const { port } = server.address() as { port: number }
@@ -98,11 +99,13 @@ async function startCheck(args: Record<string, string> = {}) {
     cwd: dir,
     env: { ...process.env, CHECK_STAND_IN_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, which the test may then kill as a whole.
+    detached: ownGroup,
   })
   let output = ''
   check.stdout.on('data', (d: Buffer) => (output += d.toString()))
   check.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const exited = once(check, 'exit').then(([code]) => ({ code: code as number | null, output }))
+  const exited = once(check, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, output }))
   await reported
   return { check, exited }
 }
@@ -124,6 +127,7 @@ test('the checks run at a lower priority than the tests', async () => {
 for (const [signal, exitCode] of [
   ['SIGTERM', 143],
   ['SIGINT', 130],
+  ['SIGQUIT', 131],
 ] as const) {
   // SIGINT stands for Ctrl-C: the terminal sends it to check.mjs's group, which no longer holds the
   // commands, so check.mjs must pass it on.
@@ -149,4 +153,13 @@ test('a command still running after the first signal is killed by the second', a
   const { code, output } = await exited
   expect(code).toBe(143)
   expect(output).toContain('npm test: interrupted by SIGTERM')
+})
+
+// A CI cancel, `timeout -k` or a harness ends the whole group with SIGKILL, which check.mjs cannot
+// catch to pass on: the commands must be in that group to end with it.
+test('SIGKILL to check.mjs\'s process group ends every command too', async () => {
+  const { check, exited } = await startCheck({}, { ownGroup: true })
+  process.kill(-check.pid!, 'SIGKILL')
+  await allEnded()
+  expect((await exited).signal).toBe('SIGKILL')
 })
