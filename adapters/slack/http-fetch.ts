@@ -15,11 +15,16 @@
  * gives: a refused connection or a redirect rejects with `TypeError('fetch failed')`, an aborted
  * call with the signal's reason (a `TimeoutError` at a deadline), any status resolves.
  *
- * Two limits `fetch` does not have: an answer larger than `MAX_ANSWER_BYTES` (as it arrives, or
- * once decompressed) rejects with `TypeError('fetch failed')` whose cause says so; and a request
- * sent on a reused keep-alive connection that the server closed just then, before any byte of an
- * answer, is sent once more on another connection (the pattern Node's documentation gives for
- * `request.reusedSocket`).
+ * One limit `fetch` does not have: an answer larger than `MAX_ANSWER_BYTES` (as it arrives, or
+ * once decompressed) rejects with `TypeError('fetch failed')` whose cause says so.
+ *
+ * One retry, only when asked for (`createSlackFetch({ retryDropped: true })`, the reads client): a
+ * request sent on a reused keep-alive connection that the server closed just then, before any
+ * byte of an answer, is sent once more on another connection (the pattern Node's documentation
+ * gives for `request.reusedSocket`). The writes client does not ask for it: the request may have
+ * been written whole before the reset, and Slack (or a proxy) may have acted on it; a post sent
+ * again would show twice, and a `views.open` sent again fails on its used trigger_id. Node's
+ * `fetch` does not send such a request again either.
  */
 import http from 'node:http'
 import https from 'node:https'
@@ -128,8 +133,22 @@ function droppedConnection(error: unknown): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE'
 }
 
-/** `fetch` for the Web API clients (see the file's comment). */
-export const slackFetch: FetchFunction = (input, init = {}) => {
+export interface SlackFetchOptions {
+  /**
+   * Send a request once more when a reused keep-alive connection is dropped under it before any
+   * byte of an answer (see the file's comment). Only for calls that may safely reach Slack twice
+   * (reads); default false.
+   */
+  retryDropped?: boolean
+}
+
+/** A `fetch` for the Web API clients (see the file's comment). */
+export function createSlackFetch(options: SlackFetchOptions = {}): FetchFunction {
+  const retryDropped = options.retryDropped === true
+  return (input, init = {}) => slackFetch(retryDropped, input, init)
+}
+
+function slackFetch(retryDropped: boolean, input: Parameters<FetchFunction>[0], init: FetchInit): ReturnType<FetchFunction> {
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : null
   const body = init.body
   const headers = plainHeaders(init.headers)
@@ -220,7 +239,7 @@ export const slackFetch: FetchFunction = (input, init = {}) => {
         // request was answered there (no byte came back), so it is sent again, only once, on
         // another connection.
         const nothingArrived = !answered && readBefore >= 0 && (current.socket?.bytesRead ?? readBefore) === readBefore
-        if (!retried && current.reusedSocket && nothingArrived && droppedConnection(error)) {
+        if (retryDropped && !retried && current.reusedSocket && nothingArrived && droppedConnection(error)) {
           retried = true
           send()
           return

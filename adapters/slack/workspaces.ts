@@ -24,7 +24,7 @@ import { ErrorCode, WebClient, type RetryOptions, type WebAPICallResult, type We
 import { z } from 'zod'
 import type { Deps } from '../../src/deps.ts'
 import { disableSlackInstallation, findSlackInstallation, refreshSlackBotToken, type SlackBotTokens, type SlackInstallationKey } from '../../src/installations/slack-installations.ts'
-import { slackFetch } from './http-fetch.ts'
+import { createSlackFetch } from './http-fetch.ts'
 import { quietSlackLogger } from './bolt-logger.ts'
 import { SLACK_CALL_TIMEOUT_MS, type SlackConfig } from './config.ts'
 
@@ -52,6 +52,13 @@ export const READ_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1
  * lease is its retry.
  */
 export const WRITE_POLICY: WebClientOptions = { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true }
+
+/**
+ * The `fetch` of each client (http-fetch.ts): a read is sent once more when a reused keep-alive
+ * connection is dropped under it before any answer; a write never is (it may have reached Slack).
+ */
+const READ_FETCH = createSlackFetch({ retryDropped: true })
+const WRITE_FETCH = createSlackFetch()
 
 /** The two Web API clients of one bot token. */
 export interface WorkspaceClients {
@@ -143,8 +150,8 @@ export function createSlackWorkspaces(deps: Deps, config: SlackConfig, opts: Sla
   const webApiMs = opts.webApiMs ?? SLACK_CALL_TIMEOUT_MS
   const maxClients = opts.maxClients ?? 500
   const rotateWithinMs = opts.rotateWithinMs ?? ROTATE_WITHIN_MS
-  const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, fetch: slackFetch, ...opts.clientOptions }
-  const writeOptions: WebClientOptions = { ...readOptions, ...WRITE_POLICY }
+  const readOptions: WebClientOptions = { slackApiUrl: config.apiUrl, timeout: webApiMs, logLevel: LogLevel.ERROR, retryConfig: READ_RETRIES, fetch: READ_FETCH, ...opts.clientOptions }
+  const writeOptions: WebClientOptions = { ...readOptions, fetch: opts.clientOptions?.fetch ?? WRITE_FETCH, ...WRITE_POLICY }
 
   /**
    * Slack refused `botToken`, the token of `owner`: mark the installation revoked while it still

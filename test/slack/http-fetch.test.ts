@@ -2,15 +2,20 @@
  * The Web API clients' `fetch` (adapters/slack/http-fetch.ts) against a real HTTP server on
  * loopback: what it sends, and that it answers as `fetch` does (status, headers, body; a refused
  * connection, a redirect and an abort reject the way `fetch` rejects them); its limit on an
- * answer's size, its second try when a kept-alive connection is dropped under a request, and its
- * hand-over to the global `fetch` when a proxy is configured.
+ * answer's size, its second try (only when asked for, as the reads client does) when a kept-alive
+ * connection is dropped under a request, and its hand-over to the global `fetch` when a proxy is
+ * configured.
  */
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import zlib from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { MAX_ANSWER_BYTES, slackFetch } from '../../adapters/slack/http-fetch.ts'
+import { MAX_ANSWER_BYTES, createSlackFetch } from '../../adapters/slack/http-fetch.ts'
+
+/** The writes client's `fetch` (no retry), and the reads client's. */
+const slackFetch = createSlackFetch()
+const retryingFetch = createSlackFetch({ retryDropped: true })
 
 type Seen = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
 
@@ -176,10 +181,10 @@ describe('slackFetch', () => {
     }
 
     for (const drop of ['close', 'reset'] as const) {
-      it(`(${drop}) the request is sent again on another connection, and answered there`, async () => {
+      it(`(${drop}) with retryDropped, the request is sent again on another connection, and answered there`, async () => {
         const { base, log } = await dropping(drop)
-        expect(await (await slackFetch(`${base}/api/users.info`, form)).json()).toEqual({ ok: true, connection: 1 })
-        const again = await slackFetch(`${base}/api/chat.postMessage`, form)
+        expect(await (await retryingFetch(`${base}/api/users.info`, form)).json()).toEqual({ ok: true, connection: 1 })
+        const again = await retryingFetch(`${base}/api/users.info`, form)
         expect(await again.json()).toEqual({ ok: true, connection: 2 })
         expect(log).toEqual([
           { connection: 1, nth: 1, body: form.body, answered: true },
@@ -192,8 +197,8 @@ describe('slackFetch', () => {
     it('only once: dropped again on a second kept-alive connection, the call rejects with TypeError("fetch failed")', async () => {
       const { base, log } = await dropping('close')
       // Two calls at once: two connections, both kept alive afterwards.
-      await Promise.all([slackFetch(`${base}/api/users.info`, form), slackFetch(`${base}/api/users.info`, form)])
-      await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+      await Promise.all([retryingFetch(`${base}/api/users.info`, form), retryingFetch(`${base}/api/users.info`, form)])
+      await expect(retryingFetch(`${base}/api/users.info`, form)).rejects.toThrow('fetch failed')
       expect(log.map((l) => [l.nth, l.answered])).toEqual([
         [1, true],
         [1, true],
@@ -205,16 +210,28 @@ describe('slackFetch', () => {
 
     it('not when a byte of an answer came back: the call rejects, the request is not sent again', async () => {
       const { base, log } = await dropping('half-answer')
-      await slackFetch(`${base}/api/users.info`, form)
-      await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+      await retryingFetch(`${base}/api/users.info`, form)
+      await expect(retryingFetch(`${base}/api/users.info`, form)).rejects.toThrow('fetch failed')
       expect(log).toHaveLength(2)
     })
 
     it('not on a new connection: a request the server drops on its first connection rejects at once', async () => {
       const { base, seen } = await serve((req) => req.socket.destroy())
-      await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+      await expect(retryingFetch(`${base}/api/users.info`, form)).rejects.toThrow('fetch failed')
       expect(seen).toHaveLength(1)
     })
+
+    for (const drop of ['close', 'reset'] as const) {
+      it(`(${drop}) without retryDropped (the writes client), the call rejects and the request was sent once`, async () => {
+        const { base, log } = await dropping(drop)
+        expect(await (await slackFetch(`${base}/api/users.info`, form)).json()).toEqual({ ok: true, connection: 1 })
+        await expect(slackFetch(`${base}/api/chat.postMessage`, form)).rejects.toThrow('fetch failed')
+        expect(log).toEqual([
+          { connection: 1, nth: 1, body: form.body, answered: true },
+          { connection: 1, nth: 2, body: form.body, answered: false },
+        ])
+      })
+    }
   })
 
   it('with a proxy configured, the call goes to the global fetch as it was made (our agents connect directly)', async () => {
@@ -229,4 +246,5 @@ describe('slackFetch', () => {
       vi.stubEnv(name, undefined)
     }
   })
+
 })

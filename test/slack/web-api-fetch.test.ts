@@ -3,10 +3,14 @@
  * command's `users.info` and `chat.postMessage` go over `node:https` and never through the global
  * `fetch` (what would change if workspaces.ts stopped giving the WebClient this `fetch`); and a
  * rate limit (429 with Retry-After) meets the same client behaviour as with the global `fetch`:
- * a read waits it out and asks again, a write is refused at once and not retried.
- * Slack is played by nock.
+ * a read waits it out and asks again, a write is refused at once and not retried. A kept-alive
+ * connection dropped under a call: a read is sent again on another connection, a write is not.
+ * Slack is played by nock, or by a loopback server where a real connection matters.
  */
+import { once } from 'node:events'
+import http from 'node:http'
 import https from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { ErrorCode, WebClientEvent, type FetchFunction } from '@slack/web-api'
 import nock from 'nock'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -125,5 +129,62 @@ describe('a 429 with Retry-After through the WebClient: the same with this fetch
       limitedFor: [1, 1],
     })
     expect(global).toEqual(ours)
+  })
+})
+
+describe('a kept-alive connection dropped under a call (a loopback server)', () => {
+  let server: http.Server | null = null
+
+  // nock, while active, opens a new connection for each call it lets through: none is ever reused.
+  beforeEach(() => nock.restore())
+
+  afterEach(async () => {
+    if (!nock.isActive()) nock.activate()
+    server?.closeAllConnections()
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+    server = null
+  })
+
+  /** Answers the first request of each connection, and drops the connection under any later one; the calls it saw. */
+  async function dropping(): Promise<{ apiUrl: string; log: { path: string; connection: number; answered: boolean }[] }> {
+    const connections: unknown[] = []
+    const log: { path: string; connection: number; answered: boolean }[] = []
+    const counts = new Map<unknown, number>()
+    server = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const socket = req.socket
+        if (!connections.includes(socket)) connections.push(socket)
+        const nth = (counts.get(socket) ?? 0) + 1
+        counts.set(socket, nth)
+        const connection = connections.indexOf(socket) + 1
+        log.push({ path: req.url ?? '', connection, answered: nth === 1 })
+        if (nth === 1) {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ ok: true, user: { id: ALICE }, channel: 'C1', ts: '1.2' }))
+        } else socket.destroy()
+      })
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return { apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`, log }
+  }
+
+  it('a read is sent again on another connection and answered; a write rejects, sent once', async () => {
+    const { apiUrl, log } = await dropping()
+    // The clients' own retries off: what is counted is what their fetch does.
+    const workspaces = createSlackWorkspaces(makeDeps(db.knex), { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl }, { clientOptions: { retryConfig: { retries: 0 } } })
+    const { reads, writes } = workspaces.clients(BOT_TOKEN)
+
+    expect((await reads.users.info({ user: ALICE })).ok).toBe(true)
+    expect((await reads.users.info({ user: ALICE })).ok).toBe(true)
+    await expect(writes.chat.postMessage({ channel: 'C1', text: 'hello' })).rejects.toThrow()
+
+    expect(log).toEqual([
+      { path: '/api/users.info', connection: 1, answered: true },
+      { path: '/api/users.info', connection: 1, answered: false },
+      { path: '/api/users.info', connection: 2, answered: true },
+      { path: '/api/chat.postMessage', connection: 2, answered: false },
+    ])
   })
 })
