@@ -91,7 +91,7 @@ function plainHeaders(headers: FetchInit['headers']): Record<string, string> | n
  */
 function proxyConfigured(): boolean {
   const env = process.env
-  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.NODE_USE_ENV_PROXY || process.execArgv.includes('--use-env-proxy') || env.NODE_OPTIONS?.includes('--use-env-proxy'))
+  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.NODE_USE_ENV_PROXY === '1' || process.execArgv.includes('--use-env-proxy') || env.NODE_OPTIONS?.includes('--use-env-proxy'))
 }
 
 function tooLarge(what: string): Error {
@@ -186,7 +186,9 @@ function slackFetch(retryDropped: boolean, input: Parameters<FetchFunction>[0], 
 
     const send = () => {
       let answered = false
-      // The connection's byte count when this request got it: more by the error means an answer began.
+      // The connection's byte count when this request got it: more by the error means an answer
+      // began. Over https `bytesRead` is the TLS socket's, which counts decrypted bytes only (a
+      // close_notify alert is not counted).
       let readBefore = -1
       let current: http.ClientRequest
       try {

@@ -247,4 +247,12 @@ describe('slackFetch', () => {
     }
   })
 
+  it('NODE_USE_ENV_PROXY other than 1 is no proxy: the call goes over our agents', async () => {
+    const global = vi.spyOn(globalThis, 'fetch')
+    const { base, seen } = await serve((_req, res) => res.end('{"ok":true}'))
+    vi.stubEnv('NODE_USE_ENV_PROXY', '0')
+    expect(await (await slackFetch(`${base}/api/users.info`, form)).json()).toEqual({ ok: true })
+    expect(seen).toHaveLength(1)
+    expect(global).not.toHaveBeenCalled()
+  })
 })
