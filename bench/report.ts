@@ -209,7 +209,7 @@ export function goals(r: RunResults): Goal[] {
       baseText: mb(120),
       ratio: (st?.serverMemory.afterHwm ?? Number.NaN) / 120,
       ok: (v) => v < 120,
-      why: () => `${mb(st?.serverMemory.readyRss ?? Number.NaN)} when ready (Slack on: Bolt loaded); the rest is the heap under load`,
+      why: () => `${mb(st?.serverMemory.readyRss ?? Number.NaN)} when ready (Slack on: Bolt loaded); the rest is heap V8 lets grow under the burst before it collects (a heap limit bounds it: docs/operations.md, Memory under a burst)`,
       unmeasured: st ? null : 'the full-stack section did not run',
     }),
   )
