@@ -1,25 +1,7 @@
 import type { Knex } from 'knex'
 
-/** A recipient SES told us not to write to again (hard bounce or complaint). */
-export interface Suppression {
-  email: string
-  reason: 'bounce' | 'complaint'
-  detail: string | null
-  createdAt: Date
-}
-
-interface SuppressionRow {
-  email: string
-  reason: 'bounce' | 'complaint'
-  detail: string | null
-  created_at: Date
-}
-
-/** The suppression of a (normalised, lower-case) address, or null when we may send to it. */
-export async function findSuppression(db: Knex | Knex.Transaction, email: string): Promise<Suppression | null> {
-  const row = await db<SuppressionRow>('email_suppressions').where({ email: email.toLowerCase() }).first()
-  return row ? { email: row.email, reason: row.reason, detail: row.detail, createdAt: row.created_at } : null
-}
+// A suppression is a recipient SES told us not to write to again (hard bounce or complaint). The
+// email worker's claim reads the table with each email it takes (outbox-repository.ts).
 
 /**
  * Add a suppression (idempotent: the first reason is kept; a complaint after a bounce does not
